@@ -1,0 +1,136 @@
+"""Shared fixtures: an in-process server on a temporary SQLite file, a fake clock,
+deterministic visitor ids, and a small client that speaks the beacon protocol."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from tracker.app import DEMO_GRID, create_app
+from tracker.config import Settings
+from tracker.keys import digest, new_key
+from tracker.runtime import Runtime
+from tracker.sites import save_site
+
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
+)
+SEED_GRID = DEMO_GRID.read_text(encoding="utf-8")
+BASE = "http://shop.test"
+
+
+class Clock:
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Beacon:
+    """Talks to /collect like the browser script does, remembering its visitor token."""
+
+    def __init__(self, http: httpx.AsyncClient, site: str = "demo", user_agent: str = CHROME) -> None:
+        self.http = http
+        self.site = site
+        self.user_agent = user_agent
+        self.vid: str | None = None
+        self.cookie: str | None = None  # each beacon is its own browser: its own cookie jar
+
+    async def send(self, *events: dict[str, Any], expect: int = 200, **envelope: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"site": self.site, "events": list(events), **envelope}
+        if self.vid and "vid" not in envelope:
+            body["vid"] = self.vid
+        headers = {"user-agent": self.user_agent}
+        if self.cookie:
+            headers["cookie"] = f"tk_vid={self.cookie}"
+        response = await self.http.post("/collect", json=body, headers=headers)
+        self.http.cookies.clear()
+        self.cookie = response.cookies.get("tk_vid") or self.cookie
+        assert response.status_code == expect, response.text
+        data: dict[str, Any] = response.json()
+        if response.status_code == 200 and data.get("vid"):
+            self.vid = data["vid"]
+        return data
+
+    async def page(self, path: str, **props: Any) -> dict[str, Any]:
+        return await self.send({"type": "page", "url": BASE + path, "props": props})
+
+    async def download(self, path: str) -> dict[str, Any]:
+        return await self.send({"type": "download", "url": BASE + path, "props": {"page": BASE + "/demo/"}})
+
+    async def form(self, name: str, **fields: Any) -> dict[str, Any]:
+        return await self.send({"type": "form", "name": name, "url": BASE + "/demo/contact", "props": fields})
+
+
+class Server:
+    def __init__(self, app: Starlette, http: httpx.AsyncClient, clock: Clock) -> None:
+        self.app = app
+        self.http = http
+        self.clock = clock
+        self._keys: dict[str, str] = {}
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    def beacon(self, **kwargs: Any) -> Beacon:
+        return Beacon(self.http, **kwargs)
+
+    async def load_programme(self, source: str, site: str = "demo", origins: list[str] | None = None) -> None:
+        await save_site(self.runtime.store, site, name=site, origins=origins, programme=source, now=self.clock())
+        await self.runtime.sites.refresh()
+
+    async def key(self, role: str = "sales", site: str = "demo") -> str:
+        if (role, site) not in self._keys:
+            key = new_key()
+            record = await self.runtime.store.read(lambda q: q.site_by_key(site))
+            assert record is not None
+            await self.runtime.store.write(lambda q: q.insert_api_key(record.id, role, "test", digest(key), 0.0))
+            self._keys[role, site] = key
+        return self._keys[role, site]
+
+    async def api(self, path: str, expect: int = 200, role: str = "sales", **params: Any) -> Any:
+        key = await self.key(role)
+        response = await self.http.get(path, params=params, headers={"authorization": f"Bearer {key}"})
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    async def person_of(self, beacon: Beacon) -> dict[str, Any]:
+        assert beacon.vid is not None
+        found = await self.api(f"/api/visitors/{beacon.vid}")
+        lead: dict[str, Any] = await self.api(f"/api/leads/{found['person_id']}")
+        return lead
+
+    async def count(self, table: str) -> int:
+        async def run(q: Any) -> int:
+            return int(await q.conn.fetchval(f"SELECT COUNT(*) FROM {table}"))
+
+        return await self.runtime.store.read(run)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def server(tmp_path: Path, clock: Clock) -> AsyncIterator[Server]:
+    ids = (f"visitor-{n}" for n in itertools.count(1))
+    settings = Settings(data_dir=tmp_path, demo=True, secret="test-secret")
+    app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+            yield Server(app, http, clock)

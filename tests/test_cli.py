@@ -1,0 +1,88 @@
+"""The ``tracker`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tracker.cli import main
+from tracker.keys import digest
+from tracker.store import open_store
+
+from .conftest import SEED_GRID
+
+BROKEN_POINTS = """
+[scores.engagement]
+[[rules]]
+id = "wp-a"
+score = "engagement"
+when = { type = "download" }
+points = "no_such_token"
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_grid_check_accepts_the_seed_grid() -> None:
+    code, out, _ = run("grid", "check", "examples/seed-grid.toml")
+    assert code == 0
+    assert "ok" in out and "engagement: mql=8 sql=12" in out
+
+
+def test_grid_check_names_the_rule_and_key(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(BROKEN_POINTS)
+    code, _, err = run("grid", "check", str(grid))
+    assert code == 1
+    assert "rules[wp-a].points" in err and "no_such_token" in err
+    grid.write_text("[scores.engagement\n")
+    code, _, err = run("grid", "check", str(grid))
+    assert code == 1 and "toml" in err
+    code, _, err = run("grid", "check", str(tmp_path / "missing.toml"))
+    assert code == 1 and "cannot read" in err
+
+
+def test_sites_keys_and_threshold_changes_need_both_sides(tmp_path: Path) -> None:
+    data = str(tmp_path)
+    grid = tmp_path / "grid.toml"
+    grid.write_text(SEED_GRID)
+    assert (
+        run("sites", "add", "acme", "--origin", "https://www.acme.fr", "--grid", str(grid), "--data-dir", data)[0] == 0
+    )
+
+    code, out, _ = run("keys", "create", "--role", "sales", "--site", "acme", "--data-dir", data)
+    assert code == 0
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("tk_")
+
+    async def stored() -> list[str]:
+        store = open_store(str(tmp_path / "tracker.db"))
+        await store.open()
+        try:
+            return [r["hash"] for r in await store.read(lambda q: q.conn.fetchall("SELECT hash FROM api_keys"))]
+        finally:
+            await store.close()
+
+    assert asyncio.run(stored()) == [digest(key)]
+
+    raised = tmp_path / "raised.toml"
+    raised.write_text(SEED_GRID.replace("sql = 12", "sql = 20"))
+    code, _, err = run("grid", "load", str(raised), "--site", "acme", "--data-dir", data)
+    assert code == 1 and "marketing and sales must both agree" in err and "engagement" in err
+    code, out, _ = run(
+        "grid", "load", str(raised), "--site", "acme", "--data-dir", data,
+        "--approved-by-marketing", "Anne", "--approved-by-sales", "Bruno",
+    )  # fmt: skip
+    assert code == 0 and "thresholds" in out
+    # Same thresholds, other points: marketing alone may do it.
+    reweighted = tmp_path / "reweighted.toml"
+    reweighted.write_text(SEED_GRID.replace("sql = 12", "sql = 20").replace("wp_general = 2", "wp_general = 3"))
+    assert run("grid", "load", str(reweighted), "--site", "acme", "--data-dir", data)[0] == 0
+
+    assert run("keys", "create", "--role", "sales", "--site", "nope", "--data-dir", data)[0] == 1
+    assert run("grid", "load", str(grid), "--site", "nope", "--data-dir", data)[0] == 1

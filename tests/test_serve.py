@@ -1,0 +1,64 @@
+"""`tracker serve --demo` as a real process on loopback, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import CHROME
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "serve", "--demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("server did not start: " + process.communicate()[0].decode())
+    try:
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_demo_server_scores_over_real_http(live: str) -> None:
+    with httpx.Client(base_url=live, headers={"user-agent": CHROME}) as client:
+        vid = None
+        for path in ("/demo/files/livre-blanc-c.pdf",):
+            response = client.post(
+                "/collect", json={"site": "demo", "events": [{"type": "download", "url": live + path}]}
+            )
+            assert response.status_code == 200
+            vid = response.json()["vid"]
+        assert vid and client.cookies.get("tk_vid") == vid
+        response = client.post("/collect", content=b"{", headers={"content-type": "text/plain"})
+        assert response.status_code == 400 and response.json()["field"] == "body"

@@ -1,0 +1,139 @@
+"""``create_app(settings)``: the one place routes are listed and parts are wired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from . import api, ingest
+from .api import json_response
+from .config import Settings
+from .errors import HTTPError
+from .identity import VisitorTokens, new_visitor_id
+from .runtime import Runtime
+from .sites import RELOAD_SECONDS, SiteRegistry, normalise_origin, save_site
+from .store import open_store
+
+log = logging.getLogger("tracker")
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_GRID = ROOT / "examples" / "seed-grid.toml"
+DEMO_SITE = "demo"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    visitor_ids: Callable[[], str] = new_visitor_id,
+) -> Starlette:
+    store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        sites=SiteRegistry(store),
+        tokens=VisitorTokens(settings.signing_secret()),
+        clock=clock,
+        new_visitor_id=visitor_ids,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        if settings.demo:
+            await save_site(
+                store,
+                DEMO_SITE,
+                name="Démo — imprimantes 3D",
+                origins=None,
+                programme=DEMO_GRID.read_text(encoding="utf-8"),
+                now=clock(),
+            )
+        await runtime.sites.load()
+        reloader = asyncio.create_task(_reload_sites(runtime.sites), name="site-reloader")
+        try:
+            yield
+        finally:
+            reloader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloader
+            await store.close()
+
+    app = Starlette(
+        routes=routes(settings),
+        lifespan=lifespan,
+        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error, Exception: _crash},
+    )
+    app.state.runtime = runtime
+    return app
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    table: list[BaseRoute] = [
+        Route("/collect", ingest.collect, methods=["POST"]),
+        Route("/collect", _preflight, methods=["OPTIONS"]),
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/api/leads", api.list_leads, methods=["GET"]),
+        Route("/api/leads/{person_id}", api.get_lead, methods=["GET"]),
+        Route("/api/visitors/{token}", api.get_visitor, methods=["GET"]),
+    ]
+    return table
+
+
+async def _reload_sites(sites: SiteRegistry) -> None:
+    while True:
+        await asyncio.sleep(RELOAD_SECONDS)
+        try:
+            await sites.refresh()
+        except Exception:  # a failed poll must not kill the poller; the next one retries
+            log.exception("reloading sites failed")
+
+
+async def _healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+async def _preflight(request: Request) -> Response:
+    """CORS preflight: the site is in the body, so allow an origin any site allows."""
+    origin = request.headers.get("origin", "")
+    runtime: Runtime = request.app.state.runtime
+    own = normalise_origin(f"{request.url.scheme}://{request.headers.get('host', '')}")
+    allowed = origin and (normalise_origin(origin) == own or runtime.sites.any_allows(origin))
+    if not allowed:
+        return Response(status_code=403)
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "86400",
+            "Vary": "Origin",
+        },
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPError)
+    return json_response(exc.to_json(), exc.status)
+
+
+async def _starlette_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    return json_response({"error": code, "message": exc.detail, "field": "path"}, exc.status_code)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response({"error": "internal", "message": "internal error; nothing was acknowledged"}, 500)

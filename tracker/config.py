@@ -1,0 +1,55 @@
+"""Settings: from CLI flags and ``TRACKER_*`` environment variables, nothing else."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    db: str | None = None
+    secret: str | None = None
+    demo: bool = False
+    # FULL: nothing acknowledged is ever lost.  NORMAL: faster, but a power cut (not a
+    # process crash) can lose the last transactions before the next checkpoint.
+    sqlite_synchronous: str = "FULL"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {
+            "data_dir": Path(env.get("TRACKER_DATA_DIR", str(DEFAULT_DATA_DIR))),
+            "db": env.get("TRACKER_DB") or None,
+            "secret": env.get("TRACKER_SECRET") or None,
+            "sqlite_synchronous": env.get("TRACKER_SQLITE_SYNCHRONOUS", "FULL"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def database_url(self) -> str:
+        return self.db or f"sqlite:///{self.data_dir / 'tracker.db'}"
+
+    def signing_secret(self) -> str:
+        """The configured secret, else one generated on first start and kept in the data dir."""
+        if self.secret:
+            return self.secret
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        # O_EXCL: if two workers start at once, exactly one writes and both read the same key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="utf-8").strip()
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secret)
+        return secret

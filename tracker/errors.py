@@ -1,0 +1,76 @@
+"""Exceptions that carry their HTTP status; one handler in ``app`` renders them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GridError(ValueError):
+    """A scoring programme that cannot be loaded.
+
+    ``where`` names the place, e.g. ``rules[wp-a].points`` or ``campaigns[undecided].when.condition``,
+    so ``tracker grid check`` can point the marketer at the exact key.
+    """
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class HTTPError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(HTTPError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(HTTPError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HTTPError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(HTTPError):
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(HTTPError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(HTTPError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Conflict(HTTPError):
+    status = 409
+    code = "conflict"
+
+
+class Unavailable(HTTPError):
+    status = 503
+    code = "unavailable"

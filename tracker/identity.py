@@ -1,0 +1,243 @@
+"""Who a visitor is: signed visitor tokens, e-mail identities, profiles and merges.
+
+The rules come from the incumbents' worst bugs (see REFERENCE.md):
+
+* identify and merge are one step in one transaction (Mautic #11527);
+* the older, known person survives and keeps its id; merged ids stay resolvable
+  through ``aliases`` (Mautic #16425);
+* two identified people are never merged: a second identity on a browser gets a
+  fresh visitor (Mautic #5495, PostHog ``cannot_merge_already_identified``);
+* every table that points at a person is moved (Mautic #16240), and scores are
+  rebuilt by replaying the merged history through the grid, so caps and decay
+  apply to it as if it had always been one person.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, Signer
+
+from .model import CampaignMemory
+from .scoring import Scoring, replay
+from .store import PersonRecord, Queries, VisitorRecord
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# Segment Unify and PostHog block these as identities; an e-mail can't be them, but a
+# beacon bug can still send them, and they must never become a person.
+_JUNK = frozenset({"", "null", "none", "undefined", "anonymous", "nan", "[object object]", "-1", "0"})
+_JUNK_PATTERN = re.compile(r"^[0-]*$")
+
+_FIELD_ALIASES = {
+    "mail": "email",
+    "e_mail": "email",
+    "courriel": "email",
+    "jobtitle": "job_title",
+    "job": "job_title",
+    "title": "job_title",
+    "fonction": "job_title",
+    "poste": "job_title",
+    "societe": "company",
+    "société": "company",
+    "entreprise": "company",
+    "organisation": "company",
+    "organization": "company",
+    "secteur": "industry",
+    "tel": "phone",
+    "telephone": "phone",
+    "téléphone": "phone",
+    "firstname": "first_name",
+    "prenom": "first_name",
+    "prénom": "first_name",
+    "lastname": "last_name",
+    "nom": "last_name",
+}
+# Never kept in a profile even if a form sends them.
+_SECRET_FIELD = re.compile(r"pass|pwd|card|^cc_|cvv|cvc|csrf|token|nonce|iban|secret", re.I)
+_MAX_PROFILE_FIELDS = 50
+_MAX_FIELD_LENGTH = 500
+_MAX_SESSIONS_MEMORY = 20
+
+
+class IdentityError(ValueError):
+    """An identity value that must not identify anyone."""
+
+
+def normalise_email(value: Any) -> str:
+    if not isinstance(value, str):
+        raise IdentityError("email must be a string")
+    email = value.strip().lower()
+    if email in _JUNK or _JUNK_PATTERN.match(email):
+        raise IdentityError(f"{value!r} is not an identity")
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise IdentityError(f"{value!r} is not a valid e-mail address")
+    return email
+
+
+def field_name(raw: str) -> str:
+    key = re.sub(r"[\s\-.]+", "_", raw.strip().lower())
+    return _FIELD_ALIASES.get(key, key)
+
+
+def email_in(fields: Mapping[str, Any]) -> Any:
+    """The e-mail value carried by form fields or identify traits, if any."""
+    for key, value in fields.items():
+        if field_name(key) == "email":
+            return value
+    return None
+
+
+def without_secrets(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Form fields minus passwords, card numbers and CSRF tokens, whatever the beacon sent."""
+    return {key: value for key, value in fields.items() if not _SECRET_FIELD.search(key)}
+
+
+def profile_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Form fields worth keeping on a profile: named canonically, secrets dropped, capped."""
+    kept: dict[str, Any] = {}
+    for raw, value in without_secrets(fields).items():
+        if len(kept) >= _MAX_PROFILE_FIELDS:
+            break
+        if not isinstance(value, (str, int, float, bool)):
+            continue
+        key = field_name(raw)
+        if key == "email":
+            continue
+        if isinstance(value, str):
+            value = value.strip()[:_MAX_FIELD_LENGTH]
+            if not value:
+                continue
+        kept[key] = value
+    return kept
+
+
+class VisitorTokens:
+    """Signs the random visitor id; the salt binds a token to its site."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self._signers: dict[str, Signer] = {}
+
+    def _signer(self, site_key: str) -> Signer:
+        signer = self._signers.get(site_key)
+        if signer is None:
+            signer = self._signers[site_key] = Signer(self.secret, salt=f"tracker.visitor:{site_key}")
+        return signer
+
+    def sign(self, site_key: str, visitor_id: str) -> str:
+        return self._signer(site_key).sign(visitor_id).decode()
+
+    def verify(self, site_key: str, token: Any) -> str | None:
+        """The visitor id in ``token``, or None for a missing, tampered or foreign token."""
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None
+        try:
+            return self._signer(site_key).unsign(token).decode()
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+
+def new_visitor_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(slots=True)
+class Identified:
+    person: PersonRecord
+    visitor: VisitorRecord
+    merged_from: int | None = None
+    switched: bool = False
+
+
+async def identify(
+    q: Queries,
+    scoring: Scoring,
+    person: PersonRecord,
+    visitor: VisitorRecord,
+    email: str,
+    now: float,
+    make_visitor_id: Callable[[], str],
+) -> Identified:
+    """Tie ``visitor`` (currently ``person``) to the identity ``email``."""
+    if person.email == email:
+        return Identified(person, visitor)
+    existing = await q.person_by_email(person.site_id, email, for_update=True)
+    if person.email is not None:
+        # A second person on a shared browser: start a fresh device for them.
+        target = existing or await q.insert_person(person.site_id, now, email)
+        fresh = VisitorRecord(
+            id=make_visitor_id(),
+            site_id=visitor.site_id,
+            person_id=target.id,
+            visits=1,
+            device=visitor.device,
+            browser=visitor.browser,
+            created_at=now,
+            last_seen_at=now,
+            is_new=True,
+        )
+        await q.insert_visitor(fresh)
+        return Identified(target, fresh, switched=True)
+    if existing is None:
+        person.email = email
+        person.identified_at = now
+        person.updated_at = now
+        return Identified(person, visitor)
+    survivor = await merge(q, scoring, survivor=existing, loser=person, now=now)
+    visitor.person_id = survivor.id
+    return Identified(survivor, visitor, merged_from=person.id)
+
+
+async def merge(
+    q: Queries, scoring: Scoring, *, survivor: PersonRecord, loser: PersonRecord, now: float
+) -> PersonRecord:
+    """Fold ``loser`` into ``survivor`` (same transaction as the caller's)."""
+    await q.move_person_rows(loser.id, survivor.id, now)
+    rebuilt = replay(scoring, await q.events_of(survivor.id))
+    await q.insert_ledger(survivor.id, rebuilt.ledger)
+    survivor.scoring = rebuilt.state
+    survivor.profile = merge_profiles(survivor, loser)
+    survivor.campaigns = merge_campaign_memory(survivor.campaigns, loser.campaigns)
+    survivor.created_at = min(survivor.created_at, loser.created_at)
+    survivor.last_seen_at = max(survivor.last_seen_at, loser.last_seen_at)
+    survivor.updated_at = now
+    return survivor
+
+
+def merge_profiles(survivor: PersonRecord, loser: PersonRecord) -> dict[str, Any]:
+    """Mautic's rule: per field, the non-empty value of the most recently modified record wins."""
+    older, newer = (loser, survivor) if survivor.updated_at >= loser.updated_at else (survivor, loser)
+    merged = dict(older.profile)
+    merged.update({k: v for k, v in newer.profile.items() if v not in (None, "")})
+    return merged
+
+
+def merge_campaign_memory(
+    a: Mapping[str, CampaignMemory], b: Mapping[str, CampaignMemory]
+) -> dict[str, CampaignMemory]:
+    merged = dict(a)
+    for campaign, theirs in b.items():
+        ours = merged.get(campaign)
+        if ours is None:
+            merged[campaign] = theirs
+            continue
+        merged[campaign] = CampaignMemory(
+            impressions=ours.impressions + theirs.impressions,
+            last_impression=_latest(ours.last_impression, theirs.last_impression),
+            sessions=(ours.sessions + [s for s in theirs.sessions if s not in ours.sessions])[-_MAX_SESSIONS_MEMORY:],
+            closed=_latest(ours.closed, theirs.closed),
+            converted=_latest(ours.converted, theirs.converted),
+        )
+    return merged
+
+
+def _latest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)

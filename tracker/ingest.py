@@ -1,0 +1,246 @@
+"""``POST /collect``: the beacon's one endpoint.
+
+The handler reads top to bottom as the steps it takes:
+validate → drop bots → identify → store → score → decide → respond.
+Store, score and decide run as one unit inside one durable transaction, so the
+decision in the response already sees the score this very request earned, and the
+response is only sent once everything it acknowledges is on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .decisions import PersonView, decide, record_feedback
+from .devices import Device, device_of
+from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
+from .identity import identify, profile_fields
+from .model import Decision, Event, VisitContext
+from .runtime import Runtime
+from .scoring import apply_event, current_scores
+from .sites import Site, normalise_origin
+from .stages import advance_stage
+from .store import PersonRecord, Queries, VisitorRecord
+from .validation import MAX_BODY_BYTES, Incoming, parse_json, parse_payload
+
+COOKIE = "tk_vid"
+COOKIE_MAX_AGE = 396 * 86400  # 13 months, the CNIL's ceiling for audience cookies
+# A visit ends after 30 minutes without an event (the usual analytics convention).
+SESSION_GAP = 30 * 60.0
+_UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+# Events that report what the visitor did with a campaign; they go to the decision log.
+CAMPAIGN_EVENTS = frozenset({"impression", "close", "conversion", "chat"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    visitor_id: str
+    person_id: int
+    decisions: list[Decision]
+
+
+async def collect(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    now = runtime.clock()
+
+    # 1. Validate: envelope errors raise a 4xx naming the field; bad events are listed.
+    payload = parse_payload(parse_json(await _read_body(request)), now)
+    site = runtime.sites.get(payload.site)
+    if site is None:
+        raise NotFound(f"unknown site {payload.site!r}", field="site")
+    origin = request.headers.get("origin")
+    if origin and not _origin_allowed(site, origin, request):
+        raise Forbidden(f"origin {origin} is not allowed for site {site.key!r}", field="origin")
+    rejected = [r.to_json() for r in payload.rejected]
+    if not payload.events:
+        raise BadRequest("no valid event in this request", field="events", rejected=rejected)
+
+    # 2. Drop bots: counted by the caller's metrics, never stored, scored or shown anything.
+    device = device_of(request.headers.get("user-agent", ""))
+    if device.is_bot:
+        return _json({"vid": None, "decisions": [], "rejected": rejected, "ignored": "bot"}, origin)
+
+    # 3. Identify the device: a missing, tampered or foreign token simply starts a new visitor.
+    visitor_id = runtime.tokens.verify(site.key, payload.token) or runtime.tokens.verify(
+        site.key, request.cookies.get(COOKIE)
+    )
+
+    # 4–6. Store, score and decide, durably, in one unit.
+    async def unit(q: Queries) -> Outcome:
+        return await process(q, site, visitor_id, payload.events, device, now, runtime.new_visitor_id)
+
+    outcome = await runtime.store.write(unit)
+
+    # 7. Respond with the (possibly new) signed token and this request's decisions.
+    token = runtime.tokens.sign(site.key, outcome.visitor_id)
+    body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
+    response = _json(body, origin)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+async def process(
+    q: Queries,
+    site: Site,
+    visitor_id: str | None,
+    events: list[Incoming],
+    device: Device,
+    now: float,
+    make_visitor_id: Callable[[], str],
+) -> Outcome:
+    """Store, score and decide for one request (runs inside the write transaction)."""
+    scoring = site.programme.scoring
+    person, visitor = await _resolve(q, site, visitor_id, device, now, make_visitor_id)
+    last_event_id: int | None = None
+    for incoming in events:
+        if incoming.email is not None:
+            identified = await identify(q, scoring, person, visitor, incoming.email, now, make_visitor_id)
+            if identified.switched:
+                # The previous person keeps everything up to here; save it before moving on.
+                await _save(q, person, visitor)
+            person, visitor = identified.person, identified.visitor
+        event = Event(
+            id=0,
+            type=incoming.type,
+            ts=incoming.ts,
+            name=incoming.name,
+            url=incoming.url,
+            referrer=incoming.referrer,
+            props=incoming.props,
+            visit=visitor.visits,
+        )
+        event = dataclasses.replace(event, id=await q.insert_event(person.id, visitor.id, event))
+        last_event_id = event.id
+        scored = apply_event(scoring, person.scoring, event)
+        person.scoring = scored.state
+        await q.insert_ledger(person.id, scored.ledger)
+        if incoming.type in ("form", "identify"):
+            person.profile.update(profile_fields(incoming.props))
+        campaign = incoming.props.get("campaign")
+        if incoming.type in CAMPAIGN_EVENTS and campaign in site.programme.campaign_ids:
+            memory = record_feedback(person.campaigns, event, _session(visitor), site.programme.campaign_ids)
+            if memory is not None:
+                person.campaigns = memory
+            await q.insert_decisions(person.id, visitor.id, [str(campaign)], incoming.type, event.id, event.ts)
+        await advance_stage(q, person, event.id, event.ts)
+        person.last_seen_at = max(person.last_seen_at, event.ts)
+        person.updated_at = now
+
+    scores = current_scores(scoring, person.scoring, now)
+    view = PersonView(stage=person.stage, scores=scores, campaigns=person.campaigns)
+    decisions = decide(site.programme.campaigns, view, _context(events, visitor), now)
+    if decisions:
+        await q.insert_decisions(person.id, visitor.id, [d.campaign for d in decisions], "served", last_event_id, now)
+    await _save(q, person, visitor)
+    await q.save_scores(person.id, person.scoring.values, person.scoring.last)
+    return Outcome(visitor.id, person.id, decisions)
+
+
+async def _resolve(
+    q: Queries,
+    site: Site,
+    visitor_id: str | None,
+    device: Device,
+    now: float,
+    make_visitor_id: Callable[[], str],
+) -> tuple[PersonRecord, VisitorRecord]:
+    visitor = await q.visitor(visitor_id, site.id) if visitor_id else None
+    person = await q.person(visitor.person_id, for_update=True) if visitor else None
+    if visitor is None or person is None:
+        person = await q.insert_person(site.id, now)
+        visitor = VisitorRecord(
+            id=make_visitor_id(),
+            site_id=site.id,
+            person_id=person.id,
+            visits=1,
+            device=device.type,
+            browser=device.browser,
+            created_at=now,
+            last_seen_at=now,
+            is_new=True,
+        )
+        await q.insert_visitor(visitor)
+        return person, visitor
+    if now - visitor.last_seen_at > SESSION_GAP:
+        visitor.visits += 1
+    visitor.last_seen_at = now
+    visitor.device, visitor.browser = device.type, device.browser
+    return person, visitor
+
+
+async def _save(q: Queries, person: PersonRecord, visitor: VisitorRecord) -> None:
+    await q.save_person(person)
+    await q.save_visitor(visitor)
+
+
+def _session(visitor: VisitorRecord) -> str:
+    return f"{visitor.id}:{visitor.visits}"
+
+
+def _context(events: list[Incoming], visitor: VisitorRecord) -> VisitContext:
+    """Where the visitor is now: the last page they viewed in this request, else the last event's page."""
+    current = next((e for e in reversed(events) if e.type == "page"), events[-1])
+    url = str(current.props.get("page") or current.url) if current.type in ("download", "outbound") else current.url
+    return VisitContext(
+        url=url,
+        referrer=current.referrer,
+        utm=utm_of(url),
+        device=visitor.device or "desktop",
+        visits=visitor.visits,
+        session=_session(visitor),
+    )
+
+
+def utm_of(url: str) -> dict[str, str]:
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return {}
+    found: dict[str, str] = {}
+    for key, value in parse_qsl(query):
+        if key.startswith("utm_") and key[4:] in _UTM_KEYS:
+            found[key[4:]] = value
+    return found
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _origin_allowed(site: Site, origin: str, request: Request) -> bool:
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return normalise_origin(origin) == normalise_origin(own) or site.allows_origin(origin)
+
+
+def _json(body: Any, origin: str | None) -> Response:
+    response = Response(orjson.dumps(body), media_type="application/json")
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Vary"] = "Origin"
+    return response

@@ -1,0 +1,24 @@
+"""What request handlers share: the store, the sites, the signer, the clock and id source.
+
+The clock and the visitor-id generator are injected so tests are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import Settings
+from .identity import VisitorTokens
+from .sites import SiteRegistry
+from .store import Store
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    store: Store
+    sites: SiteRegistry
+    tokens: VisitorTokens
+    clock: Callable[[], float]
+    new_visitor_id: Callable[[], str]

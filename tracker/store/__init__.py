@@ -1,0 +1,30 @@
+"""Persistence: one ``Store`` per process owns every connection and all SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import Store, Unit
+from .queries import Queries
+from .records import ApiKeyRecord, PersonRecord, SiteRecord, VisitorRecord
+
+__all__ = [
+    "ApiKeyRecord",
+    "PersonRecord",
+    "Queries",
+    "SiteRecord",
+    "Store",
+    "Unit",
+    "VisitorRecord",
+    "open_store",
+]
+
+
+def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
+    """A store for ``url``: ``sqlite:///path/to/file.db`` (or a bare path) or ``postgresql://...``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("the PostgreSQL store is not available yet; use a SQLite path")
+    from .sqlite import SqliteStore
+
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    return SqliteStore(Path(path), synchronous=sqlite_synchronous)

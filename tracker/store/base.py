@@ -1,0 +1,43 @@
+"""The ``Store``: the only owner of connections, transactions and durability.
+
+Work is handed over as *units*: async functions that receive a ``Queries`` bound to
+the current transaction.  ``write`` resolves only once the unit's changes are durable,
+so a handler that awaits it can acknowledge safely.  Backends decide how units share
+transactions (SQLite group-commits many units in one; PostgreSQL runs each in its own,
+with row locks for cross-instance safety).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from .queries import Queries
+
+T = TypeVar("T")
+Unit = Callable[[Queries], Awaitable[T]]
+
+
+class Store(abc.ABC):
+    dialect: str
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Finish queued writes, then release every connection."""
+
+    @abc.abstractmethod
+    async def write(self, unit: Unit[T]) -> T:
+        """Run ``unit`` in a write transaction; return once it is committed durably.
+
+        If the unit raises, none of its changes are kept and the exception propagates;
+        other units sharing the transaction are unaffected.
+        """
+
+    @abc.abstractmethod
+    async def read(self, unit: Unit[T]) -> T:
+        """Run ``unit`` on a read connection (sees only committed data)."""

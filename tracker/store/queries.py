@@ -1,0 +1,423 @@
+"""Every SQL statement of the application, written once for both backends.
+
+A ``Queries`` object wraps one connection: inside ``Store.write`` it is the write
+transaction, inside ``Store.read`` a read-only connection.  Handlers never see SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from ..model import CampaignMemory, Event, LedgerEntry, ScoreState
+from .conn import Conn, Row
+from .records import ApiKeyRecord, PersonRecord, SiteRecord, VisitorRecord
+
+_PERSON_COLUMNS = (
+    "id, site_id, email, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at, updated_at"
+)
+_VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at"
+_EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, visit"
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def loads(text: str | bytes | None) -> Any:
+    return orjson.loads(text) if text else {}
+
+
+class Queries:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    # -- sites ---------------------------------------------------------------------------------
+
+    async def insert_site(self, key: str, name: str, origins: Sequence[str], programme: str, now: float) -> int:
+        site_id = await self.conn.fetchval(
+            "INSERT INTO sites (key, name, origins, programme, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            key,
+            name,
+            dumps(list(origins)),
+            programme,
+            now,
+        )
+        return int(site_id)
+
+    async def sites(self) -> list[SiteRecord]:
+        rows = await self.conn.fetchall("SELECT id, key, name, origins, programme, version FROM sites ORDER BY id")
+        return [_site(row) for row in rows]
+
+    async def site_by_key(self, key: str) -> SiteRecord | None:
+        row = await self.conn.fetchone(
+            "SELECT id, key, name, origins, programme, version FROM sites WHERE key = ?", key
+        )
+        return _site(row) if row else None
+
+    async def update_site(
+        self, site_id: int, *, origins: Sequence[str] | None = None, programme: str | None = None
+    ) -> None:
+        if origins is not None:
+            await self.conn.execute(
+                "UPDATE sites SET origins = ?, version = version + 1 WHERE id = ?", dumps(list(origins)), site_id
+            )
+        if programme is not None:
+            await self.conn.execute(
+                "UPDATE sites SET programme = ?, version = version + 1 WHERE id = ?", programme, site_id
+            )
+
+    async def site_versions(self) -> dict[int, int]:
+        rows = await self.conn.fetchall("SELECT id, version FROM sites")
+        return {int(row["id"]): int(row["version"]) for row in rows}
+
+    # -- api keys ------------------------------------------------------------------------------
+
+    async def insert_api_key(self, site_id: int, role: str, name: str, digest: str, now: float) -> int:
+        key_id = await self.conn.fetchval(
+            "INSERT INTO api_keys (site_id, role, name, hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            site_id,
+            role,
+            name,
+            digest,
+            now,
+        )
+        return int(key_id)
+
+    async def api_key(self, digest: str) -> ApiKeyRecord | None:
+        row = await self.conn.fetchone("SELECT id, site_id, role, name FROM api_keys WHERE hash = ?", digest)
+        if row is None:
+            return None
+        return ApiKeyRecord(id=int(row["id"]), site_id=int(row["site_id"]), role=row["role"], name=row["name"])
+
+    # -- persons -------------------------------------------------------------------------------
+
+    async def insert_person(self, site_id: int, now: float, email: str | None = None) -> PersonRecord:
+        # The stage starts anonymous even with an e-mail: the caller records the
+        # transition to "known" with the event that caused it.
+        stage = "anonymous"
+        person_id = await self.conn.fetchval(
+            "INSERT INTO persons (site_id, email, stage, created_at, identified_at, last_seen_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            site_id,
+            email,
+            stage,
+            now,
+            now if email else None,
+            now,
+            now,
+        )
+        return PersonRecord(
+            id=int(person_id),
+            site_id=site_id,
+            email=email,
+            stage=stage,
+            profile={},
+            scoring=ScoreState(),
+            campaigns={},
+            created_at=now,
+            identified_at=now if email else None,
+            last_seen_at=now,
+            updated_at=now,
+        )
+
+    async def person(self, person_id: int, *, for_update: bool = False) -> PersonRecord | None:
+        # PostgreSQL locks the row so concurrent instances serialise on one person;
+        # SQLite already holds the database write lock for the whole unit.
+        lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
+        row = await self.conn.fetchone(f"SELECT {_PERSON_COLUMNS} FROM persons WHERE id = ?{lock}", person_id)
+        return _person(row) if row else None
+
+    async def person_by_email(self, site_id: int, email: str, *, for_update: bool = False) -> PersonRecord | None:
+        lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
+        row = await self.conn.fetchone(
+            f"SELECT {_PERSON_COLUMNS} FROM persons WHERE site_id = ? AND email = ?{lock}", site_id, email
+        )
+        return _person(row) if row else None
+
+    async def save_person(self, person: PersonRecord) -> None:
+        await self.conn.execute(
+            "UPDATE persons SET email = ?, stage = ?, profile = ?, scoring = ?, campaigns = ?,"
+            " identified_at = ?, last_seen_at = ?, updated_at = ? WHERE id = ?",
+            person.email,
+            person.stage,
+            dumps(person.profile),
+            dumps(person.scoring.to_json()),
+            dumps({k: v.to_json() for k, v in person.campaigns.items()}),
+            person.identified_at,
+            person.last_seen_at,
+            person.updated_at,
+            person.id,
+        )
+
+    async def delete_person(self, person_id: int) -> None:
+        await self.conn.execute("DELETE FROM person_scores WHERE person_id = ?", person_id)
+        await self.conn.execute("DELETE FROM persons WHERE id = ?", person_id)
+
+    async def save_scores(self, person_id: int, values: Mapping[str, float], last: Mapping[str, float]) -> None:
+        await self.conn.executemany(
+            "INSERT INTO person_scores (person_id, score, value, changed_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (person_id, score) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at",
+            [(person_id, name, value, last.get(name, 0.0)) for name, value in values.items()],
+        )
+
+    async def resolve_person_id(self, person_id: int) -> int | None:
+        """The current id of a person, following a merge alias if the id was merged away."""
+        if await self.conn.fetchval("SELECT id FROM persons WHERE id = ?", person_id) is not None:
+            return person_id
+        target = await self.conn.fetchval("SELECT person_id FROM aliases WHERE old_id = ?", person_id)
+        return int(target) if target is not None else None
+
+    # -- visitors (devices) --------------------------------------------------------------------
+
+    async def visitor(self, visitor_id: str, site_id: int) -> VisitorRecord | None:
+        row = await self.conn.fetchone(
+            f"SELECT {_VISITOR_COLUMNS} FROM visitors WHERE id = ? AND site_id = ?", visitor_id, site_id
+        )
+        return _visitor(row) if row else None
+
+    async def insert_visitor(self, visitor: VisitorRecord) -> None:
+        await self.conn.execute(
+            f"INSERT INTO visitors ({_VISITOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            visitor.id,
+            visitor.site_id,
+            visitor.person_id,
+            visitor.visits,
+            visitor.device,
+            visitor.browser,
+            visitor.created_at,
+            visitor.last_seen_at,
+        )
+
+    async def save_visitor(self, visitor: VisitorRecord) -> None:
+        await self.conn.execute(
+            "UPDATE visitors SET person_id = ?, visits = ?, device = ?, browser = ?, last_seen_at = ? WHERE id = ?",
+            visitor.person_id,
+            visitor.visits,
+            visitor.device,
+            visitor.browser,
+            visitor.last_seen_at,
+            visitor.id,
+        )
+
+    async def visitors_of(self, person_id: int) -> list[VisitorRecord]:
+        rows = await self.conn.fetchall(
+            f"SELECT {_VISITOR_COLUMNS} FROM visitors WHERE person_id = ? ORDER BY created_at", person_id
+        )
+        return [_visitor(row) for row in rows]
+
+    # -- events, ledger, stages, decisions -----------------------------------------------------
+
+    async def insert_event(self, person_id: int, visitor_id: str, event: Event) -> int:
+        event_id = await self.conn.fetchval(
+            "INSERT INTO events (person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            person_id,
+            visitor_id,
+            event.ts,
+            event.type,
+            event.name,
+            event.url,
+            event.referrer,
+            dumps(event.props),
+            event.visit,
+        )
+        return int(event_id)
+
+    async def events_of(self, person_id: int) -> list[Event]:
+        """Every event of a person in replay order."""
+        rows = await self.conn.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE person_id = ? ORDER BY ts, id", person_id
+        )
+        return [_event(row) for row in rows]
+
+    async def timeline(self, person_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.conn.fetchall(
+            f"SELECT {_EVENT_COLUMNS}, visitor_id FROM events WHERE person_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
+            person_id,
+            limit,
+        )
+        return [
+            {
+                "id": int(row["id"]),
+                "type": row["type"],
+                "name": row["name"],
+                "url": row["url"],
+                "referrer": row["referrer"],
+                "props": loads(row["props"]),
+                "visit": int(row["visit"]),
+                "ts": float(row["ts"]),
+                "device": row["visitor_id"],
+            }
+            for row in rows
+        ]
+
+    async def insert_ledger(self, person_id: int, entries: Iterable[LedgerEntry]) -> None:
+        await self.conn.executemany(
+            "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(person_id, e.score, e.rule_id, e.event_id, e.op, e.points, e.before, e.after, e.ts) for e in entries],
+        )
+
+    async def ledger_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.conn.fetchall(
+            "SELECT score, rule_id, event_id, op, points, before, after, ts FROM ledger"
+            " WHERE person_id = ? ORDER BY id DESC LIMIT ?",
+            person_id,
+            limit,
+        )
+        return [dict(_items(row)) for row in rows]
+
+    async def insert_stage(self, person_id: int, stage: str, ts: float, event_id: int | None) -> None:
+        await self.conn.execute(
+            "INSERT INTO stages (person_id, stage, ts, event_id) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (person_id, stage) DO NOTHING",
+            person_id,
+            stage,
+            ts,
+            event_id,
+        )
+
+    async def stages_of(self, person_id: int) -> list[dict[str, Any]]:
+        rows = await self.conn.fetchall(
+            "SELECT stage, ts, event_id FROM stages WHERE person_id = ? ORDER BY ts, stage", person_id
+        )
+        return [dict(_items(row)) for row in rows]
+
+    async def insert_decisions(
+        self, person_id: int, visitor_id: str, campaigns: Sequence[str], action: str, event_id: int | None, ts: float
+    ) -> None:
+        await self.conn.executemany(
+            "INSERT INTO decisions (person_id, visitor_id, campaign, action, event_id, ts) VALUES (?, ?, ?, ?, ?, ?)",
+            [(person_id, visitor_id, campaign, action, event_id, ts) for campaign in campaigns],
+        )
+
+    async def decisions_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.conn.fetchall(
+            "SELECT campaign, action, event_id, visitor_id, ts FROM decisions WHERE person_id = ?"
+            " ORDER BY id DESC LIMIT ?",
+            person_id,
+            limit,
+        )
+        return [dict(_items(row)) for row in rows]
+
+    # -- merge ---------------------------------------------------------------------------------
+
+    async def move_person_rows(self, loser: int, survivor: int, now: float) -> None:
+        """Point every row that refers to ``loser`` at ``survivor``.
+
+        Every table holding a person id has its rule here (Mautic #16240 lost links
+        because one table had none).  The ledger is not moved: the caller rewrites it
+        from a replay of the merged history.
+        """
+        for table in ("events", "visitors", "decisions"):
+            await self.conn.execute(f"UPDATE {table} SET person_id = ? WHERE person_id = ?", survivor, loser)
+        await self.conn.execute(
+            "INSERT INTO stages (person_id, stage, ts, event_id)"
+            " SELECT ?, stage, ts, event_id FROM stages WHERE person_id = ?"
+            " ON CONFLICT (person_id, stage) DO NOTHING",
+            survivor,
+            loser,
+        )
+        await self.conn.execute("DELETE FROM stages WHERE person_id = ?", loser)
+        await self.conn.execute("DELETE FROM ledger WHERE person_id IN (?, ?)", loser, survivor)
+        await self.conn.execute("UPDATE aliases SET person_id = ? WHERE person_id = ?", survivor, loser)
+        await self.conn.execute(
+            "INSERT INTO aliases (old_id, person_id, merged_at) VALUES (?, ?, ?)", loser, survivor, now
+        )
+        await self.delete_person(loser)
+
+    async def aliases_of(self, person_id: int) -> list[int]:
+        rows = await self.conn.fetchall("SELECT old_id FROM aliases WHERE person_id = ? ORDER BY old_id", person_id)
+        return [int(row["old_id"]) for row in rows]
+
+    # -- leads ---------------------------------------------------------------------------------
+
+    async def leads(
+        self,
+        site_id: int,
+        stages: Sequence[str],
+        *,
+        score: str,
+        min_score: float | None,
+        since: float | None,
+        limit: int,
+    ) -> list[PersonRecord]:
+        """Persons in ``stages`` by stored ``score``, highest first (decay is applied by the caller)."""
+        marks = ", ".join("?" for _ in stages)
+        sql = (
+            f"SELECT {', '.join('p.' + c.strip() for c in _PERSON_COLUMNS.split(','))} FROM persons p"
+            " LEFT JOIN person_scores s ON s.person_id = p.id AND s.score = ?"
+            f" WHERE p.site_id = ? AND p.stage IN ({marks})"
+        )
+        args: list[Any] = [score, site_id, *stages]
+        if min_score is not None:
+            sql += " AND COALESCE(s.value, 0) >= ?"
+            args.append(min_score)
+        if since is not None:
+            sql += " AND p.last_seen_at >= ?"
+            args.append(since)
+        sql += " ORDER BY COALESCE(s.value, 0) DESC, p.id LIMIT ?"
+        args.append(limit)
+        return [_person(row) for row in await self.conn.fetchall(sql, *args)]
+
+
+def _items(row: Row) -> Iterable[tuple[str, Any]]:
+    # sqlite3.Row iterates over values, not keys: ask for the keys explicitly.
+    return ((key, row[key]) for key in row.keys())  # noqa: SIM118
+
+
+def _site(row: Row) -> SiteRecord:
+    return SiteRecord(
+        id=int(row["id"]),
+        key=row["key"],
+        name=row["name"],
+        origins=list(loads(row["origins"]) or []),
+        programme=row["programme"],
+        version=int(row["version"]),
+    )
+
+
+def _person(row: Row) -> PersonRecord:
+    campaigns = loads(row["campaigns"])
+    return PersonRecord(
+        id=int(row["id"]),
+        site_id=int(row["site_id"]),
+        email=row["email"],
+        stage=row["stage"],
+        profile=loads(row["profile"]),
+        scoring=ScoreState.from_json(loads(row["scoring"])),
+        campaigns={k: CampaignMemory.from_json(v) for k, v in campaigns.items()},
+        created_at=float(row["created_at"]),
+        identified_at=row["identified_at"],
+        last_seen_at=float(row["last_seen_at"]),
+        updated_at=float(row["updated_at"]),
+    )
+
+
+def _visitor(row: Row) -> VisitorRecord:
+    return VisitorRecord(
+        id=row["id"],
+        site_id=int(row["site_id"]),
+        person_id=int(row["person_id"]),
+        visits=int(row["visits"]),
+        device=row["device"],
+        browser=row["browser"],
+        created_at=float(row["created_at"]),
+        last_seen_at=float(row["last_seen_at"]),
+    )
+
+
+def _event(row: Row) -> Event:
+    return Event(
+        id=int(row["id"]),
+        type=row["type"],
+        ts=float(row["ts"]),
+        name=row["name"],
+        url=row["url"],
+        referrer=row["referrer"],
+        props=loads(row["props"]),
+        visit=int(row["visit"]),
+    )

@@ -1,0 +1,56 @@
+"""Rows as the rest of the code sees them: typed, decoded, free of driver types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import CampaignMemory, ScoreState
+
+
+@dataclass(slots=True)
+class SiteRecord:
+    id: int
+    key: str
+    name: str
+    origins: list[str]
+    programme: str
+    version: int
+
+
+@dataclass(slots=True)
+class PersonRecord:
+    """A person loaded for one write unit; mutated in memory, then saved once."""
+
+    id: int
+    site_id: int
+    email: str | None
+    stage: str
+    profile: dict[str, Any]
+    scoring: ScoreState
+    campaigns: dict[str, CampaignMemory]
+    created_at: float
+    identified_at: float | None
+    last_seen_at: float
+    updated_at: float
+
+
+@dataclass(slots=True)
+class VisitorRecord:
+    id: str
+    site_id: int
+    person_id: int
+    visits: int
+    device: str
+    browser: str
+    created_at: float
+    last_seen_at: float
+    is_new: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: int
+    site_id: int
+    role: str
+    name: str
