@@ -4,10 +4,13 @@ deterministic visitor ids, and a small client that speaks the beacon protocol.""
 from __future__ import annotations
 
 import itertools
+import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -24,6 +27,8 @@ CHROME = (
 )
 SEED_GRID = DEMO_GRID.read_text(encoding="utf-8")
 BASE = "http://shop.test"
+POSTGRES = os.environ.get("TRACKER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
 
 
 class Clock:
@@ -126,9 +131,30 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def server(tmp_path: Path, clock: Clock) -> AsyncIterator[Server]:
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | None]:
+    """The database URL for one test: None (SQLite in the data dir) or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    yield f"{POSTGRES}?schema={schema}"
+    conn = await asyncpg.connect(POSTGRES)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that runs a server runs against both backends.
+    if "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+async def server(tmp_path: Path, clock: Clock, database: str | None) -> AsyncIterator[Server]:
     ids = (f"visitor-{n}" for n in itertools.count(1))
-    settings = Settings(data_dir=tmp_path, demo=True, secret="test-secret")
+    settings = Settings(data_dir=tmp_path, db=database, demo=True, secret="test-secret")
     app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -23,31 +23,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[str]:
+def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `tracker serve` on a free loopback port; return the process and its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "serve", "--demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "tracker", "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
         try:
             if httpx.get(base + "/healthz").status_code == 200:
-                break
+                return process, base
         except httpx.TransportError:
             time.sleep(0.1)
-    else:
+    process.kill()
+    pytest.fail("server did not start: " + process.communicate()[0].decode())
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
         process.kill()
-        pytest.fail("server did not start: " + process.communicate()[0].decode())
+        process.wait()
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[str]:
+    process, base = start_server(tmp_path, "--demo")
     try:
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
+        stop_server(process)
 
 
 def test_demo_server_scores_over_real_http(live: str) -> None:

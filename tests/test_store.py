@@ -10,6 +10,7 @@ import pytest
 
 from tracker.store import Queries, open_store
 from tracker.store.migrations import load
+from tracker.store.postgres import PostgresStore, split_schema, to_dollar
 
 
 async def opened(path: Path) -> Any:
@@ -82,6 +83,13 @@ async def test_writes_after_close_are_refused(tmp_path: Path) -> None:
         await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
 
 
-def test_postgres_urls_are_not_silently_taken_for_paths() -> None:
-    with pytest.raises(ValueError, match="PostgreSQL"):
-        open_store("postgresql://localhost/test")
+def test_postgres_urls_open_the_postgres_store() -> None:
+    store = open_store("postgresql://postgres@127.0.0.1:5432/test?schema=t_abc&sslmode=disable")
+    assert isinstance(store, PostgresStore)
+    assert store.schema == "t_abc" and store.url == "postgresql://postgres@127.0.0.1:5432/test?sslmode=disable"
+    with pytest.raises(ValueError, match="schema"):
+        split_schema("postgresql://h/db?schema=x;drop")
+
+
+def test_placeholders_become_numbered() -> None:
+    assert to_dollar("SELECT ? WHERE a = ? AND b IN (?, ?)") == "SELECT $1 WHERE a = $2 AND b IN ($3, $4)"

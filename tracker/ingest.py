@@ -160,7 +160,16 @@ async def _resolve(
     make_visitor_id: Callable[[], str],
 ) -> tuple[PersonRecord, VisitorRecord]:
     visitor = await q.visitor(visitor_id, site.id) if visitor_id else None
-    person = await q.person(visitor.person_id, for_update=True) if visitor else None
+    person: PersonRecord | None = None
+    while visitor is not None:
+        # Lock the person, then re-read the device under that lock: a merge committed
+        # meanwhile by another instance may have moved the device to its survivor.
+        person = await q.person(visitor.person_id, for_update=True)
+        fresh = await q.visitor(visitor.id, site.id)
+        moved = fresh is not None and fresh.person_id != visitor.person_id
+        visitor = fresh
+        if not moved:
+            break
     if visitor is None or person is None:
         person = await q.insert_person(site.id, now)
         visitor = VisitorRecord(

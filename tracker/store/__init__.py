@@ -21,9 +21,14 @@ __all__ = [
 
 
 def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
-    """A store for ``url``: ``sqlite:///path/to/file.db`` (or a bare path) or ``postgresql://...``."""
+    """A store for ``url``: ``sqlite:///path/to/file.db`` (or a bare path) or ``postgresql://...``.
+
+    A PostgreSQL URL may carry ``?schema=NAME`` to keep the tables in their own schema.
+    """
     if url.startswith(("postgresql://", "postgres://")):
-        raise ValueError("the PostgreSQL store is not available yet; use a SQLite path")
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
     from .sqlite import SqliteStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url

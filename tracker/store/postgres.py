@@ -1,0 +1,150 @@
+"""PostgreSQL store for many instances behind a load balancer (asyncpg, pooled).
+
+Each unit runs in its own READ COMMITTED transaction on a pooled connection; the
+statements are the same as SQLite's (``queries``), with ``?`` rewritten to ``$n``.
+Correctness across instances comes from row locks, not from the process: a unit
+locks the person it changes (``SELECT … FOR UPDATE``) before reading its state, so
+two instances never score the same person from the same stale state.  A unit that
+loses a race (deadlock, unique e-mail taken meanwhile, serialization failure) is
+rolled back and run again from scratch; units are written to be re-runnable.
+PostgreSQL groups concurrent commits in its WAL flush by itself.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from functools import lru_cache
+from typing import Any, Sequence, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from . import migrations
+from .base import Store, Unit
+from .conn import Row
+from .queries import Queries
+
+T = TypeVar("T")
+_RETRIES = 8
+_RETRYABLE = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.UniqueViolationError,
+)
+# Any constant works as long as every instance uses the same one.
+_MIGRATION_LOCK = 7_240_001
+_PLACEHOLDER = re.compile(r"\?")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@lru_cache(maxsize=512)
+def to_dollar(sql: str) -> str:
+    """``?`` placeholders to ``$1, $2, …`` (queries hold no literal question marks)."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+class _PgConn:
+    dialect = "postgresql"
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        status: str = await self.conn.execute(to_dollar(sql), *args)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self.conn.executemany(to_dollar(sql), rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        row: Row | None = await self.conn.fetchrow(to_dollar(sql), *args)
+        return row
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self.conn.fetch(to_dollar(sql), *args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.conn.fetchval(to_dollar(sql), *args)
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """Take an optional ``schema=NAME`` query parameter off a PostgreSQL URL."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query)
+    schema = next((value for key, value in params if key == "schema"), None)
+    if schema is not None and not _SCHEMA.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    rest = urlencode([(k, v) for k, v in params if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url, self.schema = split_schema(url)
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        settings = {"search_path": self.schema} if self.schema else {}
+        if self.schema:
+            bootstrap = await asyncpg.connect(self.url)
+            try:
+                await bootstrap.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            finally:
+                await bootstrap.close()
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self.pool_size, server_settings=settings
+        )
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Instances starting together apply migrations one at a time.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute(migrations.SCHEMA_TABLE)
+            done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            for migration in migrations.load(self.dialect):
+                if migration.version in done:
+                    continue
+                for statement in migration.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    time.time(),
+                )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def write(self, unit: Unit[T]) -> T:
+        pool = self._require_pool()
+        for attempt in range(_RETRIES):
+            async with pool.acquire() as conn:
+                try:
+                    async with conn.transaction():
+                        return await unit(Queries(_PgConn(conn)))
+                except _RETRYABLE:
+                    if attempt == _RETRIES - 1:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def read(self, unit: Unit[T]) -> T:
+        pool = self._require_pool()
+        async with pool.acquire() as conn:
+            return await unit(Queries(_PgConn(conn)))
+
+    def _require_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("store is not open")
+        return self._pool
