@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -98,9 +99,7 @@ class PostgresStore(Store):
                 await bootstrap.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             finally:
                 await bootstrap.close()
-        self._pool = await asyncpg.create_pool(
-            self.url, min_size=1, max_size=self.pool_size, server_settings=settings
-        )
+        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size, server_settings=settings)
         await self._migrate()
 
     async def _migrate(self) -> None:
