@@ -145,6 +145,25 @@ def new_visitor_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+async def start_visitor(
+    q: Queries, person: PersonRecord, device: str, browser: str, now: float, make_visitor_id: Callable[[], str]
+) -> VisitorRecord:
+    """A new device for ``person``: its first visit starts now."""
+    visitor = VisitorRecord(
+        id=make_visitor_id(),
+        site_id=person.site_id,
+        person_id=person.id,
+        visits=1,
+        device=device,
+        browser=browser,
+        created_at=now,
+        last_seen_at=now,
+        is_new=True,
+    )
+    await q.insert_visitor(visitor)
+    return visitor
+
+
 @dataclass(slots=True)
 class Identified:
     person: PersonRecord
@@ -169,18 +188,7 @@ async def identify(
     if person.email is not None:
         # A second person on a shared browser: start a fresh device for them.
         target = existing or await q.insert_person(person.site_id, now, email)
-        fresh = VisitorRecord(
-            id=make_visitor_id(),
-            site_id=visitor.site_id,
-            person_id=target.id,
-            visits=1,
-            device=visitor.device,
-            browser=visitor.browser,
-            created_at=now,
-            last_seen_at=now,
-            is_new=True,
-        )
-        await q.insert_visitor(fresh)
+        fresh = await start_visitor(q, target, visitor.device, visitor.browser, now, make_visitor_id)
         return Identified(target, fresh, switched=True)
     if existing is None:
         person.email = email

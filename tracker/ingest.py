@@ -22,7 +22,7 @@ from starlette.responses import Response
 from .decisions import PersonView, decide, record_feedback
 from .devices import Device, device_of
 from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
-from .identity import identify, profile_fields
+from .identity import identify, profile_fields, start_visitor
 from .model import Decision, Event, VisitContext
 from .runtime import Runtime
 from .scoring import apply_event, current_scores
@@ -172,19 +172,7 @@ async def _resolve(
             break
     if visitor is None or person is None:
         person = await q.insert_person(site.id, now)
-        visitor = VisitorRecord(
-            id=make_visitor_id(),
-            site_id=site.id,
-            person_id=person.id,
-            visits=1,
-            device=device.type,
-            browser=device.browser,
-            created_at=now,
-            last_seen_at=now,
-            is_new=True,
-        )
-        await q.insert_visitor(visitor)
-        return person, visitor
+        return person, await start_visitor(q, person, device.type, device.browser, now, make_visitor_id)
     if now - visitor.last_seen_at > SESSION_GAP:
         visitor.visits += 1
     visitor.last_seen_at = now

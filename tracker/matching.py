@@ -80,10 +80,7 @@ def compile_comparison(op: str, operand: str) -> Matcher:
 def compile_value(spec: Any) -> Matcher:
     """Compile one value spec (see module docstring) into a predicate."""
     if isinstance(spec, list):
-        if not spec:
-            raise PatternError("an empty list matches nothing")
-        parts = [compile_value(item) for item in spec]
-        return lambda value: any(part(value) for part in parts)
+        return _any_of(spec, compile_value)
     if isinstance(spec, bool):
         return lambda value: value is spec or _text(value).lower() == str(spec).lower()
     if isinstance(spec, (int, float)):
@@ -103,10 +100,7 @@ def compile_value(spec: Any) -> Matcher:
 def compile_url(spec: Any) -> Matcher:
     """Compile a URL pattern: ``/path/*`` matches the path, anything else the full URL."""
     if isinstance(spec, list):
-        if not spec:
-            raise PatternError("an empty list matches nothing")
-        parts = [compile_url(item) for item in spec]
-        return lambda url: any(part(url) for part in parts)
+        return _any_of(spec, compile_url)
     if not isinstance(spec, str) or not spec:
         raise PatternError("a URL pattern must be a non-empty string")
     if spec.startswith("~"):
@@ -121,6 +115,13 @@ def compile_url(spec: Any) -> Matcher:
 def compile_url_regex(pattern: str) -> Matcher:
     regex = compile_regex(pattern)
     return lambda url: regex.search(url or "") is not None
+
+
+def _any_of(specs: list[Any], compile_one: Callable[[Any], Matcher]) -> Matcher:
+    if not specs:
+        raise PatternError("an empty list matches nothing")
+    parts = [compile_one(item) for item in specs]
+    return lambda value: any(part(value) for part in parts)
 
 
 def url_path(url: str) -> str:

@@ -268,7 +268,7 @@ class Queries:
             person_id,
             limit,
         )
-        return [dict(_items(row)) for row in rows]
+        return _dicts(rows)
 
     async def insert_stage(self, person_id: int, stage: str, ts: float, event_id: int | None) -> None:
         await self.conn.execute(
@@ -284,7 +284,7 @@ class Queries:
         rows = await self.conn.fetchall(
             "SELECT stage, ts, event_id FROM stages WHERE person_id = ? ORDER BY ts, stage", person_id
         )
-        return [dict(_items(row)) for row in rows]
+        return _dicts(rows)
 
     async def insert_decisions(
         self, person_id: int, visitor_id: str, campaigns: Sequence[str], action: str, event_id: int | None, ts: float
@@ -301,7 +301,7 @@ class Queries:
             person_id,
             limit,
         )
-        return [dict(_items(row)) for row in rows]
+        return _dicts(rows)
 
     # -- merge ---------------------------------------------------------------------------------
 
@@ -364,9 +364,9 @@ class Queries:
         return [_person(row) for row in await self.conn.fetchall(sql, *args)]
 
 
-def _items(row: Row) -> Iterable[tuple[str, Any]]:
+def _dicts(rows: Iterable[Row]) -> list[dict[str, Any]]:
     # sqlite3.Row iterates over values, not keys: ask for the keys explicitly.
-    return ((key, row[key]) for key in row.keys())  # noqa: SIM118
+    return [{key: row[key] for key in row.keys()} for row in rows]  # noqa: SIM118
 
 
 def _site(row: Row) -> SiteRecord:
