@@ -1,5 +1,5 @@
--- Core schema.  Portable between SQLite and PostgreSQL: {pk} is the only dialect token
--- (an auto-assigned 64-bit id).  Times are POSIX seconds; JSON is stored as text.
+-- Core schema, portable between SQLite and PostgreSQL: the tokens in braces are the only
+-- dialect differences (see migrations.py).  Times are POSIX seconds; JSON is stored as text.
 
 CREATE TABLE sites (
     id {pk},
@@ -57,8 +57,11 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_person ON aliases (person_id);
 
+-- PostgreSQL keys events by (id, ts) so the table can be turned into one partitioned by
+-- month (PARTITION BY RANGE (ts)) without changing any query; nothing references it
+-- by foreign key for the same reason.
 CREATE TABLE events (
-    id {pk},
+    id {event_id},
     person_id BIGINT NOT NULL,
     visitor_id TEXT NOT NULL,
     ts DOUBLE PRECISION NOT NULL,
@@ -67,7 +70,7 @@ CREATE TABLE events (
     url TEXT NOT NULL DEFAULT '',
     referrer TEXT NOT NULL DEFAULT '',
     props TEXT NOT NULL DEFAULT '{}',
-    visit INTEGER NOT NULL DEFAULT 1
+    visit INTEGER NOT NULL DEFAULT 1{event_key}
 );
 CREATE INDEX events_person_ts ON events (person_id, ts);
 
