@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import api, ingest
+from . import api, ingest, metrics
 from .api import json_response
 from .config import Settings
 from .errors import HTTPError
@@ -82,6 +82,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/collect", ingest.collect, methods=["POST"]),
         Route("/collect", _preflight, methods=["OPTIONS"]),
         Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", _readyz, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/api/leads", api.list_leads, methods=["GET"]),
         Route("/api/leads/{person_id}", api.get_lead, methods=["GET"]),
         Route("/api/visitors/{token}", api.get_visitor, methods=["GET"]),
@@ -100,6 +102,16 @@ async def _reload_sites(sites: SiteRegistry) -> None:
 
 async def _healthz(request: Request) -> Response:
     return json_response({"status": "ok"})
+
+
+async def _readyz(request: Request) -> Response:
+    """Ready when the database answers: a load balancer sends traffic only then."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        await runtime.store.read(lambda q: q.conn.fetchval("SELECT 1"))
+    except Exception as exc:  # any failure means "not ready", and says why
+        return json_response({"status": "unavailable", "message": f"database: {exc}"}, 503)
+    return json_response({"status": "ready", "sites": runtime.sites.count()})
 
 
 async def _preflight(request: Request) -> Response:

@@ -10,6 +10,7 @@ response is only sent once everything it acknowledges is on disk.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import metrics
 from .decisions import PersonView, decide, record_feedback
 from .devices import Device, device_of
-from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
+from .errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge
 from .identity import identify, profile_fields, start_visitor
 from .model import Decision, Event, VisitContext
 from .runtime import Runtime
@@ -48,6 +50,17 @@ class Outcome:
 
 
 async def collect(request: Request) -> Response:
+    started = time.perf_counter()
+    try:
+        response = await _collect(request)
+    except HTTPError as exc:
+        metrics.REQUESTS_REFUSED.labels(exc.code, exc.field or "").inc()
+        raise
+    metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
+    return response
+
+
+async def _collect(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     now = runtime.clock()
 
@@ -60,12 +73,15 @@ async def collect(request: Request) -> Response:
     if origin and not _origin_allowed(site, origin, request):
         raise Forbidden(f"origin {origin} is not allowed for site {site.key!r}", field="origin")
     rejected = [r.to_json() for r in payload.rejected]
+    for rejection in payload.rejected:
+        metrics.EVENTS.labels("rejected", metrics.rejection_reason(rejection.field)).inc()
     if not payload.events:
         raise BadRequest("no valid event in this request", field="events", rejected=rejected)
 
     # 2. Drop bots: counted by the caller's metrics, never stored, scored or shown anything.
     device = device_of(request.headers.get("user-agent", ""))
     if device.is_bot:
+        metrics.EVENTS.labels("bot", "").inc(len(payload.events))
         return _json({"vid": None, "decisions": [], "rejected": rejected, "ignored": "bot"}, origin)
 
     # 3. Identify the device: a missing, tampered or foreign token simply starts a new visitor.
@@ -80,6 +96,9 @@ async def collect(request: Request) -> Response:
     outcome = await runtime.store.write(unit)
 
     # 7. Respond with the (possibly new) signed token and this request's decisions.
+    metrics.EVENTS.labels("accepted", "").inc(len(payload.events))
+    for decision in outcome.decisions:
+        metrics.DECISIONS.labels(decision.kind).inc()
     token = runtime.tokens.sign(site.key, outcome.visitor_id)
     body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
     response = _json(body, origin)

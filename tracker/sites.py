@@ -60,6 +60,9 @@ class SiteRegistry:
     def by_id(self, site_id: int) -> Site | None:
         return self._by_id.get(site_id)
 
+    def count(self) -> int:
+        return len(self._by_id)
+
     def any_allows(self, origin: str) -> bool:
         return any(site.allows_origin(origin) for site in self._by_id.values())
 
