@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -76,3 +77,22 @@ def test_demo_server_scores_over_real_http(live: str) -> None:
         assert vid and client.cookies.get("tk_vid") == vid
         response = client.post("/collect", content=b"{", headers={"content-type": "text/plain"})
         assert response.status_code == 400 and response.json()["field"] == "body"
+
+
+def test_two_workers_share_one_sqlite_database(tmp_path: Path) -> None:
+    process, base = start_server(tmp_path, "--demo", "--workers", "2")
+    try:
+        with httpx.Client(base_url=base, headers={"user-agent": CHROME}) as client:
+            statuses = [
+                client.post(
+                    "/collect",
+                    json={"site": "demo", "events": [{"type": "page", "url": f"{base}/demo/blog/qualite/{n}"}]},
+                    headers={"connection": "close"},  # new connections spread over both workers
+                ).status_code
+                for n in range(40)
+            ]
+    finally:
+        stop_server(process)
+    assert statuses == [200] * 40
+    with sqlite3.connect(tmp_path / "tracker.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 40
