@@ -178,20 +178,11 @@ async def _resolve(
     now: float,
     make_visitor_id: Callable[[], str],
 ) -> tuple[PersonRecord, VisitorRecord]:
-    visitor = await q.visitor(visitor_id, site.id) if visitor_id else None
-    person: PersonRecord | None = None
-    while visitor is not None:
-        # Lock the person, then re-read the device under that lock: a merge committed
-        # meanwhile by another instance may have moved the device to its survivor.
-        person = await q.person(visitor.person_id, for_update=True)
-        fresh = await q.visitor(visitor.id, site.id)
-        moved = fresh is not None and fresh.person_id != visitor.person_id
-        visitor = fresh
-        if not moved:
-            break
-    if visitor is None or person is None:
+    found = await q.device_and_person(visitor_id, site.id) if visitor_id else None
+    if found is None:
         person = await q.insert_person(site.id, now)
         return person, await start_visitor(q, person, device.type, device.browser, now, make_visitor_id)
+    visitor, person = found
     if now - visitor.last_seen_at > SESSION_GAP:
         visitor.visits += 1
     visitor.last_seen_at = now

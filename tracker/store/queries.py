@@ -19,6 +19,14 @@ _PERSON_COLUMNS = (
     "id, site_id, email, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at, updated_at"
 )
 _VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at"
+# A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
+_DEVICE_AND_PERSON = (
+    "SELECT "
+    + ", ".join(f"v.{c.strip()} AS v_{c.strip()}" for c in _VISITOR_COLUMNS.split(","))
+    + ", "
+    + ", ".join(f"p.{c.strip()}" for c in _PERSON_COLUMNS.split(","))
+    + " FROM visitors v JOIN persons p ON p.id = v.person_id WHERE v.id = ? AND v.site_id = ?"
+)
 _EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, visit"
 
 
@@ -171,6 +179,22 @@ class Queries:
         return int(target) if target is not None else None
 
     # -- visitors (devices) --------------------------------------------------------------------
+
+    async def device_and_person(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
+        """The device and its person, locked for this unit: the one read of person state per request.
+
+        On PostgreSQL both rows are locked.  If a merge on another instance moved the
+        device meanwhile, the locked re-check drops the stale pair and we read again.
+        """
+        if self.conn.dialect != "postgresql":
+            row = await self.conn.fetchone(_DEVICE_AND_PERSON, visitor_id, site_id)
+            return (_visitor(row, "v_"), _person(row)) if row else None
+        while True:
+            row = await self.conn.fetchone(_DEVICE_AND_PERSON + " FOR UPDATE OF v, p", visitor_id, site_id)
+            if row is not None:
+                return _visitor(row, "v_"), _person(row)
+            if await self.visitor(visitor_id, site_id) is None:
+                return None
 
     async def visitor(self, visitor_id: str, site_id: int) -> VisitorRecord | None:
         row = await self.conn.fetchone(
@@ -397,16 +421,16 @@ def _person(row: Row) -> PersonRecord:
     )
 
 
-def _visitor(row: Row) -> VisitorRecord:
+def _visitor(row: Row, prefix: str = "") -> VisitorRecord:
     return VisitorRecord(
-        id=row["id"],
-        site_id=int(row["site_id"]),
-        person_id=int(row["person_id"]),
-        visits=int(row["visits"]),
-        device=row["device"],
-        browser=row["browser"],
-        created_at=float(row["created_at"]),
-        last_seen_at=float(row["last_seen_at"]),
+        id=row[prefix + "id"],
+        site_id=int(row[prefix + "site_id"]),
+        person_id=int(row[prefix + "person_id"]),
+        visits=int(row[prefix + "visits"]),
+        device=row[prefix + "device"],
+        browser=row[prefix + "browser"],
+        created_at=float(row[prefix + "created_at"]),
+        last_seen_at=float(row[prefix + "last_seen_at"]),
     )
 
 
