@@ -118,8 +118,7 @@ async def _preflight(request: Request) -> Response:
     """CORS preflight: the site is in the body, so allow an origin any site allows."""
     origin = request.headers.get("origin", "")
     runtime: Runtime = request.app.state.runtime
-    own = normalise_origin(f"{request.url.scheme}://{request.headers.get('host', '')}")
-    allowed = origin and (normalise_origin(origin) == own or runtime.sites.any_allows(origin))
+    allowed = origin and (normalise_origin(origin) == ingest.own_origin(request) or runtime.sites.any_allows(origin))
     if not allowed:
         return Response(status_code=403)
     return Response(

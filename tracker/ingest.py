@@ -81,7 +81,7 @@ async def _collect(request: Request) -> Response:
     # 2. Drop bots: counted by the caller's metrics, never stored, scored or shown anything.
     device = device_of(request.headers.get("user-agent", ""))
     if device.is_bot:
-        metrics.EVENTS.labels("bot", "").inc(len(payload.events))
+        metrics.BOT_EVENTS.inc(len(payload.events))
         return _json({"vid": None, "decisions": [], "rejected": rejected, "ignored": "bot"}, origin)
 
     # 3. Identify the device: a missing, tampered or foreign token simply starts a new visitor.
@@ -96,19 +96,16 @@ async def _collect(request: Request) -> Response:
     outcome = await runtime.store.write(unit)
 
     # 7. Respond with the (possibly new) signed token and this request's decisions.
-    metrics.EVENTS.labels("accepted", "").inc(len(payload.events))
+    metrics.ACCEPTED_EVENTS.inc(len(payload.events))
     for decision in outcome.decisions:
         metrics.DECISIONS.labels(decision.kind).inc()
     token = runtime.tokens.sign(site.key, outcome.visitor_id)
     body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
     response = _json(body, origin)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+    # Tokens are URL-safe base64 and dots: no quoting needed, so skip http.cookies.
+    secure = "; Secure" if request.scope["scheme"] == "https" else ""
+    response.headers.append(
+        "set-cookie", f"{COOKIE}={token}; HttpOnly; Max-Age={COOKIE_MAX_AGE}; Path=/; SameSite=lax{secure}"
     )
     return response
 
@@ -239,9 +236,13 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def own_origin(request: Request) -> str:
+    """This server's origin as the browser sees it (same-origin requests are always allowed)."""
+    return normalise_origin(f"{request.scope['scheme']}://{request.headers.get('host', '')}")
+
+
 def _origin_allowed(site: Site, origin: str, request: Request) -> bool:
-    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    return normalise_origin(origin) == normalise_origin(own) or site.allows_origin(origin)
+    return normalise_origin(origin) == own_origin(request) or site.allows_origin(origin)
 
 
 def _json(body: Any, origin: str | None) -> Response:

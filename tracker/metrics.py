@@ -20,6 +20,9 @@ EVENTS = Counter(
     ["outcome", "reason"],
     registry=REGISTRY,
 )
+# Bound once: looking a child up by labels on every request costs more than the increment.
+ACCEPTED_EVENTS = EVENTS.labels("accepted", "")
+BOT_EVENTS = EVENTS.labels("bot", "")
 REQUESTS_REFUSED = Counter(
     "tracker_requests_refused_total",
     "Whole ingest requests refused, by error code and field.",

@@ -96,6 +96,8 @@ class Rule:
     points: float
     limit: Limit
     matches: Callable[[Event], bool]
+    # The event types this rule can match (None: any), so events only meet their candidates.
+    types: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,11 @@ class Scoring:
     tokens: Mapping[str, float]
     scores: Mapping[str, ScoreDef]
     rules: tuple[Rule, ...]
+    by_type: Mapping[str, tuple[Rule, ...]]
+
+    def candidates(self, event_type: str) -> tuple[Rule, ...]:
+        """The rules, in programme order, that may match an event of this type."""
+        return self.by_type.get(event_type, self.rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +139,10 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     compiled: list[Rule] = []
     for index, raw in enumerate(rules):
         compiled.append(_compile_rule(index, raw, tokens, scores, {rule.id for rule in compiled}))
-    return Scoring(MappingProxyType(tokens), MappingProxyType(scores), tuple(compiled))
+    by_type = {
+        kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in EVENT_TYPES
+    }
+    return Scoring(MappingProxyType(tokens), MappingProxyType(scores), tuple(compiled), MappingProxyType(by_type))
 
 
 def _compile_score(name: str, table: Mapping[str, Any]) -> ScoreDef:
@@ -180,13 +190,16 @@ def _compile_rule(
         declared = ", ".join(scores) or "none"
         raise GridError(f"{where}.score", f"unknown score {score!r} (declared: {declared})")
     op, points = _compile_points(table["points"], tokens, f"{where}.points")
+    limit = _compile_limit(table.get("limit", "once"), f"{where}.limit")
+    matches, types = _compile_when(table["when"], f"{where}.when")
     return Rule(
         id=rule_id,
         score=score,
         op=op,
         points=points,
-        limit=_compile_limit(table.get("limit", "once"), f"{where}.limit"),
-        matches=_compile_when(table["when"], f"{where}.when"),
+        limit=limit,
+        matches=matches,
+        types=types,
     )
 
 
@@ -228,26 +241,31 @@ def _compile_limit(spec: Any, where: str) -> Limit:
     return Limit(count=count, window=window)
 
 
-def _compile_when(spec: Any, where: str) -> Callable[[Event], bool]:
+def _compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], frozenset[str] | None]:
+    """The rule's predicate, and the event types it can match (None: any)."""
     table = expect_table(spec, where)
     if not table:
         raise GridError(where, "needs at least one condition")
     reject_unknown(table, _WHEN_KEYS, where)
     checks: list[Callable[[Event], bool]] = []
-    type_check = _compile_types(table, where)
-    if type_check is not None:
-        checks.append(type_check)
+    types = _compile_types(table, where)
+    if types is not None:
+        builtin, custom = types
+        checks.append(lambda event: event.type in builtin or (event.type == "custom" and event.name in custom))
     for key, (compile_spec, read) in _FIELD_CONDITIONS.items():
         if key in table:
             checks.append(_field_check(compile_pattern(compile_spec, table[key], f"{where}.{key}"), read))
     for key in ("props", "fields"):
         if key in table:
             checks.append(_field_check(_compile_props(table[key], f"{where}.{key}"), _read_props))
-    return lambda event: all(check(event) for check in checks)
+    candidates = None if types is None else types[0] | ({"custom"} if types[1] else set())
+    if len(checks) == 1:
+        return checks[0], candidates
+    return (lambda event: all(check(event) for check in checks)), candidates
 
 
-def _compile_types(table: Mapping[str, Any], where: str) -> Callable[[Event], bool] | None:
-    """The event-type condition, from ``type`` and from keys that imply a type.
+def _compile_types(table: Mapping[str, Any], where: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The event-type condition, from ``type`` and from keys that imply a type: built-in types, custom names.
 
     A ``type`` that is not a built-in event type names a custom event: the beacon sends
     those as type "custom" with the name in ``event.name``.
@@ -268,7 +286,7 @@ def _compile_types(table: Mapping[str, Any], where: str) -> Callable[[Event], bo
         for key, implied_type in implied.items():
             if implied_type not in builtin:
                 raise GridError(f"{where}.type", f"{key} only matches {implied_type!r} events")
-    return lambda event: event.type in builtin or (event.type == "custom" and event.name in custom)
+    return builtin, custom
 
 
 def _compile_props(spec: Any, where: str) -> Callable[[Mapping[str, Any]], bool]:
@@ -330,7 +348,7 @@ def threshold_level(state: ScoreState) -> str | None:
 def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
     """Apply every matching rule, in programme order, to ``result`` in place."""
     state = result.state
-    for rule in scoring.rules:
+    for rule in scoring.candidates(event.type):
         if not rule.matches(event) or not _allowed(rule.limit, state.hits.get(rule.id, []), event.ts):
             continue
         score = scoring.scores[rule.score]
