@@ -17,7 +17,9 @@ from starlette.routing import BaseRoute, Route
 
 from . import api, ingest, metrics
 from .api import json_response
+from .beacon import beacon_route
 from .config import Settings
+from .demo import demo_routes
 from .errors import HTTPError
 from .identity import VisitorTokens, new_visitor_id
 from .runtime import Runtime
@@ -87,7 +89,10 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/leads", api.list_leads, methods=["GET"]),
         Route("/api/leads/{person_id}", api.get_lead, methods=["GET"]),
         Route("/api/visitors/{token}", api.get_visitor, methods=["GET"]),
+        beacon_route(),
     ]
+    if settings.demo:
+        table.extend(demo_routes())
     return table
 
 
