@@ -123,12 +123,17 @@ async def process(
     scoring = site.programme.scoring
     person, visitor = await _resolve(q, site, visitor_id, device, now, make_visitor_id)
     last_event_id: int | None = None
+    changed: set[str] = set()  # scores whose denormalised copy in person_scores must be rewritten
     for incoming in events:
         if incoming.email is not None:
             identified = await identify(q, scoring, person, visitor, incoming.email, now, make_visitor_id)
             if identified.switched:
                 # The previous person keeps everything up to here; save it before moving on.
                 await _save(q, person, visitor)
+                await q.save_scores(person.id, person.scoring.values, person.scoring.last)
+                changed = set()
+            elif identified.merged_from is not None:
+                changed = set(identified.person.scoring.values)  # the replay rewrote them all
             person, visitor = identified.person, identified.visitor
         event = Event(
             id=0,
@@ -145,6 +150,7 @@ async def process(
         scored = apply_event(scoring, person.scoring, event)
         person.scoring = scored.state
         await q.insert_ledger(person.id, scored.ledger)
+        changed.update(entry.score for entry in scored.ledger)
         if incoming.type in ("form", "identify"):
             person.profile.update(profile_fields(incoming.props))
         campaign = incoming.props.get("campaign")
@@ -163,7 +169,8 @@ async def process(
     if decisions:
         await q.insert_decisions(person.id, visitor.id, [d.campaign for d in decisions], "served", last_event_id, now)
     await _save(q, person, visitor)
-    await q.save_scores(person.id, person.scoring.values, person.scoring.last)
+    if changed:
+        await q.save_scores(person.id, {name: person.scoring.values[name] for name in changed}, person.scoring.last)
     return Outcome(visitor.id, person.id, decisions)
 
 

@@ -28,6 +28,7 @@ from .queries import Queries
 
 T = TypeVar("T")
 _MAX_UNITS_PER_COMMIT = 512
+_BUSY_TIMEOUT_MS = 30_000
 
 
 class _SyncConn:
@@ -107,12 +108,13 @@ class SqliteStore(Store):
         # loss.  NORMAL is crash-safe for the process but may lose the last commits on
         # power loss; it is opt-in (--sqlite-synchronous normal).
         db.execute(f"PRAGMA synchronous={self.synchronous}")
-        db.execute("PRAGMA busy_timeout=30000")
-        self._db = db
+        db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         self._migrate(db)
+        db.execute("PRAGMA busy_timeout=0")
+        self._db = db
         reader = await aiosqlite.connect(self.path)
         reader.row_factory = sqlite3.Row
-        await reader.execute("PRAGMA busy_timeout=30000")
+        await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         self._reader = reader
         self._writer = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
 
@@ -182,7 +184,12 @@ class SqliteStore(Store):
     ) -> None:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
-            await asyncio.to_thread(db.execute, "BEGIN IMMEDIATE")
+            try:
+                # busy_timeout is 0 on the writer, so this never blocks the loop; only when
+                # another worker process holds the write lock do we wait, in a thread.
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                await asyncio.to_thread(_begin_waiting, db)
         except sqlite3.Error as exc:
             for _, future in batch:
                 _settle(future, None, exc)
@@ -208,6 +215,15 @@ class SqliteStore(Store):
             outcomes = [(future, None, exc) for future, _, _ in outcomes]
         for future, result, error in outcomes:
             _settle(future, result, error)
+
+
+def _begin_waiting(db: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting up to the busy timeout for another process's write lock."""
+    db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    finally:
+        db.execute("PRAGMA busy_timeout=0")
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
