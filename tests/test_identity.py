@@ -202,3 +202,14 @@ def test_campaign_memory_merge_keeps_the_strongest_memory() -> None:
     assert merged["popup"].sessions == ["v1:1", "v2:1"]
     assert merged["popup"].closed == 15.0
     assert merged["chat"].converted == 5.0
+
+
+async def test_scores_earned_before_a_switch_in_one_batch_stay_with_the_first_person(server: Server) -> None:
+    shared = server.beacon()
+    await shared.form("newsletter", email="alice@example.com")
+    await shared.send(
+        {"type": "download", "url": "http://shop.test/demo/files/livre-blanc-c.pdf"},
+        {"type": "form", "name": "newsletter", "props": {"email": "bob@example.com"}},
+    )
+    leads = await server.api("/api/leads", min_score=12)
+    assert [(lead["email"], lead["scores"]["engagement"]) for lead in leads["leads"]] == [("alice@example.com", 12)]
