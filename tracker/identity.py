@@ -194,32 +194,71 @@ class Identified:
     switched: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a message says the visitor is: an e-mail (forms), a backend user id (Segment), or both."""
+
+    email: str | None = None
+    user_id: str | None = None
+
+
+def is_identified(person: PersonRecord) -> bool:
+    return person.email is not None or person.user_id is not None
+
+
+def _conflicts(person: PersonRecord, identity: Identity) -> bool:
+    """True if ``identity`` names someone else than the identified ``person``."""
+    return (identity.email is not None and person.email not in (None, identity.email)) or (
+        identity.user_id is not None and person.user_id not in (None, identity.user_id)
+    )
+
+
 async def identify(
     q: Queries,
     scoring: Scoring,
     person: PersonRecord,
     visitor: VisitorRecord,
-    email: str,
+    identity: Identity,
     now: float,
     make_visitor_id: Callable[[], str],
 ) -> Identified:
-    """Tie ``visitor`` (currently ``person``) to the identity ``email``."""
-    if person.email == email:
+    """Tie ``visitor`` (currently ``person``) to ``identity``."""
+    site = person.site_id
+    existing = (await q.person_by_email(site, identity.email, for_update=True) if identity.email else None) or (
+        await q.person_by_user_id(site, identity.user_id, for_update=True) if identity.user_id else None
+    )
+    if existing is None or existing.id == person.id:
+        if is_identified(person) and _conflicts(person, identity):
+            # A second person on a shared browser: start a fresh device for them.
+            target = await q.insert_person(site, now, identity.email, identity.user_id)
+            fresh = await start_visitor(q, target, visitor.device, visitor.browser, now, make_visitor_id)
+            return Identified(target, fresh, switched=True)
+        await _complete(q, person, identity, now)
         return Identified(person, visitor)
-    existing = await q.person_by_email(person.site_id, email, for_update=True)
-    if person.email is not None:
-        # A second person on a shared browser: start a fresh device for them.
-        target = existing or await q.insert_person(person.site_id, now, email)
-        fresh = await start_visitor(q, target, visitor.device, visitor.browser, now, make_visitor_id)
-        return Identified(target, fresh, switched=True)
-    if existing is None:
-        person.email = email
-        person.identified_at = now
-        person.updated_at = now
-        return Identified(person, visitor)
+    if is_identified(person):
+        # Never merge two identified people: this device continues as a new visitor of ``existing``.
+        fresh = await start_visitor(q, existing, visitor.device, visitor.browser, now, make_visitor_id)
+        await _complete(q, existing, identity, now)
+        return Identified(existing, fresh, switched=True)
     survivor = await merge(q, scoring, survivor=existing, loser=person, now=now)
+    await _complete(q, survivor, identity, now)
     visitor.person_id = survivor.id
     return Identified(survivor, visitor, merged_from=person.id)
+
+
+async def _complete(q: Queries, person: PersonRecord, identity: Identity, now: float) -> None:
+    """Give ``person`` the parts of ``identity`` it lacks, unless another person already holds them."""
+    if identity.email and person.email is None and await q.person_by_email(person.site_id, identity.email) is None:
+        person.email = identity.email
+    if (
+        identity.user_id
+        and person.user_id is None
+        and await q.person_by_user_id(person.site_id, identity.user_id) is None
+    ):
+        person.user_id = identity.user_id
+    if person.identified_at is None and is_identified(person):
+        person.identified_at = now
+    person.updated_at = now
 
 
 async def merge(

@@ -9,7 +9,6 @@ response is only sent once everything it acknowledges is on disk.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,25 +20,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import metrics
-from .decisions import PersonView, decide, record_feedback
+from .decisions import PersonView, decide
 from .devices import Device, device_of
 from .errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge
-from .identity import identify, profile_fields, start_visitor
-from .model import Decision, Event, VisitContext
+from .model import Decision, VisitContext
+from .recording import Subject, open_subject, record, save_subject
 from .runtime import Runtime
-from .scoring import apply_event, current_scores
+from .scoring import current_scores
 from .sites import Site, normalise_origin
-from .stages import advance_stage
-from .store import PersonRecord, Queries, VisitorRecord
+from .store import Queries
 from .validation import MAX_BODY_BYTES, Incoming, parse_json, parse_payload
 
 COOKIE = "tk_vid"
 COOKIE_MAX_AGE = 396 * 86400  # 13 months, the CNIL's ceiling for audience cookies
-# A visit ends after 30 minutes without an event (the usual analytics convention).
-SESSION_GAP = 30 * 60.0
 _UTM_KEYS = ("source", "medium", "campaign", "term", "content")
-# Events that report what the visitor did with a campaign; they go to the decision log.
-CAMPAIGN_EVENTS = frozenset({"impression", "close", "conversion", "chat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,90 +114,21 @@ async def process(
     make_visitor_id: Callable[[], str],
 ) -> Outcome:
     """Store, score and decide for one request (runs inside the write transaction)."""
-    scoring = site.programme.scoring
-    person, visitor = await _resolve(q, site, visitor_id, device, now, make_visitor_id)
-    last_event_id: int | None = None
-    changed: set[str] = set()  # scores whose denormalised copy in person_scores must be rewritten
+    subject = await open_subject(q, site, visitor_id, device.type, device.browser, now, make_visitor_id)
     for incoming in events:
-        if incoming.email is not None:
-            identified = await identify(q, scoring, person, visitor, incoming.email, now, make_visitor_id)
-            if identified.switched:
-                # The previous person keeps everything up to here; save it before moving on.
-                await _save(q, person, visitor)
-                await q.save_scores(person.id, person.scoring.values, person.scoring.last)
-                changed = set()
-            elif identified.merged_from is not None:
-                changed = set(identified.person.scoring.values)  # the replay rewrote them all
-            person, visitor = identified.person, identified.visitor
-        event = Event(
-            id=0,
-            type=incoming.type,
-            ts=incoming.ts,
-            name=incoming.name,
-            url=incoming.url,
-            referrer=incoming.referrer,
-            props=incoming.props,
-            visit=visitor.visits,
-        )
-        event = dataclasses.replace(event, id=await q.insert_event(person.id, visitor.id, event))
-        last_event_id = event.id
-        scored = apply_event(scoring, person.scoring, event)
-        person.scoring = scored.state
-        await q.insert_ledger(person.id, scored.ledger)
-        changed.update(entry.score for entry in scored.ledger)
-        if incoming.type in ("form", "identify"):
-            person.profile.update(profile_fields(incoming.props))
-        campaign = incoming.props.get("campaign")
-        if incoming.type in CAMPAIGN_EVENTS and campaign in site.programme.campaign_ids:
-            memory = record_feedback(person.campaigns, event, _session(visitor), site.programme.campaign_ids)
-            if memory is not None:
-                person.campaigns = memory
-            await q.insert_decisions(person.id, visitor.id, [str(campaign)], incoming.type, event.id, event.ts)
-        await advance_stage(q, person, event.id, event.ts)
-        person.last_seen_at = max(person.last_seen_at, event.ts)
-        person.updated_at = now
-
-    scores = current_scores(scoring, person.scoring, now)
+        await record(q, site, subject, incoming, now, make_visitor_id)
+    person, visitor = subject.person, subject.visitor
+    scores = current_scores(site.programme.scoring, person.scoring, now)
     view = PersonView(stage=person.stage, scores=scores, campaigns=person.campaigns)
-    decisions = decide(site.programme.campaigns, view, _context(events, visitor), now)
+    decisions = decide(site.programme.campaigns, view, _context(events, subject), now)
     if decisions:
-        await q.insert_decisions(person.id, visitor.id, [d.campaign for d in decisions], "served", last_event_id, now)
-    await _save(q, person, visitor)
-    if changed:
-        await q.save_scores(person.id, {name: person.scoring.values[name] for name in changed}, person.scoring.last)
+        campaigns = [d.campaign for d in decisions]
+        await q.insert_decisions(person.id, visitor.id, campaigns, "served", subject.last_event_id, now)
+    await save_subject(q, subject)
     return Outcome(visitor.id, person.id, decisions)
 
 
-async def _resolve(
-    q: Queries,
-    site: Site,
-    visitor_id: str | None,
-    device: Device,
-    now: float,
-    make_visitor_id: Callable[[], str],
-) -> tuple[PersonRecord, VisitorRecord]:
-    found = await q.device_and_person(visitor_id, site.id) if visitor_id else None
-    if found is None:
-        person = await q.insert_person(site.id, now)
-        return person, await start_visitor(q, person, device.type, device.browser, now, make_visitor_id)
-    visitor, person = found
-    if now - visitor.last_seen_at > SESSION_GAP:
-        visitor.visits += 1
-    visitor.last_seen_at = now
-    visitor.device, visitor.browser = device.type, device.browser
-    return person, visitor
-
-
-async def _save(q: Queries, person: PersonRecord, visitor: VisitorRecord) -> None:
-    await q.save_person(person)
-    await q.save_visitor(visitor)
-
-
-def _session(visitor: VisitorRecord) -> str:
-    return f"{visitor.id}:{visitor.visits}"
-
-
-def _context(events: list[Incoming], visitor: VisitorRecord) -> VisitContext:
+def _context(events: list[Incoming], subject: Subject) -> VisitContext:
     """Where the visitor is now: the last page they viewed in this request, else the last event's page."""
     current = next((e for e in reversed(events) if e.type == "page"), events[-1])
     url = str(current.props.get("page") or current.url) if current.type in ("download", "outbound") else current.url
@@ -211,9 +136,9 @@ def _context(events: list[Incoming], visitor: VisitorRecord) -> VisitContext:
         url=url,
         referrer=current.referrer,
         utm=utm_of(url),
-        device=visitor.device or "desktop",
-        visits=visitor.visits,
-        session=_session(visitor),
+        device=subject.visitor.device or "desktop",
+        visits=subject.visitor.visits,
+        session=subject.session,
     )
 
 

@@ -8,13 +8,14 @@ that caused it.
 
 from __future__ import annotations
 
+from .identity import is_identified
 from .model import STAGE_RANK, STAGES
 from .scoring import threshold_level
 from .store import PersonRecord, Queries
 
 
 def stage_for(person: PersonRecord) -> str:
-    if person.email is None:
+    if not is_identified(person):
         return "anonymous"
     return threshold_level(person.scoring) or "known"
 

@@ -31,7 +31,7 @@ MAX_BACKDATE = 7 * 86400.0
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A validated event not yet stored.  ``email`` is set when the event identifies."""
+    """A validated event not yet stored.  ``email`` / ``user_id`` are set when the event identifies."""
 
     type: str
     ts: float
@@ -40,6 +40,7 @@ class Incoming:
     referrer: str = ""
     props: Mapping[str, Any] = field(default_factory=dict)
     email: str | None = None
+    user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

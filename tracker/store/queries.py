@@ -16,7 +16,8 @@ from .conn import Conn, Row
 from .records import ApiKeyRecord, PersonRecord, SiteRecord, VisitorRecord
 
 _PERSON_COLUMNS = (
-    "id, site_id, email, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at, updated_at"
+    "id, site_id, email, user_id, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at,"
+    " updated_at"
 )
 _VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at"
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
@@ -102,18 +103,20 @@ class Queries:
 
     # -- persons -------------------------------------------------------------------------------
 
-    async def insert_person(self, site_id: int, now: float, email: str | None = None) -> PersonRecord:
-        # The stage starts anonymous even with an e-mail: the caller records the
+    async def insert_person(
+        self, site_id: int, now: float, email: str | None = None, user_id: str | None = None
+    ) -> PersonRecord:
+        # The stage starts anonymous even with an identity: the caller records the
         # transition to "known" with the event that caused it.
-        stage = "anonymous"
+        identified_at = now if email or user_id else None
         person_id = await self.conn.fetchval(
-            "INSERT INTO persons (site_id, email, stage, created_at, identified_at, last_seen_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO persons (site_id, email, user_id, stage, created_at, identified_at, last_seen_at, updated_at)"
+            " VALUES (?, ?, ?, 'anonymous', ?, ?, ?, ?) RETURNING id",
             site_id,
             email,
-            stage,
+            user_id,
             now,
-            now if email else None,
+            identified_at,
             now,
             now,
         )
@@ -121,12 +124,13 @@ class Queries:
             id=int(person_id),
             site_id=site_id,
             email=email,
-            stage=stage,
+            user_id=user_id,
+            stage="anonymous",
             profile={},
             scoring=ScoreState(),
             campaigns={},
             created_at=now,
-            identified_at=now if email else None,
+            identified_at=identified_at,
             last_seen_at=now,
             updated_at=now,
         )
@@ -145,11 +149,19 @@ class Queries:
         )
         return _person(row) if row else None
 
+    async def person_by_user_id(self, site_id: int, user_id: str, *, for_update: bool = False) -> PersonRecord | None:
+        lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
+        row = await self.conn.fetchone(
+            f"SELECT {_PERSON_COLUMNS} FROM persons WHERE site_id = ? AND user_id = ?{lock}", site_id, user_id
+        )
+        return _person(row) if row else None
+
     async def save_person(self, person: PersonRecord) -> None:
         await self.conn.execute(
-            "UPDATE persons SET email = ?, stage = ?, profile = ?, scoring = ?, campaigns = ?,"
+            "UPDATE persons SET email = ?, user_id = ?, stage = ?, profile = ?, scoring = ?, campaigns = ?,"
             " identified_at = ?, last_seen_at = ?, updated_at = ? WHERE id = ?",
             person.email,
+            person.user_id,
             person.stage,
             dumps(person.profile),
             dumps(person.scoring.to_json()),
@@ -327,6 +339,17 @@ class Queries:
         )
         return _dicts(rows)
 
+    async def claim_message(self, site_id: int, message_id: str, now: float) -> bool:
+        """Record a message id; False if it was already processed (a retried delivery)."""
+        claimed = await self.conn.execute(
+            "INSERT INTO message_ids (site_id, message_id, received_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (site_id, message_id) DO NOTHING",
+            site_id,
+            message_id,
+            now,
+        )
+        return claimed == 1
+
     # -- merge ---------------------------------------------------------------------------------
 
     async def move_person_rows(self, loser: int, survivor: int, now: float) -> None:
@@ -410,6 +433,7 @@ def _person(row: Row) -> PersonRecord:
         id=int(row["id"]),
         site_id=int(row["site_id"]),
         email=row["email"],
+        user_id=row["user_id"],
         stage=row["stage"],
         profile=loads(row["profile"]),
         scoring=ScoreState.from_json(loads(row["scoring"])),

@@ -25,6 +25,7 @@ class PersonRecord:
     id: int
     site_id: int
     email: str | None
+    user_id: str | None
     stage: str
     profile: dict[str, Any]
     scoring: ScoreState

@@ -1,0 +1,134 @@
+"""Recording one event for one device: identify → store → score → stage.
+
+Shared by the beacon (``ingest``) and the Segment API (``segment``): whatever the
+door an event comes through, it is identified, stored, scored and staged the same
+way, inside the caller's write unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .decisions import record_feedback
+from .identity import Identity, identify, profile_fields, start_visitor
+from .model import Event
+from .scoring import apply_event
+from .sites import Site
+from .stages import advance_stage
+from .store import PersonRecord, Queries, VisitorRecord
+from .validation import Incoming
+
+# A visit ends after 30 minutes without an event (the usual analytics convention).
+SESSION_GAP = 30 * 60.0
+# Events that report what the visitor did with a campaign; they go to the decision log.
+CAMPAIGN_EVENTS = frozenset({"impression", "close", "conversion", "chat"})
+
+
+@dataclass(slots=True)
+class Subject:
+    """The device and person events are being recorded for, within one unit."""
+
+    person: PersonRecord
+    visitor: VisitorRecord
+    # Scores whose denormalised copy in person_scores must be rewritten when saving.
+    changed: set[str] = field(default_factory=set)
+    last_event_id: int | None = None
+
+    @property
+    def session(self) -> str:
+        return f"{self.visitor.id}:{self.visitor.visits}"
+
+
+async def open_subject(
+    q: Queries,
+    site: Site,
+    visitor_id: str | None,
+    device: str,
+    browser: str,
+    now: float,
+    make_visitor_id: Callable[[], str],
+) -> Subject:
+    """The device ``visitor_id`` and its person, locked; a new anonymous pair if it is unknown.
+
+    The visit count moves on when the device was idle for longer than a session.
+    """
+    found = await q.device_and_person(visitor_id, site.id) if visitor_id else None
+    if found is None:
+        person = await q.insert_person(site.id, now)
+        return Subject(person, await start_visitor(q, person, device, browser, now, make_visitor_id))
+    visitor, person = found
+    if now - visitor.last_seen_at > SESSION_GAP:
+        visitor.visits += 1
+    visitor.last_seen_at = now
+    visitor.device, visitor.browser = device, browser
+    return Subject(person, visitor)
+
+
+async def record(
+    q: Queries,
+    site: Site,
+    subject: Subject,
+    incoming: Incoming,
+    now: float,
+    make_visitor_id: Callable[[], str],
+) -> Event:
+    """Identify (if the event carries an identity), store, score and stage one event."""
+    scoring = site.programme.scoring
+    if incoming.email is not None or incoming.user_id is not None:
+        identified = await identify(
+            q,
+            scoring,
+            subject.person,
+            subject.visitor,
+            Identity(incoming.email, incoming.user_id),
+            now,
+            make_visitor_id,
+        )
+        if identified.switched:
+            # The previous person keeps everything up to here; save it before moving on.
+            await save_subject(q, subject, everything=True)
+            subject.changed = set()
+        elif identified.merged_from is not None:
+            subject.changed = set(identified.person.scoring.values)  # the replay rewrote them all
+        subject.person, subject.visitor = identified.person, identified.visitor
+    person, visitor = subject.person, subject.visitor
+    event = Event(
+        id=0,
+        type=incoming.type,
+        ts=incoming.ts,
+        name=incoming.name,
+        url=incoming.url,
+        referrer=incoming.referrer,
+        props=incoming.props,
+        visit=visitor.visits,
+    )
+    event_id = await q.insert_event(person.id, visitor.id, event)
+    event = Event(event_id, event.type, event.ts, event.name, event.url, event.referrer, event.props, event.visit)
+    subject.last_event_id = event_id
+    scored = apply_event(scoring, person.scoring, event)
+    person.scoring = scored.state
+    await q.insert_ledger(person.id, scored.ledger)
+    subject.changed.update(entry.score for entry in scored.ledger)
+    if incoming.type in ("form", "identify"):
+        person.profile.update(profile_fields(incoming.props))
+    campaign = incoming.props.get("campaign")
+    if incoming.type in CAMPAIGN_EVENTS and campaign in site.programme.campaign_ids:
+        memory = record_feedback(person.campaigns, event, subject.session, site.programme.campaign_ids)
+        if memory is not None:
+            person.campaigns = memory
+        await q.insert_decisions(person.id, visitor.id, [str(campaign)], incoming.type, event.id, event.ts)
+    await advance_stage(q, person, event.id, event.ts)
+    person.last_seen_at = max(person.last_seen_at, event.ts)
+    person.updated_at = now
+    return event
+
+
+async def save_subject(q: Queries, subject: Subject, *, everything: bool = False) -> None:
+    """Write the person, the device and the changed scores' copies (all of them if ``everything``)."""
+    person = subject.person
+    await q.save_person(person)
+    await q.save_visitor(subject.visitor)
+    names = person.scoring.values.keys() if everything else subject.changed
+    if names:
+        await q.save_scores(person.id, {name: person.scoring.values[name] for name in names}, person.scoring.last)
