@@ -47,6 +47,13 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
     pytest.fail("server did not start: " + process.communicate()[0].decode())
 
 
+def cli_key(data_dir: Path, role: str, site: str = "demo") -> str:
+    """An API key made the way an operator makes one: `tracker keys create`."""
+    command = ["keys", "create", "--role", role, "--site", site, "--data-dir", str(data_dir)]
+    result = subprocess.run([sys.executable, "-m", "tracker", *command], capture_output=True, text=True, check=True)
+    return result.stdout.split()[-1]
+
+
 def stop_server(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     try:

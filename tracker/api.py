@@ -134,6 +134,7 @@ def _summary(site: Site, person: PersonRecord, now: float) -> dict[str, Any]:
     return {
         "id": person.id,
         "email": person.email,
+        "user_id": person.user_id,
         "stage": person.stage,
         "scores": current_scores(site.programme.scoring, person.scoring, now),
         "profile": person.profile,

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import api, ingest, metrics
+from . import api, ingest, metrics, segment
 from .api import json_response
 from .beacon import beacon_route
 from .config import Settings
@@ -89,6 +89,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/leads", api.list_leads, methods=["GET"]),
         Route("/api/leads/{person_id}", api.get_lead, methods=["GET"]),
         Route("/api/visitors/{token}", api.get_visitor, methods=["GET"]),
+        Route("/v1/batch", segment.batch, methods=["POST"]),
+        Route("/v1/b", segment.batch, methods=["POST"]),
+        Route("/v1/{kind}", segment.single, methods=["POST"]),
         beacon_route(),
     ]
     if settings.demo:

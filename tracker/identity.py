@@ -79,6 +79,16 @@ def normalise_email(value: Any) -> str:
     return email
 
 
+def normalise_user_id(value: Any) -> str:
+    """A backend user id (Segment's userId): trimmed, at most 200 characters, never a junk value."""
+    if not isinstance(value, str):
+        raise IdentityError("userId must be a string")
+    user_id = value.strip()
+    if user_id.lower() in _JUNK or _JUNK_PATTERN.match(user_id) or len(user_id) > 200:
+        raise IdentityError(f"{value!r} is not an identity")
+    return user_id
+
+
 def field_name(raw: str) -> str:
     key = re.sub(r"[\s\-.]+", "_", raw.strip().lower())
     return _FIELD_ALIASES.get(key, key)

@@ -15,10 +15,10 @@ from .errors import Forbidden, Unauthorized
 from .runtime import Runtime
 from .store import ApiKeyRecord
 
-ROLES = ("sales", "marketing", "admin")
+ROLES = ("sales", "marketing", "ingest", "admin")
 PREFIX = "tk_"
 # Which roles may do what; admin may do everything.
-_GRANTS = {"sales": {"sales"}, "marketing": {"marketing"}, "admin": set(ROLES)}
+_GRANTS = {"sales": {"sales"}, "marketing": {"marketing"}, "ingest": {"ingest"}, "admin": set(ROLES)}
 
 
 def new_key() -> str:

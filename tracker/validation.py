@@ -62,7 +62,9 @@ class Payload:
     rejected: list[Rejection]
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
+    """One event (or Segment message) is unusable: ``field`` says where, ``message`` why."""
+
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         self.message = message
@@ -98,7 +100,7 @@ def parse_payload(data: Any, now: float) -> Payload:
     for index, raw in enumerate(events):
         try:
             accepted.append(_event(raw, f"events[{index}]", now, skew))
-        except _Invalid as exc:
+        except Invalid as exc:
             rejected.append(Rejection(index, exc.field, exc.message))
     return Payload(site, token or None, ctx.get("webdriver") is True, accepted, rejected)
 
@@ -112,34 +114,34 @@ def _skew(sent_at: Any, now: float) -> float | None:
 
 def _event(raw: Any, where: str, now: float, skew: float | None) -> Incoming:
     if not isinstance(raw, dict):
-        raise _Invalid(where, "an event must be an object")
+        raise Invalid(where, "an event must be an object")
     kind = raw.get("type")
     if kind not in EVENT_TYPES:
-        raise _Invalid(
+        raise Invalid(
             f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(sorted(EVENT_TYPES))}"
         )
     name = _string(raw, "name", where, MAX_NAME)
     if kind == "custom" and not name:
-        raise _Invalid(f"{where}.name", "a custom event needs a name")
+        raise Invalid(f"{where}.name", "a custom event needs a name")
     if kind == "form" and not name:
         name = "form"
     url = _string(raw, "url", where, MAX_URL)
     referrer = _string(raw, "ref", where, MAX_URL)
     props = raw.get("props") or {}
     if not isinstance(props, dict):
-        raise _Invalid(f"{where}.props", "props must be an object")
-    props = _clean(props, f"{where}.props", 1)
+        raise Invalid(f"{where}.props", "props must be an object")
+    props = clean_props(props, f"{where}.props", 1)
     title = _string(raw, "title", where, 300)
     if title:
         props["title"] = title
     if kind in FEEDBACK_TYPES or kind == "chat":
         campaign = props.get("campaign")
         if not isinstance(campaign, str) or not campaign:
-            raise _Invalid(f"{where}.props.campaign", f"a {kind} event names its campaign")
+            raise Invalid(f"{where}.props.campaign", f"a {kind} event names its campaign")
     if kind == "engaged":
         seconds = props.get("seconds")
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= 86400:
-            raise _Invalid(f"{where}.props.seconds", "engaged seconds must be a number from 0 to 86400")
+            raise Invalid(f"{where}.props.seconds", "engaged seconds must be a number from 0 to 86400")
     email: str | None = None
     if kind in ("form", "identify"):
         props = without_secrets(props)
@@ -149,7 +151,7 @@ def _event(raw: Any, where: str, now: float, skew: float | None) -> Incoming:
                 email = normalise_email(carried)
             except IdentityError as exc:
                 if kind == "identify":
-                    raise _Invalid(f"{where}.props.email", str(exc)) from None
+                    raise Invalid(f"{where}.props.email", str(exc)) from None
                 # A form with a bad e-mail is still a form submission: keep it, unidentified.
     return Incoming(kind, _time(raw.get("t"), now, skew), name, url, referrer, props, email)
 
@@ -157,7 +159,12 @@ def _event(raw: Any, where: str, now: float, skew: float | None) -> Incoming:
 def _time(client_ms: Any, now: float, skew: float | None) -> float:
     if skew is None or not isinstance(client_ms, (int, float)) or isinstance(client_ms, bool):
         return now
-    return min(now, max(now - MAX_BACKDATE, client_ms / 1000.0 - skew))
+    return clamp_time(client_ms / 1000.0 - skew, now)
+
+
+def clamp_time(ts: float, now: float) -> float:
+    """Corrected client times stay within the last week and never in the future."""
+    return min(now, max(now - MAX_BACKDATE, ts))
 
 
 def _string(raw: Mapping[str, Any], key: str, where: str, limit: int) -> str:
@@ -165,19 +172,20 @@ def _string(raw: Mapping[str, Any], key: str, where: str, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _Invalid(f"{where}.{key}", f"{key} must be a string")
+        raise Invalid(f"{where}.{key}", f"{key} must be a string")
     if len(value) > limit:
-        raise _Invalid(f"{where}.{key}", f"{key} is longer than {limit} characters")
+        raise Invalid(f"{where}.{key}", f"{key} is longer than {limit} characters")
     return value
 
 
-def _clean(value: dict[str, Any], where: str, depth: int) -> dict[str, Any]:
+def clean_props(value: dict[str, Any], where: str, depth: int = 1) -> dict[str, Any]:
+    """Properties within the caps (count, depth, string length), or ``Invalid`` naming the culprit."""
     if len(value) > MAX_PROPS:
-        raise _Invalid(where, f"at most {MAX_PROPS} properties")
+        raise Invalid(where, f"at most {MAX_PROPS} properties")
     cleaned: dict[str, Any] = {}
     for key, item in value.items():
         if len(key) > MAX_NAME:
-            raise _Invalid(where, f"property name longer than {MAX_NAME} characters")
+            raise Invalid(where, f"property name longer than {MAX_NAME} characters")
         cleaned[key] = _clean_value(item, f"{where}.{key}", depth)
     return cleaned
 
@@ -185,16 +193,16 @@ def _clean(value: dict[str, Any], where: str, depth: int) -> dict[str, Any]:
 def _clean_value(item: Any, where: str, depth: int) -> Any:
     if isinstance(item, str):
         if len(item) > MAX_STRING:
-            raise _Invalid(where, f"longer than {MAX_STRING} characters")
+            raise Invalid(where, f"longer than {MAX_STRING} characters")
         return item
     if item is None or isinstance(item, (bool, int, float)):
         return item
     if depth >= MAX_DEPTH:
-        raise _Invalid(where, f"properties nest at most {MAX_DEPTH} levels")
+        raise Invalid(where, f"properties nest at most {MAX_DEPTH} levels")
     if isinstance(item, dict):
-        return _clean(item, where, depth + 1)
+        return clean_props(item, where, depth + 1)
     if isinstance(item, list):
         if len(item) > MAX_PROPS:
-            raise _Invalid(where, f"at most {MAX_PROPS} items")
+            raise Invalid(where, f"at most {MAX_PROPS} items")
         return [_clean_value(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(item)]
-    raise _Invalid(where, "unsupported value")
+    raise Invalid(where, "unsupported value")

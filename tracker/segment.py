@@ -1,0 +1,345 @@
+"""The Segment HTTP Tracking API, so official SDKs send to us by changing only their host.
+
+``POST /v1/{identify,track,page,screen,group,alias,batch}`` and analytics.js's short
+paths (``/v1/i``, ``/t``, ``/p``, ``/s``, ``/g``, ``/a``, ``/b``).  The write key (HTTP Basic
+user, or ``writeKey`` in the body) is an API key with the ``ingest`` role: it names
+the site, and it lets a backend score a known user, so it belongs on servers.
+
+Mapping onto our identity rules: ``anonymousId`` is a device (visitor ``a:<id>``);
+``userId`` is a backend identity (and an e-mail identity when it is one); an
+``identify`` with an e-mail trait identifies like a form does; ``alias`` merges a
+device's anonymous history into a user.  ``messageId`` makes deliveries idempotent:
+a retried batch never scores twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .devices import device_of
+from .errors import BadRequest, Unauthorized
+from .identity import IdentityError, email_in, is_identified, normalise_email, normalise_user_id, without_secrets
+from .keys import digest
+from .recording import Subject, open_subject, record, save_subject
+from .runtime import Runtime
+from .sites import Site
+from .store import ApiKeyRecord, Queries
+from .validation import Incoming, Invalid, Rejection, clamp_time, clean_props, parse_json
+
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_MESSAGES = 2500
+_SHORT = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
+_TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One validated Segment message, ready to record."""
+
+    index: int
+    message_id: str | None
+    visitor_id: str  # "a:<anonymousId>" or "u:<userId>"
+    device: str
+    browser: str
+    event: Incoming
+    alias_of: str | None = None  # alias: the device whose anonymous history folds into the user
+    is_bot: bool = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    accepted: int = 0
+    duplicates: int = 0
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def single(request: Request) -> Response:
+    kind = _kind(request)
+    data = await _body(request, MAX_MESSAGE_BYTES)
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object", field="body")
+    return await _ingest(request, data, [{**data, "type": kind}])
+
+
+async def batch(request: Request) -> Response:
+    data = await _body(request, MAX_BATCH_BYTES)
+    if not isinstance(data, dict) or not isinstance(data.get("batch"), list):
+        raise BadRequest('body must be {"batch": [...]}', field="batch")
+    messages = data["batch"]
+    if not messages or len(messages) > MAX_BATCH_MESSAGES:
+        raise BadRequest(f"a batch holds 1 to {MAX_BATCH_MESSAGES} messages", field="batch")
+    shared = data.get("context")
+    if isinstance(shared, dict):
+        messages = [
+            {**m, "context": {**shared, **(m.get("context") or {})}} if isinstance(m, dict) else m for m in messages
+        ]
+    return await _ingest(request, data, messages)
+
+
+async def _ingest(request: Request, envelope: dict[str, Any], raw: list[Any]) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    now = runtime.clock()
+    # 1. Validate: the write key names the site; each message stands or falls alone.
+    key = await _write_key(request, envelope, runtime)
+    site = runtime.sites.by_id(key.site_id)
+    if site is None:
+        raise Unauthorized("this write key's site is not loaded", field="writeKey")
+    rejected: list[Rejection] = []
+    messages: list[Message] = []
+    for index, item in enumerate(raw):
+        try:
+            messages.append(_message(index, item, envelope.get("sentAt"), now))
+        except Invalid as exc:
+            rejected.append(Rejection(index, exc.field, exc.message))
+    if not messages:
+        raise BadRequest("no valid message", field="batch", rejected=[r.to_json() for r in rejected])
+    # 2. Drop bots (a user agent in context says so); they are never stored or scored.
+    humans = [m for m in messages if not m.is_bot]
+
+    # 3–5. Identify, store and score every message in one durable unit.
+    async def unit(q: Queries) -> Outcome:
+        return await _record_all(q, site, humans, now, runtime.new_visitor_id)
+
+    outcome = await runtime.store.write(unit) if humans else Outcome()
+    # 6. Respond like Segment ({"success": true}), plus what we did with each message.
+    return Response(
+        orjson.dumps(
+            {
+                "success": True,
+                "accepted": outcome.accepted,
+                "duplicates": outcome.duplicates,
+                "bots": len(messages) - len(humans),
+                "rejected": [r.to_json() for r in rejected],
+                "notes": outcome.notes,
+            }
+        ),
+        media_type="application/json",
+    )
+
+
+async def _record_all(
+    q: Queries, site: Site, messages: list[Message], now: float, make_visitor_id: Callable[[], str]
+) -> Outcome:
+    outcome = Outcome()
+    subject: Subject | None = None
+    for message in messages:
+        if message.message_id is not None and not await q.claim_message(site.id, message.message_id, now):
+            outcome.duplicates += 1
+            continue
+        # One subject open at a time: two open copies of one person would lose updates.
+        if subject is None or subject.visitor.id != message.visitor_id:
+            if subject is not None:
+                await save_subject(q, subject)
+            subject = await open_subject(
+                q, site, message.visitor_id, message.device, message.browser, now, partial(str, message.visitor_id)
+            )
+        await record(q, site, subject, message.event, now, make_visitor_id)
+        if message.alias_of is not None:
+            note = await _alias(q, site, subject, message.alias_of, now, make_visitor_id)
+            if note:
+                outcome.notes.append({"index": message.index, "message": note})
+        outcome.accepted += 1
+    if subject is not None:
+        await save_subject(q, subject)
+    return outcome
+
+
+async def _alias(
+    q: Queries, site: Site, subject: Subject, alias_of: str, now: float, make_visitor_id: Callable[[], str]
+) -> str | None:
+    """Fold the device ``alias_of`` into ``subject``, the userId's person (already identified)."""
+    await save_subject(q, subject)
+    visitor = subject.visitor
+    other = await open_subject(q, site, alias_of, visitor.device, visitor.browser, now, partial(str, alias_of))
+    note = None
+    if other.person.id != subject.person.id:
+        if is_identified(other.person):
+            note = "cannot_merge_already_identified: both ids belong to identified people; nothing merged"
+        else:
+            identity = Incoming(type="identify", ts=now, user_id=subject.person.user_id, email=subject.person.email)
+            await record(q, site, other, identity, now, make_visitor_id)
+    await save_subject(q, other)
+    # ``subject`` holds a stale copy of the person the merge rewrote: read it again.
+    fresh = await open_subject(q, site, visitor.id, visitor.device, visitor.browser, now, partial(str, visitor.id))
+    subject.person, subject.visitor, subject.changed = fresh.person, fresh.visitor, set(fresh.person.scoring.values)
+    return note
+
+
+def _message(index: int, raw: Any, batch_sent_at: Any, now: float) -> Message:
+    where = f"batch[{index}]"
+    if not isinstance(raw, dict):
+        raise Invalid(where, "a message must be an object")
+    if len(orjson.dumps(raw)) > MAX_MESSAGE_BYTES:
+        raise Invalid(where, f"a message is at most {MAX_MESSAGE_BYTES} bytes")
+    kind = raw.get("type")
+    if kind not in _TYPES:
+        raise Invalid(f"{where}.type", f"unknown type {kind!r}; expected one of {', '.join(sorted(_TYPES))}")
+    user_id = _user_id(raw.get("userId"), f"{where}.userId")
+    anonymous_id = _optional_string(raw.get("anonymousId"), f"{where}.anonymousId", 200)
+    if user_id is None and not anonymous_id:
+        raise Invalid(f"{where}.userId", "no_user_anon_id: every message needs a userId or an anonymousId")
+    message_id = _optional_string(raw.get("messageId"), f"{where}.messageId", 200)
+    context = _object(raw.get("context"), f"{where}.context")
+    agent = device_of(str(context.get("userAgent") or "")[:512])
+    ts = _timestamp(raw.get("timestamp"), raw.get("sentAt", batch_sent_at), now, where)
+    visitor_id = f"a:{anonymous_id}" if anonymous_id else f"u:{user_id}"
+    page = _object(context.get("page"), f"{where}.context.page")
+    email = user_id if user_id and _is_email(user_id) else None
+    event: Incoming
+    alias_of: str | None = None
+    if kind == "identify":
+        traits = without_secrets(clean_props(_object(raw.get("traits"), f"{where}.traits"), f"{where}.traits"))
+        carried = email_in(traits)
+        if carried is not None:
+            try:
+                email = normalise_email(carried)
+            except IdentityError as exc:
+                raise Invalid(f"{where}.traits.email", str(exc)) from None
+        event = Incoming("identify", ts, props=traits, email=email, user_id=user_id)
+    elif kind == "track":
+        name = raw.get("event")
+        if not isinstance(name, str) or not name or len(name) > 100:
+            raise Invalid(f"{where}.event", "track needs an event name (at most 100 characters)")
+        props = clean_props(_object(raw.get("properties"), f"{where}.properties"), f"{where}.properties")
+        event = Incoming(
+            "custom", ts, name=name, url=str(page.get("url") or ""), props=props, email=email, user_id=user_id
+        )
+    elif kind in ("page", "screen"):
+        props = clean_props(_object(raw.get("properties"), f"{where}.properties"), f"{where}.properties")
+        name = _optional_string(raw.get("name"), f"{where}.name", 100) or ""
+        url = str(props.get("url") or page.get("url") or (f"app://screen/{name}" if kind == "screen" else ""))[:2048]
+        referrer = str(props.get("referrer") or page.get("referrer") or "")[:2048]
+        event = Incoming("page", ts, name=name, url=url, referrer=referrer, props=props, email=email, user_id=user_id)
+    elif kind == "group":
+        group_id = _optional_string(raw.get("groupId"), f"{where}.groupId", 200)
+        if not group_id:
+            raise Invalid(f"{where}.groupId", "group needs a groupId")
+        traits = clean_props(_object(raw.get("traits"), f"{where}.traits"), f"{where}.traits")
+        event = Incoming(
+            "custom", ts, name="group", props={**traits, "group_id": group_id}, email=email, user_id=user_id
+        )
+    else:  # alias
+        previous = _optional_string(raw.get("previousId"), f"{where}.previousId", 200)
+        if not previous or user_id is None:
+            raise Invalid(f"{where}.previousId", "alias needs a previousId and a userId")
+        # The alias itself is an identify of the user, then a merge of the previous device.
+        visitor_id, alias_of = f"u:{user_id}", f"a:{previous}"
+        event = Incoming("identify", ts, email=email, user_id=user_id)
+    return Message(index, message_id, visitor_id, agent.type, agent.browser, event, alias_of, agent.is_bot)
+
+
+async def _write_key(request: Request, envelope: Mapping[str, Any], runtime: Runtime) -> ApiKeyRecord:
+    key = _basic_user(request.headers.get("authorization", "")) or envelope.get("writeKey")
+    if not isinstance(key, str) or not key:
+        raise Unauthorized("a write key is required: HTTP Basic user, or writeKey in the body", field="writeKey")
+    hashed = digest(key)
+    record_ = await runtime.store.read(lambda q: q.api_key(hashed))
+    if record_ is None or record_.role not in ("ingest", "admin"):
+        raise Unauthorized("unknown write key (create one with `tracker keys create --role ingest`)", field="writeKey")
+    return record_
+
+
+def _basic_user(header: str) -> str | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[0] or None
+
+
+async def _body(request: Request, limit: int) -> Any:
+    """The JSON body, gunzipped if sent so; Segment's limits answer 400, as its SDKs expect."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise BadRequest(f"body is larger than {limit} bytes", field="body")
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            body = inflater.decompress(bytes(raw), limit + 1)
+        except zlib.error as exc:
+            raise BadRequest(f"body is not valid gzip: {exc}", field="body") from None
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise BadRequest(f"body is larger than {limit} bytes once decompressed", field="body")
+        raw = bytearray(body)
+    return parse_json(bytes(raw))
+
+
+def _kind(request: Request) -> str:
+    name = str(request.path_params["kind"])
+    kind = _SHORT.get(name, name)
+    if kind not in _TYPES:
+        raise BadRequest(f"unknown call /v1/{name}", field="path")
+    return kind
+
+
+def _timestamp(timestamp: Any, sent_at: Any, now: float, where: str) -> float:
+    """``receivedAt − (sentAt − timestamp)``: the device clock's skew cancels out."""
+    if timestamp is None:
+        return now
+    ts = _iso(timestamp, f"{where}.timestamp")
+    sent = _iso(sent_at, f"{where}.sentAt") if sent_at is not None else None
+    return clamp_time(now - (sent - ts) if sent is not None else ts, now)
+
+
+def _iso(value: Any, where: str) -> float:
+    if not isinstance(value, str):
+        raise Invalid(where, "expected an ISO 8601 time")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(where, f"{value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise Invalid(where, "an ISO 8601 time needs a time zone (e.g. Z)")
+    return moment.timestamp()
+
+
+def _user_id(value: Any, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    try:
+        return normalise_user_id(value)
+    except IdentityError as exc:
+        raise Invalid(where, str(exc)) from None
+
+
+def _is_email(value: str) -> bool:
+    try:
+        normalise_email(value)
+    except IdentityError:
+        return False
+    return True
+
+
+def _optional_string(value: Any, where: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise Invalid(where, f"expected a string of at most {limit} characters")
+    return value
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid(where, "expected an object")
+    return value
