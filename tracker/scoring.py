@@ -259,9 +259,16 @@ def _compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], froze
         if key in table:
             checks.append(_field_check(_compile_props(table[key], f"{where}.{key}"), _read_props))
     candidates = None if types is None else types[0] | ({"custom"} if types[1] else set())
+    return _every(checks), candidates
+
+
+def _every(checks: list[Callable[[Event], bool]]) -> Callable[[Event], bool]:
+    """``all(check(e) for check in checks)`` as a chain of closures: no generator per event."""
+    first = checks[0]
     if len(checks) == 1:
-        return checks[0], candidates
-    return (lambda event: all(check(event) for check in checks)), candidates
+        return first
+    rest = _every(checks[1:])
+    return lambda event: first(event) and rest(event)
 
 
 def _compile_types(table: Mapping[str, Any], where: str) -> tuple[frozenset[str], frozenset[str]] | None:
