@@ -21,13 +21,18 @@
   let endpoint = new URL('collect', script.src).href;
   let onlyMarked = attr(script, 'forms') == 'marked';
   let files = RegExp('\\.(' + (attr(script, 'downloads') || 'pdf|zip|docx?|xlsx?|pptx?|csv|odt|ods') + ')$', 'i');
-  // Global Privacy Control counts as data-consent="required": ask first.
-  let ask = attr(script, 'consent') == 'required' || n.globalPrivacyControl;
+  // Do Not Track and Global Privacy Control are applied by the server, per site
+  // setting: their headers ride along, and a form must still get through.
+  let ask = attr(script, 'consent') == 'required';
   let fr = /^fr/i.test(html.lang);
 
   let queue = [], timer = 0, here = '', seconds = 0, depth = 0, shown = {};
 
+  // Until the visitor says yes, a consent-required page keeps nothing, not even in
+  // memory; after a no, no page does.
   let push = (type, e) => {
+    let consent = get('tk_consent');
+    if (consent == '0' || ask && !consent) return;
     queue.push({ type, url: loc.href, t: Date.now(), props: {}, ...e });
     timer = timer || setTimeout(flush);
   };
@@ -35,9 +40,13 @@
   // sendBeacon survives the page going away but cannot read the answer, so it
   // is only used when hiding; otherwise fetch brings the decisions back.
   let send = (events, hiding) => {
-    let width = w.innerWidth, body = JSON.stringify({
+    let width = w.innerWidth, given = get('tk_consent'), body = JSON.stringify({
       site, vid: get('tk_vid') || undefined, sent_at: Date.now(),
-      ctx: { screen: width < 768 ? 'mobile' : width < 1024 ? 'tablet' : 'desktop', webdriver: !!n.webdriver },
+      ctx: {
+        screen: width < 768 ? 'mobile' : width < 1024 ? 'tablet' : 'desktop', webdriver: !!n.webdriver,
+        // true once given, false to withdraw, absent while unanswered.
+        consent: given ? given == 1 : undefined,
+      },
       events,
     });
     (hiding && n.sendBeacon(endpoint, body)) || fetch(endpoint, { method: 'POST', body, keepalive: true, credentials: 'include' })
@@ -50,12 +59,9 @@
       .catch(() => {});
   };
 
-  // Consent "1" sends, "0" drops everything; without an answer, events wait if we must ask.
   let flush = safe(hiding => {
-    let consent = get('tk_consent');
     timer = 0;
-    if (consent == '0') queue = [];
-    if (consent || !ask) while (queue.length) send(queue.splice(0, 50), hiding);
+    while (queue.length) send(queue.splice(0, 50), hiding);
   });
 
   let scrolled = () => Math.min(100, Math.round((w.scrollY + w.innerHeight) / html.scrollHeight * 100)) || 0;
@@ -216,8 +222,12 @@
     identify: traits => traits?.email && push('identify', { props: traits }),
     page,
     consent: yes => {
+      let known = get('tk_vid'), before = get('tk_consent');
       put('tk_consent', yes ? '1' : '0');
-      if (!yes) put('tk_vid');
+      // The tk_vid cookie is HttpOnly: only the server can expire it, so a refusal asks it to.
+      if (!yes) queue = [], put('tk_vid'), known && send([]);
+      // The page the visitor said yes on counts from that moment: its referrer, not the time spent before.
+      else if (ask && before != 1) here = seconds = 0, page();
       flush();
     },
   };

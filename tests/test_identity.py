@@ -213,3 +213,17 @@ async def test_scores_earned_before_a_switch_in_one_batch_stay_with_the_first_pe
     )
     leads = await server.api("/api/leads", min_score=12)
     assert [(lead["email"], lead["scores"]["engagement"]) for lead in leads["leads"]] == [("alice@example.com", 12)]
+
+
+async def test_ids_of_merged_away_persons_are_never_reused(server: Server) -> None:
+    for _ in range(3):
+        b = server.beacon()
+        await b.page("/demo/")
+        await b.form("newsletter", email="same@example.com")
+    lead = (await server.api("/api/leads"))["leads"][0]
+    detail = await server.api(f"/api/leads/{lead['id']}")
+    assert len(detail["merged_ids"]) == 2 and lead["id"] not in detail["merged_ids"]
+    newcomer = server.beacon()
+    await newcomer.page("/demo/")
+    found = await server.api(f"/api/visitors/{newcomer.vid}")
+    assert found["person_id"] not in detail["merged_ids"]

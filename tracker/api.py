@@ -13,6 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import privacy
 from .errors import BadRequest, NotFound
 from .keys import authenticate
 from .model import STAGES
@@ -128,6 +129,40 @@ async def get_visitor(request: Request) -> Response:
     if visitor is None:
         raise NotFound("no such visitor on this site", field="token")
     return json_response({"person_id": visitor.person_id, "visits": visitor.visits, "device": visitor.device})
+
+
+async def export_person(request: Request) -> Response:
+    """Right of access: everything held about one person, as JSON (admin key; audited)."""
+    runtime, site, ref, actor = await _privacy_request(request)
+    now = runtime.clock()
+    found = await privacy.export_person(runtime.store, site.id, ref, actor=actor, now=now)
+    if found is None:
+        raise NotFound("no such person on this site", field=_ref_field(ref))
+    body = _summary(site, found.person, now)
+    body.update({"exported_at": iso(now), "merged_ids": found.merged_ids, "data": found.tables})
+    return json_response(body)
+
+
+async def erase_person(request: Request) -> Response:
+    """Right to erasure: the person and every row pointing at them, in one transaction (admin key; audited)."""
+    runtime, site, ref, actor = await _privacy_request(request)
+    erased = await privacy.erase_person(runtime.store, site.id, ref, actor=actor, now=runtime.clock())
+    if erased is None:
+        raise NotFound("no such person on this site", field=_ref_field(ref))
+    return json_response({"erased": erased.person_id, "merged_ids": erased.merged_ids, "deleted": erased.deleted})
+
+
+async def _privacy_request(request: Request) -> tuple[Runtime, Site, privacy.PersonRef, str]:
+    """The admin key's site, the person the request names (path id, or ?email= / ?user_id=) and the actor."""
+    key = await authenticate(request, "admin")
+    runtime: Runtime = request.app.state.runtime
+    params = request.query_params
+    ref = privacy.person_ref(request.path_params.get("person_id"), params.get("email"), params.get("user_id"))
+    return runtime, _site(runtime, key.site_id), ref, f"key:{key.id}"
+
+
+def _ref_field(ref: privacy.PersonRef) -> str:
+    return "person_id" if ref.by == "id" else ref.by
 
 
 def _summary(site: Site, person: PersonRecord, now: float) -> dict[str, Any]:

@@ -15,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import api, ingest, metrics, segment
+from . import abuse, api, ingest, metrics, openapi, segment
 from .api import json_response
 from .beacon import beacon_route
 from .config import Settings
 from .demo import demo_routes
 from .errors import HTTPError
 from .identity import VisitorTokens, new_visitor_id
+from .privacy import PURGE_EVERY, purge_periodically
 from .runtime import Runtime
 from .sites import RELOAD_SECONDS, SiteRegistry, normalise_origin, save_site
 from .store import open_store
@@ -37,6 +38,7 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
     visitor_ids: Callable[[], str] = new_visitor_id,
+    purge_every: float = PURGE_EVERY,
 ) -> Starlette:
     store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     runtime = Runtime(
@@ -46,6 +48,7 @@ def create_app(
         tokens=VisitorTokens(settings.signing_secret()),
         clock=clock,
         new_visitor_id=visitor_ids,
+        guard=abuse.Guard(settings, settings.signing_secret()),
     )
 
     @contextlib.asynccontextmanager
@@ -62,18 +65,28 @@ def create_app(
             )
         await runtime.sites.load()
         reloader = asyncio.create_task(_reload_sites(runtime.sites), name="site-reloader")
+        purger = asyncio.create_task(purge_periodically(store, clock, purge_every), name="retention-purge")
         try:
-            yield
+            async with abuse.counting(runtime.guard, store):
+                yield
         finally:
             reloader.cancel()
+            purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reloader
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
             await store.close()
 
     app = Starlette(
         routes=routes(settings),
         lifespan=lifespan,
-        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error, Exception: _crash},
+        exception_handlers={
+            abuse.RateLimited: abuse.rate_limited_response,
+            HTTPError: _http_error,
+            HTTPException: _starlette_error,
+            Exception: _crash,
+        },
     )
     app.state.runtime = runtime
     return app
@@ -89,6 +102,14 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/leads", api.list_leads, methods=["GET"]),
         Route("/api/leads/{person_id}", api.get_lead, methods=["GET"]),
         Route("/api/visitors/{token}", api.get_visitor, methods=["GET"]),
+        Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
+        Route("/api/people", api.export_person, methods=["GET"]),
+        Route("/api/people", api.erase_person, methods=["DELETE"]),
+        Route("/api/people/{person_id}/export", api.export_person, methods=["GET"]),
+        Route("/api/people/{person_id}", api.erase_person, methods=["DELETE"]),
+        Route("/api/internal-links", abuse.create_internal_link, methods=["POST"]),
+        Route("/api/ignored-traffic", abuse.ignored_traffic, methods=["GET"]),
+        Route("/internal", abuse.internal_browser, methods=["GET"]),
         Route("/v1/batch", segment.batch, methods=["POST"]),
         Route("/v1/b", segment.batch, methods=["POST"]),
         Route("/v1/{kind}", segment.single, methods=["POST"]),

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from starlette.applications import Starlette
 
+from .api import iso
 from .config import Settings
 from .errors import GridError
 from .keys import ROLES, digest, new_key
+from .privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings, plan_purge, run_purge, save_privacy
 from .programme import Programme, load_programme, load_programme_file
 from .sites import save_site
 from .store import Store, open_store
@@ -162,23 +165,140 @@ def sites() -> None:
 @click.option("--name", default=None)
 @click.option("--origin", "origins", multiple=True, help="Allowed page origin, e.g. https://www.example.com (repeat).")
 @click.option("--grid", "grid_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--consent", type=click.Choice(CONSENT_MODES), default=None, help="required: keep nothing until consent.")
+@click.option("--dnt", type=click.Choice(SIGNAL_MODES), default=None, help="Do Not Track (default honour).")
+@click.option("--gpc", type=click.Choice(SIGNAL_MODES), default=None, help="Global Privacy Control (default honour).")
+@click.option("--ip", type=click.Choice(IP_MODES), default=None, help="drop (default) or keep a /24 or /48 prefix.")
+@click.option(
+    "--retention-anonymous-days", type=click.IntRange(min=1), default=None, help="Default 395 days of inactivity."
+)
+@click.option(
+    "--retention-identified-days", default=None, metavar="DAYS|never", help="Default 1095 days of inactivity."
+)
 @data_dir_option
 @db_option
 def sites_add(
-    key: str, name: str | None, origins: tuple[str, ...], grid_file: Path | None, data_dir: Path | None, db: str | None
+    key: str,
+    name: str | None,
+    origins: tuple[str, ...],
+    grid_file: Path | None,
+    consent: str | None,
+    dnt: str | None,
+    gpc: str | None,
+    ip: str | None,
+    retention_anonymous_days: int | None,
+    retention_identified_days: str | None,
+    data_dir: Path | None,
+    db: str | None,
 ) -> None:
     """Create or update site KEY."""
     source = _compile_or_exit(grid_file).source if grid_file else None
+    given = {"consent": consent, "dnt": dnt, "gpc": gpc, "ip": ip, "retention_anonymous_days": retention_anonymous_days}
+    privacy: dict[str, Any] = {option: value for option, value in given.items() if value is not None}
+    if retention_identified_days is not None:
+        privacy["retention_identified_days"] = _days_or_never(retention_identified_days)
     settings = Settings.from_env(data_dir=data_dir, db=db)
-    _with_store(
-        settings,
-        lambda store: save_site(
-            store, key, name=name, origins=list(origins) or None, programme=source, now=time.time()
-        ),
-    )
+
+    async def run(store: Store) -> PrivacySettings:
+        await save_site(store, key, name=name, origins=list(origins) or None, programme=source, now=time.time())
+        return await save_privacy(store, key, privacy)
+
+    policy = _with_store(settings, run)
     click.echo(
         f'site {key!r} saved; embed: <script async src="https://YOUR_TRACKER_HOST/t.js" data-site="{key}"></script>'
     )
+    identified = policy.retention_identified_days
+    click.echo(
+        f"privacy: consent {policy.consent}, DNT {policy.dnt}, GPC {policy.gpc}, IP {policy.ip}; inactive people kept"
+        f" {policy.retention_anonymous_days} days if anonymous, "
+        + (f"{identified} days if identified" if identified else "forever if identified")
+    )
+
+
+def _days_or_never(raw: str) -> int | None:
+    if raw == "never":
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise click.BadParameter("a number of days (1 or more) or never", param_hint="--retention-identified-days")
+    return int(raw)
+
+
+@sites.command("internal")
+@click.argument("key")
+@click.argument("ranges", nargs=-1)
+@click.option("--clear", is_flag=True, help="Remove every internal range.")
+@data_dir_option
+@db_option
+def sites_internal(key: str, ranges: tuple[str, ...], clear: bool, data_dir: Path | None, db: str | None) -> None:
+    """Set the address RANGES (CIDR) of site KEY's own staff, whose traffic is ignored; none given: show them."""
+    from .abuse import internal_ranges
+
+    settings = Settings.from_env(data_dir=data_dir, db=db)
+    given = list(ranges) if ranges or clear else None
+    try:
+        networks = _with_store(settings, lambda store: internal_ranges(store, key, given))
+    except (GridError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"site {key!r}: internal ranges {', '.join(map(str, networks)) or 'none'}")
+
+
+@main.command("purge")
+@click.option("--site", "site_key", default=None, help="Only this site (default: every site).")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@data_dir_option
+@db_option
+def purge(site_key: str | None, dry_run: bool, data_dir: Path | None, db: str | None) -> None:
+    """Delete the people each site's retention has expired, with everything they left.
+
+    Running servers do it too, every hour; this is for a first clean-up or a cron job.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    settings = Settings.from_env(data_dir=data_dir, db=db)
+    now = time.time()
+
+    async def run(store: Store) -> int:
+        try:
+            targets = await plan_purge(store, now, site_key)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        for target in targets:
+            click.echo(f"{target.site_key}: {target.count} {target.kind} people inactive for over {target.days} days")
+        total = sum(target.count for target in targets)
+        if dry_run or not total:
+            return 0
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns) as bar:
+            task = bar.add_task("purging", total=total)
+            purged = await run_purge(store, targets, now=now, actor="cli", progress=lambda n: bar.advance(task, n))
+        return sum(purged.values())
+
+    started = time.perf_counter()
+    deleted = _with_store(settings, run)
+    elapsed = time.perf_counter() - started
+    if not dry_run:
+        click.echo(f"purged {deleted} people in {elapsed:.1f} s ({deleted / max(elapsed, 1e-9):,.0f} people/s)")
+
+
+@main.command("audit")
+@click.option("--site", "site_key", required=True, help="Site key.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@data_dir_option
+@db_option
+def audit(site_key: str, limit: int, data_dir: Path | None, db: str | None) -> None:
+    """The latest exports, erasures and purges of a site, newest first (they hold no personal data)."""
+    settings = Settings.from_env(data_dir=data_dir, db=db)
+
+    async def run(store: Store) -> list[dict[str, Any]]:
+        site = await store.read(lambda q: q.site_by_key(site_key))
+        if site is None:
+            raise click.ClickException(f"no site {site_key!r}")
+        return await store.read(lambda q: q.audit_entries(site.id, limit))
+
+    for entry in _with_store(settings, run):
+        subject = "" if entry["subject"] is None else f" person {entry['subject']}"
+        detail = json.dumps(entry["detail"], ensure_ascii=False)
+        click.echo(f"{iso(entry['at'])} {entry['actor']} {entry['action']}{subject} {detail}")
 
 
 @main.group()

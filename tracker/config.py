@@ -19,6 +19,14 @@ class Settings:
     # FULL: nothing acknowledged is ever lost.  NORMAL: faster, but a power cut (not a
     # process crash) can lose the last transactions before the next checkpoint.
     sqlite_synchronous: str = "FULL"
+    # Ingest rate limits (/collect, /v1/*): (requests a second, burst); (0, 0) turns one off.
+    # A person's beacon sends a request or two per page: 20/s is far above any human.
+    visitor_limit: tuple[float, float] = (20.0, 40.0)
+    # Offices and mobile carriers put many people behind one address: 5 times a visitor's.
+    ip_limit: tuple[float, float] = (100.0, 200.0)
+    # Believe the last X-Forwarded-For entry: for a proxy that uvicorn does not already
+    # trust (its --forwarded-allow-ips rewrites the client address by itself).
+    trusted_proxy: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -28,6 +36,9 @@ class Settings:
             "db": env.get("TRACKER_DB") or None,
             "secret": env.get("TRACKER_SECRET") or None,
             "sqlite_synchronous": env.get("TRACKER_SQLITE_SYNCHRONOUS", "FULL"),
+            "visitor_limit": rate_limit(env.get("TRACKER_VISITOR_LIMIT", "20/40")),
+            "ip_limit": rate_limit(env.get("TRACKER_IP_LIMIT", "100/200")),
+            "trusted_proxy": env.get("TRACKER_TRUSTED_PROXY", "").lower() in ("1", "true", "yes"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -53,3 +64,17 @@ class Settings:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(secret)
         return secret
+
+
+def rate_limit(text: str) -> tuple[float, float]:
+    """``"20/40"``: 20 requests a second, bursts of 40; ``"20"``: bursts of 20; ``"off"``: no limit."""
+    if text.strip().lower() in ("off", "0"):
+        return (0.0, 0.0)
+    rate, _, burst = text.partition("/")
+    try:
+        limit = (float(rate), float(burst or rate))
+    except ValueError:
+        limit = (0.0, 0.0)
+    if not (0 < limit[0] < float("inf") and 1 <= limit[1] < float("inf")):
+        raise ValueError(f"a rate limit is RATE/BURST (e.g. 20/40) or off, not {text!r}")
+    return limit

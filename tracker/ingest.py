@@ -1,7 +1,7 @@
 """``POST /collect``: the beacon's one endpoint.
 
 The handler reads top to bottom as the steps it takes:
-validate → drop bots → identify → store → score → decide → respond.
+validate → drop bots and internal traffic → identify → store → score → decide → respond.
 Store, score and decide run as one unit inside one durable transaction, so the
 decision in the response already sees the score this very request earned, and the
 response is only sent once everything it acknowledges is on disk.
@@ -20,10 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import metrics
+from .abuse import FLAGGED, INTERNAL, TOO_FAST, page_views, quarantine
 from .decisions import PersonView, decide
 from .devices import Device, device_of
 from .errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge
 from .model import Decision, VisitContext
+from .privacy import admit, consent_in, ip_prefix
 from .recording import Subject, open_subject, record, save_subject
 from .runtime import Runtime
 from .scoring import current_scores
@@ -41,6 +43,7 @@ class Outcome:
     visitor_id: str
     person_id: int
     decisions: list[Decision]
+    bot: str | None = None  # the device was caught as a bot before: nothing was recorded
 
 
 async def collect(request: Request) -> Response:
@@ -57,9 +60,15 @@ async def collect(request: Request) -> Response:
 async def _collect(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     now = runtime.clock()
+    # A flood from one address is refused before its body is even read.
+    address = runtime.guard.check_client(request, now)
 
     # 1. Validate: envelope errors raise a 4xx naming the field; bad events are listed.
-    payload = parse_payload(parse_json(await _read_body(request)), now)
+    data = parse_json(await _read_body(request))
+    consent = consent_in(data)
+    if consent is False:
+        return _forget_visitor(request)
+    payload = parse_payload(data, now)
     site = runtime.sites.get(payload.site)
     if site is None:
         raise NotFound(f"unknown site {payload.site!r}", field="site")
@@ -71,37 +80,89 @@ async def _collect(request: Request) -> Response:
         metrics.EVENTS.labels("rejected", metrics.rejection_reason(rejection.field)).inc()
     if not payload.events:
         raise BadRequest("no valid event in this request", field="events", rejected=rejected)
+    # Privacy: a consent-required site keeps nothing without consent; an honoured DNT or
+    # GPC signal withholds passive events, never what the visitor sent on purpose.
+    admitted = admit(site.privacy, consent, request.headers, payload.events)
+    if admitted.withheld:
+        metrics.EVENTS.labels("withheld", admitted.reason).inc(admitted.withheld)
+    if not admitted.events:
+        return _json({"vid": None, "decisions": [], "rejected": rejected, "ignored": admitted.reason}, origin)
+    events = admitted.events
 
-    # 2. Drop bots: counted by the caller's metrics, never stored, scored or shown anything.
-    device = device_of(request.headers.get("user-agent", ""))
-    if device.is_bot:
-        metrics.BOT_EVENTS.inc(len(payload.events))
-        return _json({"vid": None, "decisions": [], "rejected": rejected, "ignored": "bot"}, origin)
+    # 2. Drop bots and internal traffic: counted, never stored, scored or shown anything.
+    user_agent = request.headers.get("user-agent", "")
+    ignored = runtime.guard.screen(request, site, address, user_agent, payload.webdriver)
+    if ignored is not None:
+        return _ignored(runtime, site, ignored, len(events), rejected, origin, now)
+    device = device_of(user_agent)
 
     # 3. Identify the device: a missing, tampered or foreign token simply starts a new visitor.
     visitor_id = runtime.tokens.verify(site.key, payload.token) or runtime.tokens.verify(
         site.key, request.cookies.get(COOKIE)
     )
+    if visitor_id is not None:
+        runtime.guard.limiter.check_visitor(site.id, visitor_id, now)
+    # Arrival times say nothing of a browser's pace: only the beacon's own times are judged.
+    views = page_views(events) if payload.client_times else []
+    if runtime.guard.pages.too_fast(visitor_id, views):
+        if visitor_id is not None:
+            caught = visitor_id
+            await runtime.store.write(lambda q: quarantine(q, site, caught, TOO_FAST, now))
+        return _ignored(runtime, site, TOO_FAST, len(events), rejected, origin, now)
 
     # 4–6. Store, score and decide, durably, in one unit.
+    ip = ip_prefix(site.privacy, address)
+
     async def unit(q: Queries) -> Outcome:
-        return await process(q, site, visitor_id, payload.events, device, now, runtime.new_visitor_id)
+        outcome = await process(q, site, visitor_id, events, device, now, runtime.new_visitor_id)
+        if ip is not None and outcome.bot is None:
+            await q.set_ip_prefix(outcome.visitor_id, ip)
+        return outcome
 
     outcome = await runtime.store.write(unit)
+    if outcome.bot is not None:
+        return _ignored(runtime, site, FLAGGED, len(events), rejected, origin, now)
+    runtime.guard.pages.remember(outcome.visitor_id, views)
 
     # 7. Respond with the (possibly new) signed token and this request's decisions.
-    metrics.ACCEPTED_EVENTS.inc(len(payload.events))
+    metrics.ACCEPTED_EVENTS.inc(len(events))
     for decision in outcome.decisions:
         metrics.DECISIONS.labels(decision.kind).inc()
     token = runtime.tokens.sign(site.key, outcome.visitor_id)
     body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
     response = _json(body, origin)
+    response.headers.append("set-cookie", _cookie(request, token, COOKIE_MAX_AGE))
+    return response
+
+
+def _ignored(
+    runtime: Runtime,
+    site: Site,
+    reason: str,
+    events: int,
+    rejected: list[dict[str, Any]],
+    origin: str | None,
+    now: float,
+) -> Response:
+    runtime.guard.ignored.add(site.id, reason, events, now)
+    # The answer does not say which signal gave a bot away.
+    body = {"vid": None, "decisions": [], "rejected": rejected, "ignored": INTERNAL if reason == INTERNAL else "bot"}
+    return _json(body, origin)
+
+
+def _forget_visitor(request: Request) -> Response:
+    """Consent withdrawn: keep nothing, and expire the HttpOnly cookie the page cannot delete."""
+    # The answer holds nothing worth protecting, so it goes to whichever origin asked.
+    body: dict[str, Any] = {"vid": None, "decisions": [], "rejected": [], "ignored": "consent"}
+    response = _json(body, request.headers.get("origin"))
+    response.headers.append("set-cookie", _cookie(request, "", 0))
+    return response
+
+
+def _cookie(request: Request, token: str, max_age: int) -> str:
     # Tokens are URL-safe base64 and dots: no quoting needed, so skip http.cookies.
     secure = "; Secure" if request.scope["scheme"] == "https" else ""
-    response.headers.append(
-        "set-cookie", f"{COOKIE}={token}; HttpOnly; Max-Age={COOKIE_MAX_AGE}; Path=/; SameSite=lax{secure}"
-    )
-    return response
+    return f"{COOKIE}={token}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=lax{secure}"
 
 
 async def process(
@@ -115,6 +176,8 @@ async def process(
 ) -> Outcome:
     """Store, score and decide for one request (runs inside the write transaction)."""
     subject = await open_subject(q, site, visitor_id, device.type, device.browser, now, make_visitor_id)
+    if subject.visitor.bot is not None:
+        return Outcome(subject.visitor.id, subject.person.id, [], bot=subject.visitor.bot)
     for incoming in events:
         await record(q, site, subject, incoming, now, make_visitor_id)
     person, visitor = subject.person, subject.visitor

@@ -16,13 +16,12 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 EVENTS = Counter(
     "tracker_events_total",
-    "Events received, by outcome (accepted, rejected, bot) and rejection reason.",
+    "Events received, by outcome (accepted, rejected, withheld, bot, internal) and reason.",
     ["outcome", "reason"],
     registry=REGISTRY,
 )
 # Bound once: looking a child up by labels on every request costs more than the increment.
 ACCEPTED_EVENTS = EVENTS.labels("accepted", "")
-BOT_EVENTS = EVENTS.labels("bot", "")
 REQUESTS_REFUSED = Counter(
     "tracker_requests_refused_total",
     "Whole ingest requests refused, by error code and field.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .abuse import MAX_DEVICES
 from .decisions import record_feedback
 from .identity import Identity, identify, profile_fields, start_visitor
 from .model import Event
@@ -92,6 +93,9 @@ async def record(
         elif identified.merged_from is not None:
             subject.changed = set(identified.person.scoring.values)  # the replay rewrote them all
         subject.person, subject.visitor = identified.person, identified.visitor
+        if identified.switched or identified.merged_from is not None:
+            # The person gained a device: its device rows stay bounded however often that happens.
+            await q.trim_devices(subject.person.id, subject.visitor.id, MAX_DEVICES)
     person, visitor = subject.person, subject.visitor
     event = Event(
         id=0,

@@ -1,4 +1,4 @@
-"""What request handlers share: the store, the sites, the signer, the clock and id source.
+"""What request handlers share: the store, the sites, the signer, the abuse guard, the clock and id source.
 
 The clock and the visitor-id generator are injected so tests are deterministic.
 """
@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .identity import VisitorTokens
 from .sites import SiteRegistry
 from .store import Store
+
+if TYPE_CHECKING:  # abuse's route handlers read the runtime: a type-only import breaks the cycle
+    from .abuse import Guard
 
 
 @dataclass(slots=True)
@@ -22,3 +26,4 @@ class Runtime:
     tokens: VisitorTokens
     clock: Callable[[], float]
     new_visitor_id: Callable[[], str]
+    guard: Guard

@@ -264,6 +264,9 @@ def _basic_user(header: str) -> str | None:
 
 async def _body(request: Request, limit: int) -> Any:
     """The JSON body, gunzipped if sent so; Segment's limits answer 400, as its SDKs expect."""
+    runtime: Runtime = request.app.state.runtime
+    # A flood from one address is refused (429, Retry-After) before its body is read.
+    runtime.guard.check_client(request, runtime.clock())
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk

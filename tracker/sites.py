@@ -7,16 +7,23 @@ takes effect everywhere within ``RELOAD_SECONDS``.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 from .errors import GridError
+from .privacy import PrivacySettings
 from .programme import Programme, load_programme
 from .store import Queries, SiteRecord, Store
 
 RELOAD_SECONDS = 5.0
 log = logging.getLogger("tracker.sites")
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The key of ``sites.settings`` listing the site's own address ranges (see ``abuse``).
+INTERNAL_SETTING = "internal_ips"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,9 @@ class Site:
     origins: frozenset[str]
     programme: Programme
     version: int
+    privacy: PrivacySettings
+    # Traffic from these ranges is the site's own staff: ignored, never scored.
+    internal: tuple[IPNetwork, ...] = ()
 
     def allows_origin(self, origin: str) -> bool:
         return "*" in self.origins or normalise_origin(origin) in self.origins
@@ -45,7 +55,19 @@ def compile_site(record: SiteRecord) -> Site:
         origins=frozenset(normalise_origin(o) for o in record.origins),
         programme=load_programme(record.programme),
         version=record.version,
+        privacy=PrivacySettings.from_json(record.settings),
+        internal=internal_networks(record.settings.get(INTERNAL_SETTING, [])),
     )
+
+
+def internal_networks(ranges: Any) -> tuple[IPNetwork, ...]:
+    """CIDR ranges (``10.0.0.0/8``, ``2001:db8::/32``, or one address); GridError names a bad one."""
+    if not isinstance(ranges, list):
+        raise GridError(f"settings.{INTERNAL_SETTING}", "must be a list of CIDR ranges")
+    try:
+        return tuple(ipaddress.ip_network(str(cidr).strip(), strict=False) for cidr in ranges)
+    except ValueError as exc:
+        raise GridError(f"settings.{INTERNAL_SETTING}", str(exc)) from None
 
 
 class SiteRegistry:

@@ -60,6 +60,8 @@ class Payload:
     webdriver: bool
     events: list[Incoming]
     rejected: list[Rejection]
+    # The beacon said when it sent (``sent_at``), so event times are the browser's, not arrival times.
+    client_times: bool = False
 
 
 class Invalid(Exception):
@@ -102,7 +104,7 @@ def parse_payload(data: Any, now: float) -> Payload:
             accepted.append(_event(raw, f"events[{index}]", now, skew))
         except Invalid as exc:
             rejected.append(Rejection(index, exc.field, exc.message))
-    return Payload(site, token or None, ctx.get("webdriver") is True, accepted, rejected)
+    return Payload(site, token or None, ctx.get("webdriver") is True, accepted, rejected, skew is not None)
 
 
 def _skew(sent_at: Any, now: float) -> float | None:

@@ -34,6 +34,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     # Real visitors have navigator.webdriver = false; the beacon reports it to the server.
     "--disable-blink-features=AutomationControlled",
+    # Headless Chromium says "HeadlessChrome" in its user agent, which the server rightly
+    # takes for a bot: these tests play people, so they use a desktop Chrome's.
+    "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/130.0.0.0 Safari/537.36",
 ]
 FAKE_ORIGIN = "http://site.test"
 # What the browser itself logs for a request that was blocked or failed: no page can
@@ -93,6 +97,7 @@ class Tracker:
 
     base: str
     key: str
+    data: Path  # its data dir, for the CLI (sites added there are live within RELOAD_SECONDS)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -151,7 +156,7 @@ def tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
             text=True,
             check=True,
         )
-        yield Tracker(base=base, key=created.stdout.strip().splitlines()[-1])
+        yield Tracker(base=base, key=created.stdout.strip().splitlines()[-1], data=data)
     finally:
         server.terminate()
         try:

@@ -12,14 +12,16 @@ from typing import Any
 import orjson
 
 from ..model import CampaignMemory, Event, LedgerEntry, ScoreState
+from .abuse_queries import AbuseQueries
 from .conn import Conn, Row
+from .privacy_queries import PrivacyQueries
 from .records import ApiKeyRecord, PersonRecord, SiteRecord, VisitorRecord
 
 _PERSON_COLUMNS = (
     "id, site_id, email, user_id, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at,"
     " updated_at"
 )
-_VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at"
+_VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot"
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
 _DEVICE_AND_PERSON = (
     "SELECT "
@@ -39,7 +41,7 @@ def loads(text: str | bytes | None) -> Any:
     return orjson.loads(text) if text else {}
 
 
-class Queries:
+class Queries(PrivacyQueries, AbuseQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
@@ -57,12 +59,14 @@ class Queries:
         return int(site_id)
 
     async def sites(self) -> list[SiteRecord]:
-        rows = await self.conn.fetchall("SELECT id, key, name, origins, programme, version FROM sites ORDER BY id")
+        rows = await self.conn.fetchall(
+            "SELECT id, key, name, origins, programme, version, settings FROM sites ORDER BY id"
+        )
         return [_site(row) for row in rows]
 
     async def site_by_key(self, key: str) -> SiteRecord | None:
         row = await self.conn.fetchone(
-            "SELECT id, key, name, origins, programme, version FROM sites WHERE key = ?", key
+            "SELECT id, key, name, origins, programme, version, settings FROM sites WHERE key = ?", key
         )
         return _site(row) if row else None
 
@@ -216,7 +220,7 @@ class Queries:
 
     async def insert_visitor(self, visitor: VisitorRecord) -> None:
         await self.conn.execute(
-            f"INSERT INTO visitors ({_VISITOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO visitors ({_VISITOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             visitor.id,
             visitor.site_id,
             visitor.person_id,
@@ -225,6 +229,7 @@ class Queries:
             visitor.browser,
             visitor.created_at,
             visitor.last_seen_at,
+            visitor.bot,
         )
 
     async def save_visitor(self, visitor: VisitorRecord) -> None:
@@ -424,6 +429,7 @@ def _site(row: Row) -> SiteRecord:
         origins=list(loads(row["origins"]) or []),
         programme=row["programme"],
         version=int(row["version"]),
+        settings=loads(row["settings"]),
     )
 
 
@@ -455,6 +461,7 @@ def _visitor(row: Row, prefix: str = "") -> VisitorRecord:
         browser=row[prefix + "browser"],
         created_at=float(row[prefix + "created_at"]),
         last_seen_at=float(row[prefix + "last_seen_at"]),
+        bot=row[prefix + "bot"],
     )
 
 

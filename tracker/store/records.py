@@ -16,6 +16,8 @@ class SiteRecord:
     origins: list[str]
     programme: str
     version: int
+    # Per-site settings (JSON object; privacy keys are read by privacy.PrivacySettings).
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -46,6 +48,8 @@ class VisitorRecord:
     browser: str
     created_at: float
     last_seen_at: float
+    # Why the device was caught as a bot (see ``abuse``), None for a human.
+    bot: str | None = None
     is_new: bool = field(default=False, compare=False)
 
 
