@@ -12,6 +12,8 @@ from tracker.identity import (
     profile_fields,
 )
 from tracker.model import CampaignMemory
+from tracker.store.privacy_queries import PERSON_REFERENCES
+from tracker.store.queries import MERGE_RULES
 
 from .conftest import Server
 
@@ -227,3 +229,7 @@ async def test_ids_of_merged_away_persons_are_never_reused(server: Server) -> No
     await newcomer.page("/demo/")
     found = await server.api(f"/api/visitors/{newcomer.vid}")
     assert found["person_id"] not in detail["merged_ids"]
+
+
+def test_every_table_that_holds_a_person_has_a_merge_rule() -> None:
+    assert set(MERGE_RULES) == {table for table, _ in PERSON_REFERENCES}

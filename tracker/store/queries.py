@@ -31,6 +31,22 @@ _DEVICE_AND_PERSON = (
     + " FROM visitors v JOIN persons p ON p.id = v.person_id WHERE v.id = ? AND v.site_id = ?"
 )
 _EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, visit"
+# What a merge does with each table that holds a person id (Mautic #16240 lost links
+# because one table had no rule).  tests/test_identity.py checks this covers every
+# table in privacy_queries.PERSON_REFERENCES.
+#   move: repoint the loser's rows; union: keep the survivor's row where both have one;
+#   rebuild: deleted for both, the caller rewrites them from a replay; alias: the
+#   loser's id and the ids merged into it resolve to the survivor; drop: deleted.
+MERGE_RULES: dict[str, str] = {
+    "events": "move",
+    "visitors": "move",
+    "decisions": "move",
+    "stages": "union",
+    "ledger": "rebuild",
+    "aliases": "alias",
+    "person_scores": "drop",
+    "persons": "drop",
+}
 
 
 def dumps(value: Any) -> str:
@@ -175,10 +191,6 @@ class Queries(PrivacyQueries, AbuseQueries):
             person.updated_at,
             person.id,
         )
-
-    async def delete_person(self, person_id: int) -> None:
-        await self.conn.execute("DELETE FROM person_scores WHERE person_id = ?", person_id)
-        await self.conn.execute("DELETE FROM persons WHERE id = ?", person_id)
 
     async def save_scores(self, person_id: int, values: Mapping[str, float], last: Mapping[str, float]) -> None:
         await self.conn.executemany(
@@ -358,28 +370,30 @@ class Queries(PrivacyQueries, AbuseQueries):
     # -- merge ---------------------------------------------------------------------------------
 
     async def move_person_rows(self, loser: int, survivor: int, now: float) -> None:
-        """Point every row that refers to ``loser`` at ``survivor``.
-
-        Every table holding a person id has its rule here (Mautic #16240 lost links
-        because one table had none).  The ledger is not moved: the caller rewrites it
-        from a replay of the merged history.
-        """
-        for table in ("events", "visitors", "decisions"):
-            await self.conn.execute(f"UPDATE {table} SET person_id = ? WHERE person_id = ?", survivor, loser)
-        await self.conn.execute(
-            "INSERT INTO stages (person_id, stage, ts, event_id)"
-            " SELECT ?, stage, ts, event_id FROM stages WHERE person_id = ?"
-            " ON CONFLICT (person_id, stage) DO NOTHING",
-            survivor,
-            loser,
-        )
-        await self.conn.execute("DELETE FROM stages WHERE person_id = ?", loser)
-        await self.conn.execute("DELETE FROM ledger WHERE person_id IN (?, ?)", loser, survivor)
-        await self.conn.execute("UPDATE aliases SET person_id = ? WHERE person_id = ?", survivor, loser)
-        await self.conn.execute(
-            "INSERT INTO aliases (old_id, person_id, merged_at) VALUES (?, ?, ?)", loser, survivor, now
-        )
-        await self.delete_person(loser)
+        """Apply ``MERGE_RULES``: every row that refers to ``loser`` ends with ``survivor`` or is rebuilt."""
+        for table, rule in MERGE_RULES.items():
+            if rule == "move":
+                await self.conn.execute(f"UPDATE {table} SET person_id = ? WHERE person_id = ?", survivor, loser)
+            elif rule == "union":
+                await self.conn.execute(
+                    "INSERT INTO stages (person_id, stage, ts, event_id)"
+                    " SELECT ?, stage, ts, event_id FROM stages WHERE person_id = ?"
+                    " ON CONFLICT (person_id, stage) DO NOTHING",
+                    survivor,
+                    loser,
+                )
+                await self.conn.execute("DELETE FROM stages WHERE person_id = ?", loser)
+            elif rule == "rebuild":
+                await self.conn.execute(f"DELETE FROM {table} WHERE person_id IN (?, ?)", loser, survivor)
+            elif rule == "alias":
+                await self.conn.execute("UPDATE aliases SET person_id = ? WHERE person_id = ?", survivor, loser)
+                await self.conn.execute(
+                    "INSERT INTO aliases (old_id, person_id, merged_at) VALUES (?, ?, ?)", loser, survivor, now
+                )
+            else:  # "drop": the loser's own row (and its denormalised copies) go
+                await self.conn.execute(
+                    f"DELETE FROM {table} WHERE {'id' if table == 'persons' else 'person_id'} = ?", loser
+                )
 
     async def aliases_of(self, person_id: int) -> list[int]:
         rows = await self.conn.fetchall("SELECT old_id FROM aliases WHERE person_id = ? ORDER BY old_id", person_id)
