@@ -86,3 +86,27 @@ def test_sites_keys_and_threshold_changes_need_both_sides(tmp_path: Path) -> Non
 
     assert run("keys", "create", "--role", "sales", "--site", "nope", "--data-dir", data)[0] == 1
     assert run("grid", "load", str(grid), "--site", "nope", "--data-dir", data)[0] == 1
+
+
+def test_backup_is_a_consistent_copy_taken_while_serving(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    grid = tmp_path / "grid.toml"
+    grid.write_text(SEED_GRID)
+    assert run("sites", "add", "acme", "--grid", str(grid), "--data-dir", str(data))[0] == 0
+    assert run("keys", "create", "--role", "sales", "--site", "acme", "--data-dir", str(data))[0] == 0
+    target = tmp_path / "copy.db"
+    code, out, _ = run("backup", str(target), "--data-dir", str(data))
+    assert code == 0 and "backup written" in out
+
+    async def keys_in_copy() -> int:
+        store = open_store(str(target))
+        await store.open()
+        try:
+            return int(await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM api_keys")))
+        finally:
+            await store.close()
+
+    assert asyncio.run(keys_in_copy()) == 1
+    assert run("backup", str(target), "--data-dir", str(data))[0] == 1  # never overwrites
+    code, _, err = run("backup", str(tmp_path / "pg.dump"), "--db", "postgresql://postgres@127.0.0.1:5432/test")
+    assert code == 1 and "pg_dump" in err

@@ -280,6 +280,33 @@ def purge(site_key: str | None, dry_run: bool, data_dir: Path | None, db: str | 
         click.echo(f"purged {deleted} people in {elapsed:.1f} s ({deleted / max(elapsed, 1e-9):,.0f} people/s)")
 
 
+@main.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@data_dir_option
+@db_option
+def backup(target: Path, data_dir: Path | None, db: str | None) -> None:
+    """Write a consistent copy of the SQLite database to TARGET while servers keep running.
+
+    PostgreSQL is backed up with its own tools (pg_dump); see README.
+    """
+    from rich.progress import BarColumn, Progress
+
+    settings = Settings.from_env(data_dir=data_dir, db=db)
+    if target.exists():
+        raise click.ClickException(f"{target} exists; choose a new file")
+
+    async def run(store: Store) -> None:
+        with Progress("{task.description}", BarColumn(), "{task.completed}/{task.total} pages") as bar:
+            task = bar.add_task("backing up", total=None)
+            try:
+                await store.backup(target, lambda done, total: bar.update(task, completed=done, total=total))
+            except NotImplementedError as exc:
+                raise click.ClickException(str(exc)) from None
+
+    _with_store(settings, run)
+    click.echo(f"backup written to {target} ({target.stat().st_size:,} bytes)")
+
+
 @main.command("audit")
 @click.option("--site", "site_key", required=True, help="Site key.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))

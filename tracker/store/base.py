@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from .queries import Queries
@@ -41,3 +42,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def read(self, unit: Unit[T]) -> T:
         """Run ``unit`` on a read connection (sees only committed data)."""
+
+    @abc.abstractmethod
+    async def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
+        """Write a consistent copy of the database to ``target`` while the store keeps serving."""

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -142,6 +143,11 @@ class PostgresStore(Store):
         pool = self._require_pool()
         async with pool.acquire() as conn:
             return await unit(Queries(_PgConn(conn)))
+
+    async def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
+        raise NotImplementedError(
+            f"back PostgreSQL up with its own tools, e.g. pg_dump --format=custom --file={target} DATABASE_URL"
+        )
 
     def _require_pool(self) -> asyncpg.Pool:
         if self._pool is None:

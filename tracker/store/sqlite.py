@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -162,6 +162,28 @@ class SqliteStore(Store):
         async with self._read_lock:
             return await unit(Queries(_AsyncConn(self._reader)))
 
+    async def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
+        """SQLite's online backup from a connection of its own, page by page, in a thread.
+
+        The copy is one consistent snapshot; writers carry on while it runs.
+        """
+
+        def copy() -> None:
+            source = sqlite3.connect(self.path)
+            destination = sqlite3.connect(target)
+            try:
+                with destination:
+                    report = (
+                        (lambda _status, remaining, total: progress(total - remaining, total)) if progress else None
+                    )
+                    source.backup(destination, pages=1024, progress=report)
+            finally:
+                destination.close()
+                source.close()
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(copy)
+
     async def _write_loop(self) -> None:
         assert self._db is not None
         db = self._db
@@ -215,6 +237,13 @@ class SqliteStore(Store):
             outcomes = [(future, None, exc) for future, _, _ in outcomes]
         for future, result, error in outcomes:
             _settle(future, result, error)
+
+
+def _reporter(progress: Callable[[int, int], None] | None) -> Callable[[int, int, int], None] | None:
+    """sqlite3's backup callback (status, remaining, total) as (done, total)."""
+    if progress is None:
+        return None
+    return lambda _status, remaining, total: progress(total - remaining, total)
 
 
 def _begin_waiting(db: sqlite3.Connection) -> None:
