@@ -1,0 +1,163 @@
+"""Servers under test: started as subprocesses on loopback, watched through /proc.
+
+tracker is started with its own CLI (``tracker serve``), so what is measured is what
+ships; the floor gets the same uvicorn settings on the command line.  A server that
+exits before it listens becomes ``Unavailable`` with the last line it printed, which
+is how a backend that does not exist yet shows up in the results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .load import Unavailable
+
+REPO = Path(__file__).resolve().parent.parent
+# Same as ``tracker serve`` (tracker/cli.py): uvloop, httptools, one worker, warnings only.
+UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--workers", "1", "--log-level", "warning")
+_TICKS = os.sysconf("SC_CLK_TCK")
+PG_ADMIN = ("-h", "127.0.0.1", "-p", "5432", "-U", "postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(slots=True)
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def memory_kib(self) -> dict[str, int]:
+        """VmRSS (now) and VmHWM (peak resident set) of the server process."""
+        found: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                found[key] = int(value.split()[0])
+        return found
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its threads so far."""
+        return _cpu_seconds(Path(f"/proc/{self.pid}/stat").read_text())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start(name: str, argv: Sequence[str], log_dir: Path, env: Mapping[str, str], port: int) -> Server:
+    """Start ``argv`` and wait until it accepts connections on ``port``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            list(argv), cwd=REPO, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Server(name, port, process, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise Unavailable(f"{name} exited ({process.returncode}) before listening: {_last_line(log)}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return server
+        time.sleep(0.1)
+    server.stop()
+    raise Unavailable(f"{name} did not listen on port {port} within 30 s: {_last_line(log)}")
+
+
+def _last_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def _cpu_seconds(stat: str) -> float:
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def cpu_seconds_of(command: str) -> float:
+    """CPU seconds used so far by every live process named ``command`` (e.g. the PostgreSQL backends)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            if text[text.find("(") + 1 : text.rfind(")")] == command:
+                total += _cpu_seconds(text)
+    return total
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (everything but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICKS
+
+
+def tracker_argv(port: int, data_dir: Path, db: str | None = None) -> list[str]:
+    argv = [sys.executable, "-m", "tracker", "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
+    return [*argv, "--db", db] if db else argv
+
+
+def create_ingest_key(data_dir: Path, db: str | None, site: str) -> str:
+    """A write key for the Segment API, made with tracker's own CLI (shown once on stdout)."""
+    argv = [sys.executable, "-m", "tracker", "keys", "create", "--role", "ingest", "--site", site]
+    argv += ["--data-dir", str(data_dir), *(["--db", db] if db else [])]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    lines = done.stdout.split()
+    if done.returncode != 0 or not lines:
+        raise Unavailable(f"`tracker keys create --role ingest` failed: {(done.stderr or done.stdout).strip()[-300:]}")
+    return lines[-1]
+
+
+def floor_argv(port: int) -> list[str]:
+    app = ["-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1", "--port", str(port)]
+    return [sys.executable, *app, *UVICORN_FLAGS]
+
+
+@contextlib.contextmanager
+def running(servers: list[Server]) -> Iterator[list[Server]]:
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@contextlib.contextmanager
+def pg_database(name: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one case, dropped afterwards; yields its URL."""
+    for tool in ("createdb", "dropdb"):
+        if shutil.which(tool) is None:
+            raise Unavailable(f"{tool} not found (install the postgresql-client package)")
+    made = subprocess.run(["createdb", *PG_ADMIN, name], capture_output=True, text=True, timeout=30, check=False)
+    if made.returncode != 0:
+        raise Unavailable(f"createdb {name} failed: {made.stderr.strip()}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        subprocess.run(
+            ["dropdb", *PG_ADMIN, "--force", "--if-exists", name], capture_output=True, timeout=30, check=False
+        )
