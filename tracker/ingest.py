@@ -183,10 +183,10 @@ async def process(
     person, visitor = subject.person, subject.visitor
     scores = current_scores(site.programme.scoring, person.scoring, now)
     view = PersonView(stage=person.stage, scores=scores, campaigns=person.campaigns)
-    # Served decisions are counted (metrics), not logged: a campaign may be served on every
-    # beacon call until its trigger fires, and what was really shown comes back as an
-    # impression event, which is logged.
     decisions = decide(site.programme.campaigns, view, _context(events, subject), now)
+    if decisions:
+        campaigns = [d.campaign for d in decisions]
+        await q.insert_decisions(person.id, visitor.id, campaigns, "served", subject.last_event_id, now)
     await save_subject(q, subject)
     return Outcome(visitor.id, person.id, decisions)
 
