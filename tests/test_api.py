@@ -62,6 +62,8 @@ async def test_bad_parameters_name_the_field(server: Server) -> None:
         data = await server.api("/api/leads", expect=400, **params)
         assert data["field"] == field, params
     assert (await server.api("/api/leads/abc", expect=400))["field"] == "person_id"
+    assert (await server.api("/api/leads/1252617545525353335462289211392", expect=400))["field"] == "person_id"
+    assert (await server.api("/api/leads/²", expect=400))["field"] == "person_id"
     assert (await server.api("/api/leads/999", expect=404))["field"] == "person_id"
     assert (await server.api("/api/visitors/forged", expect=404))["field"] == "token"
 

@@ -71,7 +71,8 @@ async def get_lead(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     site = _site(runtime, key.site_id)
     raw_id = request.path_params["person_id"]
-    if not raw_id.isdigit():
+    # isascii: "²".isdigit() is true; 18 digits: larger ids overflow the database's 64-bit integers.
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         raise BadRequest("a lead id is a number", field="person_id")
     requested = int(raw_id)
 
