@@ -1,7 +1,8 @@
-"""The sales API: leads, one lead's whole story, and visitor lookup.
+"""The sales API: one lead's whole story, re-routing, owners, and visitor lookup.
 
 Every route needs an API key of its site (see ``keys``).  Scores are returned as
 they are *now*, decay applied, and the ledger that explains them comes along.
+The list of leads and the exports are in ``exports``.
 """
 
 from __future__ import annotations
@@ -13,17 +14,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import privacy
+from . import privacy, routing
 from .errors import BadRequest, NotFound
 from .keys import authenticate
-from .model import STAGES
 from .runtime import Runtime
 from .scoring import current_scores
 from .sites import Site
 from .store import PersonRecord, Queries
 
-DEFAULT_LEAD_STAGES = ("known", "mql", "sql")
-MAX_LIMIT = 500
 LEDGER_LIMIT = 1000
 TIMELINE_LIMIT = 2000
 
@@ -36,74 +34,44 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-async def list_leads(request: Request) -> Response:
-    key = await authenticate(request, "sales")
-    runtime: Runtime = request.app.state.runtime
-    site = _site(runtime, key.site_id)
-    params = request.query_params
-    stages = _stages(params.get("stage"))
-    score = params.get("score") or site.programme.primary_score
-    if score is None or score not in site.programme.scoring.scores:
-        raise BadRequest(f"unknown score {score!r}", field="score")
-    min_score = _number(params.get("min_score"), "min_score")
-    since = _since(params.get("since"))
-    limit_raw = params.get("limit", "50")
-    limit = int(limit_raw) if limit_raw.isdigit() else 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit must be from 1 to {MAX_LIMIT}", field="limit")
-
-    async def fetch(q: Queries) -> list[PersonRecord]:
-        return await q.leads(site.id, stages, score=score, min_score=min_score, since=since, limit=limit)
-
-    now = runtime.clock()
-    leads = []
-    for person in await runtime.store.read(fetch):
-        summary = _summary(site, person, now)
-        # Stored values bound decayed ones from above, so the SQL filter never drops a match.
-        if min_score is None or summary["scores"][score] >= min_score:
-            leads.append(summary)
-    leads.sort(key=lambda lead: (-lead["scores"][score], lead["id"]))
-    return json_response({"score": score, "count": len(leads), "leads": leads})
-
-
 async def get_lead(request: Request) -> Response:
     key = await authenticate(request, "sales")
     runtime: Runtime = request.app.state.runtime
-    site = _site(runtime, key.site_id)
-    raw_id = request.path_params["person_id"]
-    # isascii: "²".isdigit() is true; 18 digits: larger ids overflow the database's 64-bit integers.
-    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
-        raise BadRequest("a lead id is a number", field="person_id")
-    requested = int(raw_id)
-
-    async def fetch(q: Queries) -> dict[str, Any] | None:
-        person_id = await q.resolve_person_id(requested)
-        person = await q.person(person_id) if person_id is not None else None
-        if person is None or person.site_id != site.id:
-            return None
-        return {
-            "person": person,
-            "stages": await q.stages_of(person.id),
-            "ledger": await q.ledger_of(person.id, LEDGER_LIMIT),
-            "timeline": await q.timeline(person.id, TIMELINE_LIMIT),
-            "devices": await q.visitors_of(person.id),
-            "aliases": await q.aliases_of(person.id),
-            "decisions": await q.decisions_of(person.id, LEDGER_LIMIT),
-        }
-
-    found = await runtime.store.read(fetch)
-    if found is None:
+    site = site_of(runtime, key.site_id)
+    requested = _lead_id(request)
+    story = await runtime.store.read(lambda q: lead_story(q, site, requested, runtime.clock()))
+    if story is None:
         raise NotFound(f"no lead {requested}", field="person_id")
-    person: PersonRecord = found["person"]
-    body = _summary(site, person, runtime.clock())
-    body.update(
+    return json_response(story)
+
+
+async def lead_story(q: Queries, site: Site, requested: int, now: float) -> dict[str, Any] | None:
+    """Everything sales (or a CRM, through a webhook) needs about one person, None if not of ``site``.
+
+    A merged-away id resolves to the survivor, and says so in ``resolved_from``.
+    """
+    person_id = await q.resolve_person_id(requested)
+    person = await q.person(person_id) if person_id is not None else None
+    if person is None or person.site_id != site.id:
+        return None
+    assignments = await q.assignments_of(person.id)
+    current = assignments[0] if assignments else None
+    story = lead_summary(site, person, now)
+    story.update(
         {
             "resolved_from": requested if requested != person.id else None,
-            "merged_ids": found["aliases"],
-            "stages": [{**row, "ts": iso(row["ts"])} for row in found["stages"]],
-            "ledger": [{**row, "ts": iso(row["ts"])} for row in found["ledger"]],
-            "timeline": [{**row, "ts": iso(row["ts"])} for row in found["timeline"]],
-            "decisions": [{**row, "ts": iso(row["ts"])} for row in found["decisions"]],
+            "merged_ids": await q.aliases_of(person.id),
+            "routing": {
+                **{key: current[key] if current else None for key in ("queue", "owner", "route")},
+                "assigned_at": iso(current["ts"]) if current else None,
+                # Where the table would put the lead now, if elsewhere: re-routing is explicit.
+                "suggested": await routing.suggestion(q, site, person, current, now),
+                "history": [{**row, "ts": iso(row["ts"])} for row in assignments],
+            },
+            "stages": [{**row, "ts": iso(row["ts"])} for row in await q.stages_of(person.id)],
+            "ledger": [{**row, "ts": iso(row["ts"])} for row in await q.ledger_of(person.id, LEDGER_LIMIT)],
+            "timeline": [{**row, "ts": iso(row["ts"])} for row in await q.timeline(person.id, TIMELINE_LIMIT)],
+            "decisions": [{**row, "ts": iso(row["ts"])} for row in await q.decisions_of(person.id, LEDGER_LIMIT)],
             "devices": [
                 {
                     "id": device.id,
@@ -113,18 +81,88 @@ async def get_lead(request: Request) -> Response:
                     "first_seen_at": iso(device.created_at),
                     "last_seen_at": iso(device.last_seen_at),
                 }
-                for device in found["devices"]
+                for device in await q.visitors_of(person.id)
             ],
         }
     )
-    return json_response(body)
+    return story
+
+
+async def reroute_lead(request: Request) -> Response:
+    """Re-evaluate the routing table for one lead: routing never moves a lead silently."""
+    key = await authenticate(request, "sales")
+    runtime: Runtime = request.app.state.runtime
+    site = site_of(runtime, key.site_id)
+    requested = _lead_id(request)
+    now = runtime.clock()
+
+    async def unit(q: Queries) -> tuple[int, dict[str, Any] | None] | None:
+        person_id = await q.resolve_person_id(requested)
+        person = await q.person(person_id, for_update=True) if person_id is not None else None
+        if person is None or person.site_id != site.id:
+            return None
+        return person.id, await routing.reroute(q, site, person, actor=f"key:{key.id}", now=now)
+
+    done = await runtime.store.write(unit)
+    if done is None:
+        raise NotFound(f"no lead {requested}", field="person_id")
+    person_id, routed = done
+    story = await runtime.store.read(lambda q: lead_story(q, site, person_id, now))
+    assert story is not None
+    return json_response({"changed": routed is not None, "id": person_id, "routing": story["routing"]})
+
+
+async def list_owners(request: Request) -> Response:
+    """The owners the routes name: the queues they serve, availability and leads assigned now."""
+    key = await authenticate(request, "sales")
+    runtime: Runtime = request.app.state.runtime
+    site = site_of(runtime, key.site_id)
+    return json_response({"owners": await runtime.store.read(lambda q: _owners(q, site))})
+
+
+async def set_owner(request: Request) -> Response:
+    """``{"available": false}`` while an owner is away: round robin skips them until set back."""
+    key = await authenticate(request, "sales")
+    runtime: Runtime = request.app.state.runtime
+    site = site_of(runtime, key.site_id)
+    owner = request.path_params["owner"]
+    if owner not in routing.owners_of(site.programme.routes):
+        raise NotFound(f"no route of this site names owner {owner!r}", field="owner")
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise BadRequest("body must be JSON", field="body") from None
+    available = body.get("available") if isinstance(body, dict) else None
+    if not isinstance(available, bool):
+        raise BadRequest('expected {"available": true} or {"available": false}', field="available")
+    now = runtime.clock()
+    await runtime.store.write(lambda q: q.set_owner_available(site.id, owner, available, now))
+    owners = await runtime.store.read(lambda q: _owners(q, site))
+    return json_response(next(entry for entry in owners if entry["owner"] == owner))
+
+
+async def _owners(q: Queries, site: Site) -> list[dict[str, Any]]:
+    unavailable = await q.unavailable_owners(site.id)
+    assigned = await q.open_leads_by_owner(site.id)
+    return [
+        {"owner": owner, "available": owner not in unavailable, "queues": queues, "leads": assigned.get(owner, 0)}
+        for owner, queues in routing.owners_of(site.programme.routes).items()
+    ]
+
+
+def _lead_id(request: Request) -> int:
+    raw_id = request.path_params["person_id"]
+    # isascii: "²".isdigit() is true; 18 digits: larger ids overflow the database's 64-bit integers.
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
+        raise BadRequest("a lead id is a number", field="person_id")
+    return int(raw_id)
 
 
 async def get_visitor(request: Request) -> Response:
     """Which person a signed visitor token belongs to (for support and tests)."""
     key = await authenticate(request, "sales")
     runtime: Runtime = request.app.state.runtime
-    site = _site(runtime, key.site_id)
+    site = site_of(runtime, key.site_id)
     visitor_id = runtime.tokens.verify(site.key, request.path_params["token"])
     visitor = await runtime.store.read(lambda q: q.visitor(visitor_id, site.id)) if visitor_id else None
     if visitor is None:
@@ -139,7 +177,7 @@ async def export_person(request: Request) -> Response:
     found = await privacy.export_person(runtime.store, site.id, ref, actor=actor, now=now)
     if found is None:
         raise NotFound("no such person on this site", field=_ref_field(ref))
-    body = _summary(site, found.person, now)
+    body = lead_summary(site, found.person, now)
     body.update({"exported_at": iso(now), "merged_ids": found.merged_ids, "data": found.tables})
     return json_response(body)
 
@@ -159,14 +197,14 @@ async def _privacy_request(request: Request) -> tuple[Runtime, Site, privacy.Per
     runtime: Runtime = request.app.state.runtime
     params = request.query_params
     ref = privacy.person_ref(request.path_params.get("person_id"), params.get("email"), params.get("user_id"))
-    return runtime, _site(runtime, key.site_id), ref, f"key:{key.id}"
+    return runtime, site_of(runtime, key.site_id), ref, f"key:{key.id}"
 
 
 def _ref_field(ref: privacy.PersonRef) -> str:
     return "person_id" if ref.by == "id" else ref.by
 
 
-def _summary(site: Site, person: PersonRecord, now: float) -> dict[str, Any]:
+def lead_summary(site: Site, person: PersonRecord, now: float) -> dict[str, Any]:
     return {
         "id": person.id,
         "email": person.email,
@@ -180,43 +218,8 @@ def _summary(site: Site, person: PersonRecord, now: float) -> dict[str, Any]:
     }
 
 
-def _site(runtime: Runtime, site_id: int) -> Site:
+def site_of(runtime: Runtime, site_id: int) -> Site:
     site = runtime.sites.by_id(site_id)
     if site is None:
         raise NotFound("this key's site is not loaded", field="authorization")
     return site
-
-
-def _stages(raw: str | None) -> tuple[str, ...]:
-    if not raw:
-        return DEFAULT_LEAD_STAGES
-    stages = tuple(s.strip() for s in raw.split(",") if s.strip())
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown or not stages:
-        raise BadRequest(f"unknown stage {unknown[0] if unknown else raw!r}; use {', '.join(STAGES)}", field="stage")
-    return stages
-
-
-def _number(raw: str | None, field: str) -> float | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise BadRequest(f"{field} must be a number", field=field) from None
-
-
-def _since(raw: str | None) -> float | None:
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest("since must be an ISO 8601 time or POSIX seconds", field="since") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()

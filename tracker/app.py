@@ -15,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import abuse, api, ingest, metrics, openapi, segment
+from . import abuse, api, exports, ingest, metrics, openapi, segment, webhooks
 from .api import json_response
 from .beacon import beacon_route
 from .config import Settings
 from .demo import demo_routes
 from .errors import HTTPError
 from .identity import VisitorTokens, new_visitor_id
+from .outbox import Deliverer
 from .privacy import PURGE_EVERY, purge_periodically
 from .runtime import Runtime
 from .sites import RELOAD_SECONDS, SiteRegistry, normalise_origin, save_site
@@ -50,6 +51,14 @@ def create_app(
         new_visitor_id=visitor_ids,
         guard=abuse.Guard(settings, settings.signing_secret()),
     )
+    deliverer = Deliverer(
+        store,
+        webhooks.renderer(runtime.sites, clock),
+        clock=clock,
+        attempts=settings.webhook_attempts,
+        base=settings.webhook_backoff,
+        poll=settings.webhook_poll,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -66,10 +75,13 @@ def create_app(
         await runtime.sites.load()
         reloader = asyncio.create_task(_reload_sites(runtime.sites), name="site-reloader")
         purger = asyncio.create_task(purge_periodically(store, clock, purge_every), name="retention-purge")
+        await deliverer.start()
         try:
             async with abuse.counting(runtime.guard, store):
                 yield
         finally:
+            # Deliveries still queued stay in the outbox for the next start (or another instance).
+            await deliverer.stop()
             reloader.cancel()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -89,6 +101,7 @@ def create_app(
         },
     )
     app.state.runtime = runtime
+    app.state.deliverer = deliverer
     return app
 
 
@@ -99,8 +112,20 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"]),
-        Route("/api/leads", api.list_leads, methods=["GET"]),
+        Route("/api/leads", exports.list_leads, methods=["GET"]),
         Route("/api/leads/{person_id}", api.get_lead, methods=["GET"]),
+        Route("/api/leads/{person_id}/reroute", api.reroute_lead, methods=["POST"]),
+        Route("/api/owners", api.list_owners, methods=["GET"]),
+        Route("/api/owners/{owner}", api.set_owner, methods=["PUT"]),
+        Route("/api/webhooks", webhooks.list_webhooks, methods=["GET"]),
+        Route("/api/webhooks", webhooks.create_webhook, methods=["POST"]),
+        Route("/api/webhooks/deliveries", webhooks.list_deliveries, methods=["GET"]),
+        Route("/api/webhooks/deliveries/{delivery_id}/resend", webhooks.resend_delivery, methods=["POST"]),
+        Route("/api/webhooks/{webhook_id}", webhooks.delete_webhook, methods=["DELETE"]),
+        Route("/api/exports/leads.csv", exports.leads_csv, methods=["GET"]),
+        Route("/api/exports/leads.ndjson", exports.leads_ndjson, methods=["GET"]),
+        Route("/api/exports/timeline.csv", exports.timeline_csv, methods=["GET"]),
+        Route("/api/exports/timeline.ndjson", exports.timeline_ndjson, methods=["GET"]),
         Route("/api/visitors/{token}", api.get_visitor, methods=["GET"]),
         Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
         Route("/api/people", api.export_person, methods=["GET"]),

@@ -14,14 +14,18 @@ from typing import Any, TypeVar
 import click
 from starlette.applications import Starlette
 
+from . import exports
 from .api import iso
 from .config import Settings
-from .errors import GridError
+from .errors import GridError, HTTPError
+from .exports import FORMATS, WHATS
 from .keys import ROLES, digest, new_key
+from .outbox import EVENTS
 from .privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings, plan_purge, run_purge, save_privacy
 from .programme import Programme, load_programme, load_programme_file
 from .sites import save_site
 from .store import Store, open_store
+from .webhooks import add_webhook, new_secret, send_test, webhooks_of
 
 T = TypeVar("T")
 
@@ -109,7 +113,7 @@ def grid_check(file: Path) -> None:
     scoring = programme.scoring
     click.echo(
         f"{file}: ok — {len(scoring.scores)} scores, {len(scoring.rules)} rules, "
-        f"{len(programme.campaigns)} campaigns, {len(scoring.tokens)} tokens"
+        f"{len(programme.campaigns)} campaigns, {len(programme.routes)} routes, {len(scoring.tokens)} tokens"
     )
     for name, (mql, sql) in programme.thresholds().items():
         click.echo(f"  {name}: mql={_fmt(mql)} sql={_fmt(sql)}")
@@ -326,6 +330,134 @@ def audit(site_key: str, limit: int, data_dir: Path | None, db: str | None) -> N
         subject = "" if entry["subject"] is None else f" person {entry['subject']}"
         detail = json.dumps(entry["detail"], ensure_ascii=False)
         click.echo(f"{iso(entry['at'])} {entry['actor']} {entry['action']}{subject} {detail}")
+
+
+@main.command("export")
+@click.option("--site", "site_key", required=True, help="Site key.")
+@click.option("--what", type=click.Choice(WHATS), default="leads", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--stage", default=None, help="Comma-separated stages (default known,mql,sql).")
+@click.option("--score", default=None, help="Score to filter on (default: the sales score).")
+@click.option("--min-score", default=None, help="Lowest score, decay applied.")
+@click.option("--since", default=None, help="Last seen at or after (ISO 8601 or POSIX seconds).")
+@click.option("--queue", default=None, help="Only leads routed to this queue.")
+@click.option("--owner", default=None, help="Only leads routed to this owner.")
+@data_dir_option
+@db_option
+def export(
+    site_key: str, what: str, fmt: str, output: Path, data_dir: Path | None, db: str | None, **filters: str | None
+) -> None:
+    """Write a site's leads, or every event of them, to a CSV or NDJSON file (audited)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    settings = Settings.from_env(data_dir=data_dir, db=db)
+    params = {name: value for name, value in filters.items() if value is not None}
+    now = time.time()
+
+    async def run(store: Store) -> int:
+        try:
+            site = await exports.load_site(store, site_key)
+            wanted = exports.lead_filter(site, params)
+        except (LookupError, HTTPError) as exc:
+            raise click.ClickException(str(exc)) from None
+        total = await exports.count_leads(store, site, wanted)
+        await exports.audit_export(store, site, "cli", what, fmt, wanted, now)
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns) as bar, output.open("wb") as handle:
+            task = bar.add_task(f"exporting {what}", total=total)
+            async for chunk in exports.export_lines(
+                store, site, wanted, what, fmt, now, progress=lambda n: bar.advance(task, n)
+            ):
+                handle.write(chunk)
+        return total
+
+    total = _with_store(settings, run)
+    click.echo(f"exported {what} of {total} leads to {output} ({output.stat().st_size:,} bytes)")
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook subscriptions: a CRM hears of leads as they change (payloads and signatures: README)."""
+
+
+@webhooks.command("add")
+@click.argument("url")
+@click.option("--site", "site_key", required=True, help="Site key.")
+@click.option("--event", "events", multiple=True, type=click.Choice(EVENTS), help="Repeat; default every event.")
+@data_dir_option
+@db_option
+def webhooks_add(url: str, site_key: str, events: tuple[str, ...], data_dir: Path | None, db: str | None) -> None:
+    """Send EVENTS of a site to URL; prints the signing secret, shown once."""
+
+    async def run(store: Store) -> dict[str, Any]:
+        site = await _site_id(store, site_key)
+        try:
+            return await add_webhook(store, site, url, list(events) or None, time.time())
+        except HTTPError as exc:
+            raise click.ClickException(exc.message) from None
+
+    created = _with_store(Settings.from_env(data_dir=data_dir, db=db), run)
+    click.echo(f"webhook {created['id']}: {created['url']} ← {', '.join(created['events'])}")
+    click.echo("signing secret (shown once):", err=True)
+    click.echo(created["secret"])
+
+
+@webhooks.command("list")
+@click.option("--site", "site_key", required=True, help="Site key.")
+@data_dir_option
+@db_option
+def webhooks_list(site_key: str, data_dir: Path | None, db: str | None) -> None:
+    """A site's subscriptions (never their secrets)."""
+
+    async def run(store: Store) -> list[dict[str, Any]]:
+        return await webhooks_of(store, await _site_id(store, site_key))
+
+    for hook in _with_store(Settings.from_env(data_dir=data_dir, db=db), run):
+        click.echo(f"{hook['id']}  {hook['url']}  {', '.join(hook['events'])}")
+
+
+@webhooks.command("remove")
+@click.argument("webhook_id", type=int)
+@click.option("--site", "site_key", required=True, help="Site key.")
+@data_dir_option
+@db_option
+def webhooks_remove(webhook_id: int, site_key: str, data_dir: Path | None, db: str | None) -> None:
+    """Delete a subscription and its deliveries, sent or not."""
+
+    async def run(store: Store) -> bool:
+        site = await _site_id(store, site_key)
+        return await store.write(lambda q: q.delete_webhook(site, webhook_id))
+
+    if not _with_store(Settings.from_env(data_dir=data_dir, db=db), run):
+        raise click.ClickException(f"no webhook {webhook_id} on site {site_key!r}")
+    click.echo(f"webhook {webhook_id} removed")
+
+
+@webhooks.command("test")
+@click.argument("url")
+@click.option("--secret", default=None, help="Sign with this secret (default: a new one, printed).")
+@click.option("--event", type=click.Choice(EVENTS), default="person.routed", show_default=True)
+def webhooks_test(url: str, secret: str | None, event: str) -> None:
+    """POST a signed sample delivery to URL, as the server would; exit 1 unless it answers 2xx."""
+    key = secret or new_secret()
+    try:
+        status, error, sent = asyncio.run(send_test(url, key, event, time.time()))
+    except HTTPError as exc:
+        raise click.ClickException(exc.message) from None
+    if secret is None:
+        click.echo(f"signed with {key}")
+    click.echo(f"Tracker-Signature: {sent['Tracker-Signature']}")
+    if error:
+        raise click.ClickException(f"{url} did not take the delivery: {error}")
+    click.echo(f"{url} answered {status}")
+
+
+async def _site_id(store: Store, site_key: str) -> int:
+    site = await store.read(lambda q: q.site_by_key(site_key))
+    if site is None:
+        raise click.ClickException(f"no site {site_key!r}")
+    return site.id
 
 
 @main.group()

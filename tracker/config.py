@@ -27,6 +27,12 @@ class Settings:
     # Believe the last X-Forwarded-For entry: for a proxy that uvicorn does not already
     # trust (its --forwarded-allow-ips rewrites the client address by itself).
     trusted_proxy: bool = False
+    # Webhook deliveries (see ``outbox``): attempts before a delivery is dead, the first
+    # retry's wait in seconds (doubling, with jitter), and how often the outbox is
+    # polled; a poll of 0 sends nothing from this process (another instance delivers).
+    webhook_attempts: int = 8
+    webhook_backoff: float = 30.0
+    webhook_poll: float = 1.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -39,6 +45,9 @@ class Settings:
             "visitor_limit": rate_limit(env.get("TRACKER_VISITOR_LIMIT", "20/40")),
             "ip_limit": rate_limit(env.get("TRACKER_IP_LIMIT", "100/200")),
             "trusted_proxy": env.get("TRACKER_TRUSTED_PROXY", "").lower() in ("1", "true", "yes"),
+            "webhook_attempts": int(env.get("TRACKER_WEBHOOK_ATTEMPTS", "8")),
+            "webhook_backoff": float(env.get("TRACKER_WEBHOOK_BACKOFF", "30")),
+            "webhook_poll": float(env.get("TRACKER_WEBHOOK_POLL", "1")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

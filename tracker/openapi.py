@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .api import json_response
+from .outbox import EVENTS
 
 SEGMENT_CALLS = {
     "identify": "i",
@@ -50,6 +51,11 @@ _LEAD = {
         "created_at": {"type": "string", "format": "date-time"},
         "identified_at": {"type": ["string", "null"], "format": "date-time"},
         "last_seen_at": {"type": "string", "format": "date-time"},
+        "routing": {
+            "type": ["object", "null"],
+            "description": "the queue and owner the lead is routed to (the lead's story adds route, assigned_at, "
+            "history and `suggested`: where the table would route it now, if elsewhere)",
+        },
     },
 }
 
@@ -183,20 +189,214 @@ def _privacy_paths() -> dict[str, Any]:
     }
 
 
+def _lead_filters() -> list[dict[str, Any]]:
+    return [
+        _query("stage", "comma-separated stages (default known,mql,sql)"),
+        _query("score", "score to filter and sort by (default: the programme's sales score)"),
+        _query("min_score", "lowest score to include", {"type": "number"}),
+        _query("since", "last seen at or after (ISO 8601 or POSIX seconds)"),
+        _query("queue", "only leads routed to this queue"),
+        _query("owner", "only leads routed to this owner"),
+    ]
+
+
+_OWNER = {
+    "type": "object",
+    "properties": {
+        "owner": {"type": "string"},
+        "available": {"type": "boolean", "description": "round robin skips an unavailable owner"},
+        "queues": {"type": "array", "items": {"type": "string"}},
+        "leads": {"type": "integer", "description": "leads routed to the owner now"},
+    },
+}
+_WEBHOOK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "url": {"type": "string", "format": "uri"},
+        "events": {"type": "array", "items": {"enum": list(EVENTS)}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "secret": {"type": "string", "description": "signing secret, only in the answer to its creation"},
+    },
+}
+_DELIVERY = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer", "description": "also the Tracker-Delivery header"},
+        "webhook_id": {"type": "integer"},
+        "url": {"type": "string"},
+        "person_id": {"type": "integer"},
+        "event": {"enum": list(EVENTS)},
+        "data": {"type": "object"},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "status": {"enum": ["pending", "delivered", "dead"]},
+        "attempts": {"type": "integer"},
+        "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_status": {"type": ["integer", "null"]},
+        "last_error": {"type": ["string", "null"]},
+        "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    tag: str,
+    responses: dict[str, Any],
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        "security": [{"apiKey": []}],
+        "parameters": parameters or [],
+        "responses": responses,
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return operation
+
+
+def _handoff_paths() -> dict[str, Any]:
+    """Routing, owners, webhooks (admin key) and exports: the sales handoff."""
+    lead_id = [_path("person_id", {"type": "integer"}, "a merged-away id resolves to the survivor")]
+    ids = {name: [_path(name, {"type": "integer"}, name.replace("_", " "))] for name in ("webhook_id", "delivery_id")}
+    routing = {
+        "type": "object",
+        "properties": {
+            "changed": {"type": "boolean", "description": "false: no route applies, or the lead is in that queue"},
+            "id": {"type": "integer"},
+            "routing": {"type": "object"},
+        },
+    }
+    webhooks = {"type": "object", "properties": {"webhooks": {"type": "array", "items": _WEBHOOK}}}
+    deliveries = {
+        "type": "object",
+        "properties": {
+            "deliveries": {"type": "array", "items": _DELIVERY},
+            "next_before": {"type": ["integer", "null"], "description": "pass as before= for older ones"},
+        },
+    }
+    subscription = {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "format": "uri"},
+            "events": {"type": "array", "items": {"enum": list(EVENTS)}, "description": "default: every event"},
+        },
+    }
+    created = {"201": {"description": "created", "content": {"application/json": {"schema": _WEBHOOK}}}}
+
+    def export(what: str, fmt: str) -> dict[str, Any]:
+        media = "text/csv" if fmt == "csv" else "application/x-ndjson"
+        rows = "one lead per row" if what == "leads" else "every event of each lead, oldest first"
+        return {
+            "get": _operation(
+                f"export_{what}_{fmt}",
+                f"Download {what} as {fmt.upper()} ({rows}; streamed, audited)",
+                "sales",
+                {"200": {"description": "the file", "content": {media: {"schema": {"type": "string"}}}}}
+                | _errors(400, 401, 403),
+                parameters=_lead_filters(),
+            )
+        }
+
+    return {
+        "/api/leads/{person_id}/reroute": {
+            "post": _operation(
+                "reroute_lead",
+                "Re-evaluate the routing table for a lead; a new assignment if it names another queue",
+                "sales",
+                _ok(routing) | _errors(400, 401, 403, 404),
+                parameters=lead_id,
+            )
+        },
+        "/api/owners": {
+            "get": _operation(
+                "list_owners",
+                "Owners named by the routes",
+                "sales",
+                _ok({"type": "object", "properties": {"owners": {"type": "array", "items": _OWNER}}})
+                | _errors(401, 403),
+            )
+        },
+        "/api/owners/{owner}": {
+            "put": _operation(
+                "set_owner",
+                "Mark an owner available or not (out of office)",
+                "sales",
+                _ok({"$ref": "#/components/schemas/Owner"}) | _errors(400, 401, 403, 404),
+                parameters=[_path("owner", {"type": "string"}, "an owner named in the programme's routes")],
+                body={"type": "object", "required": ["available"], "properties": {"available": {"type": "boolean"}}},
+            )
+        },
+        "/api/webhooks": {
+            "get": _operation(
+                "list_webhooks", "Webhook subscriptions (admin key)", "webhooks", _ok(webhooks) | _errors(401, 403)
+            ),
+            "post": _operation(
+                "create_webhook",
+                "Subscribe a URL to events; the answer holds the signing secret, shown once (admin key)",
+                "webhooks",
+                created | _errors(400, 401, 403),
+                body=subscription,
+            ),
+        },
+        "/api/webhooks/{webhook_id}": {
+            "delete": _operation(
+                "delete_webhook",
+                "Remove a subscription and its deliveries (admin key)",
+                "webhooks",
+                _ok({"type": "object", "properties": {"deleted": {"type": "integer"}}}) | _errors(400, 401, 403, 404),
+                parameters=ids["webhook_id"],
+            )
+        },
+        "/api/webhooks/deliveries": {
+            "get": _operation(
+                "list_deliveries",
+                "Deliveries, newest first: pending, delivered or dead (admin key)",
+                "webhooks",
+                _ok(deliveries) | _errors(400, 401, 403),
+                parameters=[
+                    _query("status", "pending, delivered or dead", {"enum": ["pending", "delivered", "dead"]}),
+                    _query("limit", "1 to 500 (default 50)", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    _query("before", "only deliveries with a smaller id", {"type": "integer"}),
+                ],
+            )
+        },
+        "/api/webhooks/deliveries/{delivery_id}/resend": {
+            "post": _operation(
+                "resend_delivery",
+                "Send a delivery again now, with a fresh budget of attempts (admin key)",
+                "webhooks",
+                _ok({"type": "object", "properties": {"id": {"type": "integer"}, "status": {"const": "pending"}}})
+                | _errors(400, 401, 403, 404),
+                parameters=ids["delivery_id"],
+            )
+        },
+        "/api/exports/leads.csv": export("leads", "csv"),
+        "/api/exports/leads.ndjson": export("leads", "ndjson"),
+        "/api/exports/timeline.csv": export("timeline", "csv"),
+        "/api/exports/timeline.ndjson": export("timeline", "ndjson"),
+    }
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/api/leads": {
             "get": {
                 "operationId": "list_leads",
-                "summary": "Leads sorted by score (decay applied)",
+                "summary": "Leads sorted by score (decay applied), a page at a time",
                 "tags": ["sales"],
                 "security": [{"apiKey": []}],
                 "parameters": [
-                    _query("stage", "comma-separated stages (default known,mql,sql)", {"type": "string"}),
-                    _query("score", "score to filter and sort by (default: the programme's sales score)"),
-                    _query("min_score", "lowest score to include", {"type": "number"}),
-                    _query("since", "last seen at or after (ISO 8601 or POSIX seconds)"),
+                    *_lead_filters(),
                     _query("limit", "1 to 500 (default 50)", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    _query("cursor", "next_cursor of the previous page"),
                 ],
                 "responses": {
                     **_ok(
@@ -204,8 +404,14 @@ def document() -> dict[str, Any]:
                             "type": "object",
                             "properties": {
                                 "score": {"type": "string"},
+                                "as_of": {
+                                    "type": "string",
+                                    "format": "date-time",
+                                    "description": "the moment scores are decayed to, the same on every page",
+                                },
                                 "count": {"type": "integer"},
                                 "leads": {"type": "array", "items": {"$ref": "#/components/schemas/Lead"}},
+                                "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
                             },
                         }
                     ),
@@ -311,6 +517,7 @@ def document() -> dict[str, Any]:
             }
         },
         **_privacy_paths(),
+        **_handoff_paths(),
         "/api/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -345,7 +552,7 @@ def document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {"Error": _ERROR, "Rejection": _REJECTION, "Lead": _LEAD},
+            "schemas": {"Error": _ERROR, "Rejection": _REJECTION, "Lead": _LEAD, "Owner": _OWNER},
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "`tracker keys create --role sales`"},
                 "writeKey": {

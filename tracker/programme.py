@@ -1,7 +1,7 @@
 """A site's scoring programme: the marketers' TOML, compiled once.
 
-The programme holds the scoring grid (tokens, scores, rules, see ``scoring``) and the
-campaigns (see ``decisions``).  Loading is all-or-nothing: any problem raises a
+The programme holds the scoring grid (tokens, scores, rules, see ``scoring``), the
+campaigns (see ``decisions``) and the lead routes (see ``routing``).  Loading is all-or-nothing: any problem raises a
 ``GridError`` that names the rule or campaign and the key.
 """
 
@@ -15,9 +15,10 @@ from typing import Any
 
 from .decisions import Campaign, compile_campaigns
 from .errors import GridError
+from .routing import Route, compile_routes
 from .scoring import Scoring, compile_scoring
 
-_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns"})
+_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class Programme:
     campaigns: tuple[Campaign, ...]
     source: str
     campaign_ids: frozenset[str]
+    # Lead routing to sales queues and owners (see ``routing``).
+    routes: tuple[Route, ...] = ()
 
     @property
     def primary_score(self) -> str | None:
@@ -50,7 +53,11 @@ def load_programme(source: str) -> Programme:
     scoring = compile_scoring(doc)
     campaigns = compile_campaigns(doc.get("campaigns", []), scoring.scores.keys())
     return Programme(
-        scoring=scoring, campaigns=campaigns, source=source, campaign_ids=frozenset(c.id for c in campaigns)
+        scoring=scoring,
+        campaigns=campaigns,
+        source=source,
+        campaign_ids=frozenset(c.id for c in campaigns),
+        routes=compile_routes(doc.get("routes"), scoring),
     )
 
 

@@ -1,8 +1,9 @@
-"""Recording one event for one device: identify → store → score → stage.
+"""Recording one event for one device: identify → store → score → stage → hand off.
 
 Shared by the beacon (``ingest``) and the Segment API (``segment``): whatever the
 door an event comes through, it is identified, stored, scored and staged the same
-way, inside the caller's write unit.
+way, inside the caller's write unit, and what it changed is announced to webhooks
+and routed to sales (``routing.hand_off``) in that same unit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .abuse import MAX_DEVICES
 from .decisions import record_feedback
 from .identity import Identity, identify, profile_fields, start_visitor
 from .model import Event
+from .routing import hand_off
 from .scoring import apply_event
 from .sites import Site
 from .stages import advance_stage
@@ -76,6 +78,7 @@ async def record(
 ) -> Event:
     """Identify (if the event carries an identity), store, score and stage one event."""
     scoring = site.programme.scoring
+    merged_from: int | None = None
     if incoming.email is not None or incoming.user_id is not None:
         identified = await identify(
             q,
@@ -93,6 +96,7 @@ async def record(
         elif identified.merged_from is not None:
             subject.changed = set(identified.person.scoring.values)  # the replay rewrote them all
         subject.person, subject.visitor = identified.person, identified.visitor
+        merged_from = identified.merged_from
         if identified.switched or identified.merged_from is not None:
             # The person gained a device: its device rows stay bounded however often that happens.
             await q.trim_devices(subject.person.id, subject.visitor.id, MAX_DEVICES)
@@ -122,7 +126,11 @@ async def record(
         if memory is not None:
             person.campaigns = memory
         await q.insert_decisions(person.id, visitor.id, [str(campaign)], incoming.type, event.id, event.ts)
-    await advance_stage(q, person, event.id, event.ts)
+    entered = await advance_stage(q, person, event.id, event.ts)
+    # Webhooks and routing, in this same unit: announced exactly when the change is committed.
+    await hand_off(
+        q, site, person, event, entered=entered, crossings=scored.crossings, merged_from=merged_from, now=now
+    )
     person.last_seen_at = max(person.last_seen_at, event.ts)
     person.updated_at = now
     return event

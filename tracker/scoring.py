@@ -191,7 +191,7 @@ def _compile_rule(
         raise GridError(f"{where}.score", f"unknown score {score!r} (declared: {declared})")
     op, points = _compile_points(table["points"], tokens, f"{where}.points")
     limit = _compile_limit(table.get("limit", "once"), f"{where}.limit")
-    matches, types = _compile_when(table["when"], f"{where}.when")
+    matches, types = compile_when(table["when"], f"{where}.when")
     return Rule(
         id=rule_id,
         score=score,
@@ -241,7 +241,7 @@ def _compile_limit(spec: Any, where: str) -> Limit:
     return Limit(count=count, window=window)
 
 
-def _compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], frozenset[str] | None]:
+def compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], frozenset[str] | None]:
     """The rule's predicate, and the event types it can match (None: any)."""
     table = expect_table(spec, where)
     if not table:

@@ -119,9 +119,7 @@ def _event(raw: Any, where: str, now: float, skew: float | None) -> Incoming:
         raise Invalid(where, "an event must be an object")
     kind = raw.get("type")
     if kind not in EVENT_TYPES:
-        raise Invalid(
-            f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(sorted(EVENT_TYPES))}"
-        )
+        raise Invalid(f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(sorted(EVENT_TYPES))}")
     name = _string(raw, "name", where, MAX_NAME)
     if kind == "custom" and not name:
         raise Invalid(f"{where}.name", "a custom event needs a name")

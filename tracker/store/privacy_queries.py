@@ -25,12 +25,15 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("decisions", "person_id"),
     ("person_scores", "person_id"),
     ("visitors", "person_id"),
+    ("assignments", "person_id"),
+    # Webhook deliveries not yet sent must not announce someone erased.
+    ("webhook_outbox", "person_id"),
     # Ids merged into the person: deleting them makes those ids stop resolving too.
     ("aliases", "person_id"),
     ("persons", "id"),
 )
 # Columns stored as JSON text, decoded in an export so it reads as one JSON document.
-_JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail"})
+_JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail", "data"})
 
 
 class PrivacyQueries:

@@ -14,6 +14,7 @@ import orjson
 from ..model import CampaignMemory, Event, LedgerEntry, ScoreState
 from .abuse_queries import AbuseQueries
 from .conn import Conn, Row
+from .handoff_queries import HandoffQueries
 from .privacy_queries import PrivacyQueries
 from .records import ApiKeyRecord, PersonRecord, SiteRecord, VisitorRecord
 
@@ -44,6 +45,10 @@ MERGE_RULES: dict[str, str] = {
     "stages": "union",
     "ledger": "rebuild",
     "aliases": "alias",
+    # Announcements not yet delivered concern the survivor now (payloads are read at delivery).
+    "webhook_outbox": "move",
+    # Only identified people are routed, and a merged-away person never is one.
+    "assignments": "drop",
     "person_scores": "drop",
     "persons": "drop",
 }
@@ -57,7 +62,7 @@ def loads(text: str | bytes | None) -> Any:
     return orjson.loads(text) if text else {}
 
 
-class Queries(PrivacyQueries, AbuseQueries):
+class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
@@ -407,27 +412,74 @@ class Queries(PrivacyQueries, AbuseQueries):
         stages: Sequence[str],
         *,
         score: str,
-        min_score: float | None,
-        since: float | None,
+        min_score: float | None = None,
+        since: float | None = None,
+        queue: str | None = None,
+        owner: str | None = None,
+        after: tuple[float, int] | None = None,
         limit: int,
-    ) -> list[PersonRecord]:
-        """Persons in ``stages`` by stored ``score``, highest first (decay is applied by the caller)."""
-        marks = ", ".join("?" for _ in stages)
-        sql = (
-            f"SELECT {', '.join('p.' + c.strip() for c in _PERSON_COLUMNS.split(','))} FROM persons p"
-            " LEFT JOIN person_scores s ON s.person_id = p.id AND s.score = ?"
-            f" WHERE p.site_id = ? AND p.stage IN ({marks})"
+    ) -> list[tuple[float, PersonRecord]]:
+        """Persons in ``stages`` by stored ``score``, highest first, each with that stored value.
+
+        ``after`` is the (stored value, id) of the last row of the previous batch.  Decay is
+        applied by the caller; stored values bound decayed ones from above.
+        """
+        where, args = _lead_filter(site_id, stages, score, min_score, since, queue, owner)
+        if after is not None:
+            where += " AND (COALESCE(s.value, 0) < ? OR (COALESCE(s.value, 0) = ? AND p.id > ?))"
+            args += [after[0], after[0], after[1]]
+        rows = await self.conn.fetchall(
+            f"SELECT {', '.join('p.' + c.strip() for c in _PERSON_COLUMNS.split(','))},"
+            f" COALESCE(s.value, 0) AS sort_value {where} ORDER BY COALESCE(s.value, 0) DESC, p.id LIMIT ?",
+            *args,
+            limit,
         )
-        args: list[Any] = [score, site_id, *stages]
-        if min_score is not None:
-            sql += " AND COALESCE(s.value, 0) >= ?"
-            args.append(min_score)
-        if since is not None:
-            sql += " AND p.last_seen_at >= ?"
-            args.append(since)
-        sql += " ORDER BY COALESCE(s.value, 0) DESC, p.id LIMIT ?"
-        args.append(limit)
-        return [_person(row) for row in await self.conn.fetchall(sql, *args)]
+        return [(float(row["sort_value"]), _person(row)) for row in rows]
+
+    async def count_leads(
+        self,
+        site_id: int,
+        stages: Sequence[str],
+        *,
+        score: str,
+        min_score: float | None = None,
+        since: float | None = None,
+        queue: str | None = None,
+        owner: str | None = None,
+    ) -> int:
+        where, args = _lead_filter(site_id, stages, score, min_score, since, queue, owner)
+        return int(await self.conn.fetchval(f"SELECT COUNT(*) {where}", *args))
+
+
+def _lead_filter(
+    site_id: int,
+    stages: Sequence[str],
+    score: str,
+    min_score: float | None,
+    since: float | None,
+    queue: str | None,
+    owner: str | None,
+) -> tuple[str, list[Any]]:
+    """The FROM and WHERE clauses of a lead listing, and their arguments."""
+    marks = ", ".join("?" for _ in stages)
+    sql = (
+        "FROM persons p LEFT JOIN person_scores s ON s.person_id = p.id AND s.score = ?"
+        f" WHERE p.site_id = ? AND p.stage IN ({marks})"
+    )
+    args: list[Any] = [score, site_id, *stages]
+    if min_score is not None:
+        sql += " AND COALESCE(s.value, 0) >= ?"
+        args.append(min_score)
+    if since is not None:
+        sql += " AND p.last_seen_at >= ?"
+        args.append(since)
+    # The routing in force (see routing.py): a queue's leads, or one owner's.
+    for column, value in (("queue", queue), ("owner", owner)):
+        if value is not None:
+            sql += " AND EXISTS (SELECT 1 FROM assignments a WHERE a.person_id = p.id AND a.active = 1"
+            sql += f" AND a.{column} = ?)"
+            args.append(value)
+    return sql, args
 
 
 def _dicts(rows: Iterable[Row]) -> list[dict[str, Any]]:
