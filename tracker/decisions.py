@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from tracker.errors import GridError
 from tracker.expr import ExprError, compile_condition
-from tracker.gridkit import compile_pattern, expect_table, parse_duration, reject_unknown
+from tracker.gridkit import compile_array, compile_pattern, expect_table, parse_duration, reject_unknown
 from tracker.matching import Matcher, compile_url, compile_value
 from tracker.model import FEEDBACK_TYPES, STAGE_RANK, STAGES, CampaignMemory, Decision, Event, VisitContext
 
@@ -199,18 +199,8 @@ def _latest(current: float | None, ts: float) -> float:
 
 def compile_campaigns(raw: Any, score_names: Collection[str]) -> tuple[Campaign, ...]:
     """Compile the ``campaigns`` array of a parsed programme; raises GridError naming the key."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise GridError("campaigns", "expected an array of tables ([[campaigns]])")
     names = frozenset(score_names)
-    compiled: list[Campaign] = []
-    for index, item in enumerate(raw):
-        campaign = _compile_campaign(index, item, names)
-        if any(seen.id == campaign.id for seen in compiled):
-            raise GridError(f"campaigns[{campaign.id}].id", "duplicate campaign id")
-        compiled.append(campaign)
-    return tuple(compiled)
+    return compile_array(raw, "campaigns", lambda index, item: _compile_campaign(index, item, names))
 
 
 def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from tracker.errors import GridError
 from tracker.matching import Matcher, PatternError
@@ -53,3 +53,26 @@ def reject_unknown(table: Mapping[str, Any], allowed: frozenset[str], where: str
     for key in table:
         if key not in allowed:
             raise GridError(f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=_HasId)
+
+
+def compile_array(raw: Any, key: str, compile_one: Callable[[int, Any], Item]) -> tuple[Item, ...]:
+    """An optional ``[[key]]`` array of tables, each compiled by ``compile_one``, ids unique."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise GridError(key, f"expected an array of tables ([[{key}]])")
+    compiled: list[Item] = []
+    for index, item in enumerate(raw):
+        one = compile_one(index, item)
+        if any(seen.id == one.id for seen in compiled):
+            raise GridError(f"{key}[{one.id}].id", f"duplicate {key.rstrip('s')} id")
+        compiled.append(one)
+    return tuple(compiled)

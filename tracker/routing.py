@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import GridError
 from .expr import ExprError, compile_condition
-from .gridkit import compile_pattern, expect_table, reject_unknown
+from .gridkit import compile_array, compile_pattern, expect_table, reject_unknown
 from .matching import Matcher, compile_value
 from .model import STAGE_RANK, Crossing, Event
 from .outbox import announce
@@ -233,17 +233,7 @@ async def _another_route(
 
 def compile_routes(raw: Any, scoring: Scoring) -> tuple[Route, ...]:
     """Compile the ``routes`` array of a parsed programme; raises GridError naming the key."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise GridError("routes", "expected an array of tables ([[routes]])")
-    compiled: list[Route] = []
-    for index, item in enumerate(raw):
-        route = _compile_route(index, item, scoring)
-        if any(seen.id == route.id for seen in compiled):
-            raise GridError(f"routes[{route.id}].id", "duplicate route id")
-        compiled.append(route)
-    return tuple(compiled)
+    return compile_array(raw, "routes", lambda index, item: _compile_route(index, item, scoring))
 
 
 def _compile_route(index: int, raw: Any, scoring: Scoring) -> Route:
