@@ -59,18 +59,3 @@ class NotFound(HTTPError):
 class PayloadTooLarge(HTTPError):
     status = 413
     code = "payload_too_large"
-
-
-class UnsupportedMediaType(HTTPError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class Conflict(HTTPError):
-    status = 409
-    code = "conflict"
-
-
-class Unavailable(HTTPError):
-    status = 503
-    code = "unavailable"

@@ -190,7 +190,6 @@ async def start_visitor(
         browser=browser,
         created_at=now,
         last_seen_at=now,
-        is_new=True,
     )
     await q.insert_visitor(visitor)
     return visitor

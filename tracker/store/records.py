@@ -50,7 +50,6 @@ class VisitorRecord:
     last_seen_at: float
     # Why the device was caught as a bot (see ``abuse``), None for a human.
     bot: str | None = None
-    is_new: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
