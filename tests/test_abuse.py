@@ -133,7 +133,8 @@ def test_the_client_address_believes_only_the_trusted_proxys_own_entry() -> None
     [
         (GOOGLEBOT, "user-agent"),
         ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", "user-agent"),
-        (HEADLESS, "headless"),
+        ("python-requests/2.32.3", "user-agent"),  # HTTP clients too (tests/test_devices.py has the table)
+        (HEADLESS, "headless"),  # crawlerdetect knows it as well, but the reason stays the finer one
         (
             "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1",
             "headless",
@@ -195,6 +196,7 @@ def test_internal_ranges_are_checked() -> None:
     ("agent", "envelope", "reason"),
     [
         (GOOGLEBOT, {}, "user-agent"),
+        ("curl/8.5.0", {}, "user-agent"),
         (HEADLESS, {}, "headless"),
         (CHROME, {"ctx": {"webdriver": True}}, "webdriver"),
     ],

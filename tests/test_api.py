@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import SEED_GRID, Server
 
 
@@ -58,6 +60,8 @@ async def test_bad_parameters_name_the_field(server: Server) -> None:
         ({"limit": "0"}, "limit"),
         ({"since": "yesterday"}, "since"),
         ({"score": "nope"}, "score"),
+        ({"queue": "a\x00b"}, "queue"),  # PostgreSQL refuses NUL even in a comparison: was a 500 there
+        ({"owner": "\x00"}, "owner"),
     ):
         data = await server.api("/api/leads", expect=400, **params)
         assert data["field"] == field, params
@@ -107,3 +111,30 @@ async def test_keys_are_stored_hashed(server: Server) -> None:
 
     hashes = await server.runtime.store.read(stored)
     assert key not in hashes and len(hashes[0]) == 64
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("GET", "/api/leads/{n}", "person_id"),
+        ("POST", "/api/leads/{n}/reroute", "person_id"),
+        ("GET", "/api/people/{n}/export", "person_id"),  # "²" was a 500
+        ("DELETE", "/api/people/{n}", "person_id"),
+        ("GET", "/api/ignored-traffic?days={n}", "days"),  # "²" was a 500
+        ("GET", "/api/leads?limit={n}", "limit"),
+        ("GET", "/api/webhooks/deliveries?limit={n}", "limit"),
+        ("GET", "/api/webhooks/deliveries?before={n}", "before"),
+        ("DELETE", "/api/webhooks/{n}", "webhook_id"),
+        ("POST", "/api/webhooks/deliveries/{n}/resend", "delivery_id"),
+    ],
+)
+async def test_every_integer_parameter_is_read_by_one_parser(
+    server: Server, method: str, path: str, field: str
+) -> None:
+    admin = await server.key("admin")  # admin keys may call every route
+    for number in ("²", "١", "-1", "1.0", "9" * 19):
+        response = await server.http.request(
+            method, path.format(n=number), headers={"authorization": f"Bearer {admin}"}
+        )
+        assert response.status_code == 400, (number, response.text)
+        assert response.json()["field"] == field

@@ -56,7 +56,6 @@ async def test_plain_response_headers(client: httpx.AsyncClient, beacon: Beacon)
     assert response.headers["cache-control"] == CACHE_CONTROL == "public, max-age=86400"
     assert response.headers["vary"] == "Accept-Encoding"
     assert response.headers["etag"] == beacon.etag
-    assert response.headers["x-content-type-options"] == "nosniff"
     assert "content-encoding" not in response.headers
 
 

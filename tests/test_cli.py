@@ -47,6 +47,12 @@ def test_grid_check_names_the_rule_and_key(tmp_path: Path) -> None:
     assert code == 1 and "cannot read" in err
 
 
+def test_retention_days_are_ascii_digits(tmp_path: Path) -> None:
+    for days in ("²", "0", "-3"):  # "²" passes str.isdigit(): int() raised a traceback
+        code, _, err = run("sites", "add", "acme", "--retention-identified-days", days, "--data-dir", str(tmp_path))
+        assert code == 2 and "a number of days (1 or more) or never" in err
+
+
 def test_sites_keys_and_threshold_changes_need_both_sides(tmp_path: Path) -> None:
     data = str(tmp_path)
     grid = tmp_path / "grid.toml"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 import pytest
 
 from tracker.identity import (
+    EMAIL_HELD,
     IdentityError,
     VisitorTokens,
     merge_campaign_memory,
@@ -16,6 +20,7 @@ from tracker.store.privacy_queries import PERSON_REFERENCES
 from tracker.store.queries import MERGE_RULES
 
 from .conftest import Server
+from .test_segment import lead_by_email, post
 
 
 async def test_anonymous_history_is_kept_when_the_visitor_identifies(server: Server) -> None:
@@ -233,3 +238,117 @@ async def test_ids_of_merged_away_persons_are_never_reused(server: Server) -> No
 
 def test_every_table_that_holds_a_person_has_a_merge_rule() -> None:
     assert set(MERGE_RULES) == {table for table, _ in PERSON_REFERENCES}
+
+
+# -- e-mail changes and e-mails held by someone else (Segment identify) -------------------------
+
+
+async def identify(server: Server, anonymous_id: str, user_id: str, email: str) -> dict[str, Any]:
+    message = {"anonymousId": anonymous_id, "userId": user_id, "traits": {"email": email}}
+    response = await post(server, "/v1/identify", message)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["accepted"] == 1
+    return body
+
+
+async def test_a_known_user_id_with_a_new_email_changes_the_email(server: Server) -> None:
+    await identify(server, "d1", "u-1", "old@example.com")
+    answer = await identify(server, "d1", "u-1", "New@Example.com")
+    assert answer["notes"] == []
+    lead = await lead_by_email(server, "new@example.com")
+    assert lead["user_id"] == "u-1"
+    assert [(h["field"], h["previous"], h["value"], h["applied"]) for h in lead["profile_history"]] == [
+        ("email", "old@example.com", "new@example.com", True)
+    ]
+    assert await server.count("persons") == 1
+    # Another device of the same user id joins the same person, under the new e-mail.
+    await identify(server, "d2", "u-1", "new@example.com")
+    assert await server.count("persons") == 1
+
+
+async def test_an_email_held_by_another_user_id_is_never_stolen(server: Server) -> None:
+    await identify(server, "d1", "u-1", "x@example.com")
+    answer = await identify(server, "d1", "u-2", "x@example.com")
+    assert answer["notes"] == [{"index": 0, "message": EMAIL_HELD}]
+    holder = await lead_by_email(server, "x@example.com")
+    assert holder["user_id"] == "u-1"
+    leads = (await server.api("/api/leads", stage="anonymous,known,mql,sql"))["leads"]
+    assert {(lead["email"], lead["user_id"]) for lead in leads} == {(None, "u-2"), ("x@example.com", "u-1")}
+    # The same holds when a known user tries to change to an e-mail someone else holds.
+    answer = await identify(server, "d3", "u-2", "x@example.com")
+    assert answer["notes"] == [{"index": 0, "message": EMAIL_HELD}]
+    assert (await lead_by_email(server, "x@example.com"))["user_id"] == "u-1"
+    # And when the e-mail's holder has no user id but the user id is someone else's.
+    await server.beacon().form("newsletter", email="y@example.com")
+    answer = await identify(server, "d4", "u-2", "y@example.com")
+    assert answer["notes"] == [{"index": 0, "message": EMAIL_HELD}]
+    assert (await lead_by_email(server, "y@example.com"))["user_id"] is None
+
+
+# -- a stranger who types someone's e-mail ------------------------------------------------------
+
+
+async def test_a_device_new_to_a_person_only_fills_empty_profile_fields(server: Server) -> None:
+    laptop = server.beacon()
+    await laptop.form("contact", email="marc@example.com", company="Acme", job_title="Responsable achats")
+    stranger = server.beacon()
+    await stranger.page("/demo/emplois")
+    await stranger.form("contact", email="marc@example.com", company="Evil Corp", job_title="Stagiaire", tel="0600")
+
+    lead = await server.person_of(stranger)
+    assert lead["id"] == (await server.person_of(laptop))["id"]  # the merge itself is kept
+    assert lead["profile"] == {"company": "Acme", "job_title": "Responsable achats", "phone": "0600"}
+    withheld = {(h["field"], h["value"], h["previous"]) for h in lead["profile_history"] if not h["applied"]}
+    assert withheld == {("company", "Evil Corp", "Acme"), ("job_title", "Stagiaire", "Responsable achats")}
+
+
+async def test_the_persons_own_device_updates_its_profile(server: Server) -> None:
+    laptop = server.beacon()
+    await laptop.form("contact", email="marc@example.com", company="Acme")
+    await laptop.form("contact", email="marc@example.com", company="Acme Group")
+    lead = await server.person_of(laptop)
+    assert lead["profile"]["company"] == "Acme Group"
+    assert [(h["field"], h["previous"], h["value"], h["applied"]) for h in lead["profile_history"]] == [
+        ("company", "Acme", "Acme Group", True),
+        ("company", None, "Acme", True),
+    ]
+
+
+async def test_a_merged_anonymous_profile_never_overwrites_the_known_one(server: Server) -> None:
+    laptop = server.beacon()
+    await laptop.form("contact", email="marc@example.com", company="Acme")
+    stranger = server.beacon()
+    await stranger.form("survey", company="Evil Corp", industry="Santé")  # no e-mail: anonymous profile
+    await stranger.form("newsletter", email="marc@example.com")
+    lead = await server.person_of(laptop)
+    assert lead["profile"] == {"company": "Acme", "industry": "Santé"}
+    # Newest first: the merge withheld the anonymous value, which the history of both keeps.
+    assert [(h["value"], h["applied"]) for h in lead["profile_history"] if h["field"] == "company"] == [
+        ("Evil Corp", False),
+        ("Evil Corp", True),
+        ("Acme", True),
+    ]
+
+
+async def test_any_sequence_of_identities_is_accepted_and_never_splits_an_identity(server: Server) -> None:
+    """Random identify calls over a few devices, user ids and e-mails: every one is accepted (a
+    clash is a named note, never a 500), and no e-mail or user id ever ends on two people."""
+    rng = random.Random(20261130)
+    devices, users, emails = ["d1", "d2", "d3", "d4"], ["u-1", "u-2", "u-3", None], ["a@x.fr", "b@x.fr", "c@x.fr", None]
+    for _ in range(120):
+        user, email = rng.choice(users), rng.choice(emails)
+        if user is None and email is None:
+            continue
+        message: dict[str, Any] = {"anonymousId": rng.choice(devices), "traits": {"email": email} if email else {}}
+        if user is not None:
+            message["userId"] = user
+        response = await post(server, "/v1/identify", message)
+        assert response.status_code == 200, (message, response.text)
+        assert response.json()["accepted"] == 1
+        form = {"email": email} if email else {"company": "x"}
+        await server.beacon().form("contact", **form)
+    leads = (await server.api("/api/leads", stage="anonymous,known,mql,sql", limit=500))["leads"]
+    for key in ("email", "user_id"):
+        held = [lead[key] for lead in leads if lead[key] is not None]
+        assert len(held) == len(set(held))

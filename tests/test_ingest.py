@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import BASE, SEED_GRID, Server
+from .conftest import BASE, CHROME, SEED_GRID, Server
 
 
 async def marc_journey(server: Server) -> list[dict[str, Any]]:
@@ -112,8 +112,10 @@ async def test_visits_count_after_30_minutes_of_silence(server: Server) -> None:
 
 
 async def test_response_sets_a_first_party_cookie(server: Server) -> None:
+    # httpx's own user agent is an HTTP client's, which is a bot's: these are a browser's requests.
+    browser = {"user-agent": CHROME}
     response = await server.http.post(
-        "/collect", json={"site": "demo", "events": [{"type": "page", "url": BASE + "/demo/"}]}
+        "/collect", json={"site": "demo", "events": [{"type": "page", "url": BASE + "/demo/"}]}, headers=browser
     )
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"tk_vid={response.json()['vid']};")
@@ -121,7 +123,9 @@ async def test_response_sets_a_first_party_cookie(server: Server) -> None:
         assert attribute.lower() in cookie.lower()
     assert "secure" not in cookie.lower()  # plain http here; https responses add Secure
     secure = await server.http.post(
-        "https://shop.test/collect", json={"site": "demo", "events": [{"type": "page", "url": BASE + "/demo/"}]}
+        "https://shop.test/collect",
+        json={"site": "demo", "events": [{"type": "page", "url": BASE + "/demo/"}]},
+        headers=browser,
     )
     assert "secure" in secure.headers["set-cookie"].lower()
 
@@ -130,7 +134,7 @@ async def test_text_plain_body_from_send_beacon_is_accepted(server: Server) -> N
     response = await server.http.post(
         "/collect",
         content=b'{"site":"demo","events":[{"type":"page","url":"http://shop.test/demo/"}]}',
-        headers={"content-type": "text/plain;charset=UTF-8"},
+        headers={"content-type": "text/plain;charset=UTF-8", "user-agent": CHROME},
     )
     assert response.status_code == 200 and response.json()["vid"]
 
@@ -191,6 +195,32 @@ async def test_valid_events_are_kept_and_bad_ones_listed(server: Server) -> None
     ]
     assert await server.count("events") == 2
     assert (await server.person_of(b))["scores"]["engagement"] == 2
+
+
+async def test_events_of_the_wrong_json_type_are_listed_never_a_500(server: Server) -> None:
+    b = server.beacon()
+    # Was a 500 (unhashable type in validation), and the kept-alive connection was closed.
+    alone = await b.send({"type": ["page"]}, expect=400)
+    assert (alone["field"], alone["rejected"][0]["field"]) == ("events", "events[0].type")
+    data = await b.send(
+        {"type": {"a": 1}},
+        {"type": "page", "url": BASE + "/demo/\x00"},  # was a 500 on PostgreSQL, which cannot store NUL
+        {"type": "form", "props": {"e\x00mail": "x@example.com"}},
+        {"type": "custom", "name": "n", "t": "yesterday"},
+        {"type": "custom", "name": "n", "props": []},
+        {"type": "page", "url": BASE + "/demo/"},
+    )
+    assert [(r["index"], r["field"]) for r in data["rejected"]] == [
+        (0, "events[0].type"),
+        (1, "events[1].url"),
+        (2, "events[2].props"),
+        (3, "events[3].t"),
+        (4, "events[4].props"),
+    ]
+    assert all(r["message"] for r in data["rejected"])
+    assert await server.count("events") == 1
+    refused = await b.send({"type": "page", "url": BASE + "/demo/"}, sent_at="now", expect=400)
+    assert refused["field"] == "sent_at"
 
 
 async def test_nothing_is_stored_twice_when_a_request_fails(server: Server) -> None:

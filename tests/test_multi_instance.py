@@ -4,8 +4,10 @@ end exactly where a sequential replay of the stored history ends."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 import asyncpg
@@ -18,7 +20,7 @@ from tracker.scoring import current_scores, replay
 from tracker.store import open_store
 
 from .conftest import CHROME, POSTGRES
-from .test_serve import start_server, stop_server
+from .test_serve import cli_key, start_server, stop_server
 
 
 @pytest.fixture
@@ -110,3 +112,105 @@ async def test_interleaved_events_and_a_racing_merge_match_a_replay(instances: l
     assert sum(row["points"] for row in ledger if row["score"] == "engagement") == person.scoring.values["engagement"]
     assert all(row["n"] == 1 for row in stages)  # each threshold crossing recorded once
     assert person.stage == "sql"
+
+
+# -- racing identification -------------------------------------------------------------------------
+
+RACING_PAIRS = 50
+QUALITY = "http://shop.test/demo/blog/qualite/"
+
+
+@pytest.fixture
+def sqlite_workers(tmp_path: Path) -> Iterator[list[str]]:
+    process, base = start_server(tmp_path / "w", "--demo", "--workers", "2")
+    try:
+        yield [base, base]  # the kernel spreads new connections over both workers
+    finally:
+        stop_server(process)
+
+
+async def _race_identifications(bases: list[str], key: str) -> None:
+    """Two devices per person, then both identify with the person's new e-mail at the same moment:
+    through /collect forms for half the people, through /v1/identify for the other half."""
+    a, b = bases
+    ingest = {"authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+    # A fresh connection per request, so both servers (or both workers) really take part.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(headers={"user-agent": CHROME}, timeout=60, limits=limits) as http:
+        # Devices are told apart by their token alone: a shared cookie jar would make them one.
+        http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+
+        async def collect(base: str, vid: str | None, event: dict[str, object]) -> str:
+            body: dict[str, object] = {"site": "demo", "events": [event]}
+            if vid:
+                body["vid"] = vid
+            response = await http.post(base + "/collect", json=body)
+            assert response.status_code == 200, response.text
+            token: str = response.json()["vid"]
+            return token
+
+        async def segment(base: str, message: dict[str, object]) -> None:
+            response = await http.post(base + "/v1/batch", json={"batch": [message]}, headers=ingest)
+            assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
+
+        laptops = await asyncio.gather(*(collect(a, None, _page(f"l{i}")) for i in range(RACING_PAIRS)))
+        phones = await asyncio.gather(*(collect(b, None, _page(f"p{i}")) for i in range(RACING_PAIRS)))
+        for i in range(RACING_PAIRS):
+            await segment(a, {"type": "page", "anonymousId": f"lap-{i}", "properties": {"url": f"{QUALITY}l{i}"}})
+            await segment(b, {"type": "page", "anonymousId": f"pho-{i}", "properties": {"url": f"{QUALITY}p{i}"}})
+        racing = []
+        for i in range(RACING_PAIRS):
+            email = f"form-{i}@example.com"
+            contact = {"email": email, "job_title": "Responsable achats"}
+            racing.append(collect(a, laptops[i], {"type": "form", "name": "contact", "props": contact}))
+            racing.append(collect(b, phones[i], {"type": "form", "name": "newsletter", "props": {"email": email}}))
+            user = f"v1-{i}@example.com"
+            traits = {"email": user, "job_title": "Acheteur"}
+            racing.append(segment(a, {"type": "identify", "anonymousId": f"lap-{i}", "userId": user, "traits": traits}))
+            racing.append(segment(b, {"type": "identify", "anonymousId": f"pho-{i}", "userId": user}))
+        await asyncio.gather(*racing)
+
+
+async def _assert_one_person_per_email(store_url: str) -> None:
+    programme = load_programme_file(DEMO_GRID)
+    store = open_store(store_url)
+    await store.open()
+    try:
+
+        async def people(q):  # type: ignore[no-untyped-def]
+            rows = await q.conn.fetchall("SELECT id, email, user_id FROM persons ORDER BY id")
+            return [(row, await q.person(row["id"]), await q.events_of(row["id"])) for row in rows]
+
+        found = await store.read(people)
+    finally:
+        await store.close()
+    assert len(found) == 2 * RACING_PAIRS, [(row["email"], row["user_id"]) for row, _, _ in found]
+    for row, person, events in found:
+        assert row["email"] is not None, f"person {row['id']} lost its identity"
+        # Both devices' page views and identifications are on the one person.
+        assert len(events) == 4, (row["email"], [(e.type, e.url) for e in events])
+        expected = replay(programme.scoring, events)
+        assert person.scoring.values == expected.state.values
+        assert person.scoring.values["engagement"] == 4
+        if row["email"].startswith("form-"):
+            assert person.scoring.values["fit"] == 10  # the laptop's form said "achats"
+        else:
+            assert row["user_id"] == row["email"]
+
+
+async def test_racing_identifications_on_two_instances_end_as_if_sequential(
+    instances: list[str], schema: str, tmp_path: Path
+) -> None:
+    await _race_identifications(instances, cli_key(tmp_path / "a", "ingest", db=f"{POSTGRES}?schema={schema}"))
+    await _assert_one_person_per_email(f"{POSTGRES}?schema={schema}")
+
+
+async def test_racing_identifications_on_two_sqlite_workers_end_as_if_sequential(
+    sqlite_workers: list[str], tmp_path: Path
+) -> None:
+    await _race_identifications(sqlite_workers, cli_key(tmp_path / "w", "ingest"))
+    await _assert_one_person_per_email(str(tmp_path / "w" / "tracker.db"))
+
+
+def _page(slug: str) -> dict[str, object]:
+    return {"type": "page", "url": QUALITY + slug}

@@ -39,6 +39,7 @@ def test_a_signature_covers_the_body_and_the_time() -> None:
     assert not verify("whsec_a", header, body + b" ", 1_767_225_600)
     assert not verify("whsec_b", header, body, 1_767_225_600)
     assert not verify("whsec_a", "v1=" + header.split("v1=")[1], body, 1_767_225_600)
+    assert not verify("whsec_a", "t=²,v1=" + header.split("v1=")[1], body, 1_767_225_600)  # a Unicode digit
     assert not verify("whsec_a", "garbage", body, 1_767_225_600)
     # While a secret is rotated, a header may carry one signature per secret.
     rotated = header + "," + sign("whsec_b", 1_767_225_600, body).split(",")[1]

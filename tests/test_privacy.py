@@ -147,6 +147,9 @@ def test_a_person_is_named_one_way() -> None:
         ((None, MARC, "u-1"), "email"),
         (("12x", None, None), "person_id"),
         (("9" * 19, None, None), "person_id"),
+        (("²", None, None), "person_id"),  # passes str.isdigit(): was a 500 from int()
+        ((None, "a\x00b@example.com", None), "email"),  # NUL: was a 500 on PostgreSQL
+        ((None, None, "u\x001"), "user_id"),
         ((None, "not-an-email", None), "email"),
         ((None, None, "null"), "user_id"),
     ):

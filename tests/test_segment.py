@@ -1,4 +1,4 @@
-"""The Segment-compatible API: official client, idempotency, identity mapping, limits."""
+"""The Segment-compatible API: official clients, the seed journeys, idempotency, identity mapping, limits."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from segment.analytics.client import Client
 
 from .conftest import Server
 from .test_serve import cli_key, start_server, stop_server
 
 BLOG = "http://shop.test/demo/blog/qualite/"
+FILES = "http://shop.test/demo/files/"
+RESOURCES = "http://shop.test/demo/ressources"
 
 
 async def post(server: Server, path: str, body: Any, *, key: str | None = None, **headers: str) -> httpx.Response:
@@ -38,16 +41,21 @@ async def lead_by_email(server: Server, email: str) -> dict[str, Any]:
     return lead
 
 
-def test_the_official_python_client_identifies_tracks_scores_and_merges(tmp_path: Path) -> None:
+def test_capucine_through_the_official_python_client_reaches_sales_at_18(tmp_path: Path) -> None:
     process, base = start_server(tmp_path, "--demo")
     try:
         key = cli_key(tmp_path, "ingest")
         errors: list[Any] = []
         client = Client(write_key=key, host=base, sync_mode=True, on_error=lambda e, batch: errors.append(e))
-        client.page(anonymous_id="device-1", properties={"url": "http://shop.test/demo/files/x", "path": "/x"})
-        client.track(anonymous_id="device-1", event="download", properties={"file": "livre-blanc-c.pdf"})
+        on_resources = {"page": {"url": RESOURCES}}
+        client.page(anonymous_id="device-1", name="Ressources", properties={"url": RESOURCES}, context=on_resources)
+        # White paper C, as Segment's SDKs send a download: the file in properties, the page in context.
+        properties = {"url": FILES + "livre-blanc-c.pdf"}
+        client.track(anonymous_id="device-1", event="download", properties=properties, context=on_resources)
         for slug in ("a", "b", "c"):
-            client.page(anonymous_id="device-1", properties={"url": BLOG + slug})
+            client.page(
+                anonymous_id="device-1", properties={"url": BLOG + slug}, context={"page": {"url": BLOG + slug}}
+            )
         client.identify(user_id="crm-77", anonymous_id="device-1", traits={"email": "Capucine@Example.com"})
         client.track(user_id="crm-77", event="webinar_signup")
         client.flush()
@@ -56,8 +64,9 @@ def test_the_official_python_client_identifies_tracks_scores_and_merges(tmp_path
         leads = httpx.get(base + "/api/leads", headers={"authorization": f"Bearer {sales}"}).json()["leads"]
     finally:
         stop_server(process)
-    assert [(lead["email"], lead["user_id"], lead["scores"]["engagement"]) for lead in leads] == [
-        ("capucine@example.com", "crm-77", 6)
+    # The anonymous history merged into the identified lead: 12 (white paper C) + 3 x 2 (quality posts).
+    assert [(lead["email"], lead["user_id"], lead["scores"]["engagement"], lead["stage"]) for lead in leads] == [
+        ("capucine@example.com", "crm-77", 18, "sql")
     ]
 
 
@@ -151,3 +160,135 @@ async def test_write_keys_are_required_and_must_be_ingest_keys(server: Server) -
     assert (await post(server, "/v1/batch", {"batch": [page("x", "a")]}, key=sales)).status_code == 401
     assert (await post(server, "/v1/batch", {"batch": [page("x", "a")]}, key="tk_forged")).status_code == 401
     assert await server.count("events") == 0
+
+
+def node(n: int, message: dict[str, Any], on: str | None = None) -> dict[str, Any]:
+    """A call as @segment/analytics-node sends it (ids, time, library), from a page the browser was on."""
+    context: dict[str, Any] = {"library": {"name": "@segment/analytics-node", "version": "2.1.2"}}
+    if on is not None:
+        context["page"] = {"url": on, "path": on.removeprefix("http://shop.test")}
+    return {
+        **message,
+        "messageId": f"node-next-{n}",
+        "timestamp": "2026-01-01T00:00:00.000Z",
+        "context": context,
+        "integrations": {},
+        "_metadata": {"jsRuntime": "node"},
+    }
+
+
+def viewed(anonymous_id: str, url: str) -> dict[str, Any]:
+    return {"type": "page", "anonymousId": anonymous_id, "name": url.rpartition("/")[2], "properties": {"url": url}}
+
+
+def downloaded(anonymous_id: str, event: str, paper: str) -> dict[str, Any]:
+    properties = {"url": FILES + f"livre-blanc-{paper}.pdf"}
+    return {"type": "track", "anonymousId": anonymous_id, "event": event, "properties": properties}
+
+
+async def through_node(server: Server, *calls: tuple[dict[str, Any], str]) -> dict[str, Any]:
+    batch = [node(n, message, on) for n, (message, on) in enumerate(calls)]
+    response = await post(server, "/v1/batch", {"batch": batch, "sentAt": "2026-01-01T00:00:00.000Z"})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    assert (answer["accepted"], answer["rejected"], answer["notes"]) == (len(calls), [], [])
+    return answer
+
+
+async def test_marc_through_analytics_node_reaches_sales_at_13(server: Server) -> None:
+    await through_node(
+        server,
+        (viewed("marc", "http://shop.test/demo/"), "http://shop.test/demo/"),
+        (downloaded("marc", "download", "a"), RESOURCES),
+        (downloaded("marc", "File Downloaded", "b"), RESOURCES),
+        *((viewed("marc", BLOG + slug), BLOG + slug) for slug in ("precision", "controle", "service")),
+        ({"type": "identify", "anonymousId": "marc", "userId": "crm-1", "traits": {"email": "marc@example.com"}}, BLOG),
+    )
+    lead = await lead_by_email(server, "marc@example.com")
+    assert (lead["scores"]["engagement"], lead["stage"]) == (13, "sql")
+    downloads = [event for event in lead["timeline"] if event["type"] == "download"]
+    assert {(event["url"], event["props"]["page"]) for event in downloads} == {
+        (FILES + "livre-blanc-a.pdf", RESOURCES),
+        (FILES + "livre-blanc-b.pdf", RESOURCES),
+    }
+
+
+async def test_elodie_through_analytics_node_identifies_by_a_submitted_form_and_stays_at_5(server: Server) -> None:
+    form = {"form_id": "newsletter", "email": "Elodie@Example.com", "company": "Clinique du Parc"}
+    await through_node(
+        server,
+        (downloaded("elodie", "Download", "b"), RESOURCES),
+        ({"type": "track", "anonymousId": "elodie", "event": "Form Submitted", "properties": form}, RESOURCES),
+    )
+    lead = await lead_by_email(server, "elodie@example.com")
+    assert (lead["scores"]["engagement"], lead["stage"]) == (5, "known")
+    assert lead["profile"] == {"company": "Clinique du Parc"}  # the form's name is not a field of it
+    assert ("form", "newsletter") in {(event["type"], event["name"]) for event in lead["timeline"]}
+
+
+async def test_a_track_naming_a_kind_without_what_it_needs_stays_a_custom_event(server: Server) -> None:
+    response = await post(server, "/v1/track", {"anonymousId": "d", "event": "Engaged", "properties": {"scroll": 80}})
+    answer = response.json()
+    assert answer["accepted"] == 1
+    assert answer["notes"] == [
+        {
+            "index": 0,
+            "message": "kept_as_custom_event: not stored as kind engaged "
+            "(batch[0].properties.seconds: engaged seconds must be a number from 0 to 86400)",
+        }
+    ]
+    await post(server, "/v1/identify", {"anonymousId": "d", "userId": "u", "traits": {"email": "d@example.com"}})
+    lead = await lead_by_email(server, "d@example.com")
+    assert ("custom", "Engaged") in {(event["type"], event["name"]) for event in lead["timeline"]}
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"type": {"a": 1}, "anonymousId": "a"}, "batch[1].type"),  # was a 500: unhashable type
+        ({"type": ["page"], "anonymousId": "a"}, "batch[1].type"),
+        ({"type": "page", "anonymousId": "a\x00b"}, "batch[1].anonymousId"),  # was a 500 on PostgreSQL
+        ({"type": "track", "anonymousId": "a", "event": "e\x00"}, "batch[1].event"),
+        ({"type": "track", "anonymousId": "a", "event": "e", "properties": {"k\x00": 1}}, "batch[1].properties"),
+        ({"type": "page", "anonymousId": "a", "messageId": 12}, "batch[1].messageId"),
+        ({"type": "page", "anonymousId": "a", "properties": {"url": ["x"]}}, "batch[1].properties.url"),
+        ({"type": "page", "anonymousId": "a", "context": {"page": {"url": {"a": 1}}}}, "batch[1].context.page.url"),
+        ({"type": "page", "anonymousId": "a", "context": {"userAgent": ["Mozilla"]}}, "batch[1].context.userAgent"),
+        ({"type": "page", "anonymousId": "a", "context": "web"}, "batch[1].context"),
+        ({"type": "page", "anonymousId": "a", "timestamp": 1767225600}, "batch[1].timestamp"),
+        ({"type": "page", "anonymousId": "a", "timestamp": "2026-01-01T00:00:00Z", "sentAt": {}}, "batch[1].sentAt"),
+        ({"type": "identify", "userId": True}, "batch[1].userId"),
+        ({"type": "identify", "userId": 1.5}, "batch[1].userId"),
+        ({"type": "identify", "userId": "u", "traits": ["email"]}, "batch[1].traits"),
+        ({"type": "identify", "userId": "u", "traits": {"email": 5}}, "batch[1].traits.email"),
+        ({"type": "group", "anonymousId": "a", "groupId": 12}, "batch[1].groupId"),
+        ({"type": "alias", "userId": "u", "previousId": ["p"]}, "batch[1].previousId"),
+    ],
+)
+async def test_every_field_of_the_wrong_type_is_rejected_with_its_field(
+    server: Server, message: dict[str, Any], field: str
+) -> None:
+    response = await post(server, "/v1/batch", {"batch": [page("ok", "a"), message]})
+    assert response.status_code == 200, response.text
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [(1, field)]
+    alone = await post(server, "/v1/batch", {"batch": [message]})
+    assert alone.status_code == 400 and alone.json()["rejected"][0]["field"] == field.replace("[1]", "[0]")
+    assert await server.count("events") == 1
+
+
+async def test_a_shared_context_never_breaks_on_a_message_of_the_wrong_shape(server: Server) -> None:
+    # Was a 500: the batch's context was merged into a message's context that was a list.
+    body = {"context": {"ip": "192.0.2.1"}, "batch": [page("ok", "a"), page("bad", "b") | {"context": ["x"]}]}
+    response = await post(server, "/v1/batch", body)
+    assert response.status_code == 200 and response.json()["rejected"][0]["field"] == "batch[1].context"
+    for envelope, field in (({"context": "web"}, "context"), ({"sentAt": 12}, "sentAt")):
+        refused = await post(server, "/v1/batch", {"batch": [page("ok", "a")], **envelope})
+        assert refused.status_code == 400 and refused.json()["field"] == field
+    assert await server.count("events") == 1
+
+
+async def test_a_message_nested_deeper_than_orjson_writes_is_rejected(server: Server) -> None:
+    # Was a 500: orjson reads 1,024 levels of nesting but writes only 254, and the size check wrote it.
+    deep = b'{"type": "track", "anonymousId": "a", "event": "e", "integrations": ' + b"[" * 300 + b"]" * 300 + b"}"
+    response = await post(server, "/v1/batch", b'{"batch": [' + orjson.dumps(page("ok", "a")) + b", " + deep + b"]}")
+    assert response.status_code == 200 and response.json()["rejected"][0]["field"] == "batch[1]"

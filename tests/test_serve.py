@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -24,11 +24,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `tracker serve` on a free loopback port; return the process and its base URL."""
+def start_server(
+    data_dir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    tracker: Sequence[str] = (sys.executable, "-m", "tracker"),
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `tracker serve` (the command ``tracker``) on a free loopback port; return the process and its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
+        [*tracker, "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
@@ -47,9 +52,11 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
     pytest.fail("server did not start: " + process.communicate()[0].decode())
 
 
-def cli_key(data_dir: Path, role: str, site: str = "demo") -> str:
+def cli_key(data_dir: Path, role: str, site: str = "demo", db: str | None = None) -> str:
     """An API key made the way an operator makes one: `tracker keys create`."""
     command = ["keys", "create", "--role", role, "--site", site, "--data-dir", str(data_dir)]
+    if db is not None:
+        command += ["--db", db]
     result = subprocess.run([sys.executable, "-m", "tracker", *command], capture_output=True, text=True, check=True)
     return result.stdout.split()[-1]
 

@@ -22,7 +22,6 @@ import ipaddress
 import itertools
 import logging
 import math
-import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from .devices import device_of
 from .errors import BadRequest, HTTPError, NotFound
 from .keys import authenticate
 from .model import STAGE_RANK
+from .params import int_param
 from .runtime import Runtime
 from .scoring import replay
 from .sites import INTERNAL_SETTING, IPAddress, IPNetwork, Site, internal_networks
@@ -68,8 +68,6 @@ INTERNAL_LINK_SECONDS = 7 * 86400
 FLUSH_SECONDS = 10.0
 # Keys remembered per table (rate buckets, last page views); beyond, the least recently seen go.
 MEMORY = 100_000
-# Automation that says so in its user agent; user_agents' crawler list does not know these.
-_HEADLESS = re.compile(r"headless|phantomjs|slimerjs|puppeteer|playwright|selenium|webdriver", re.IGNORECASE)
 
 
 # ---- rate limits ------------------------------------------------------------------------
@@ -194,14 +192,12 @@ def client_address(request: Request, trusted_proxy: bool) -> IPAddress | None:
 # ---- bots -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
 def agent_verdict(user_agent: str) -> str | None:
-    """Why ``user_agent`` is a bot's (a known crawler, a headless browser), or None."""
-    if device_of(user_agent).is_bot:
-        return BY_USER_AGENT
-    if _HEADLESS.search(user_agent[:512]):
-        return BY_HEADLESS
-    return None
+    """Why ``user_agent`` is a bot's (a headless browser, a known crawler or HTTP client), or None."""
+    device = device_of(user_agent)
+    if not device.is_bot:
+        return None
+    return BY_HEADLESS if device.headless else BY_USER_AGENT
 
 
 def page_views(events: Iterable[Incoming]) -> list[tuple[float, str]]:
@@ -446,7 +442,7 @@ async def ignored_traffic(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     site = _site(runtime, key.site_id)
     raw = request.query_params.get("days", "30")
-    days = int(raw) if raw.isdigit() else 0
+    days = int_param(raw, "days")
     if not 1 <= days <= 400:
         raise BadRequest("days must be from 1 to 400", field="days")
     await runtime.guard.ignored.flush(runtime.store)  # this instance's latest counts too

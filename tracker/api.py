@@ -17,6 +17,7 @@ from starlette.responses import Response
 from . import privacy, routing
 from .errors import BadRequest, NotFound
 from .keys import authenticate
+from .params import int_param
 from .runtime import Runtime
 from .scoring import current_scores
 from .sites import Site
@@ -38,7 +39,7 @@ async def get_lead(request: Request) -> Response:
     key = await authenticate(request, "sales")
     runtime: Runtime = request.app.state.runtime
     site = site_of(runtime, key.site_id)
-    requested = _lead_id(request)
+    requested = int_param(request.path_params["person_id"], "person_id")
     story = await runtime.store.read(lambda q: lead_story(q, site, requested, runtime.clock()))
     if story is None:
         raise NotFound(f"no lead {requested}", field="person_id")
@@ -69,6 +70,10 @@ async def lead_story(q: Queries, site: Site, requested: int, now: float) -> dict
                 "history": [{**row, "ts": iso(row["ts"])} for row in assignments],
             },
             "stages": [{**row, "ts": iso(row["ts"])} for row in await q.stages_of(person.id)],
+            # Values written and withheld (from devices the person never used), newest first.
+            "profile_history": [
+                {**row, "ts": iso(row["ts"])} for row in await q.profile_history_of(person.id, LEDGER_LIMIT)
+            ],
             "ledger": [{**row, "ts": iso(row["ts"])} for row in await q.ledger_of(person.id, LEDGER_LIMIT)],
             "timeline": [{**row, "ts": iso(row["ts"])} for row in await q.timeline(person.id, TIMELINE_LIMIT)],
             "decisions": [{**row, "ts": iso(row["ts"])} for row in await q.decisions_of(person.id, LEDGER_LIMIT)],
@@ -93,7 +98,7 @@ async def reroute_lead(request: Request) -> Response:
     key = await authenticate(request, "sales")
     runtime: Runtime = request.app.state.runtime
     site = site_of(runtime, key.site_id)
-    requested = _lead_id(request)
+    requested = int_param(request.path_params["person_id"], "person_id")
     now = runtime.clock()
 
     async def unit(q: Queries) -> tuple[int, dict[str, Any] | None] | None:
@@ -148,14 +153,6 @@ async def _owners(q: Queries, site: Site) -> list[dict[str, Any]]:
         {"owner": owner, "available": owner not in unavailable, "queues": queues, "leads": assigned.get(owner, 0)}
         for owner, queues in routing.owners_of(site.programme.routes).items()
     ]
-
-
-def _lead_id(request: Request) -> int:
-    raw_id = request.path_params["person_id"]
-    # isascii: "²".isdigit() is true; 18 digits: larger ids overflow the database's 64-bit integers.
-    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
-        raise BadRequest("a lead id is a number", field="person_id")
-    return int(raw_id)
 
 
 async def get_visitor(request: Request) -> Response:

@@ -7,21 +7,23 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from . import abuse, api, exports, ingest, metrics, openapi, segment, webhooks
 from .api import json_response
+from .assets import asset_root
 from .beacon import beacon_route
 from .config import Settings
 from .demo import demo_routes
 from .errors import HTTPError
 from .identity import VisitorTokens, new_visitor_id
+from .nosniff import NoSniff
 from .outbox import Deliverer
 from .privacy import PURGE_EVERY, purge_periodically
 from .runtime import Runtime
@@ -29,8 +31,7 @@ from .sites import RELOAD_SECONDS, SiteRegistry, normalise_origin, save_site
 from .store import open_store
 
 log = logging.getLogger("tracker")
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_GRID = ROOT / "examples" / "seed-grid.toml"
+DEMO_GRID = asset_root() / "examples" / "seed-grid.toml"
 DEMO_SITE = "demo"
 
 
@@ -90,7 +91,7 @@ def create_app(
                 await purger
             await store.close()
 
-    app = Starlette(
+    app = _App(
         routes=routes(settings),
         lifespan=lifespan,
         exception_handlers={
@@ -103,6 +104,12 @@ def create_app(
     app.state.runtime = runtime
     app.state.deliverer = deliverer
     return app
+
+
+class _App(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, around ServerErrorMiddleware too: a crash's 500 is sent from there.
+        return NoSniff(super().build_middleware_stack())
 
 
 def routes(settings: Settings) -> list[BaseRoute]:

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-SOURCE = Path(__file__).resolve().parent.parent / "js" / "beacon.js"
+from .assets import asset_root
+
+SOURCE = asset_root() / "js" / "beacon.js"
 CONTENT_TYPE = "application/javascript; charset=utf-8"
 # Sites embed the unversioned URL, so a new beacon reaches every browser within a day.
 CACHE_CONTROL = "public, max-age=86400"
@@ -99,7 +101,6 @@ def beacon_route(beacon: Beacon | None = None) -> Route:
             "ETag": served.gzip_etag if compressed else served.etag,
             "Cache-Control": CACHE_CONTROL,
             "Vary": "Accept-Encoding",
-            "X-Content-Type-Options": "nosniff",
         }
         if etag_matches(request.headers.get("if-none-match", ""), served):
             return Response(status_code=304, headers=headers)

@@ -21,6 +21,7 @@ from .errors import GridError, HTTPError
 from .exports import FORMATS, WHATS
 from .keys import ROLES, digest, new_key
 from .outbox import EVENTS
+from .params import int_param
 from .privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings, plan_purge, run_purge, save_privacy
 from .programme import Programme, load_programme, load_programme_file
 from .sites import save_site
@@ -222,9 +223,12 @@ def sites_add(
 def _days_or_never(raw: str) -> int | None:
     if raw == "never":
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise click.BadParameter("a number of days (1 or more) or never", param_hint="--retention-identified-days")
-    return int(raw)
+    try:
+        return int_param(raw, "days", minimum=1)
+    except HTTPError:
+        raise click.BadParameter(
+            "a number of days (1 or more) or never", param_hint="--retention-identified-days"
+        ) from None
 
 
 @sites.command("internal")

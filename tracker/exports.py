@@ -34,6 +34,7 @@ from .api import iso, json_response, lead_summary, site_of
 from .errors import BadRequest
 from .keys import authenticate
 from .model import STAGES
+from .params import int_param, text_param
 from .runtime import Runtime
 from .scoring import current_scores
 from .sites import Site, compile_site
@@ -95,8 +96,8 @@ def lead_filter(site: Site, params: Mapping[str, str]) -> LeadFilter:
         score=score,
         min_score=_number(params.get("min_score"), "min_score"),
         since=_since(params.get("since")),
-        queue=params.get("queue") or None,
-        owner=params.get("owner") or None,
+        queue=text_param(params.get("queue"), "queue"),
+        owner=text_param(params.get("owner"), "owner"),
     )
 
 
@@ -170,10 +171,7 @@ async def list_leads(request: Request) -> Response:
     site = site_of(runtime, key.site_id)
     params = request.query_params
     wanted = lead_filter(site, params)
-    limit_raw = params.get("limit", "50")
-    limit = int(limit_raw) if limit_raw.isascii() and limit_raw.isdigit() and len(limit_raw) < 4 else 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit must be from 1 to {MAX_LIMIT}", field="limit")
+    limit = int_param(params.get("limit"), "limit", minimum=1, maximum=MAX_LIMIT, default=50)
     cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
     at = cursor.at if cursor is not None else runtime.clock()
     page, following = await lead_page(runtime.store, site, wanted, limit, cursor, at)

@@ -94,6 +94,17 @@ class ScoreState:
 
 
 @dataclass(frozen=True, slots=True)
+class ProfileChange:
+    """A value brought for one profile field: written, or withheld (``applied`` False) because
+    its source may not overwrite what the person's own devices said."""
+
+    field: str
+    value: Any
+    previous: Any
+    applied: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One score change: what explains a score to sales.
 

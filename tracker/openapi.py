@@ -89,7 +89,12 @@ def _segment_message(kind: str) -> dict[str, Any]:
             "sentAt": {"type": "string", "format": "date-time"},
             "context": {"type": "object"},
             "integrations": {"type": "object"},
-            "event": {"type": "string", "maxLength": 100},
+            "event": {
+                "type": "string",
+                "maxLength": 100,
+                "description": "a name meaning one of the beacon's kinds (download, File Downloaded, Form Submitted…)"
+                " is stored as that kind; any other name is a custom event (README: Segment API)",
+            },
             "name": {"type": "string"},
             "properties": {"type": "object"},
             "traits": {"type": "object"},

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from .errors import BadRequest, GridError
 from .identity import IdentityError, normalise_email, normalise_user_id
 from .model import STAGES
+from .params import int_param, text_param
 from .store import PersonRecord, Queries, Store
 from .validation import Incoming
 
@@ -294,14 +295,12 @@ def person_ref(person_id: str | None, email: str | None, user_id: str | None) ->
     by, value = given[0]
     try:
         if by == "email":
-            return PersonRef("email", normalise_email(value))
+            return PersonRef("email", normalise_email(text_param(value, by)))
         if by == "user_id":
-            return PersonRef("user_id", normalise_user_id(value))
+            return PersonRef("user_id", normalise_user_id(text_param(value, by)))
     except IdentityError as exc:
         raise BadRequest(str(exc), field=by) from None
-    if not value.isdigit() or len(value) > 18:
-        raise BadRequest("a person id is a number", field="person_id")
-    return PersonRef("id", value)
+    return PersonRef("id", str(int_param(value, "person_id")))
 
 
 async def find_person(q: Queries, site_id: int, ref: PersonRef, *, for_update: bool = False) -> PersonRecord | None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from .abuse import MAX_DEVICES
 from .decisions import record_feedback
-from .identity import Identity, identify, profile_fields, start_visitor
-from .model import Event
+from .identity import Identity, identify, start_visitor, update_profile
+from .model import Event, ProfileChange
 from .routing import hand_off
 from .scoring import apply_event
 from .sites import Site
@@ -37,6 +37,8 @@ class Subject:
     # Scores whose denormalised copy in person_scores must be rewritten when saving.
     changed: set[str] = field(default_factory=set)
     last_event_id: int | None = None
+    # Named warnings for the caller to pass on (Segment's notes), e.g. identity.EMAIL_HELD.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def session(self) -> str:
@@ -79,6 +81,9 @@ async def record(
     """Identify (if the event carries an identity), store, score and stage one event."""
     scoring = site.programme.scoring
     merged_from: int | None = None
+    # Profile values from a device the person never used only fill empty fields (identity.update_profile).
+    trusted = True
+    changes: list[ProfileChange] = []
     if incoming.email is not None or incoming.user_id is not None:
         identified = await identify(
             q,
@@ -97,6 +102,10 @@ async def record(
             subject.changed = set(identified.person.scoring.values)  # the replay rewrote them all
         subject.person, subject.visitor = identified.person, identified.visitor
         merged_from = identified.merged_from
+        trusted = not identified.new_to_person
+        changes = identified.profile_changes
+        if identified.warning is not None:
+            subject.warnings.append(identified.warning)
         if identified.switched or identified.merged_from is not None:
             # The person gained a device: its device rows stay bounded however often that happens.
             await q.trim_devices(subject.person.id, subject.visitor.id, MAX_DEVICES)
@@ -119,7 +128,9 @@ async def record(
     await q.insert_ledger(person.id, scored.ledger)
     subject.changed.update(entry.score for entry in scored.ledger)
     if incoming.type in ("form", "identify"):
-        person.profile.update(profile_fields(incoming.props))
+        changes += update_profile(person.profile, incoming.props, trusted=trusted)
+    if changes:
+        await q.insert_profile_history(person.id, visitor.id, event.id, changes, event.ts)
     campaign = incoming.props.get("campaign")
     if incoming.type in CAMPAIGN_EVENTS and campaign in site.programme.campaign_ids:
         memory = record_feedback(person.campaigns, event, subject.session, site.programme.campaign_ids)

@@ -9,7 +9,9 @@ Mapping onto our identity rules: ``anonymousId`` is a device (visitor ``a:<id>``
 ``userId`` is a backend identity (and an e-mail identity when it is one); an
 ``identify`` with an e-mail trait identifies like a form does; ``alias`` merges a
 device's anonymous history into a user.  ``messageId`` makes deliveries idempotent:
-a retried batch never scores twice.
+a retried batch never scores twice.  A ``page`` is a page view, and a ``track`` whose name
+means one of the beacon's kinds ("download", "Form Submitted"…) is stored as that kind
+(``segment_kinds``), so the programme's rules score it as they score the beacon's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import base64
 import binascii
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -29,17 +31,35 @@ from starlette.responses import Response
 
 from .devices import device_of
 from .errors import BadRequest, Unauthorized
-from .identity import IdentityError, email_in, is_identified, normalise_email, normalise_user_id, without_secrets
+from .identity import IdentityError, is_identified, normalise_email, normalise_user_id, without_secrets
 from .keys import digest
 from .recording import Subject, open_subject, record, save_subject
 from .runtime import Runtime
+from .segment_kinds import kind_of, shape
 from .sites import Site
 from .store import ApiKeyRecord, Queries
-from .validation import Incoming, Invalid, Rejection, clamp_time, clean_props, parse_json
+from .validation import (
+    MAX_NAME,
+    MAX_STRING,
+    MAX_URL,
+    Incoming,
+    Invalid,
+    Rejection,
+    clamp_time,
+    clean_props,
+    describe,
+    email_of,
+    incoming,
+    json_type,
+    optional_object,
+    optional_text,
+    parse_json,
+)
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_MESSAGES = 2500
+MAX_ID = 200  # userId, anonymousId, messageId, groupId, previousId
 _SHORT = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
 _TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
 
@@ -56,6 +76,7 @@ class Message:
     event: Incoming
     alias_of: str | None = None  # alias: the device whose anonymous history folds into the user
     is_bot: bool = False
+    note: str | None = None  # said back in the answer's notes: e.g. why a track stayed a custom event
 
 
 @dataclass(slots=True)
@@ -81,11 +102,19 @@ async def batch(request: Request) -> Response:
     if not messages or len(messages) > MAX_BATCH_MESSAGES:
         raise BadRequest(f"a batch holds 1 to {MAX_BATCH_MESSAGES} messages", field="batch")
     shared = data.get("context")
-    if isinstance(shared, dict):
-        messages = [
-            {**m, "context": {**shared, **(m.get("context") or {})}} if isinstance(m, dict) else m for m in messages
-        ]
+    if shared is not None and not isinstance(shared, dict):
+        raise BadRequest(f"context must be an object, got {json_type(shared)}", field="context")
+    if shared:
+        messages = [_with_context(message, shared) for message in messages]
     return await _ingest(request, data, messages)
+
+
+def _with_context(message: Any, shared: dict[str, Any]) -> Any:
+    """``message`` with the batch's context under its own; one of the wrong shape is left for _message to refuse."""
+    own = message.get("context") if isinstance(message, dict) else None
+    if not isinstance(message, dict) or not isinstance(own, dict | None):
+        return message
+    return {**message, "context": {**shared, **(own or {})}}
 
 
 async def _ingest(request: Request, envelope: dict[str, Any], raw: list[Any]) -> Response:
@@ -96,11 +125,15 @@ async def _ingest(request: Request, envelope: dict[str, Any], raw: list[Any]) ->
     site = runtime.sites.by_id(key.site_id)
     if site is None:
         raise Unauthorized("this write key's site is not loaded", field="writeKey")
+    try:
+        sent_at = None if envelope.get("sentAt") is None else _iso(envelope["sentAt"], "sentAt")
+    except Invalid as exc:
+        raise BadRequest(exc.message, field=exc.field) from None
     rejected: list[Rejection] = []
     messages: list[Message] = []
     for index, item in enumerate(raw):
         try:
-            messages.append(_message(index, item, envelope.get("sentAt"), now))
+            messages.append(_message(index, item, sent_at, now))
         except Invalid as exc:
             rejected.append(Rejection(index, exc.field, exc.message))
     if not messages:
@@ -122,7 +155,10 @@ async def _ingest(request: Request, envelope: dict[str, Any], raw: list[Any]) ->
                 "duplicates": outcome.duplicates,
                 "bots": len(messages) - len(humans),
                 "rejected": [r.to_json() for r in rejected],
-                "notes": outcome.notes,
+                "notes": sorted(
+                    [*({"index": m.index, "message": m.note} for m in messages if m.note), *outcome.notes],
+                    key=lambda note: int(note["index"]),
+                ),
             }
         ),
         media_type="application/json",
@@ -146,6 +182,8 @@ async def _record_all(
                 q, site, message.visitor_id, message.device, message.browser, now, partial(str, message.visitor_id)
             )
         await record(q, site, subject, message.event, now, make_visitor_id)
+        outcome.notes += [{"index": message.index, "message": warning} for warning in subject.warnings]
+        subject.warnings.clear()
         if message.alias_of is not None:
             note = await _alias(q, site, subject, message.alias_of, now, make_visitor_id)
             if note:
@@ -177,67 +215,91 @@ async def _alias(
     return note
 
 
-def _message(index: int, raw: Any, batch_sent_at: Any, now: float) -> Message:
+def _message(index: int, raw: Any, batch_sent_at: float | None, now: float) -> Message:
     where = f"batch[{index}]"
     if not isinstance(raw, dict):
-        raise Invalid(where, "a message must be an object")
-    if len(orjson.dumps(raw)) > MAX_MESSAGE_BYTES:
+        raise Invalid(where, f"a message must be an object, got {json_type(raw)}")
+    try:
+        size = len(orjson.dumps(raw))
+    except orjson.JSONEncodeError:
+        # orjson reads 1,024 levels of nesting but writes only 254; no real message comes near either.
+        raise Invalid(where, "a message nests too deeply") from None
+    if size > MAX_MESSAGE_BYTES:
         raise Invalid(where, f"a message is at most {MAX_MESSAGE_BYTES} bytes")
     kind = raw.get("type")
-    if kind not in _TYPES:
-        raise Invalid(f"{where}.type", f"unknown type {kind!r}; expected one of {', '.join(sorted(_TYPES))}")
+    if not isinstance(kind, str) or kind not in _TYPES:
+        raise Invalid(f"{where}.type", f"unknown type {describe(kind)}; expected one of {', '.join(sorted(_TYPES))}")
     user_id = _user_id(raw.get("userId"), f"{where}.userId")
-    anonymous_id = _optional_string(raw.get("anonymousId"), f"{where}.anonymousId", 200)
+    anonymous_id = optional_text(raw.get("anonymousId"), f"{where}.anonymousId", MAX_ID)
     if user_id is None and not anonymous_id:
         raise Invalid(f"{where}.userId", "no_user_anon_id: every message needs a userId or an anonymousId")
-    message_id = _optional_string(raw.get("messageId"), f"{where}.messageId", 200)
-    context = _object(raw.get("context"), f"{where}.context")
-    agent = device_of(str(context.get("userAgent") or "")[:512])
-    ts = _timestamp(raw.get("timestamp"), raw.get("sentAt", batch_sent_at), now, where)
+    message_id = optional_text(raw.get("messageId"), f"{where}.messageId", MAX_ID)
+    context = optional_object(raw.get("context"), f"{where}.context")
+    agent = device_of(optional_text(context.get("userAgent"), f"{where}.context.userAgent", MAX_STRING) or "")
+    page = optional_object(context.get("page"), f"{where}.context.page")
+    sent_at = batch_sent_at if raw.get("sentAt") is None else _iso(raw["sentAt"], f"{where}.sentAt")
+    ts = _timestamp(raw.get("timestamp"), sent_at, now, where)
     visitor_id = f"a:{anonymous_id}" if anonymous_id else f"u:{user_id}"
-    page = _object(context.get("page"), f"{where}.context.page")
-    email = user_id if user_id and _is_email(user_id) else None
     event: Incoming
+    note: str | None = None
     alias_of: str | None = None
     if kind == "identify":
-        traits = without_secrets(clean_props(_object(raw.get("traits"), f"{where}.traits"), f"{where}.traits"))
-        carried = email_in(traits)
-        if carried is not None:
-            try:
-                email = normalise_email(carried)
-            except IdentityError as exc:
-                raise Invalid(f"{where}.traits.email", str(exc)) from None
-        event = Incoming("identify", ts, props=traits, email=email, user_id=user_id)
+        traits = without_secrets(_object(raw, "traits", where))
+        event = Incoming("identify", ts, props=traits, email=email_of(traits, f"{where}.traits", strict=True))
     elif kind == "track":
-        name = raw.get("event")
-        if not isinstance(name, str) or not name or len(name) > 100:
-            raise Invalid(f"{where}.event", "track needs an event name (at most 100 characters)")
-        props = clean_props(_object(raw.get("properties"), f"{where}.properties"), f"{where}.properties")
-        event = Incoming(
-            "custom", ts, name=name, url=str(page.get("url") or ""), props=props, email=email, user_id=user_id
-        )
+        event, note = _track(raw, page, where, ts)
     elif kind in ("page", "screen"):
-        props = clean_props(_object(raw.get("properties"), f"{where}.properties"), f"{where}.properties")
-        name = _optional_string(raw.get("name"), f"{where}.name", 100) or ""
-        url = str(props.get("url") or page.get("url") or (f"app://screen/{name}" if kind == "screen" else ""))[:2048]
-        referrer = str(props.get("referrer") or page.get("referrer") or "")[:2048]
-        event = Incoming("page", ts, name=name, url=url, referrer=referrer, props=props, email=email, user_id=user_id)
+        name = optional_text(raw.get("name"), f"{where}.name", MAX_NAME) or ""
+        shaped = shape("page", _object(raw, "properties", where), page, where)
+        if kind == "screen" and not shaped["url"]:
+            shaped["url"] = f"app://screen/{name}"
+        event = incoming({**shaped, "name": name}, where, ts)
     elif kind == "group":
-        group_id = _optional_string(raw.get("groupId"), f"{where}.groupId", 200)
+        group_id = optional_text(raw.get("groupId"), f"{where}.groupId", MAX_ID)
         if not group_id:
             raise Invalid(f"{where}.groupId", "group needs a groupId")
-        traits = clean_props(_object(raw.get("traits"), f"{where}.traits"), f"{where}.traits")
-        event = Incoming(
-            "custom", ts, name="group", props={**traits, "group_id": group_id}, email=email, user_id=user_id
-        )
+        event = Incoming("custom", ts, name="group", props={**_object(raw, "traits", where), "group_id": group_id})
     else:  # alias
-        previous = _optional_string(raw.get("previousId"), f"{where}.previousId", 200)
+        previous = optional_text(raw.get("previousId"), f"{where}.previousId", MAX_ID)
         if not previous or user_id is None:
             raise Invalid(f"{where}.previousId", "alias needs a previousId and a userId")
         # The alias itself is an identify of the user, then a merge of the previous device.
         visitor_id, alias_of = f"u:{user_id}", f"a:{previous}"
-        event = Incoming("identify", ts, email=email, user_id=user_id)
-    return Message(index, message_id, visitor_id, agent.type, agent.browser, event, alias_of, agent.is_bot)
+        event = Incoming("identify", ts)
+    # Every call identifies by its userId (an e-mail identity when it is one), unless its own
+    # traits or form fields carried an e-mail.
+    email = user_id if user_id and _is_email(user_id) else None
+    event = replace(event, email=event.email or email, user_id=user_id)
+    return Message(index, message_id, visitor_id, agent.type, agent.browser, event, alias_of, agent.is_bot, note)
+
+
+def _track(raw: Mapping[str, Any], page: Mapping[str, Any], where: str, ts: float) -> tuple[Incoming, str | None]:
+    """The beacon kind the track's name means (``segment_kinds``), else the custom event of that name.
+
+    A call that names a kind without what the kind needs (an "engaged" without seconds) stays
+    the custom event every track used to be, with a note saying what was missing: the call is
+    never lost, and the note tells its developer what the kind's rules need.
+    """
+    name = optional_text(raw.get("event"), f"{where}.event", MAX_NAME)
+    if not name:
+        raise Invalid(f"{where}.event", "track needs an event name (at most 100 characters)")
+    properties = _object(raw, "properties", where)
+    url = optional_text(page.get("url"), f"{where}.context.page.url", MAX_URL) or ""
+    custom = Incoming("custom", ts, name=name, url=url, props=properties)
+    kind = kind_of(name)
+    if kind is None:
+        return custom, None
+    try:
+        return incoming(shape(kind, properties, page, where), where, ts), None
+    except Invalid as exc:
+        # The beacon's validator names the beacon's ``props``; the sender wrote ``properties``.
+        missing = exc.field.replace(f"{where}.props", f"{where}.properties", 1)
+        return custom, f"kept_as_custom_event: not stored as kind {kind} ({missing}: {exc.message})"
+
+
+def _object(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    """``properties`` or ``traits``: an object within the beacon's caps on properties."""
+    return clean_props(optional_object(raw.get(key), f"{where}.{key}"), f"{where}.{key}")
 
 
 async def _write_key(request: Request, envelope: Mapping[str, Any], runtime: Runtime) -> ApiKeyRecord:
@@ -292,22 +354,21 @@ def _kind(request: Request) -> str:
     return kind
 
 
-def _timestamp(timestamp: Any, sent_at: Any, now: float, where: str) -> float:
+def _timestamp(timestamp: Any, sent_at: float | None, now: float, where: str) -> float:
     """``receivedAt − (sentAt − timestamp)``: the device clock's skew cancels out."""
     if timestamp is None:
         return now
     ts = _iso(timestamp, f"{where}.timestamp")
-    sent = _iso(sent_at, f"{where}.sentAt") if sent_at is not None else None
-    return clamp_time(now - (sent - ts) if sent is not None else ts, now)
+    return clamp_time(now - (sent_at - ts) if sent_at is not None else ts, now)
 
 
 def _iso(value: Any, where: str) -> float:
     if not isinstance(value, str):
-        raise Invalid(where, "expected an ISO 8601 time")
+        raise Invalid(where, f"expected an ISO 8601 time, got {json_type(value)}")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid(where, f"{value!r} is not an ISO 8601 time") from None
+        raise Invalid(where, f"{describe(value)} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise Invalid(where, "an ISO 8601 time needs a time zone (e.g. Z)")
     return moment.timestamp()
@@ -316,10 +377,10 @@ def _iso(value: Any, where: str) -> float:
 def _user_id(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # Segment's libraries pass a numeric userId through as a JSON number
     try:
-        return normalise_user_id(value)
+        return normalise_user_id(optional_text(value, where, MAX_ID))
     except IdentityError as exc:
         raise Invalid(where, str(exc)) from None
 
@@ -330,19 +391,3 @@ def _is_email(value: str) -> bool:
     except IdentityError:
         return False
     return True
-
-
-def _optional_string(value: Any, where: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise Invalid(where, f"expected a string of at most {limit} characters")
-    return value
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Invalid(where, "expected an object")
-    return value

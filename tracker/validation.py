@@ -4,13 +4,18 @@ A request with a bad envelope (not JSON, no site, no events list) is refused wit
 4xx naming the field.  Inside a good envelope each event stands alone: valid events
 are kept and each rejected one is reported with its index, field and reason, so one
 bad custom event never costs the page view beside it.
+
+Every field the server reads has one JSON type, checked before it is used: a list where
+a string belongs, a string where a number belongs, a NUL character (PostgreSQL cannot
+store one) is a rejection naming the field, never an exception.  Fields it does not read
+are ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -91,6 +96,9 @@ def parse_payload(data: Any, now: float) -> Payload:
     ctx = data.get("ctx", {})
     if not isinstance(ctx, dict):
         raise BadRequest("ctx must be an object", field="ctx")
+    for flag in ("webdriver", "consent"):
+        if ctx.get(flag) is not None and not isinstance(ctx[flag], bool):
+            raise BadRequest(f"ctx.{flag} must be true or false", field=f"ctx.{flag}")
     events = data.get("events")
     if not isinstance(events, list) or not events:
         raise BadRequest("events must be a non-empty list", field="events")
@@ -109,17 +117,35 @@ def parse_payload(data: Any, now: float) -> Payload:
 
 def _skew(sent_at: Any, now: float) -> float | None:
     """Seconds to subtract from client times (``receivedAt − sentAt``), None if unknown."""
-    if isinstance(sent_at, (int, float)) and not isinstance(sent_at, bool) and sent_at > 0:
-        return sent_at / 1000.0 - now
-    return None
+    if sent_at is None:
+        return None
+    if not is_number(sent_at) or sent_at <= 0:
+        raise BadRequest("sent_at must be a positive number (milliseconds since 1970)", field="sent_at")
+    return sent_at / 1000.0 - now
 
 
 def _event(raw: Any, where: str, now: float, skew: float | None) -> Incoming:
     if not isinstance(raw, dict):
-        raise Invalid(where, "an event must be an object")
+        raise Invalid(where, f"an event must be an object, got {json_type(raw)}")
+    client_ms = raw.get("t")
+    if client_ms is not None and not is_number(client_ms):
+        raise Invalid(f"{where}.t", f"t must be a number (milliseconds since 1970), got {json_type(client_ms)}")
+    # Without the beacon's sending time its clock cannot be corrected: the event happened on arrival.
+    ts = now if skew is None or client_ms is None else clamp_time(client_ms / 1000.0 - skew, now)
+    return incoming(raw, where, ts)
+
+
+def incoming(raw: Mapping[str, Any], where: str, ts: float) -> Incoming:
+    """One event in the beacon's shape (``type``, ``name``, ``url``, ``ref``, ``title``, ``props``), checked.
+
+    What each kind needs is checked here once, for the beacon and for the Segment calls mapped
+    onto its kinds: feedback and chat name their campaign, engaged time has its seconds, and a
+    form or identify event identifies by the e-mail its fields carry.
+    """
     kind = raw.get("type")
-    if kind not in EVENT_TYPES:
-        raise Invalid(f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(sorted(EVENT_TYPES))}")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
+        expected = ", ".join(sorted(EVENT_TYPES))
+        raise Invalid(f"{where}.type", f"unknown event type {describe(kind)}; expected one of {expected}")
     name = _string(raw, "name", where, MAX_NAME)
     if kind == "custom" and not name:
         raise Invalid(f"{where}.name", "a custom event needs a name")
@@ -127,10 +153,7 @@ def _event(raw: Any, where: str, now: float, skew: float | None) -> Incoming:
         name = "form"
     url = _string(raw, "url", where, MAX_URL)
     referrer = _string(raw, "ref", where, MAX_URL)
-    props = raw.get("props") or {}
-    if not isinstance(props, dict):
-        raise Invalid(f"{where}.props", "props must be an object")
-    props = clean_props(props, f"{where}.props", 1)
+    props = clean_props(optional_object(raw.get("props"), f"{where}.props"), f"{where}.props")
     title = _string(raw, "title", where, 300)
     if title:
         props["title"] = title
@@ -140,26 +163,32 @@ def _event(raw: Any, where: str, now: float, skew: float | None) -> Incoming:
             raise Invalid(f"{where}.props.campaign", f"a {kind} event names its campaign")
     if kind == "engaged":
         seconds = props.get("seconds")
-        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= 86400:
+        if not is_number(seconds) or not 0 <= seconds <= 86400:
             raise Invalid(f"{where}.props.seconds", "engaged seconds must be a number from 0 to 86400")
     email: str | None = None
     if kind in ("form", "identify"):
         props = without_secrets(props)
-        carried = email_in(props)
-        if carried is not None or kind == "identify":
-            try:
-                email = normalise_email(carried)
-            except IdentityError as exc:
-                if kind == "identify":
-                    raise Invalid(f"{where}.props.email", str(exc)) from None
-                # A form with a bad e-mail is still a form submission: keep it, unidentified.
-    return Incoming(kind, _time(raw.get("t"), now, skew), name, url, referrer, props, email)
+        email = email_of(props, f"{where}.props", strict=kind == "identify")
+        if kind == "identify" and email is None:
+            raise Invalid(f"{where}.props.email", "an identify event carries an e-mail")
+    return Incoming(kind, ts, name, url, referrer, props, email)
 
 
-def _time(client_ms: Any, now: float, skew: float | None) -> float:
-    if skew is None or not isinstance(client_ms, (int, float)) or isinstance(client_ms, bool):
-        return now
-    return clamp_time(client_ms / 1000.0 - skew, now)
+def email_of(fields: Mapping[str, Any], where: str, *, strict: bool) -> str | None:
+    """The e-mail that form fields or identify traits carry, normalised; None if they carry none.
+
+    ``strict`` (identify calls): a bad e-mail refuses the event, naming the field.  Otherwise a
+    bad e-mail leaves the event unidentified: a form with a typo is still a form submission.
+    """
+    carried = email_in(fields)
+    if carried is None:
+        return None
+    try:
+        return normalise_email(carried)
+    except IdentityError as exc:
+        if strict:
+            raise Invalid(f"{where}.email", str(exc)) from None
+        return None
 
 
 def clamp_time(ts: float, now: float) -> float:
@@ -168,14 +197,53 @@ def clamp_time(ts: float, now: float) -> float:
 
 
 def _string(raw: Mapping[str, Any], key: str, where: str, limit: int) -> str:
-    value = raw.get(key)
+    return optional_text(raw.get(key), f"{where}.{key}", limit) or ""
+
+
+def optional_text(value: Any, where: str, limit: int) -> str | None:
+    """A string field, None when absent; ``Invalid`` if not a string, longer than ``limit`` or holding NUL."""
     if value is None:
-        return ""
+        return None
     if not isinstance(value, str):
-        raise Invalid(f"{where}.{key}", f"{key} must be a string")
+        raise Invalid(where, f"expected a string, got {json_type(value)}")
     if len(value) > limit:
-        raise Invalid(f"{where}.{key}", f"{key} is longer than {limit} characters")
+        raise Invalid(where, f"longer than {limit} characters")
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text, and no browser or SDK sends one on purpose.
+        raise Invalid(where, "contains a NUL character")
     return value
+
+
+def optional_object(value: Any, where: str) -> dict[str, Any]:
+    """An object field, empty when absent; ``Invalid`` if it is anything else."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid(where, f"expected an object, got {json_type(value)}")
+    return value
+
+
+def is_number(value: Any) -> TypeGuard[float]:
+    """A JSON number: orjson gives finite floats and ints, and ``true`` is a bool, not a number."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def describe(value: Any) -> str:
+    """A value as a reason shows it: a string quoted (cut short), anything else by its JSON type."""
+    return repr(value[:40]) if isinstance(value, str) else json_type(value)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for reasons a developer reads."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def clean_props(value: dict[str, Any], where: str, depth: int = 1) -> dict[str, Any]:
@@ -186,15 +254,16 @@ def clean_props(value: dict[str, Any], where: str, depth: int = 1) -> dict[str, 
     for key, item in value.items():
         if len(key) > MAX_NAME:
             raise Invalid(where, f"property name longer than {MAX_NAME} characters")
+        if "\x00" in key:
+            # Form fields become profile fields, stored as text: see ``optional_text``.
+            raise Invalid(where, "a property name contains a NUL character")
         cleaned[key] = _clean_value(item, f"{where}.{key}", depth)
     return cleaned
 
 
 def _clean_value(item: Any, where: str, depth: int) -> Any:
     if isinstance(item, str):
-        if len(item) > MAX_STRING:
-            raise Invalid(where, f"longer than {MAX_STRING} characters")
-        return item
+        return optional_text(item, where, MAX_STRING)
     if item is None or isinstance(item, (bool, int, float)):
         return item
     if depth >= MAX_DEPTH:

@@ -33,6 +33,7 @@ from .api import iso, json_response, lead_story, site_of
 from .errors import BadRequest, NotFound
 from .keys import authenticate
 from .outbox import EVENTS, Render, headers, post
+from .params import int_param
 from .runtime import Runtime
 from .sites import SiteRegistry
 from .store import Queries, Store
@@ -183,7 +184,7 @@ async def create_webhook(request: Request) -> Response:
 
 async def delete_webhook(request: Request) -> Response:
     runtime, site_id = await _admin(request)
-    webhook_id = _id(request.path_params["webhook_id"], "webhook_id")
+    webhook_id = int_param(request.path_params["webhook_id"], "webhook_id")
     if not await runtime.store.write(lambda q: q.delete_webhook(site_id, webhook_id)):
         raise NotFound(f"no webhook {webhook_id}", field="webhook_id")
     return json_response({"deleted": webhook_id})
@@ -196,10 +197,8 @@ async def list_deliveries(request: Request) -> Response:
     status = params.get("status") or None
     if status is not None and status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
-    limit = _id(params.get("limit", "50"), "limit")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit must be from 1 to {MAX_LIMIT}", field="limit")
-    before = _id(params["before"], "before") if params.get("before") else None
+    limit = int_param(params.get("limit"), "limit", minimum=1, maximum=MAX_LIMIT, default=50)
+    before = int_param(params["before"], "before") if params.get("before") else None
     rows = await runtime.store.read(lambda q: q.deliveries(site_id, status, before, limit))
     deliveries = [
         {
@@ -219,7 +218,7 @@ async def list_deliveries(request: Request) -> Response:
 async def resend_delivery(request: Request) -> Response:
     """Send a delivery again now (dead ones mostly), with a fresh budget of attempts."""
     runtime, site_id = await _admin(request)
-    delivery_id = _id(request.path_params["delivery_id"], "delivery_id")
+    delivery_id = int_param(request.path_params["delivery_id"], "delivery_id")
     if not await runtime.store.write(lambda q: q.resend_delivery(site_id, delivery_id, runtime.clock())):
         raise NotFound(f"no delivery {delivery_id}", field="delivery_id")
     request.app.state.deliverer.wake()
@@ -230,9 +229,3 @@ async def _admin(request: Request) -> tuple[Runtime, int]:
     key = await authenticate(request, "admin")
     runtime: Runtime = request.app.state.runtime
     return runtime, site_of(runtime, key.site_id).id
-
-
-def _id(raw: str, field: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise BadRequest(f"{field} must be a whole number", field=field)
-    return int(raw)

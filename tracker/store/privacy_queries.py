@@ -23,6 +23,7 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("ledger", "person_id"),
     ("stages", "person_id"),
     ("decisions", "person_id"),
+    ("profile_history", "person_id"),
     ("person_scores", "person_id"),
     ("visitors", "person_id"),
     ("assignments", "person_id"),
@@ -33,7 +34,7 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("persons", "id"),
 )
 # Columns stored as JSON text, decoded in an export so it reads as one JSON document.
-_JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail", "data"})
+_JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail", "data", "new_value", "old_value"})
 
 
 class PrivacyQueries:

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from ..model import CampaignMemory, Event, LedgerEntry, ScoreState
+from ..model import CampaignMemory, Event, LedgerEntry, ProfileChange, ScoreState
 from .abuse_queries import AbuseQueries
 from .conn import Conn, Row
 from .handoff_queries import HandoffQueries
@@ -42,6 +42,7 @@ MERGE_RULES: dict[str, str] = {
     "events": "move",
     "visitors": "move",
     "decisions": "move",
+    "profile_history": "move",
     "stages": "union",
     "ledger": "rebuild",
     "aliases": "alias",
@@ -318,6 +319,38 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(person_id, e.score, e.rule_id, e.event_id, e.op, e.points, e.before, e.after, e.ts) for e in entries],
         )
+
+    async def insert_profile_history(
+        self, person_id: int, visitor_id: str | None, event_id: int | None, changes: Iterable[ProfileChange], ts: float
+    ) -> None:
+        await self.conn.executemany(
+            "INSERT INTO profile_history (person_id, field, new_value, old_value, applied, visitor_id, event_id, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (person_id, c.field, dumps(c.value), dumps(c.previous), int(c.applied), visitor_id, event_id, ts)
+                for c in changes
+            ],
+        )
+
+    async def profile_history_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.conn.fetchall(
+            "SELECT field, new_value, old_value, applied, visitor_id, event_id, ts FROM profile_history"
+            " WHERE person_id = ? ORDER BY id DESC LIMIT ?",
+            person_id,
+            limit,
+        )
+        return [
+            {
+                "field": row["field"],
+                "value": loads(row["new_value"]),
+                "previous": loads(row["old_value"]),
+                "applied": bool(row["applied"]),
+                "visitor_id": row["visitor_id"],
+                "event_id": row["event_id"],
+                "ts": row["ts"],
+            }
+            for row in rows
+        ]
 
     async def ledger_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
