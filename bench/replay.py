@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 
 from tracker.app import DEMO_GRID
-from tracker.model import Event
-from tracker.programme import load_programme_file
-from tracker.scoring import Scoring, replay
-from tracker.validation import parse_payload
+from tracker.domain.facts import Event
+from tracker.domain.programme.load import load_programme_file
+from tracker.domain.scoring import Scoring, replay
+from tracker.web.validation import parse_payload
 
 from .traffic import Journeys, beacon_body
 

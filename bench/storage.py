@@ -19,12 +19,13 @@ from typing import Any
 import orjson
 
 from tracker.app import DEMO_GRID
-from tracker.devices import device_of
-from tracker.identity import new_visitor_id
-from tracker.ingest import process
-from tracker.sites import compile_site, save_site
+from tracker.domain.devices import device_of
+from tracker.domain.identity import new_visitor_id
+from tracker.domain.sites import compile_site
+from tracker.services.ingest import process
+from tracker.services.sites import save_site
 from tracker.store import Queries, open_store
-from tracker.validation import parse_payload
+from tracker.web.validation import parse_payload
 
 from .traffic import SITE, USER_AGENT, Journeys, beacon_body
 

@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 
 from tracker.app import DEMO_GRID, create_app
 from tracker.config import Settings
-from tracker.keys import digest, new_key
-from tracker.runtime import Runtime
-from tracker.sites import save_site
+from tracker.domain.keys import digest, new_key
+from tracker.services.runtime import Runtime
+from tracker.services.sites import save_site
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 CHROME = (

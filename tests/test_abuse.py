@@ -12,7 +12,10 @@ import pytest
 from starlette.requests import Request
 from starlette.routing import Route
 
-from tracker.abuse import (
+from tracker.config import rate_limit
+from tracker.domain.programme.checks import GridError
+from tracker.domain.sites import internal_networks
+from tracker.services.abuse import (
     MIN_PAGE_GAP,
     InternalBrowsers,
     PageViews,
@@ -25,9 +28,6 @@ from tracker.abuse import (
     internal_ranges,
     parse_address,
 )
-from tracker.config import rate_limit
-from tracker.errors import GridError
-from tracker.sites import internal_networks
 
 from .conftest import BASE, CHROME, START, Beacon, Server
 from .test_cli import run
@@ -397,7 +397,7 @@ async def test_a_body_streamed_without_a_length_is_cut_at_64_kb(server: Server) 
 async def test_a_persons_devices_are_capped_least_recently_seen_first(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tracker.recording.MAX_DEVICES", 3)
+    monkeypatch.setattr("tracker.services.ingest.MAX_DEVICES", 3)
     browsers = []
     for _ in range(5):
         browser = server.beacon()

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tracker.beacon import CACHE_CONTROL, SOURCE, Beacon, accepts_gzip, beacon_route, build, etag_matches, load
+from tracker.web.beacon import CACHE_CONTROL, SOURCE, Beacon, accepts_gzip, beacon_route, build, etag_matches, load
 
 # The budget: the whole beacon, rendering included, in 3 KB of gzip.
 BUDGET_GZIP_BYTES = 3 * 1024

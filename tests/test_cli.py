@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tracker.cli import main
-from tracker.keys import digest
+from tracker.domain.keys import digest
 from tracker.store import open_store
 
 from .conftest import SEED_GRID

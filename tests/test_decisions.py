@@ -9,16 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from tracker.decisions import (
-    MAX_SESSIONS,
-    Campaign,
-    PersonView,
-    compile_campaigns,
-    decide,
-    record_feedback,
-)
-from tracker.errors import GridError
-from tracker.model import CampaignMemory, Event, VisitContext
+from tracker.domain.decisions import MAX_SESSIONS, Campaign, PersonView, compile_campaigns, decide, record_feedback
+from tracker.domain.facts import CampaignMemory, Event, VisitContext
+from tracker.domain.programme.checks import GridError
 
 SCORES = ("engagement", "fit", "general", "medical")
 DAY = 86400.0

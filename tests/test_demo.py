@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tracker.beacon import QUEUE_STUB
-from tracker.demo import PAPERS, POSTS, PRODUCTS, Product, demo_routes, euros, pdf_document
+from tracker.web.beacon import QUEUE_STUB
+from tracker.web.demo import PAPERS, POSTS, PRODUCTS, Product, demo_routes, euros, pdf_document
 
 EMBED = '<script async src="/t.js" data-site="demo"></script>'
 PAGES = [

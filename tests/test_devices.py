@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.devices import MAX_LENGTH, Device, device_of
+from tracker.domain.devices import MAX_LENGTH, Device, device_of
 
 from .conftest import CHROME
 

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from tracker.errors import BadRequest
-from tracker.exports import Cursor, decode_cursor, encode_cursor
+from tracker.services.exports import Cursor, decode_cursor, encode_cursor
 
 from .conftest import Server
 from .test_routing import sales_ready

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tracker.expr import MAX_LENGTH, MAX_NODES, ExprError, compile_condition, compile_expr
+from tracker.domain.programme.expr import MAX_LENGTH, MAX_NODES, ExprError, compile_condition, compile_expr
 
 NAMES = ("engagement", "medical", "general", "visits", "stage", "returning")
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.model import EVENT_TYPES
+from tracker.domain.facts import EVENT_TYPES
 
 from .test_serve import cli_key, start_server, stop_server
 

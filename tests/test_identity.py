@@ -7,15 +7,9 @@ from typing import Any
 
 import pytest
 
-from tracker.identity import (
-    EMAIL_HELD,
-    IdentityError,
-    VisitorTokens,
-    merge_campaign_memory,
-    normalise_email,
-    profile_fields,
-)
-from tracker.model import CampaignMemory
+from tracker.domain.facts import CampaignMemory
+from tracker.domain.identity import IdentityError, VisitorTokens, merge_campaign_memory, normalise_email, profile_fields
+from tracker.services.identify import EMAIL_HELD
 from tracker.store.privacy_queries import PERSON_REFERENCES
 from tracker.store.queries import MERGE_RULES
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.metrics import rejection_reason
+from tracker.services.metrics import rejection_reason
 
 from .conftest import BASE, Server
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from openapi_spec_validator import validate
 from starlette.routing import Match, Route
 
-from tracker.openapi import SEGMENT_CALLS
+from tracker.web.openapi import SEGMENT_CALLS
 
 from .conftest import Server
 

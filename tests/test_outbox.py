@@ -15,9 +15,9 @@ import pytest
 
 from tracker.app import create_app
 from tracker.config import Settings
-from tracker.outbox import KEEP_DELIVERED, MAX_BACKOFF, Deliverer, backoff, sign, verify
+from tracker.services.outbox import KEEP_DELIVERED, MAX_BACKOFF, Deliverer, backoff, sign, verify
+from tracker.services.webhooks import renderer
 from tracker.store import Queries, open_store
-from tracker.webhooks import renderer
 
 from .conftest import CHROME, Clock, Server
 from .test_routing import sales_ready

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker.errors import BadRequest
-from tracker.params import int_param, text_param
+from tracker.web.params import int_param, text_param
 
 
 @pytest.mark.parametrize(

@@ -15,22 +15,13 @@ from click.testing import CliRunner
 from tracker.app import create_app
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.errors import BadRequest, GridError
-from tracker.privacy import (
-    PersonRef,
-    PrivacySettings,
-    admit,
-    consent_in,
-    ip_prefix,
-    person_ref,
-    plan_purge,
-    run_purge,
-    save_privacy,
-    truncate_ip,
-)
+from tracker.domain.facts import Incoming
+from tracker.domain.privacy import PrivacySettings, admit, consent_in, ip_prefix, truncate_ip
+from tracker.domain.programme.checks import GridError
+from tracker.errors import BadRequest
+from tracker.services.privacy import PersonRef, person_ref, plan_purge, run_purge, save_privacy
 from tracker.store import Queries, open_store
 from tracker.store.privacy_queries import PERSON_REFERENCES
-from tracker.validation import Incoming
 
 from .conftest import BASE, CHROME, SEED_GRID, START, Beacon, Clock, Server
 

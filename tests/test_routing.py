@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tracker.errors import GridError
-from tracker.model import Event
-from tracker.programme import load_programme
-from tracker.routing import LeadView, choose_route, owners_of, pick_owner
+from tracker.domain.facts import Event
+from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.load import load_programme
+from tracker.domain.routing import LeadView, choose_route, owners_of, pick_owner
 
 from .conftest import BASE, SEED_GRID, Beacon, Server
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.errors import GridError
-from tracker.model import Crossing, Event, LedgerEntry, ScoreState
-from tracker.scoring import (
+from tracker.domain.facts import Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.programme.checks import GridError
+from tracker.domain.scoring import (
     Decay,
     Limit,
     Scoring,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.model import EVENT_TYPES
-from tracker.segment_kinds import TRACK_KINDS, kind_of, shape
-from tracker.validation import Invalid
+from tracker.domain.facts import EVENT_TYPES
+from tracker.web.segment_kinds import TRACK_KINDS, kind_of, shape
+from tracker.web.validation import Invalid
 
 PAGE = {"url": "http://shop.test/demo/ressources", "referrer": "https://www.google.fr/"}
 

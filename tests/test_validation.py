@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from tracker.errors import BadRequest
-from tracker.validation import MAX_BACKDATE, Invalid, email_of, incoming, parse_payload
+from tracker.web.validation import MAX_BACKDATE, Invalid, email_of, incoming, parse_payload
 
 from .conftest import START
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from tracker.app import create_app
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.outbox import EVENTS, verify
+from tracker.services.outbox import EVENTS, verify
 
 from .conftest import BASE, Clock, Server
 from .test_routing import sales_ready

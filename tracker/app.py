@@ -15,20 +15,25 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from . import abuse, api, exports, ingest, metrics, openapi, segment, webhooks
-from .api import json_response
-from .assets import asset_root
-from .beacon import beacon_route
-from .config import Settings
-from .demo import demo_routes
-from .errors import HTTPError
-from .identity import VisitorTokens, new_visitor_id
-from .nosniff import NoSniff
-from .outbox import Deliverer
-from .privacy import PURGE_EVERY, purge_periodically
-from .runtime import Runtime
-from .sites import RELOAD_SECONDS, SiteRegistry, normalise_origin, save_site
-from .store import open_store
+from tracker.assets import asset_root
+from tracker.config import Settings
+from tracker.domain.identity import VisitorTokens, new_visitor_id
+from tracker.domain.sites import normalise_origin
+from tracker.errors import HTTPError
+from tracker.services import abuse, metrics
+from tracker.services.outbox import Deliverer
+from tracker.services.webhooks import renderer
+from tracker.services.privacy import PURGE_EVERY, purge_periodically
+from tracker.services.runtime import Runtime
+from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, save_site
+from tracker.store import open_store
+from tracker.web import collect as ingest
+from tracker.web import exports, openapi, segment, traffic, webhooks
+from tracker.web import leads as api
+from tracker.web.beacon import beacon_route
+from tracker.web.demo import demo_routes
+from tracker.web.nosniff import NoSniff
+from tracker.web.responses import json_response
 
 log = logging.getLogger("tracker")
 DEMO_GRID = asset_root() / "examples" / "seed-grid.toml"
@@ -54,7 +59,7 @@ def create_app(
     )
     deliverer = Deliverer(
         store,
-        webhooks.renderer(runtime.sites, clock),
+        renderer(runtime.sites, clock),
         clock=clock,
         attempts=settings.webhook_attempts,
         base=settings.webhook_backoff,
@@ -139,9 +144,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/people", api.erase_person, methods=["DELETE"]),
         Route("/api/people/{person_id}/export", api.export_person, methods=["GET"]),
         Route("/api/people/{person_id}", api.erase_person, methods=["DELETE"]),
-        Route("/api/internal-links", abuse.create_internal_link, methods=["POST"]),
-        Route("/api/ignored-traffic", abuse.ignored_traffic, methods=["GET"]),
-        Route("/internal", abuse.internal_browser, methods=["GET"]),
+        Route("/api/internal-links", traffic.create_internal_link, methods=["POST"]),
+        Route("/api/ignored-traffic", traffic.ignored_traffic, methods=["GET"]),
+        Route("/internal", traffic.internal_browser, methods=["GET"]),
         Route("/v1/batch", segment.batch, methods=["POST"]),
         Route("/v1/b", segment.batch, methods=["POST"]),
         Route("/v1/{kind}", segment.single, methods=["POST"]),

@@ -14,19 +14,21 @@ from typing import Any, TypeVar
 import click
 from starlette.applications import Starlette
 
-from . import exports
-from .api import iso
-from .config import Settings
-from .errors import GridError, HTTPError
-from .exports import FORMATS, WHATS
-from .keys import ROLES, digest, new_key
-from .outbox import EVENTS
-from .params import int_param
-from .privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings, plan_purge, run_purge, save_privacy
-from .programme import Programme, load_programme, load_programme_file
-from .sites import save_site
-from .store import Store, open_store
-from .webhooks import add_webhook, new_secret, send_test, webhooks_of
+from tracker.config import Settings
+from tracker.domain.clock import iso
+from tracker.domain.keys import ROLES, digest, new_key
+from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings
+from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.load import Programme, load_programme, load_programme_file
+from tracker.errors import HTTPError
+from tracker.services import exports
+from tracker.services.exports import FORMATS, WHATS
+from tracker.services.outbox import EVENTS
+from tracker.services.privacy import plan_purge, run_purge, save_privacy
+from tracker.services.sites import save_site
+from tracker.services.webhooks import add_webhook, new_secret, send_test, webhooks_of
+from tracker.store import Store, open_store
+from tracker.web.params import int_param
 
 T = TypeVar("T")
 
@@ -96,7 +98,7 @@ def serve(
 
 
 def app_from_env() -> Starlette:
-    from .app import create_app
+    from tracker.app import create_app
 
     return create_app(Settings.from_env(demo=os.environ.get("TRACKER_DEMO") == "1"))
 
@@ -239,7 +241,7 @@ def _days_or_never(raw: str) -> int | None:
 @db_option
 def sites_internal(key: str, ranges: tuple[str, ...], clear: bool, data_dir: Path | None, db: str | None) -> None:
     """Set the address RANGES (CIDR) of site KEY's own staff, whose traffic is ignored; none given: show them."""
-    from .abuse import internal_ranges
+    from tracker.services.abuse import internal_ranges
 
     settings = Settings.from_env(data_dir=data_dir, db=db)
     given = list(ranges) if ranges or clear else None

@@ -5,19 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 
-class GridError(ValueError):
-    """A scoring programme that cannot be loaded.
-
-    ``where`` names the place, e.g. ``rules[wp-a].points`` or ``campaigns[undecided].when.condition``,
-    so ``tracker grid check`` can point the marketer at the exact key.
-    """
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
-
-
 class HTTPError(Exception):
     status = 400
     code = "bad_request"

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Route, sync_playwright
 
-from tracker.beacon import load
+from tracker.web.beacon import load
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tracker.beacon import QUEUE_STUB
+from tracker.web.beacon import QUEUE_STUB
 
 from .conftest import FAKE_ORIGIN, HIDE, SHOW, Console, Event, FakeSite
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
-from tracker.demo import POSTS
+from tracker.web.demo import POSTS
 
 from .conftest import HIDE, Console, Tracker, is_collect, sent_events
 

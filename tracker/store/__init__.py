@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store, Unit
-from .queries import Queries
-from .records import ApiKeyRecord, PersonRecord, SiteRecord, VisitorRecord
+from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.store.base import Store, Unit
+from tracker.store.queries import Queries
+from tracker.store.rows import ApiKeyRecord, SiteRecord
 
 __all__ = [
     "ApiKeyRecord",
@@ -26,10 +27,10 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
     A PostgreSQL URL may carry ``?schema=NAME`` to keep the tables in their own schema.
     """
     if url.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresStore
+        from tracker.store.postgres import PostgresStore
 
         return PostgresStore(url)
-    from .sqlite import SqliteStore
+    from tracker.store.sqlite import SqliteStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     return SqliteStore(Path(path), synchronous=sqlite_synchronous)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .conn import Conn
+from tracker.store.conn import Conn
 
 
 class AbuseQueries:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from .queries import Queries
+from tracker.store.queries import Queries
 
 T = TypeVar("T")
 Unit = Callable[[Queries], Awaitable[T]]

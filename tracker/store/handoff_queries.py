@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from .conn import Conn, Row
+from tracker.store.conn import Conn, Row
 
 _ASSIGNMENT = "id, person_id, route_id, queue, owner, reason, actor, ts"
 _DELIVERY = (

@@ -22,10 +22,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from . import migrations
-from .base import Store, Unit
-from .conn import Row
-from .queries import Queries
+from tracker.store import migrations
+from tracker.store.base import Store, Unit
+from tracker.store.conn import Row
+from tracker.store.queries import Queries
 
 T = TypeVar("T")
 _RETRIES = 8

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .conn import Conn, Row
+from tracker.store.conn import Conn, Row
 
 # (table, column) pairs.  persons comes last: while a batch is being deleted no row
 # is ever left pointing at a person id that no longer exists.

@@ -11,12 +11,13 @@ from typing import Any
 
 import orjson
 
-from ..model import CampaignMemory, Event, LedgerEntry, ProfileChange, ScoreState
-from .abuse_queries import AbuseQueries
-from .conn import Conn, Row
-from .handoff_queries import HandoffQueries
-from .privacy_queries import PrivacyQueries
-from .records import ApiKeyRecord, PersonRecord, SiteRecord, VisitorRecord
+from tracker.domain.facts import CampaignMemory, Event, LedgerEntry, ProfileChange, ScoreState
+from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.store.abuse_queries import AbuseQueries
+from tracker.store.conn import Conn, Row
+from tracker.store.handoff_queries import HandoffQueries
+from tracker.store.privacy_queries import PrivacyQueries
+from tracker.store.rows import ApiKeyRecord, SiteRecord
 
 _PERSON_COLUMNS = (
     "id, site_id, email, user_id, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at,"

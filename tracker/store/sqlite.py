@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from . import migrations
-from .base import Store, Unit
-from .conn import Row
-from .queries import Queries
+from tracker.store import migrations
+from tracker.store.base import Store, Unit
+from tracker.store.conn import Row
+from tracker.store.queries import Queries
 
 T = TypeVar("T")
 _MAX_UNITS_PER_COMMIT = 512

@@ -1,0 +1,471 @@
+"""Personalisation campaigns: compiled once from ``[[campaigns]]``, decided on every beacon call.
+
+A campaign is a pop-up, a chat prompt, a piece of content for a named page slot or a
+banner, shown when its targeting matches the person's decayed scores and stage and the
+visitor's context.  ``decide`` is pure: the caller passes the scores computed *after*
+the request's events, so the event that crosses a threshold gets its pop-up in its own
+response, and the clock as ``now``.
+
+Decisions carry only the marketer's copy from the programme, never anything about the
+person: ``PersonView`` holds no identity, so none can leak into a response.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from tracker.domain.facts import FEEDBACK_TYPES, STAGE_RANK, STAGES, CampaignMemory, Decision, Event, VisitContext
+from tracker.domain.programme.checks import (
+    GridError,
+    compile_array,
+    compile_pattern,
+    expect_table,
+    parse_duration,
+    reject_unknown,
+)
+from tracker.domain.programme.expr import ExprError, compile_condition
+from tracker.domain.programme.patterns import Matcher, compile_url, compile_value
+
+KINDS: tuple[str, ...] = ("popup", "chat", "content", "banner")
+DEVICES: tuple[str, ...] = ("desktop", "mobile", "tablet")
+UTM_KEYS: tuple[str, ...] = ("source", "medium", "campaign", "term", "content")
+# Variables a condition may use besides the score names.
+CONDITION_VARIABLES = frozenset({"visits", "stage_rank", "returning", "stage"})
+# Enough to answer "seen this visit?" for any realistic browsing pattern, bounded per person.
+MAX_SESSIONS = 20
+MAX_FORM_FIELDS = 10
+MAX_URL = 2000
+MAX_DELAY = 3600
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# Slot names end up in a CSS attribute selector on the page, so no quotes or brackets.
+_SLOT = re.compile(r"[A-Za-z0-9_-]{1,60}")
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+_UNSAFE_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f\\]")
+
+_CAMPAIGN_KEYS = frozenset(
+    {
+        "id",
+        "kind",
+        "priority",
+        "title",
+        "text",
+        "cta",
+        "form",
+        "slot",
+        "opener",
+        "trigger",
+        "frequency",
+        "after_close",
+        "after_conversion",
+        "when",
+    }
+)
+_WHEN_KEYS = frozenset({"scores", "stage", "url", "referrer", "utm", "device", "returning", "visits", "condition"})
+_CTA_KEYS = frozenset({"label", "url"})
+_FORM_KEYS = frozenset({"name", "submit", "fields"})
+_TEXT_LIMITS: Mapping[str, int] = {"title": 120, "text": 1000, "opener": 500, "label": 60}
+# Keys that belong to one kind only: required for it, refused for the others.
+_KIND_ONLY: Mapping[str, str] = {"slot": "content", "opener": "chat"}
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    """What decisions may know about a person: stage, decayed scores, campaign memory."""
+
+    stage: str
+    scores: Mapping[str, float]
+    campaigns: Mapping[str, CampaignMemory]
+
+
+Check = Callable[[PersonView, VisitContext], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """One compiled ``[[campaigns]]`` entry.
+
+    ``placement`` is where it shows ("popup", "chat", "banner" or "slot:<name>"); one
+    decision per placement wins.  ``frequency`` is "always", "session", "once" or
+    "every" (at most once per ``every`` seconds).  ``after_close`` and
+    ``after_conversion`` are suppression spans in seconds, ``math.inf`` for "forever".
+    """
+
+    id: str
+    kind: str
+    priority: int
+    placement: str
+    content: Mapping[str, Any]
+    trigger: Mapping[str, Any]
+    frequency: str
+    every: float
+    after_close: float
+    after_conversion: float
+    checks: tuple[Check, ...]
+
+    def targets(self, person: PersonView, ctx: VisitContext) -> bool:
+        return all(check(person, ctx) for check in self.checks)
+
+    def allows(self, memory: CampaignMemory | None, session: str, now: float) -> bool:
+        """Whether frequency, close and conversion memory let the campaign show now."""
+        if memory is None:
+            return True
+        closed = _within(memory.closed, self.after_close, now)
+        if closed or _within(memory.converted, self.after_conversion, now):
+            return False
+        if self.frequency == "session":
+            return session not in memory.sessions
+        if self.frequency == "once":
+            return memory.impressions == 0
+        if self.frequency == "every":
+            return not _within(memory.last_impression, self.every, now)
+        return True
+
+
+def _within(since: float | None, span: float, now: float) -> bool:
+    return since is not None and now - since < span
+
+
+# ---------------------------------------------------------------------------
+# Deciding
+
+
+def decide(campaigns: Sequence[Campaign], person: PersonView, ctx: VisitContext, now: float) -> list[Decision]:
+    """The decisions to send back, one per placement, highest priority first."""
+    chosen: dict[str, tuple[int, Campaign]] = {}
+    for index, campaign in enumerate(campaigns):
+        held = chosen.get(campaign.placement)
+        # Ties go to programme order, so a later campaign must beat the holder outright.
+        if held is not None and held[1].priority >= campaign.priority:
+            continue
+        memory = person.campaigns.get(campaign.id)
+        if campaign.targets(person, ctx) and campaign.allows(memory, ctx.session, now):
+            chosen[campaign.placement] = (index, campaign)
+    ranked = sorted(chosen.values(), key=lambda held: (-held[1].priority, held[0]))
+    return [
+        Decision(
+            campaign=campaign.id,
+            kind=campaign.kind,
+            content=campaign.content,
+            trigger=campaign.trigger,
+            priority=campaign.priority,
+        )
+        for _, campaign in ranked
+    ]
+
+
+def record_feedback(
+    memory: Mapping[str, CampaignMemory],
+    event: Event,
+    session: str,
+    known: Collection[str] | None = None,
+) -> dict[str, CampaignMemory] | None:
+    """Fold an impression, close or conversion into a copy of the person's campaign memory.
+
+    None when the event is not feedback or names no valid campaign.  Campaign ids come
+    from the browser, so pass the programme's ids as ``known`` to keep forged ones out of
+    the stored memory.
+    """
+    if event.type not in FEEDBACK_TYPES:
+        return None
+    campaign = event.props.get("campaign")
+    if not isinstance(campaign, str) or not _ID.fullmatch(campaign):
+        return None
+    if known is not None and campaign not in known:
+        return None
+    before = memory.get(campaign)
+    entry = CampaignMemory() if before is None else dataclasses.replace(before, sessions=list(before.sessions))
+    # Batched events may arrive out of order; the memory keeps the latest time.
+    if event.type == "impression":
+        entry.impressions += 1
+        entry.last_impression = _latest(entry.last_impression, event.ts)
+        if session:
+            entry.sessions = [*(s for s in entry.sessions if s != session), session][-MAX_SESSIONS:]
+    elif event.type == "close":
+        entry.closed = _latest(entry.closed, event.ts)
+    else:
+        entry.converted = _latest(entry.converted, event.ts)
+    return {**memory, campaign: entry}
+
+
+def _latest(current: float | None, ts: float) -> float:
+    return ts if current is None else max(current, ts)
+
+
+# ---------------------------------------------------------------------------
+# Compiling
+
+
+def compile_campaigns(raw: Any, score_names: Collection[str]) -> tuple[Campaign, ...]:
+    """Compile the ``campaigns`` array of a parsed programme; raises GridError naming the key."""
+    names = frozenset(score_names)
+    return compile_array(raw, "campaigns", lambda index, item: _compile_campaign(index, item, names))
+
+
+def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
+    table = expect_table(raw, f"campaigns[{index}]")
+    campaign_id = table.get("id")
+    if not isinstance(campaign_id, str) or not _ID.fullmatch(campaign_id):
+        raise GridError(
+            f"campaigns[{index}].id",
+            "every campaign needs an id: up to 64 letters, digits, '-', '_' or '.'",
+        )
+    where = f"campaigns[{campaign_id}]"
+    reject_unknown(table, _CAMPAIGN_KEYS, where)
+    kind = table.get("kind")
+    if kind not in KINDS:
+        raise GridError(f"{where}.kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+    priority = table.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise GridError(f"{where}.priority", f"expected an integer, got {priority!r}")
+    content = _compile_content(table, kind, where)
+    frequency, every = _compile_frequency(table.get("frequency", "session"), f"{where}.frequency")
+    return Campaign(
+        id=campaign_id,
+        kind=kind,
+        priority=priority,
+        placement=f"slot:{content['slot']}" if kind == "content" else kind,
+        content=MappingProxyType(content),
+        trigger=MappingProxyType(_compile_trigger(table.get("trigger", "immediate"), kind, f"{where}.trigger")),
+        frequency=frequency,
+        every=every,
+        after_close=_compile_span(table.get("after_close", "30d"), f"{where}.after_close"),
+        after_conversion=_compile_span(table.get("after_conversion", "forever"), f"{where}.after_conversion"),
+        checks=_compile_targeting(table.get("when", {}), names, f"{where}.when"),
+    )
+
+
+def _compile_content(table: Mapping[str, Any], kind: str, where: str) -> dict[str, Any]:
+    """The render fields, in a stable order, only those the marketer set."""
+    for key, owner in _KIND_ONLY.items():
+        if key in table and kind != owner:
+            raise GridError(f"{where}.{key}", f"only allowed for kind = {owner!r}")
+        if key not in table and kind == owner:
+            raise GridError(f"{where}.{key}", f"required for kind = {owner!r}")
+    if "form" in table and kind != "popup":
+        raise GridError(f"{where}.form", "an embedded form is only allowed for kind = 'popup'")
+    if kind != "chat" and "title" not in table and "text" not in table:
+        raise GridError(f"{where}.text", f"a {kind} needs a title or a text")
+    content: dict[str, Any] = {}
+    for key in ("title", "text"):
+        if key in table:
+            content[key] = _plain_text(table[key], key, f"{where}.{key}")
+    if "cta" in table:
+        content["cta"] = _compile_cta(table["cta"], f"{where}.cta")
+    if "form" in table:
+        content["form"] = _compile_form(table["form"], f"{where}.form")
+    if "slot" in table:
+        slot = table["slot"]
+        if not isinstance(slot, str) or not _SLOT.fullmatch(slot):
+            raise GridError(f"{where}.slot", "expected a slot name: up to 60 letters, digits, '-' or '_'")
+        content["slot"] = slot
+    if "opener" in table:
+        content["opener"] = _plain_text(table["opener"], "opener", f"{where}.opener")
+    return content
+
+
+def _plain_text(value: Any, field: str, where: str) -> str:
+    """Copy the beacon renders as text; limits keep a typo from flooding the page."""
+    if not isinstance(value, str) or not value.strip():
+        raise GridError(where, "expected a non-empty string")
+    limit = _TEXT_LIMITS[field]
+    text = value.strip()
+    if len(text) > limit:
+        raise GridError(where, f"{len(text)} characters, at most {limit} allowed")
+    return text
+
+
+def _compile_cta(spec: Any, where: str) -> dict[str, str]:
+    table = expect_table(spec, where)
+    reject_unknown(table, _CTA_KEYS, where)
+    for key in ("label", "url"):
+        if key not in table:
+            raise GridError(f"{where}.{key}", "missing")
+    return {
+        "label": _plain_text(table["label"], "label", f"{where}.label"),
+        "url": _safe_url(table["url"], f"{where}.url"),
+    }
+
+
+def _safe_url(value: Any, where: str) -> str:
+    """A site path or an http(s) URL: anything else (javascript:, data:) could run code on click."""
+    message = "expected a path starting with '/' or an http(s) URL"
+    if not isinstance(value, str) or not value or len(value) > MAX_URL:
+        raise GridError(where, message)
+    # Browsers drop tabs and newlines inside URLs ("java\tscript:") and read "\" as "/".
+    if _UNSAFE_URL_CHAR.search(value):
+        raise GridError(where, f"{message}, without spaces, control characters or backslashes")
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise GridError(where, message) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise GridError(where, message)
+    return value
+
+
+def _compile_form(spec: Any, where: str) -> dict[str, Any]:
+    table = expect_table(spec, where)
+    reject_unknown(table, _FORM_KEYS, where)
+    name = table.get("name")
+    if not isinstance(name, str) or not _ID.fullmatch(name):
+        raise GridError(f"{where}.name", "expected a form name: up to 64 letters, digits, '-', '_' or '.'")
+    fields = table.get("fields")
+    if not isinstance(fields, list) or not 1 <= len(fields) <= MAX_FORM_FIELDS:
+        raise GridError(f"{where}.fields", f"expected a list of 1 to {MAX_FORM_FIELDS} field names")
+    for field in fields:
+        if not isinstance(field, str) or not _FIELD.fullmatch(field):
+            raise GridError(f"{where}.fields", f"invalid field name {field!r}")
+    if len(set(fields)) != len(fields):
+        raise GridError(f"{where}.fields", "a field is listed twice")
+    # The form exists to identify the visitor; without an e-mail it cannot.
+    if "email" not in fields:
+        raise GridError(f"{where}.fields", "must include 'email'")
+    form: dict[str, Any] = {"name": name, "fields": tuple(fields)}
+    if "submit" in table:
+        form["submit"] = _plain_text(table["submit"], "label", f"{where}.submit")
+    return form
+
+
+def _compile_trigger(spec: Any, kind: str, where: str) -> dict[str, Any]:
+    if spec in ("immediate", "exit"):
+        trigger: dict[str, Any] = {"on": spec}
+    elif isinstance(spec, Mapping) and len(spec) == 1 and ("delay" in spec or "scroll" in spec):
+        ((key, value),) = spec.items()
+        top, unit, name = (MAX_DELAY, "seconds", "delay") if key == "delay" else (100, "percent", "scroll")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= top:
+            raise GridError(f"{where}.{key}", f"expected a number of {unit} above 0 and at most {top}")
+        trigger = {"on": name, unit: value}
+    else:
+        raise GridError(where, "expected 'immediate', 'exit', { delay = <seconds> } or { scroll = <percent> }")
+    if kind == "content" and trigger["on"] != "immediate":
+        raise GridError(where, "content fills its slot as the page loads: only 'immediate' applies")
+    return trigger
+
+
+def _compile_frequency(spec: Any, where: str) -> tuple[str, float]:
+    if spec in ("always", "session", "once"):
+        return spec, 0.0
+    try:
+        return "every", parse_duration(spec, where)
+    except GridError:
+        raise GridError(where, "expected 'always', 'session', 'once' or a duration like '7d' or '12h'") from None
+
+
+def _compile_span(spec: Any, where: str) -> float:
+    return math.inf if spec == "forever" else parse_duration(spec, where)
+
+
+# ---------------------------------------------------------------------------
+# Targeting: every key of [campaigns.when] becomes one check; all must hold.
+
+
+def _compile_targeting(spec: Any, names: frozenset[str], where: str) -> tuple[Check, ...]:
+    table = expect_table(spec, where)
+    reject_unknown(table, _WHEN_KEYS, where)
+    checks: list[Check] = []
+    for key, value in table.items():
+        at = f"{where}.{key}"
+        if key == "scores":
+            checks.append(_compile_scores(value, names, at))
+        elif key == "utm":
+            checks.append(_compile_utm(value, at))
+        elif key == "condition":
+            checks.append(_compile_condition(value, names, at))
+        elif key == "returning":
+            checks.append(_compile_returning(value, at))
+        elif key in _CHOICES:
+            choices, read = _CHOICES[key]
+            checks.append(_compile_choice(value, choices, read, at))
+        else:
+            compile_spec, read = _PATTERNS[key]
+            checks.append(_matching(compile_pattern(compile_spec, value, at), read))
+    return tuple(checks)
+
+
+def _matching(match: Matcher, read: Callable[[PersonView, VisitContext], Any]) -> Check:
+    return lambda person, ctx: match(read(person, ctx))
+
+
+_PATTERNS: Mapping[str, tuple[Callable[[Any], Matcher], Callable[[PersonView, VisitContext], Any]]] = {
+    "url": (compile_url, lambda person, ctx: ctx.url),
+    "referrer": (compile_url, lambda person, ctx: ctx.referrer),
+    "visits": (compile_value, lambda person, ctx: ctx.visits),
+}
+_CHOICES: Mapping[str, tuple[tuple[str, ...], Callable[[PersonView, VisitContext], str]]] = {
+    "stage": (STAGES, lambda person, ctx: person.stage),
+    "device": (DEVICES, lambda person, ctx: ctx.device),
+}
+
+
+def _compile_returning(spec: Any, where: str) -> Check:
+    if not isinstance(spec, bool):
+        raise GridError(where, "expected true (returning visitors) or false (new visitors)")
+    return lambda person, ctx: ctx.returning is spec
+
+
+def _compile_choice(
+    spec: Any, choices: tuple[str, ...], read: Callable[[PersonView, VisitContext], str], where: str
+) -> Check:
+    wanted = spec if isinstance(spec, list) else [spec]
+    if not wanted or any(item not in choices for item in wanted):
+        raise GridError(where, f"expected one or a list of {', '.join(choices)}, got {spec!r}")
+    allowed = frozenset(wanted)
+    return lambda person, ctx: read(person, ctx) in allowed
+
+
+def _compile_scores(spec: Any, names: frozenset[str], where: str) -> Check:
+    table = expect_table(spec, where)
+    if not table:
+        raise GridError(where, "needs at least one score")
+    parts: list[tuple[str, Matcher]] = []
+    for name, value in table.items():
+        if name not in names:
+            raise GridError(
+                f"{where}.{name}", f"unknown score {name!r} (declared: {', '.join(sorted(names)) or 'none'})"
+            )
+        parts.append((name, compile_pattern(compile_value, value, f"{where}.{name}")))
+    return lambda person, ctx: all(match(person.scores.get(name, 0.0)) for name, match in parts)
+
+
+def _compile_utm(spec: Any, where: str) -> Check:
+    table = expect_table(spec, where)
+    if not table:
+        raise GridError(where, "needs at least one UTM parameter")
+    parts: list[tuple[str, Matcher]] = []
+    for key, value in table.items():
+        if key not in UTM_KEYS:
+            raise GridError(f"{where}.{key}", f"unknown UTM parameter (expected one of {', '.join(UTM_KEYS)})")
+        parts.append((key, compile_pattern(compile_value, value, f"{where}.{key}")))
+    return lambda person, ctx: all(match(ctx.utm.get(key)) for key, match in parts)
+
+
+def _compile_condition(spec: Any, names: frozenset[str], where: str) -> Check:
+    hidden = names & CONDITION_VARIABLES
+    if hidden:
+        raise GridError(where, f"score {min(hidden)!r} has the name of a built-in variable; rename the score")
+    try:
+        condition = compile_condition(spec, names | CONDITION_VARIABLES)
+    except ExprError as exc:
+        raise GridError(where, str(exc)) from None
+
+    def check(person: PersonView, ctx: VisitContext) -> bool:
+        env: dict[str, Any] = {name: person.scores.get(name, 0.0) for name in names}
+        env.update(
+            visits=ctx.visits,
+            stage_rank=STAGE_RANK.get(person.stage, 0),
+            returning=ctx.returning,
+            stage=person.stage,
+        )
+        return condition(env)
+
+    return check

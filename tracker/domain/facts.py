@@ -1,0 +1,218 @@
+"""Plain data shared by ingest, scoring, decisions and the stores.
+
+Everything here is immutable or copied on write so the pure functions in
+``scoring`` and ``decisions`` can be replayed and unit-tested without I/O.
+Times are POSIX seconds (float) everywhere: the clock is injected, never read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Event types the beacon and the APIs may send.  Custom events carry their own name.
+EVENT_TYPES = frozenset(
+    {
+        "page",
+        "download",
+        "click",
+        "outbound",
+        "form",
+        "engaged",
+        "identify",
+        "custom",
+        "chat",
+        # Campaign feedback reported by the beacon; props carry {"campaign": id}.
+        "impression",
+        "close",
+        "conversion",
+    }
+)
+FEEDBACK_TYPES = frozenset({"impression", "close", "conversion"})
+
+Stage = Literal["anonymous", "known", "mql", "sql"]
+STAGES: tuple[Stage, ...] = ("anonymous", "known", "mql", "sql")
+STAGE_RANK: Mapping[str, int] = {s: i for i, s in enumerate(STAGES)}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One visitor action, already validated and normalised.
+
+    ``props`` holds event properties; for ``form`` events it holds the submitted
+    fields, for ``engaged`` events ``{"seconds": n, "scroll": pct}``.
+    ``visit`` is the visitor's visit number when the event happened (1 = first
+    visit); it is stored with the event so a replay sees the same value.
+    """
+
+    id: int
+    type: str
+    ts: float
+    name: str = ""
+    url: str = ""
+    referrer: str = ""
+    props: Mapping[str, Any] = field(default_factory=dict)
+    visit: int = 1
+
+
+@dataclass(slots=True)
+class ScoreState:
+    """Everything scoring needs to know about one person, and nothing else.
+
+    ``values``    current stored value per score (before lazy decay).
+    ``last``      time of the last scoring change per score (decay clock).
+    ``hits``      per rule id, the times it fired (only as many as its cap needs).
+    ``reached``   per score, the highest threshold ever reached ("mql" or "sql").
+    """
+
+    values: dict[str, float] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)
+    hits: dict[str, list[float]] = field(default_factory=dict)
+    reached: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> ScoreState:
+        return ScoreState(
+            values=dict(self.values),
+            last=dict(self.last),
+            hits={k: list(v) for k, v in self.hits.items()},
+            reached=dict(self.reached),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"values": self.values, "last": self.last, "hits": self.hits, "reached": self.reached}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> ScoreState:
+        data = data or {}
+        return cls(
+            values={k: float(v) for k, v in data.get("values", {}).items()},
+            last={k: float(v) for k, v in data.get("last", {}).items()},
+            hits={k: [float(t) for t in v] for k, v in data.get("hits", {}).items()},
+            reached={k: str(v) for k, v in data.get("reached", {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChange:
+    """A value brought for one profile field: written, or withheld (``applied`` False) because
+    its source may not overwrite what the person's own devices said."""
+
+    field: str
+    value: Any
+    previous: Any
+    applied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One score change: what explains a score to sales.
+
+    ``op`` is "add", "set" or "decay".  ``rule_id`` is "decay" for decay rows.
+    ``event_id`` is None for decay rows.
+    """
+
+    score: str
+    rule_id: str
+    event_id: int | None
+    op: str
+    points: float
+    before: float
+    after: float
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A score reached a threshold ("mql" or "sql") for the first time."""
+
+    score: str
+    level: str
+    event_id: int
+    ts: float
+
+
+@dataclass(slots=True)
+class CampaignMemory:
+    """What a person did with one campaign, for frequency caps.
+
+    ``sessions`` holds "visitor_id:visit" keys that saw an impression, capped to the
+    latest few so it cannot grow without bound.
+    """
+
+    impressions: int = 0
+    last_impression: float | None = None
+    sessions: list[str] = field(default_factory=list)
+    closed: float | None = None
+    converted: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "impressions": self.impressions,
+            "last_impression": self.last_impression,
+            "sessions": self.sessions,
+            "closed": self.closed,
+            "converted": self.converted,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CampaignMemory:
+        return cls(
+            impressions=int(data.get("impressions", 0)),
+            last_impression=data.get("last_impression"),
+            sessions=list(data.get("sessions", [])),
+            closed=data.get("closed"),
+            converted=data.get("converted"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VisitContext:
+    """Where the visitor is now, for campaign targeting.
+
+    ``session`` is "visitor_id:visit", the key that "once per session" caps use.
+    """
+
+    url: str = ""
+    referrer: str = ""
+    utm: Mapping[str, str] = field(default_factory=dict)
+    device: str = "desktop"  # desktop | mobile | tablet
+    visits: int = 1
+    session: str = ""
+
+    @property
+    def returning(self) -> bool:
+        return self.visits > 1
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A campaign to show, as sent to the beacon (rendered as text, never HTML)."""
+
+    campaign: str
+    kind: str  # popup | chat | content | banner
+    content: Mapping[str, Any]
+    trigger: Mapping[str, Any]
+    priority: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "kind": self.kind,
+            "trigger": dict(self.trigger),
+            **self.content,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A validated event not yet stored.  ``email`` / ``user_id`` are set when the event identifies."""
+
+    type: str
+    ts: float
+    name: str = ""
+    url: str = ""
+    referrer: str = ""
+    props: Mapping[str, Any] = field(default_factory=dict)
+    email: str | None = None
+    user_id: str | None = None

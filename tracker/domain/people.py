@@ -1,0 +1,40 @@
+"""Rows as the rest of the code sees them: typed, decoded, free of driver types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.domain.facts import CampaignMemory, ScoreState
+
+
+@dataclass(slots=True)
+class PersonRecord:
+    """A person loaded for one write unit; mutated in memory, then saved once."""
+
+    id: int
+    site_id: int
+    email: str | None
+    user_id: str | None
+    stage: str
+    profile: dict[str, Any]
+    scoring: ScoreState
+    campaigns: dict[str, CampaignMemory]
+    created_at: float
+    identified_at: float | None
+    last_seen_at: float
+    updated_at: float
+
+
+@dataclass(slots=True)
+class VisitorRecord:
+    id: str
+    site_id: int
+    person_id: int
+    visits: int
+    device: str
+    browser: str
+    created_at: float
+    last_seen_at: float
+    # Why the device was caught as a bot (see ``abuse``), None for a human.
+    bot: str | None = None

@@ -1,0 +1,67 @@
+"""The sites this server tracks, each with its compiled programme, kept in memory.
+
+Programmes are compiled once per version, not per request.  Every instance polls the
+store's version numbers so a programme loaded through the CLI or another instance
+takes effect everywhere within ``RELOAD_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+from urllib.parse import urlsplit
+
+from tracker.domain.privacy import PrivacySettings
+from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.load import Programme, load_programme
+from tracker.store.rows import SiteRecord
+
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The key of ``sites.settings`` listing the site's own address ranges (see ``abuse``).
+INTERNAL_SETTING = "internal_ips"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: int
+    key: str
+    name: str
+    origins: frozenset[str]
+    programme: Programme
+    version: int
+    privacy: PrivacySettings
+    # Traffic from these ranges is the site's own staff: ignored, never scored.
+    internal: tuple[IPNetwork, ...] = ()
+
+    def allows_origin(self, origin: str) -> bool:
+        return "*" in self.origins or normalise_origin(origin) in self.origins
+
+
+def normalise_origin(origin: str) -> str:
+    parts = urlsplit(origin.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else origin.strip().lower()
+
+
+def compile_site(record: SiteRecord) -> Site:
+    return Site(
+        id=record.id,
+        key=record.key,
+        name=record.name,
+        origins=frozenset(normalise_origin(o) for o in record.origins),
+        programme=load_programme(record.programme),
+        version=record.version,
+        privacy=PrivacySettings.from_json(record.settings),
+        internal=internal_networks(record.settings.get(INTERNAL_SETTING, [])),
+    )
+
+
+def internal_networks(ranges: Any) -> tuple[IPNetwork, ...]:
+    """CIDR ranges (``10.0.0.0/8``, ``2001:db8::/32``, or one address); GridError names a bad one."""
+    if not isinstance(ranges, list):
+        raise GridError(f"settings.{INTERNAL_SETTING}", "must be a list of CIDR ranges")
+    try:
+        return tuple(ipaddress.ip_network(str(cidr).strip(), strict=False) for cidr in ranges)
+    except ValueError as exc:
+        raise GridError(f"settings.{INTERNAL_SETTING}", str(exc)) from None

@@ -1,0 +1,359 @@
+"""Leads out: the cursor-paged list (``GET /api/leads``) and CSV / NDJSON exports.
+
+Leads are listed by their score *now*, decay applied.  The database sorts by stored
+values, which bound decayed ones from above, so a page is exact without reading every
+lead: rows come in stored order and the scan stops once no stored value left can beat
+the page's lowest decayed one.  The cursor carries the page's moment (decay is
+computed for the same instant on every page, so pages never overlap or skip) and the
+(decayed score, id) of the last lead returned.
+
+Exports stream leads in stored-score order, a batch per read, so neither a large file
+nor a slow client holds a database connection; on SQLite other reads go on between
+batches.  ``tracker export`` writes the same bytes to a file, with a progress bar.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import csv
+import io
+import math
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import orjson
+
+from tracker.domain.clock import iso
+from tracker.domain.facts import STAGES
+from tracker.domain.leads import lead_summary
+from tracker.domain.people import PersonRecord
+from tracker.domain.scoring import current_scores
+from tracker.domain.sites import Site, compile_site
+from tracker.errors import BadRequest
+from tracker.store import Queries, Store
+from tracker.web.params import text_param
+
+DEFAULT_LEAD_STAGES = ("known", "mql", "sql")
+MAX_LIMIT = 500
+# Rows per database read, when paging and when exporting.
+SCAN = 500
+FORMATS = ("csv", "ndjson")
+WHATS = ("leads", "timeline")
+# Profile fields common enough to get their own CSV column; the whole profile is in "profile".
+PROFILE_COLUMNS = ("first_name", "last_name", "company", "job_title", "industry", "phone")
+TIMELINE_COLUMNS = (
+    "person_id",
+    "email",
+    "event_id",
+    "ts",
+    "type",
+    "name",
+    "url",
+    "referrer",
+    "visit",
+    "device",
+    "props",
+)
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    stages: tuple[str, ...]
+    score: str
+    min_score: float | None = None
+    since: float | None = None
+    queue: str | None = None
+    owner: str | None = None
+
+    def sql(self) -> dict[str, Any]:
+        """The keyword arguments of ``Queries.leads`` and ``Queries.count_leads``."""
+        return {
+            "score": self.score,
+            "min_score": self.min_score,
+            "since": self.since,
+            "queue": self.queue,
+            "owner": self.owner,
+        }
+
+
+def lead_filter(site: Site, params: Mapping[str, str]) -> LeadFilter:
+    """The filter a request's query string asks for; BadRequest names a bad parameter."""
+    score = params.get("score") or site.programme.primary_score
+    if score is None or score not in site.programme.scoring.scores:
+        raise BadRequest(f"unknown score {score!r}", field="score")
+    return LeadFilter(
+        stages=_stages(params.get("stage")),
+        score=score,
+        min_score=_number(params.get("min_score"), "min_score"),
+        since=_since(params.get("since")),
+        queue=text_param(params.get("queue"), "queue"),
+        owner=text_param(params.get("owner"), "owner"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# The paged list
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    at: float  # the moment every page decays scores to
+    value: float  # decayed score of the last lead returned
+    id: int
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([cursor.at, cursor.value, cursor.id])).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> Cursor:
+    try:
+        at, value, lead_id = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        cursor = Cursor(float(at), float(value), int(lead_id))
+    except (binascii.Error, orjson.JSONDecodeError, TypeError, ValueError, OverflowError):
+        raise BadRequest("not a cursor this API returned", field="cursor") from None
+    if not (math.isfinite(cursor.at) and math.isfinite(cursor.value)) or not 0 <= cursor.id < 2**63:
+        raise BadRequest("not a cursor this API returned", field="cursor")
+    return cursor
+
+
+async def lead_page(
+    store: Store, site: Site, wanted: LeadFilter, limit: int, cursor: Cursor | None, now: float
+) -> tuple[list[PersonRecord], Cursor | None]:
+    """Up to ``limit`` leads after ``cursor``, by decayed score then id, and the next page's cursor."""
+    at = cursor.at if cursor is not None else now
+    scoring = site.programme.scoring
+    # Without decay a stored value is the value: the database can start right after the cursor.
+    after = (cursor.value, cursor.id) if cursor is not None and scoring.scores[wanted.score].decay is None else None
+    last = (-cursor.value, cursor.id) if cursor is not None else None
+    # (-decayed, id, person), ascending: the best first; one more than a page says whether more follow.
+    kept: list[tuple[float, int, PersonRecord]] = []
+
+    async def scan(after: tuple[float, int] | None) -> list[tuple[float, PersonRecord]]:
+        return await store.read(lambda q: q.leads(site.id, wanted.stages, **wanted.sql(), after=after, limit=SCAN))
+
+    def full_below(stored: float) -> bool:
+        # Decay only lowers a score: every row from here on scores at most `stored` now.
+        return len(kept) > limit and stored < -kept[-1][0]
+
+    while True:
+        batch = await scan(after)
+        for stored, person in batch:
+            if full_below(stored):
+                break
+            value = current_scores(scoring, person.scoring, at)[wanted.score]
+            key = (-value, person.id)
+            if (wanted.min_score is not None and value < wanted.min_score) or (last is not None and key <= last):
+                continue  # filtered out, or on an earlier page
+            bisect.insort(kept, (*key, person), key=lambda item: (item[0], item[1]))
+            del kept[limit + 1 :]
+        if len(batch) < SCAN or full_below(batch[-1][0]):
+            break
+        after = (batch[-1][0], batch[-1][1].id)
+    page = kept[:limit]
+    following = Cursor(at, -page[-1][0], page[-1][1]) if len(kept) > limit else None
+    return [person for _, _, person in page], following
+
+
+async def _summaries(q: Queries, site: Site, persons: Sequence[PersonRecord], now: float) -> list[dict[str, Any]]:
+    """Lead summaries with the routing in force (queue and owner, or None)."""
+    routed = await q.active_assignments([person.id for person in persons])
+    summaries = []
+    for person in persons:
+        summary = lead_summary(site, person, now)
+        assignment = routed.get(person.id)
+        summary["routing"] = {"queue": assignment["queue"], "owner": assignment["owner"]} if assignment else None
+        summaries.append(summary)
+    return summaries
+
+
+# ---------------------------------------------------------------------------
+# Exports
+
+
+async def count_leads(store: Store, site: Site, wanted: LeadFilter) -> int:
+    return await store.read(lambda q: q.count_leads(site.id, wanted.stages, **wanted.sql()))
+
+
+async def load_site(store: Store, key: str) -> Site:
+    """Site ``key`` compiled, for exports run outside a server (the CLI)."""
+    record = await store.read(lambda q: q.site_by_key(key))
+    if record is None:
+        raise LookupError(f"no site {key!r}")
+    return compile_site(record)
+
+
+async def audit_export(
+    store: Store, site: Site, actor: str, what: str, fmt: str, wanted: LeadFilter, now: float
+) -> None:
+    """Bulk exports of personal data are accounted for like single-person ones (no personal data logged)."""
+    detail = {"format": fmt, "stages": list(wanted.stages), "queue": wanted.queue, "owner": wanted.owner}
+    await store.write(lambda q: q.insert_audit(site.id, now, actor, f"export_{what}", None, detail))
+
+
+async def export_lines(
+    store: Store,
+    site: Site,
+    wanted: LeadFilter,
+    what: str,
+    fmt: str,
+    now: float,
+    progress: Callable[[int], None] | None = None,
+) -> AsyncIterator[bytes]:
+    """The export file, a chunk per batch of leads; ``progress`` hears how many leads each chunk covered."""
+    scores = list(site.programme.scoring.scores)
+    if fmt == "csv":
+        yield _csv([_lead_header(scores) if what == "leads" else list(TIMELINE_COLUMNS)])
+    async for scanned, leads, events in _batches(store, site, wanted, what == "timeline", now):
+        if what == "leads":
+            records = leads
+            columns: Callable[[Mapping[str, Any]], list[Any]] = partial(_lead_row, scores)
+        else:
+            emails = {lead["id"]: lead["email"] for lead in leads}
+            records = [_timeline_entry(event, emails[event["person_id"]]) for event in events]
+            columns = _timeline_row
+        if records:
+            yield (
+                _csv([columns(r) for r in records])
+                if fmt == "csv"
+                else b"".join(orjson.dumps(r) + b"\n" for r in records)
+            )
+        if progress is not None:
+            progress(scanned)
+
+
+async def _batches(
+    store: Store, site: Site, wanted: LeadFilter, with_events: bool, now: float
+) -> AsyncIterator[tuple[int, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """(rows scanned, lead summaries, their events if asked) per read, in stored-score order."""
+    after: tuple[float, int] | None = None
+    while True:
+
+        async def read(q: Queries, after: tuple[float, int] | None = after) -> tuple[Any, ...]:
+            batch = await q.leads(site.id, wanted.stages, **wanted.sql(), after=after, limit=SCAN)
+            kept = [person for _, person in batch if _passes(site, wanted, person, now)]
+            events = await q.events_of_many([person.id for person in kept]) if with_events else []
+            return batch, await _summaries(q, site, kept, now), events
+
+        batch, leads, events = await store.read(read)
+        yield len(batch), leads, events
+        if len(batch) < SCAN:
+            return
+        after = (batch[-1][0], batch[-1][1].id)
+
+
+def _passes(site: Site, wanted: LeadFilter, person: PersonRecord, now: float) -> bool:
+    """The decayed min_score filter (the database filtered on stored values, an upper bound)."""
+    if wanted.min_score is None:
+        return True
+    return current_scores(site.programme.scoring, person.scoring, now)[wanted.score] >= wanted.min_score
+
+
+def _timeline_entry(event: Mapping[str, Any], email: str | None) -> dict[str, Any]:
+    entry = {"person_id": event["person_id"], "email": email, "event_id": event["id"]}
+    entry.update({key: value for key, value in event.items() if key not in ("person_id", "id")})
+    entry["ts"] = iso(event["ts"])
+    return entry
+
+
+def _timeline_row(entry: Mapping[str, Any]) -> list[Any]:
+    return [_cell(entry[column]) for column in TIMELINE_COLUMNS]
+
+
+def _lead_header(scores: Sequence[str]) -> list[str]:
+    return [
+        "id",
+        "email",
+        "user_id",
+        "stage",
+        "queue",
+        "owner",
+        *(f"score_{name}" for name in scores),
+        *PROFILE_COLUMNS,
+        "created_at",
+        "identified_at",
+        "last_seen_at",
+        "profile",
+    ]
+
+
+def _lead_row(scores: Sequence[str], lead: Mapping[str, Any]) -> list[Any]:
+    routing = lead["routing"] or {}
+    return [
+        lead["id"],
+        _cell(lead["email"]),
+        _cell(lead["user_id"]),
+        lead["stage"],
+        _cell(routing.get("queue")),
+        _cell(routing.get("owner")),
+        *(lead["scores"][name] for name in scores),
+        *(_cell(lead["profile"].get(field)) for field in PROFILE_COLUMNS),
+        lead["created_at"],
+        lead["identified_at"],
+        lead["last_seen_at"],
+        _cell(lead["profile"]),
+    ]
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: JSON for structures, and text a spreadsheet would run as a formula defused."""
+    if isinstance(value, (dict, list)):
+        value = orjson.dumps(value).decode()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(rows: Sequence[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+# ---------------------------------------------------------------------------
+# Query parameters
+
+
+def _stages(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return DEFAULT_LEAD_STAGES
+    stages = tuple(s.strip() for s in raw.split(",") if s.strip())
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise BadRequest(f"unknown stage {unknown[0] if unknown else raw!r}; use {', '.join(STAGES)}", field="stage")
+    return stages
+
+
+def _number(raw: str | None, field: str) -> float | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{field} must be a number", field=field) from None
+    if not math.isfinite(value):
+        raise BadRequest(f"{field} must be a finite number", field=field)
+    return value
+
+
+def _since(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    try:
+        return _number(raw, "since")
+    except BadRequest:
+        pass
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest("since must be an ISO 8601 time or POSIX seconds", field="since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

@@ -1,0 +1,154 @@
+"""Lead routing (seed 003: "put the lead in the right hands, in the right queue").
+
+``[[routes]]`` in the programme are ordered rules.  Each names a queue, optionally
+owners taken in turn (round robin, skipping owners marked unavailable), the stage at
+which it applies (default ``sql``) and conditions on scores, on interest (which
+product score leads), on profile fields and on the events of the lead's history::
+
+    [[routes]]
+    id = "field-sales"
+    queue = "field-sales"
+    owners = ["amelie", "bastien"]
+    when = { event = { type = "page", props = { price = ">= 10000" } } }
+
+A lead is routed once, when it enters a stage and holds no assignment yet: the first
+route whose stage it has reached and whose conditions hold wins.  Scores and interest
+move afterwards, but the lead stays where it is: re-routing is an explicit request
+(``POST /api/leads/{id}/reroute``), and the lead's story shows the queue the table
+would pick now when it differs.  Every routing is recorded, announced as a
+``person.routed`` webhook, and the turn of each queue lives in the database, so round
+robin stays fair across instances.
+
+Compiling and choosing are pure; ``hand_off`` and ``reroute`` run inside the caller's
+write unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tracker.domain.facts import STAGE_RANK, Crossing, Event
+from tracker.domain.people import PersonRecord
+from tracker.domain.routing import ROUTE_STAGES, LeadView, Route, choose_route, pick_owner
+from tracker.domain.scoring import current_scores
+from tracker.domain.sites import Site
+from tracker.services.outbox import announce
+from tracker.store import Queries
+
+SYSTEM = "system"
+
+
+# ---------------------------------------------------------------------------
+# Inside write units
+
+
+async def lead_view(q: Queries, site: Site, person: PersonRecord, now: float) -> LeadView:
+    routes = site.programme.routes
+    events = await q.events_of(person.id) if any(route.needs_events for route in routes) else ()
+    scores = current_scores(site.programme.scoring, person.scoring, now)
+    return LeadView(person.stage, scores, person.profile, events)
+
+
+async def assign(
+    q: Queries,
+    site_id: int,
+    person_id: int,
+    route: Route,
+    *,
+    reason: str,
+    actor: str,
+    now: float,
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Put the person in ``route``'s queue with the next available owner; record and announce it."""
+    owner = None
+    if route.owners:
+        unavailable = await q.unavailable_owners(site_id)
+        owner, turn = pick_owner(route.owners, unavailable, await q.take_turn(site_id, route.queue))
+        await q.set_turn(site_id, route.queue, turn)
+    await q.insert_assignment(site_id, person_id, route.id, route.queue, owner, reason=reason, actor=actor, ts=now)
+    routed: dict[str, Any] = {"route": route.id, "queue": route.queue, "owner": owner, "reason": reason}
+    if previous is not None:
+        routed["previous"] = {key: previous[key] for key in ("route", "queue", "owner")}
+    await announce(q, site_id, person_id, [("person.routed", routed)], occurred_at=now, now=now)
+    return routed
+
+
+async def hand_off(
+    q: Queries,
+    site: Site,
+    person: PersonRecord,
+    event: Event,
+    *,
+    entered: Sequence[str],
+    crossings: Sequence[Crossing],
+    merged_from: int | None,
+    now: float,
+) -> None:
+    """After one event is recorded: announce what it changed, and route a lead that reached a stage."""
+    signals = _signals(site, event, entered, crossings, merged_from)
+    if signals:
+        await announce(q, site.id, person.id, signals, occurred_at=event.ts, now=now)
+    routes = site.programme.routes
+    if not entered or not any(STAGE_RANK[person.stage] >= STAGE_RANK[route.stage] for route in routes):
+        return
+    if await q.active_assignments([person.id]):
+        return
+    route = choose_route(routes, await lead_view(q, site, person, now))
+    if route is not None:
+        await assign(q, site.id, person.id, route, reason=f"stage:{person.stage}", actor=SYSTEM, now=now)
+
+
+def _signals(
+    site: Site, event: Event, entered: Sequence[str], crossings: Sequence[Crossing], merged_from: int | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The webhook events one recorded event gives rise to, in the order they happened."""
+    signals: list[tuple[str, dict[str, Any]]] = []
+    if merged_from is not None:
+        signals.append(("person.merged", {"merged_from": merged_from, "event_id": event.id}))
+    if "known" in entered:
+        signals.append(("person.identified", {"event_id": event.id}))
+    signals.extend(
+        ("score.threshold_crossed", {"score": c.score, "level": c.level, "event_id": c.event_id}) for c in crossings
+    )
+    signals.extend(
+        ("person.stage_changed", {"stage": stage, "event_id": event.id}) for stage in entered if stage in ("mql", "sql")
+    )
+    campaign = event.props.get("campaign")
+    if event.type == "conversion" and campaign in site.programme.campaign_ids:
+        signals.append(("campaign.converted", {"campaign": campaign, "event_id": event.id}))
+    return signals
+
+
+async def reroute(q: Queries, site: Site, person: PersonRecord, *, actor: str, now: float) -> dict[str, Any] | None:
+    """Re-evaluate the routing table for a lead; a new assignment if it names another queue.
+
+    None when nothing changes: no route applies, or the lead already is in that queue
+    (it keeps its owner then).
+    """
+    current = (await q.active_assignments([person.id])).get(person.id)
+    route = await _another_route(q, site, person, current, now)
+    if route is None:
+        return None
+    return await assign(q, site.id, person.id, route, reason="reroute", actor=actor, now=now, previous=current)
+
+
+async def suggestion(
+    q: Queries, site: Site, person: PersonRecord, current: Mapping[str, Any] | None, now: float
+) -> dict[str, str] | None:
+    """Where ``reroute`` would move the lead now, if anywhere."""
+    route = await _another_route(q, site, person, current, now)
+    return None if route is None else {"route": route.id, "queue": route.queue}
+
+
+async def _another_route(
+    q: Queries, site: Site, person: PersonRecord, current: Mapping[str, Any] | None, now: float
+) -> Route | None:
+    """The route the table picks now, when it names another queue than the one in force."""
+    if person.stage not in ROUTE_STAGES or not site.programme.routes:
+        return None
+    route = choose_route(site.programme.routes, await lead_view(q, site, person, now))
+    if route is None or (current is not None and current["queue"] == route.queue):
+        return None
+    return route

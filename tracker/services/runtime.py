@@ -1,0 +1,29 @@
+"""What request handlers share: the store, the sites, the signer, the abuse guard, the clock and id source.
+
+The clock and the visitor-id generator are injected so tests are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tracker.config import Settings
+from tracker.domain.identity import VisitorTokens
+from tracker.services.sites import SiteRegistry
+from tracker.store import Store
+
+if TYPE_CHECKING:  # abuse's route handlers read the runtime: a type-only import breaks the cycle
+    from tracker.services.abuse import Guard
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    store: Store
+    sites: SiteRegistry
+    tokens: VisitorTokens
+    clock: Callable[[], float]
+    new_visitor_id: Callable[[], str]
+    guard: Guard

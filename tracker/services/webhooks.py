@@ -1,0 +1,156 @@
+"""Webhooks: subscriptions, what a delivery carries, and the API to inspect and re-send them.
+
+Subscriptions are integration settings (a CRM's URL and a shared secret), not marketing
+content, so they live in the database, managed by an admin key (``/api/webhooks``) or
+the CLI (``tracker webhooks``), rather than in the programme.
+
+A delivery is ``POST``ed as JSON::
+
+    {"id": 42, "event": "person.routed", "occurred_at": "…Z", "site": "demo",
+     "data": {"queue": "field-sales", "owner": "amelie", …},
+     "person": {…the lead's whole story, as GET /api/leads/{id} returns it…}}
+
+``data`` says what happened when it happened; ``person`` is read when the delivery is
+sent, so a retry carries the person as they are then, and an erased person is never
+sent at all.  Headers: ``Tracker-Signature`` (see ``outbox.sign``), ``Tracker-Event``,
+``Tracker-Delivery`` (the same on every retry: deduplicate on it) and ``Tracker-Attempt``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from tracker.domain.clock import iso
+from tracker.errors import BadRequest
+from tracker.services.leads import lead_story
+from tracker.services.outbox import EVENTS, Render, headers, post
+from tracker.services.sites import SiteRegistry
+from tracker.store import Queries, Store
+
+MAX_URL = 2000
+STATUSES = ("pending", "delivered", "dead")
+_UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def check_subscription(url: Any, events: Any) -> tuple[str, list[str]]:
+    """A subscription's URL and events, validated; every event when ``events`` is None."""
+    if not isinstance(url, str) or not url or len(url) > MAX_URL or _UNSAFE_URL.search(url):
+        raise BadRequest(f"url must be an http(s) URL of at most {MAX_URL} characters", field="url")
+    try:
+        parts = urlsplit(url)
+        # Reading the port checks it; httpx must accept the URL too, or every delivery would fail.
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        valid = False
+    if not valid:
+        raise BadRequest("url must be an http(s) URL with a host", field="url")
+    if events is None:
+        return url, list(EVENTS)
+    if not isinstance(events, list) or not events or not all(event in EVENTS for event in events):
+        raise BadRequest(f"events must be a non-empty list of: {', '.join(EVENTS)}", field="events")
+    return url, list(dict.fromkeys(events))
+
+
+async def add_webhook(store: Store, site_id: int, url: Any, events: Any, now: float) -> dict[str, Any]:
+    """Subscribe ``url`` to ``events``; the answer holds the signing secret, shown this once."""
+    url, wanted = check_subscription(url, events)
+    secret = new_secret()
+    webhook_id = await store.write(lambda q: q.insert_webhook(site_id, url, secret, wanted, now))
+    return {"id": webhook_id, "url": url, "events": wanted, "secret": secret, "created_at": iso(now)}
+
+
+async def webhooks_of(store: Store, site_id: int) -> list[dict[str, Any]]:
+    """The site's subscriptions, without their secrets."""
+    hooks = await store.read(lambda q: q.webhooks(site_id))
+    return [{"id": h["id"], "url": h["url"], "events": h["events"], "created_at": iso(h["created_at"])} for h in hooks]
+
+
+# ---------------------------------------------------------------------------
+# Payloads
+
+
+def payload(
+    delivery_id: int, event: str, occurred_at: float, site_key: str, data: Mapping[str, Any], person: Any
+) -> bytes:
+    return orjson.dumps(
+        {
+            "id": delivery_id,
+            "event": event,
+            "occurred_at": iso(occurred_at),
+            "site": site_key,
+            "data": dict(data),
+            "person": person,
+        }
+    )
+
+
+def renderer(sites: SiteRegistry, clock: Callable[[], float]) -> Render:
+    """Builds each delivery's body at sending time, from the person's story as it is then."""
+
+    async def render(q: Queries, delivery: Mapping[str, Any]) -> bytes | None:
+        site = sites.by_id(delivery["site_id"])
+        if site is None:
+            raise LookupError(f"site {delivery['site_id']} is not loaded")
+        story = await lead_story(q, site, delivery["person_id"], clock())
+        if story is None:
+            return None  # erased since: there is nobody left to announce
+        return payload(delivery["id"], delivery["event"], delivery["occurred_at"], site.key, delivery["data"], story)
+
+    return render
+
+
+def sample(event: str, now: float) -> bytes:
+    """What ``tracker webhooks test`` sends: Marc of the seed articles, sales-ready and routed."""
+    samples: dict[str, dict[str, Any]] = {
+        "person.identified": {"event_id": 3},
+        "person.stage_changed": {"stage": "sql", "event_id": 7},
+        "person.merged": {"merged_from": 2, "event_id": 3},
+        "person.routed": {"route": "inside-sales", "queue": "inside-sales", "owner": "chloe", "reason": "stage:sql"},
+        "score.threshold_crossed": {"score": "engagement", "level": "sql", "event_id": 7},
+        "campaign.converted": {"campaign": "sales-popup", "event_id": 8},
+    }
+    person = {
+        "id": 1,
+        "email": "marc@example.com",
+        "user_id": None,
+        "stage": "sql",
+        "scores": {"engagement": 13.0, "fit": 0.0, "general": 0.0, "medical": 0.0},
+        "profile": {"company": "Atelier Marc", "job_title": "Responsable achats"},
+        "created_at": iso(now - 3600),
+        "identified_at": iso(now - 1800),
+        "last_seen_at": iso(now),
+        "merged_ids": [2],
+        "routing": {"queue": "inside-sales", "owner": "chloe", "route": "inside-sales", "assigned_at": iso(now)},
+        "stages": [{"stage": stage, "ts": iso(now - 60), "event_id": 7} for stage in ("known", "mql", "sql")],
+        "ledger": [
+            {"score": "engagement", "rule_id": "quality-blog", "event_id": 7, "op": "add", "points": 2.0},
+            {"score": "engagement", "rule_id": "wp-b", "event_id": 2, "op": "add", "points": 5.0},
+            {"score": "engagement", "rule_id": "wp-a", "event_id": 1, "op": "add", "points": 2.0},
+        ],
+        "timeline": [{"id": 7, "type": "page", "url": "https://www.example.com/blog/qualite/sav", "ts": iso(now)}],
+    }
+    return payload(0, event, now, "demo", samples[event], person)
+
+
+async def send_test(
+    url: str, secret: str, event: str, now: float, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[int | None, str, dict[str, str]]:
+    """POST a signed sample; the HTTP status, what went wrong ("" for a 2xx) and the headers sent."""
+    check_subscription(url, [event])
+    body = sample(event, now)
+    sent = headers(secret, body, int(now), event, 0, 1)
+    async with httpx.AsyncClient(timeout=10.0, transport=transport) as client:
+        status, error = await post(client, url, body, sent)
+    return status, error, sent
