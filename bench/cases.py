@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.domain.identity import VisitorTokens, new_visitor_id
+from tracker.domain.identity import VisitorTokens
+from tracker.services.runtime import new_visitor_id
 
 from .load import Load, LoadResult, Reply, Unavailable, post, post_all, run_wrk
 from .servers import Server, cpu_seconds_of, machine_cpu_seconds

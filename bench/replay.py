@@ -17,8 +17,8 @@ import orjson
 
 from tracker.app import DEMO_GRID
 from tracker.domain.facts import Event
-from tracker.domain.programme.load import load_programme_file
 from tracker.domain.scoring import Scoring, replay
+from tracker.services.sites import load_programme_file
 from tracker.web.validation import parse_payload
 
 from .traffic import Journeys, beacon_body

@@ -20,9 +20,9 @@ import orjson
 
 from tracker.app import DEMO_GRID
 from tracker.domain.devices import device_of
-from tracker.domain.identity import new_visitor_id
 from tracker.domain.sites import compile_site
 from tracker.services.ingest import process
+from tracker.services.runtime import new_visitor_id
 from tracker.services.sites import save_site
 from tracker.store import Queries, open_store
 from tracker.web.validation import parse_payload

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 
 from tracker.app import DEMO_GRID
-from tracker.domain.programme.load import load_programme_file
 from tracker.domain.scoring import replay
+from tracker.services.sites import load_programme_file
 from tracker.store import open_store
 
 from .conftest import CHROME

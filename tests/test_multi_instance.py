@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from tracker.app import DEMO_GRID
-from tracker.domain.programme.load import load_programme_file
 from tracker.domain.scoring import current_scores, replay
+from tracker.services.sites import load_programme_file
 from tracker.store import open_store
 
 from .conftest import CHROME, POSTGRES

@@ -19,9 +19,10 @@ from tracker.domain.facts import Incoming
 from tracker.domain.privacy import PrivacySettings, admit, consent_in, ip_prefix, truncate_ip
 from tracker.domain.programme.checks import GridError
 from tracker.errors import BadRequest
-from tracker.services.privacy import PersonRef, person_ref, plan_purge, run_purge, save_privacy
+from tracker.services.privacy import PersonRef, plan_purge, run_purge, save_privacy
 from tracker.store import Queries, open_store
 from tracker.store.privacy_queries import PERSON_REFERENCES
+from tracker.web.leads import person_ref
 
 from .conftest import BASE, CHROME, SEED_GRID, START, Beacon, Clock, Server
 

@@ -17,15 +17,15 @@ from starlette.types import ASGIApp
 
 from tracker.assets import asset_root
 from tracker.config import Settings
-from tracker.domain.identity import VisitorTokens, new_visitor_id
+from tracker.domain.identity import VisitorTokens
 from tracker.domain.sites import normalise_origin
 from tracker.errors import HTTPError
 from tracker.services import abuse, metrics
 from tracker.services.outbox import Deliverer
-from tracker.services.webhooks import renderer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
-from tracker.services.runtime import Runtime
+from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, save_site
+from tracker.services.webhooks import renderer
 from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
@@ -100,7 +100,6 @@ def create_app(
         routes=routes(settings),
         lifespan=lifespan,
         exception_handlers={
-            abuse.RateLimited: abuse.rate_limited_response,
             HTTPError: _http_error,
             HTTPException: _starlette_error,
             Exception: _crash,
@@ -202,7 +201,7 @@ async def _preflight(request: Request) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPError)
-    return json_response(exc.to_json(), exc.status)
+    return json_response(exc.to_json(), exc.status, headers=exc.headers)
 
 
 async def _starlette_error(request: Request, exc: Exception) -> Response:

@@ -19,15 +19,16 @@ from tracker.domain.clock import iso
 from tracker.domain.keys import ROLES, digest, new_key
 from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings
 from tracker.domain.programme.checks import GridError
-from tracker.domain.programme.load import Programme, load_programme, load_programme_file
+from tracker.domain.programme.load import Programme, load_programme
 from tracker.errors import HTTPError
 from tracker.services import exports
 from tracker.services.exports import FORMATS, WHATS
 from tracker.services.outbox import EVENTS
 from tracker.services.privacy import plan_purge, run_purge, save_privacy
-from tracker.services.sites import save_site
+from tracker.services.sites import load_programme_file, save_site
 from tracker.services.webhooks import add_webhook, new_secret, send_test, webhooks_of
 from tracker.store import Store, open_store
+from tracker.web.exports import lead_filter
 from tracker.web.params import int_param
 
 T = TypeVar("T")
@@ -364,7 +365,7 @@ def export(
     async def run(store: Store) -> int:
         try:
             site = await exports.load_site(store, site_key)
-            wanted = exports.lead_filter(site, params)
+            wanted = lead_filter(site, params)
         except (LookupError, HTTPError) as exc:
             raise click.ClickException(str(exc)) from None
         total = await exports.count_leads(store, site, wanted)

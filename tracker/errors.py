@@ -14,6 +14,8 @@ class HTTPError(Exception):
         self.message = message
         self.field = field
         self.extra = extra
+        # Sent with the error response (e.g. Retry-After on a 429).
+        self.headers: dict[str, str] = {}
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "message": self.message}

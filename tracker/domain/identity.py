@@ -15,7 +15,6 @@ The rules come from the incumbents' worst bugs (see REFERENCE.md):
 from __future__ import annotations
 
 import re
-import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -170,10 +169,6 @@ class VisitorTokens:
         self._known[site_key, token] = visitor_id
         if len(self._known) > self.memory:
             self._known.popitem(last=False)
-
-
-def new_visitor_id() -> str:
-    return secrets.token_urlsafe(16)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 
 from tracker.domain.privacy import PrivacySettings
 from tracker.domain.programme.checks import GridError
-from tracker.domain.programme.load import Programme, load_programme
-from tracker.store.rows import SiteRecord
+from tracker.domain.programme.load import Programme
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -42,19 +41,6 @@ class Site:
 def normalise_origin(origin: str) -> str:
     parts = urlsplit(origin.strip())
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else origin.strip().lower()
-
-
-def compile_site(record: SiteRecord) -> Site:
-    return Site(
-        id=record.id,
-        key=record.key,
-        name=record.name,
-        origins=frozenset(normalise_origin(o) for o in record.origins),
-        programme=load_programme(record.programme),
-        version=record.version,
-        privacy=PrivacySettings.from_json(record.settings),
-        internal=internal_networks(record.settings.get(INTERNAL_SETTING, [])),
-    )
 
 
 def internal_networks(ranges: Any) -> tuple[IPNetwork, ...]:

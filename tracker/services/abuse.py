@@ -30,7 +30,6 @@ from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.requests import Request
-from starlette.responses import Response
 
 from tracker.config import Settings
 from tracker.domain.devices import device_of
@@ -41,7 +40,6 @@ from tracker.errors import HTTPError
 from tracker.services import metrics
 from tracker.services.stages import advance_stage
 from tracker.store import Queries, Store
-from tracker.web.responses import json_response
 
 log = logging.getLogger("tracker.abuse")
 
@@ -109,13 +107,7 @@ class RateLimited(HTTPError):
     def __init__(self, message: str, *, field: str, retry_after: int) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
-
-
-async def rate_limited_response(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RateLimited)
-    response = json_response(exc.to_json(), exc.status)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class RateLimiter:

@@ -22,21 +22,19 @@ import io
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import orjson
 
 from tracker.domain.clock import iso
-from tracker.domain.facts import STAGES
 from tracker.domain.leads import lead_summary
 from tracker.domain.people import PersonRecord
 from tracker.domain.scoring import current_scores
-from tracker.domain.sites import Site, compile_site
+from tracker.domain.sites import Site
 from tracker.errors import BadRequest
+from tracker.services.sites import compile_site
 from tracker.store import Queries, Store
-from tracker.web.params import text_param
 
 DEFAULT_LEAD_STAGES = ("known", "mql", "sql")
 MAX_LIMIT = 500
@@ -81,21 +79,6 @@ class LeadFilter:
             "queue": self.queue,
             "owner": self.owner,
         }
-
-
-def lead_filter(site: Site, params: Mapping[str, str]) -> LeadFilter:
-    """The filter a request's query string asks for; BadRequest names a bad parameter."""
-    score = params.get("score") or site.programme.primary_score
-    if score is None or score not in site.programme.scoring.scores:
-        raise BadRequest(f"unknown score {score!r}", field="score")
-    return LeadFilter(
-        stages=_stages(params.get("stage")),
-        score=score,
-        min_score=_number(params.get("min_score"), "min_score"),
-        since=_since(params.get("since")),
-        queue=text_param(params.get("queue"), "queue"),
-        owner=text_param(params.get("owner"), "owner"),
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -319,41 +302,3 @@ def _csv(rows: Sequence[Sequence[Any]]) -> bytes:
 
 # ---------------------------------------------------------------------------
 # Query parameters
-
-
-def _stages(raw: str | None) -> tuple[str, ...]:
-    if not raw:
-        return DEFAULT_LEAD_STAGES
-    stages = tuple(s.strip() for s in raw.split(",") if s.strip())
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown or not stages:
-        raise BadRequest(f"unknown stage {unknown[0] if unknown else raw!r}; use {', '.join(STAGES)}", field="stage")
-    return stages
-
-
-def _number(raw: str | None, field: str) -> float | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"{field} must be a number", field=field) from None
-    if not math.isfinite(value):
-        raise BadRequest(f"{field} must be a finite number", field=field)
-    return value
-
-
-def _since(raw: str | None) -> float | None:
-    if not raw:
-        return None
-    try:
-        return _number(raw, "since")
-    except BadRequest:
-        pass
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest("since must be an ISO 8601 time or POSIX seconds", field="since") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()

@@ -16,12 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tracker.domain.facts import STAGES
-from tracker.domain.identity import IdentityError, normalise_email, normalise_user_id
 from tracker.domain.people import PersonRecord
 from tracker.domain.privacy import DAY, PrivacySettings
-from tracker.errors import BadRequest
 from tracker.store import Queries, Store
-from tracker.web.params import int_param, text_param
 
 log = logging.getLogger("tracker.privacy")
 # Persons per purge transaction: short enough that ingest never waits long for the write lock.
@@ -166,22 +163,6 @@ class PersonRef:
 
     by: Literal["id", "email", "user_id"]
     value: str
-
-
-def person_ref(person_id: str | None, email: str | None, user_id: str | None) -> PersonRef:
-    """The one way of naming a person a request used; BadRequest if none or several."""
-    given = [(by, value) for by, value in (("id", person_id), ("email", email), ("user_id", user_id)) if value]
-    if len(given) != 1:
-        raise BadRequest("name the person by id, or by exactly one of email and user_id", field="email")
-    by, value = given[0]
-    try:
-        if by == "email":
-            return PersonRef("email", normalise_email(text_param(value, by)))
-        if by == "user_id":
-            return PersonRef("user_id", normalise_user_id(text_param(value, by)))
-    except IdentityError as exc:
-        raise BadRequest(str(exc), field=by) from None
-    return PersonRef("id", str(int_param(value, "person_id")))
 
 
 async def find_person(q: Queries, site_id: int, ref: PersonRef, *, for_update: bool = False) -> PersonRecord | None:

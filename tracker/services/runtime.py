@@ -5,6 +5,7 @@ The clock and the visitor-id generator are injected so tests are deterministic.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,3 +28,7 @@ class Runtime:
     clock: Callable[[], float]
     new_visitor_id: Callable[[], str]
     guard: Guard
+
+
+def new_visitor_id() -> str:
+    return secrets.token_urlsafe(16)

@@ -8,10 +8,12 @@ takes effect everywhere within ``RELOAD_SECONDS``.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+from tracker.domain.privacy import PrivacySettings
 from tracker.domain.programme.checks import GridError
-from tracker.domain.programme.load import load_programme
-from tracker.domain.sites import Site, compile_site
+from tracker.domain.programme.load import Programme, load_programme
+from tracker.domain.sites import INTERNAL_SETTING, Site, internal_networks, normalise_origin
 from tracker.store import Queries, Store
 from tracker.store.rows import SiteRecord
 
@@ -89,3 +91,24 @@ async def save_site(
         return saved
 
     return await store.write(unit)
+
+
+def compile_site(record: SiteRecord) -> Site:
+    return Site(
+        id=record.id,
+        key=record.key,
+        name=record.name,
+        origins=frozenset(normalise_origin(o) for o in record.origins),
+        programme=load_programme(record.programme),
+        version=record.version,
+        privacy=PrivacySettings.from_json(record.settings),
+        internal=internal_networks(record.settings.get(INTERNAL_SETTING, [])),
+    )
+
+
+def load_programme_file(path: Path) -> Programme:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GridError(str(path), f"cannot read file: {exc.strerror}") from None
+    return load_programme(source)

@@ -9,30 +9,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import orjson
-
-from tracker.domain.facts import CampaignMemory, Event, LedgerEntry, ProfileChange, ScoreState
+from tracker.domain.facts import Event, LedgerEntry, ProfileChange, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
-from tracker.store.conn import Conn, Row
+from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
+from tracker.store.lead_queries import LeadQueries
 from tracker.store.privacy_queries import PrivacyQueries
-from tracker.store.rows import ApiKeyRecord, SiteRecord
-
-_PERSON_COLUMNS = (
-    "id, site_id, email, user_id, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at,"
-    " updated_at"
+from tracker.store.rows import (
+    EVENT_COLUMNS,
+    PERSON_COLUMNS,
+    VISITOR_COLUMNS,
+    ApiKeyRecord,
+    SiteRecord,
+    dicts,
+    dumps,
+    event_of_row,
+    loads,
+    person_of_row,
+    site_of_row,
+    visitor_of_row,
 )
-_VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot"
+
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
 _DEVICE_AND_PERSON = (
     "SELECT "
-    + ", ".join(f"v.{c.strip()} AS v_{c.strip()}" for c in _VISITOR_COLUMNS.split(","))
+    + ", ".join(f"v.{c.strip()} AS v_{c.strip()}" for c in VISITOR_COLUMNS.split(","))
     + ", "
-    + ", ".join(f"p.{c.strip()}" for c in _PERSON_COLUMNS.split(","))
+    + ", ".join(f"p.{c.strip()}" for c in PERSON_COLUMNS.split(","))
     + " FROM visitors v JOIN persons p ON p.id = v.person_id WHERE v.id = ? AND v.site_id = ?"
 )
-_EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, visit"
 # What a merge does with each table that holds a person id (Mautic #16240 lost links
 # because one table had no rule).  tests/test_identity.py checks this covers every
 # table in privacy_queries.PERSON_REFERENCES.
@@ -56,15 +62,7 @@ MERGE_RULES: dict[str, str] = {
 }
 
 
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def loads(text: str | bytes | None) -> Any:
-    return orjson.loads(text) if text else {}
-
-
-class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
+class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
@@ -85,13 +83,13 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
         rows = await self.conn.fetchall(
             "SELECT id, key, name, origins, programme, version, settings FROM sites ORDER BY id"
         )
-        return [_site(row) for row in rows]
+        return [site_of_row(row) for row in rows]
 
     async def site_by_key(self, key: str) -> SiteRecord | None:
         row = await self.conn.fetchone(
             "SELECT id, key, name, origins, programme, version, settings FROM sites WHERE key = ?", key
         )
-        return _site(row) if row else None
+        return site_of_row(row) if row else None
 
     async def update_site(
         self, site_id: int, *, origins: Sequence[str] | None = None, programme: str | None = None
@@ -166,22 +164,22 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
         # PostgreSQL locks the row so concurrent instances serialise on one person;
         # SQLite already holds the database write lock for the whole unit.
         lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
-        row = await self.conn.fetchone(f"SELECT {_PERSON_COLUMNS} FROM persons WHERE id = ?{lock}", person_id)
-        return _person(row) if row else None
+        row = await self.conn.fetchone(f"SELECT {PERSON_COLUMNS} FROM persons WHERE id = ?{lock}", person_id)
+        return person_of_row(row) if row else None
 
     async def person_by_email(self, site_id: int, email: str, *, for_update: bool = False) -> PersonRecord | None:
         lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
         row = await self.conn.fetchone(
-            f"SELECT {_PERSON_COLUMNS} FROM persons WHERE site_id = ? AND email = ?{lock}", site_id, email
+            f"SELECT {PERSON_COLUMNS} FROM persons WHERE site_id = ? AND email = ?{lock}", site_id, email
         )
-        return _person(row) if row else None
+        return person_of_row(row) if row else None
 
     async def person_by_user_id(self, site_id: int, user_id: str, *, for_update: bool = False) -> PersonRecord | None:
         lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
         row = await self.conn.fetchone(
-            f"SELECT {_PERSON_COLUMNS} FROM persons WHERE site_id = ? AND user_id = ?{lock}", site_id, user_id
+            f"SELECT {PERSON_COLUMNS} FROM persons WHERE site_id = ? AND user_id = ?{lock}", site_id, user_id
         )
-        return _person(row) if row else None
+        return person_of_row(row) if row else None
 
     async def save_person(self, person: PersonRecord) -> None:
         await self.conn.execute(
@@ -223,23 +221,23 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
         """
         if self.conn.dialect != "postgresql":
             row = await self.conn.fetchone(_DEVICE_AND_PERSON, visitor_id, site_id)
-            return (_visitor(row, "v_"), _person(row)) if row else None
+            return (visitor_of_row(row, "v_"), person_of_row(row)) if row else None
         while True:
             row = await self.conn.fetchone(_DEVICE_AND_PERSON + " FOR UPDATE OF v, p", visitor_id, site_id)
             if row is not None:
-                return _visitor(row, "v_"), _person(row)
+                return visitor_of_row(row, "v_"), person_of_row(row)
             if await self.visitor(visitor_id, site_id) is None:
                 return None
 
     async def visitor(self, visitor_id: str, site_id: int) -> VisitorRecord | None:
         row = await self.conn.fetchone(
-            f"SELECT {_VISITOR_COLUMNS} FROM visitors WHERE id = ? AND site_id = ?", visitor_id, site_id
+            f"SELECT {VISITOR_COLUMNS} FROM visitors WHERE id = ? AND site_id = ?", visitor_id, site_id
         )
-        return _visitor(row) if row else None
+        return visitor_of_row(row) if row else None
 
     async def insert_visitor(self, visitor: VisitorRecord) -> None:
         await self.conn.execute(
-            f"INSERT INTO visitors ({_VISITOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO visitors ({VISITOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             visitor.id,
             visitor.site_id,
             visitor.person_id,
@@ -264,9 +262,9 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
 
     async def visitors_of(self, person_id: int) -> list[VisitorRecord]:
         rows = await self.conn.fetchall(
-            f"SELECT {_VISITOR_COLUMNS} FROM visitors WHERE person_id = ? ORDER BY created_at", person_id
+            f"SELECT {VISITOR_COLUMNS} FROM visitors WHERE person_id = ? ORDER BY created_at", person_id
         )
-        return [_visitor(row) for row in rows]
+        return [visitor_of_row(row) for row in rows]
 
     # -- events, ledger, stages, decisions -----------------------------------------------------
 
@@ -289,13 +287,13 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
     async def events_of(self, person_id: int) -> list[Event]:
         """Every event of a person in replay order."""
         rows = await self.conn.fetchall(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE person_id = ? ORDER BY ts, id", person_id
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE person_id = ? ORDER BY ts, id", person_id
         )
-        return [_event(row) for row in rows]
+        return [event_of_row(row) for row in rows]
 
     async def timeline(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
-            f"SELECT {_EVENT_COLUMNS}, visitor_id FROM events WHERE person_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
+            f"SELECT {EVENT_COLUMNS}, visitor_id FROM events WHERE person_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
             person_id,
             limit,
         )
@@ -360,7 +358,7 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
             person_id,
             limit,
         )
-        return _dicts(rows)
+        return dicts(rows)
 
     async def insert_stage(self, person_id: int, stage: str, ts: float, event_id: int | None) -> None:
         await self.conn.execute(
@@ -376,7 +374,7 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
         rows = await self.conn.fetchall(
             "SELECT stage, ts, event_id FROM stages WHERE person_id = ? ORDER BY ts, stage", person_id
         )
-        return _dicts(rows)
+        return dicts(rows)
 
     async def insert_decisions(
         self, person_id: int, visitor_id: str, campaigns: Sequence[str], action: str, event_id: int | None, ts: float
@@ -393,7 +391,7 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
             person_id,
             limit,
         )
-        return _dicts(rows)
+        return dicts(rows)
 
     async def claim_message(self, site_id: int, message_id: str, now: float) -> bool:
         """Record a message id; False if it was already processed (a retried delivery)."""
@@ -437,142 +435,3 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries):
     async def aliases_of(self, person_id: int) -> list[int]:
         rows = await self.conn.fetchall("SELECT old_id FROM aliases WHERE person_id = ? ORDER BY old_id", person_id)
         return [int(row["old_id"]) for row in rows]
-
-    # -- leads ---------------------------------------------------------------------------------
-
-    async def leads(
-        self,
-        site_id: int,
-        stages: Sequence[str],
-        *,
-        score: str,
-        min_score: float | None = None,
-        since: float | None = None,
-        queue: str | None = None,
-        owner: str | None = None,
-        after: tuple[float, int] | None = None,
-        limit: int,
-    ) -> list[tuple[float, PersonRecord]]:
-        """Persons in ``stages`` by stored ``score``, highest first, each with that stored value.
-
-        ``after`` is the (stored value, id) of the last row of the previous batch.  Decay is
-        applied by the caller; stored values bound decayed ones from above.
-        """
-        where, args = _lead_filter(site_id, stages, score, min_score, since, queue, owner)
-        if after is not None:
-            where += " AND (COALESCE(s.value, 0) < ? OR (COALESCE(s.value, 0) = ? AND p.id > ?))"
-            args += [after[0], after[0], after[1]]
-        rows = await self.conn.fetchall(
-            f"SELECT {', '.join('p.' + c.strip() for c in _PERSON_COLUMNS.split(','))},"
-            f" COALESCE(s.value, 0) AS sort_value {where} ORDER BY COALESCE(s.value, 0) DESC, p.id LIMIT ?",
-            *args,
-            limit,
-        )
-        return [(float(row["sort_value"]), _person(row)) for row in rows]
-
-    async def count_leads(
-        self,
-        site_id: int,
-        stages: Sequence[str],
-        *,
-        score: str,
-        min_score: float | None = None,
-        since: float | None = None,
-        queue: str | None = None,
-        owner: str | None = None,
-    ) -> int:
-        where, args = _lead_filter(site_id, stages, score, min_score, since, queue, owner)
-        return int(await self.conn.fetchval(f"SELECT COUNT(*) {where}", *args))
-
-
-def _lead_filter(
-    site_id: int,
-    stages: Sequence[str],
-    score: str,
-    min_score: float | None,
-    since: float | None,
-    queue: str | None,
-    owner: str | None,
-) -> tuple[str, list[Any]]:
-    """The FROM and WHERE clauses of a lead listing, and their arguments."""
-    marks = ", ".join("?" for _ in stages)
-    sql = (
-        "FROM persons p LEFT JOIN person_scores s ON s.person_id = p.id AND s.score = ?"
-        f" WHERE p.site_id = ? AND p.stage IN ({marks})"
-    )
-    args: list[Any] = [score, site_id, *stages]
-    if min_score is not None:
-        sql += " AND COALESCE(s.value, 0) >= ?"
-        args.append(min_score)
-    if since is not None:
-        sql += " AND p.last_seen_at >= ?"
-        args.append(since)
-    # The routing in force (see routing.py): a queue's leads, or one owner's.
-    for column, value in (("queue", queue), ("owner", owner)):
-        if value is not None:
-            sql += " AND EXISTS (SELECT 1 FROM assignments a WHERE a.person_id = p.id AND a.active = 1"
-            sql += f" AND a.{column} = ?)"
-            args.append(value)
-    return sql, args
-
-
-def _dicts(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    # sqlite3.Row iterates over values, not keys: ask for the keys explicitly.
-    return [{key: row[key] for key in row.keys()} for row in rows]  # noqa: SIM118
-
-
-def _site(row: Row) -> SiteRecord:
-    return SiteRecord(
-        id=int(row["id"]),
-        key=row["key"],
-        name=row["name"],
-        origins=list(loads(row["origins"]) or []),
-        programme=row["programme"],
-        version=int(row["version"]),
-        settings=loads(row["settings"]),
-    )
-
-
-def _person(row: Row) -> PersonRecord:
-    campaigns = loads(row["campaigns"])
-    return PersonRecord(
-        id=int(row["id"]),
-        site_id=int(row["site_id"]),
-        email=row["email"],
-        user_id=row["user_id"],
-        stage=row["stage"],
-        profile=loads(row["profile"]),
-        scoring=ScoreState.from_json(loads(row["scoring"])),
-        campaigns={k: CampaignMemory.from_json(v) for k, v in campaigns.items()},
-        created_at=float(row["created_at"]),
-        identified_at=row["identified_at"],
-        last_seen_at=float(row["last_seen_at"]),
-        updated_at=float(row["updated_at"]),
-    )
-
-
-def _visitor(row: Row, prefix: str = "") -> VisitorRecord:
-    return VisitorRecord(
-        id=row[prefix + "id"],
-        site_id=int(row[prefix + "site_id"]),
-        person_id=int(row[prefix + "person_id"]),
-        visits=int(row[prefix + "visits"]),
-        device=row[prefix + "device"],
-        browser=row[prefix + "browser"],
-        created_at=float(row[prefix + "created_at"]),
-        last_seen_at=float(row[prefix + "last_seen_at"]),
-        bot=row[prefix + "bot"],
-    )
-
-
-def _event(row: Row) -> Event:
-    return Event(
-        id=int(row["id"]),
-        type=row["type"],
-        ts=float(row["ts"]),
-        name=row["name"],
-        url=row["url"],
-        referrer=row["referrer"],
-        props=loads(row["props"]),
-        visit=int(row["visit"]),
-    )

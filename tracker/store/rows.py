@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
+
+from tracker.domain.facts import CampaignMemory, Event, ScoreState
+from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.store.conn import Row
 
 
 @dataclass(slots=True)
@@ -24,3 +31,85 @@ class ApiKeyRecord:
     site_id: int
     role: str
     name: str
+
+
+PERSON_COLUMNS = (
+    "id, site_id, email, user_id, stage, profile, scoring, campaigns, created_at, identified_at, last_seen_at,"
+    " updated_at"
+)
+
+
+VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot"
+
+
+EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, visit"
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def loads(text: str | bytes | None) -> Any:
+    return orjson.loads(text) if text else {}
+
+
+def dicts(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    # sqlite3.Row iterates over values, not keys: ask for the keys explicitly.
+    return [{key: row[key] for key in row.keys()} for row in rows]  # noqa: SIM118
+
+
+def site_of_row(row: Row) -> SiteRecord:
+    return SiteRecord(
+        id=int(row["id"]),
+        key=row["key"],
+        name=row["name"],
+        origins=list(loads(row["origins"]) or []),
+        programme=row["programme"],
+        version=int(row["version"]),
+        settings=loads(row["settings"]),
+    )
+
+
+def person_of_row(row: Row) -> PersonRecord:
+    campaigns = loads(row["campaigns"])
+    return PersonRecord(
+        id=int(row["id"]),
+        site_id=int(row["site_id"]),
+        email=row["email"],
+        user_id=row["user_id"],
+        stage=row["stage"],
+        profile=loads(row["profile"]),
+        scoring=ScoreState.from_json(loads(row["scoring"])),
+        campaigns={k: CampaignMemory.from_json(v) for k, v in campaigns.items()},
+        created_at=float(row["created_at"]),
+        identified_at=row["identified_at"],
+        last_seen_at=float(row["last_seen_at"]),
+        updated_at=float(row["updated_at"]),
+    )
+
+
+def visitor_of_row(row: Row, prefix: str = "") -> VisitorRecord:
+    return VisitorRecord(
+        id=row[prefix + "id"],
+        site_id=int(row[prefix + "site_id"]),
+        person_id=int(row[prefix + "person_id"]),
+        visits=int(row[prefix + "visits"]),
+        device=row[prefix + "device"],
+        browser=row[prefix + "browser"],
+        created_at=float(row[prefix + "created_at"]),
+        last_seen_at=float(row[prefix + "last_seen_at"]),
+        bot=row[prefix + "bot"],
+    )
+
+
+def event_of_row(row: Row) -> Event:
+    return Event(
+        id=int(row["id"]),
+        type=row["type"],
+        ts=float(row["ts"]),
+        name=row["name"],
+        url=row["url"],
+        referrer=row["referrer"],
+        props=loads(row["props"]),
+        visit=int(row["visit"]),
+    )

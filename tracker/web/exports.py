@@ -14,26 +14,32 @@ batches.  ``tracker export`` writes the same bytes to a file, with a progress ba
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tracker.domain.clock import iso
+from tracker.domain.facts import STAGES
+from tracker.domain.sites import Site
+from tracker.errors import BadRequest
 from tracker.services.exports import (
+    DEFAULT_LEAD_STAGES,
     MAX_LIMIT,
+    LeadFilter,
     _summaries,
     audit_export,
     decode_cursor,
     encode_cursor,
     export_lines,
-    lead_filter,
     lead_page,
 )
 from tracker.services.runtime import Runtime
 from tracker.web.auth import authenticate
 from tracker.web.leads import site_of
-from tracker.web.params import int_param
+from tracker.web.params import int_param, text_param
 from tracker.web.responses import json_response
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
@@ -90,3 +96,56 @@ async def timeline_csv(request: Request) -> Response:
 
 async def timeline_ndjson(request: Request) -> Response:
     return await _export(request, "timeline", "ndjson")
+
+
+def lead_filter(site: Site, params: Mapping[str, str]) -> LeadFilter:
+    """The filter a request's query string asks for; BadRequest names a bad parameter."""
+    score = params.get("score") or site.programme.primary_score
+    if score is None or score not in site.programme.scoring.scores:
+        raise BadRequest(f"unknown score {score!r}", field="score")
+    return LeadFilter(
+        stages=_stages(params.get("stage")),
+        score=score,
+        min_score=_number(params.get("min_score"), "min_score"),
+        since=_since(params.get("since")),
+        queue=text_param(params.get("queue"), "queue"),
+        owner=text_param(params.get("owner"), "owner"),
+    )
+
+
+def _stages(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return DEFAULT_LEAD_STAGES
+    stages = tuple(s.strip() for s in raw.split(",") if s.strip())
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise BadRequest(f"unknown stage {unknown[0] if unknown else raw!r}; use {', '.join(STAGES)}", field="stage")
+    return stages
+
+
+def _number(raw: str | None, field: str) -> float | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{field} must be a number", field=field) from None
+    if not math.isfinite(value):
+        raise BadRequest(f"{field} must be a finite number", field=field)
+    return value
+
+
+def _since(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    try:
+        return _number(raw, "since")
+    except BadRequest:
+        pass
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest("since must be an ISO 8601 time or POSIX seconds", field="since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tracker.domain.clock import iso
+from tracker.domain.identity import IdentityError, normalise_email, normalise_user_id
 from tracker.domain.leads import lead_summary
 from tracker.domain.routing import owners_of
 from tracker.domain.sites import Site
@@ -21,10 +22,11 @@ from tracker.errors import BadRequest, NotFound
 from tracker.services import privacy
 from tracker.services.handoff import reroute
 from tracker.services.leads import lead_story
+from tracker.services.privacy import PersonRef
 from tracker.services.runtime import Runtime
 from tracker.store import Queries
 from tracker.web.auth import authenticate
-from tracker.web.params import int_param
+from tracker.web.params import int_param, text_param
 from tracker.web.responses import json_response
 
 
@@ -139,7 +141,7 @@ async def _privacy_request(request: Request) -> tuple[Runtime, Site, privacy.Per
     key = await authenticate(request, "admin")
     runtime: Runtime = request.app.state.runtime
     params = request.query_params
-    ref = privacy.person_ref(request.path_params.get("person_id"), params.get("email"), params.get("user_id"))
+    ref = person_ref(request.path_params.get("person_id"), params.get("email"), params.get("user_id"))
     return runtime, site_of(runtime, key.site_id), ref, f"key:{key.id}"
 
 
@@ -152,3 +154,19 @@ def site_of(runtime: Runtime, site_id: int) -> Site:
     if site is None:
         raise NotFound("this key's site is not loaded", field="authorization")
     return site
+
+
+def person_ref(person_id: str | None, email: str | None, user_id: str | None) -> PersonRef:
+    """The one way of naming a person a request used; BadRequest if none or several."""
+    given = [(by, value) for by, value in (("id", person_id), ("email", email), ("user_id", user_id)) if value]
+    if len(given) != 1:
+        raise BadRequest("name the person by id, or by exactly one of email and user_id", field="email")
+    by, value = given[0]
+    try:
+        if by == "email":
+            return PersonRef("email", normalise_email(text_param(value, by)))
+        if by == "user_id":
+            return PersonRef("user_id", normalise_user_id(text_param(value, by)))
+    except IdentityError as exc:
+        raise BadRequest(str(exc), field=by) from None
+    return PersonRef("id", str(int_param(value, "person_id")))

@@ -1,17 +1,13 @@
-"""The sales API: one lead's whole story, re-routing, owners, and visitor lookup.
-
-Every route needs an API key of its site (see ``keys``).  Scores are returned as
-they are *now*, decay applied, and the ledger that explains them comes along.
-The list of leads and the exports are in ``exports``.
-"""
+"""JSON responses: every handler and the one error handler answer through here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+def json_response(body: Any, status: int = 200, *, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)

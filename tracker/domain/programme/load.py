@@ -10,7 +10,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tracker.domain.decisions import Campaign, compile_campaigns
@@ -59,11 +58,3 @@ def load_programme(source: str) -> Programme:
         campaign_ids=frozenset(c.id for c in campaigns),
         routes=compile_routes(doc.get("routes"), scoring),
     )
-
-
-def load_programme_file(path: Path) -> Programme:
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GridError(str(path), f"cannot read file: {exc.strerror}") from None
-    return load_programme(source)
