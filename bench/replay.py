@@ -1,4 +1,4 @@
-"""Re-scoring speed: ``tracker.scoring.replay`` with the seed grid over synthetic histories.
+"""Re-scoring speed: ``tracker.scoring.replay`` with the seed programme over synthetic histories.
 
 Replay runs on every merge (the merged history is re-scored from scratch) and on a
 programme change; its speed bounds how large a history a merge can afford inside
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tracker.app import DEMO_GRID
+from tracker.app import DEMO_PROGRAMME
 from tracker.domain.facts import Event
 from tracker.domain.scoring import Scoring, replay
 from tracker.services.sites import load_programme_file
@@ -53,7 +53,7 @@ def _rate(scoring: Scoring, people: list[list[Event]], budget: float) -> tuple[f
 
 
 def measure_replay(budget: float) -> dict[str, Any]:
-    scoring = load_programme_file(DEMO_GRID).scoring
+    scoring = load_programme_file(DEMO_PROGRAMME).scoring
     stream = events(_EVENTS)
     by_visitor: defaultdict[int, list[Event]] = defaultdict(list)
     for visitor, event in stream:

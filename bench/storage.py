@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from tracker.app import DEMO_GRID
+from tracker.app import DEMO_PROGRAMME
 from tracker.domain.devices import device_of
 from tracker.domain.sites import compile_site
 from tracker.services.ingest import process
@@ -44,7 +44,9 @@ async def _generate(path: Path, target: int, budget: float) -> dict[str, Any]:
     store = open_store(f"sqlite:///{path}", sqlite_synchronous="NORMAL")
     await store.open()
     start = time.time() - _SPAN
-    record = await save_site(store, SITE, name=SITE, origins=None, programme=DEMO_GRID.read_text("utf-8"), now=start)
+    record = await save_site(
+        store, SITE, name=SITE, origins=None, programme=DEMO_PROGRAMME.read_text("utf-8"), now=start
+    )
     site = compile_site(record)
     device = device_of(USER_AGENT)
     stream = Journeys(seed=7, start=start, arrival=_SPAN / (target / _EVENTS_PER_VISITOR))

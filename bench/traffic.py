@@ -136,7 +136,7 @@ def segment_batch_body(write_key: str, batch_index: int, size: int, visitors: in
 
 # -- synthetic journeys (in-process cases) -------------------------------------------------
 
-# (weight, path, title, props): a small B2B site's page mix, every rule of the seed grid reachable.
+# (weight, path, title, props): a small B2B site's page mix, every rule of the seed programme reachable.
 _SITE_PAGES: tuple[tuple[int, str, str, dict[str, Any]], ...] = (
     (20, "/demo/", "Imprimantes 3D professionnelles", {}),
     (8, "/demo/produits/general/imprimante-pro-x", "Pro X", {"price": 12900}),

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tracker.app import DEMO_GRID, create_app
+from tracker.app import DEMO_PROGRAMME, create_app
 from tracker.config import Settings
 from tracker.domain.keys import digest, new_key
 from tracker.services.runtime import Runtime
@@ -25,7 +25,7 @@ START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 )
-SEED_GRID = DEMO_GRID.read_text(encoding="utf-8")
+SEED_GRID = DEMO_PROGRAMME.read_text(encoding="utf-8")
 BASE = "http://shop.test"
 POSTGRES = os.environ.get("TRACKER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]

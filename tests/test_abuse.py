@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tracker.config import rate_limit
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.sites import internal_networks
 from tracker.services.abuse import (
     MIN_PAGE_GAP,
@@ -182,10 +182,10 @@ def test_internal_ranges_are_checked() -> None:
         "192.0.2.7/32",
         "2001:db8::/32",
     ]
-    with pytest.raises(GridError) as bad:
+    with pytest.raises(ProgrammeError) as bad:
         internal_networks(["10.0.0.0/33"])
     assert bad.value.where == "settings.internal_ips"
-    with pytest.raises(GridError):
+    with pytest.raises(ProgrammeError):
         internal_networks("10.0.0.0/8")
 
 

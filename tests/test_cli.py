@@ -28,22 +28,22 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_grid_check_accepts_the_seed_grid() -> None:
-    code, out, _ = run("grid", "check", "examples/seed-grid.toml")
+def test_programme_check_accepts_the_seed_grid() -> None:
+    code, out, _ = run("programme", "check", "examples/seed-programme.toml")
     assert code == 0
     assert "ok" in out and "engagement: mql=8 sql=12" in out
 
 
-def test_grid_check_names_the_rule_and_key(tmp_path: Path) -> None:
+def test_programme_check_names_the_rule_and_key(tmp_path: Path) -> None:
     grid = tmp_path / "grid.toml"
     grid.write_text(BROKEN_POINTS)
-    code, _, err = run("grid", "check", str(grid))
+    code, _, err = run("programme", "check", str(grid))
     assert code == 1
     assert "rules[wp-a].points" in err and "no_such_token" in err
     grid.write_text("[scores.engagement\n")
-    code, _, err = run("grid", "check", str(grid))
+    code, _, err = run("programme", "check", str(grid))
     assert code == 1 and "toml" in err
-    code, _, err = run("grid", "check", str(tmp_path / "missing.toml"))
+    code, _, err = run("programme", "check", str(tmp_path / "missing.toml"))
     assert code == 1 and "cannot read" in err
 
 
@@ -58,7 +58,8 @@ def test_sites_keys_and_threshold_changes_need_both_sides(tmp_path: Path) -> Non
     grid = tmp_path / "grid.toml"
     grid.write_text(SEED_GRID)
     assert (
-        run("sites", "add", "acme", "--origin", "https://www.acme.fr", "--grid", str(grid), "--data-dir", data)[0] == 0
+        run("sites", "add", "acme", "--origin", "https://www.acme.fr", "--programme", str(grid), "--data-dir", data)[0]
+        == 0
     )
 
     code, out, _ = run("keys", "create", "--role", "sales", "--site", "acme", "--data-dir", data)
@@ -78,27 +79,27 @@ def test_sites_keys_and_threshold_changes_need_both_sides(tmp_path: Path) -> Non
 
     raised = tmp_path / "raised.toml"
     raised.write_text(SEED_GRID.replace("sql = 12", "sql = 20"))
-    code, _, err = run("grid", "load", str(raised), "--site", "acme", "--data-dir", data)
+    code, _, err = run("programme", "load", str(raised), "--site", "acme", "--data-dir", data)
     assert code == 1 and "marketing and sales must both agree" in err and "engagement" in err
     code, out, _ = run(
-        "grid", "load", str(raised), "--site", "acme", "--data-dir", data,
+        "programme", "load", str(raised), "--site", "acme", "--data-dir", data,
         "--approved-by-marketing", "Anne", "--approved-by-sales", "Bruno",
     )  # fmt: skip
     assert code == 0 and "thresholds" in out
     # Same thresholds, other points: marketing alone may do it.
     reweighted = tmp_path / "reweighted.toml"
     reweighted.write_text(SEED_GRID.replace("sql = 12", "sql = 20").replace("wp_general = 2", "wp_general = 3"))
-    assert run("grid", "load", str(reweighted), "--site", "acme", "--data-dir", data)[0] == 0
+    assert run("programme", "load", str(reweighted), "--site", "acme", "--data-dir", data)[0] == 0
 
     assert run("keys", "create", "--role", "sales", "--site", "nope", "--data-dir", data)[0] == 1
-    assert run("grid", "load", str(grid), "--site", "nope", "--data-dir", data)[0] == 1
+    assert run("programme", "load", str(grid), "--site", "nope", "--data-dir", data)[0] == 1
 
 
 def test_backup_is_a_consistent_copy_taken_while_serving(tmp_path: Path) -> None:
     data = tmp_path / "data"
     grid = tmp_path / "grid.toml"
     grid.write_text(SEED_GRID)
-    assert run("sites", "add", "acme", "--grid", str(grid), "--data-dir", str(data))[0] == 0
+    assert run("sites", "add", "acme", "--programme", str(grid), "--data-dir", str(data))[0] == 0
     assert run("keys", "create", "--role", "sales", "--site", "acme", "--data-dir", str(data))[0] == 0
     target = tmp_path / "copy.db"
     code, out, _ = run("backup", str(target), "--data-dir", str(data))

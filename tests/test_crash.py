@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tracker.app import DEMO_GRID
+from tracker.app import DEMO_PROGRAMME
 from tracker.domain.scoring import replay
 from tracker.services.sites import load_programme_file
 from tracker.store import open_store
@@ -77,6 +77,6 @@ async def test_sigkill_under_load_loses_no_acknowledged_event(tmp_path: Path) ->
     stored = Counter(event.props["seq"] for _, events in persons for event in events)
     assert all(stored[seq] == 1 for seq in acked), "an acknowledged event is missing or stored twice"
     assert all(count == 1 for count in stored.values())
-    scoring = load_programme_file(DEMO_GRID).scoring
+    scoring = load_programme_file(DEMO_PROGRAMME).scoring
     for person, events in persons:
         assert person.scoring.values == replay(scoring, events).state.values

@@ -11,13 +11,13 @@ import pytest
 
 from tracker.domain.decisions import MAX_SESSIONS, Campaign, PersonView, compile_campaigns, decide, record_feedback
 from tracker.domain.facts import CampaignMemory, Event, VisitContext
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 
 SCORES = ("engagement", "fit", "general", "medical")
 DAY = 86400.0
 NOW = 1_700_000_000.0
 SESSION = "v1:3"
-SEED_GRID = Path(__file__).resolve().parent.parent / "examples" / "seed-grid.toml"
+SEED_GRID = Path(__file__).resolve().parent.parent / "examples" / "seed-programme.toml"
 
 
 def compile_one(**raw: Any) -> Campaign:
@@ -44,8 +44,8 @@ def shown(
     return [decision.campaign for decision in decide(listed, who, where, now)]
 
 
-def grid_error(raw: list[Any] | Any) -> GridError:
-    with pytest.raises(GridError) as info:
+def grid_error(raw: list[Any] | Any) -> ProgrammeError:
+    with pytest.raises(ProgrammeError) as info:
         compile_campaigns(raw, SCORES)
     return info.value
 
@@ -572,7 +572,7 @@ def test_grid_errors_name_the_key(raw: Any, where: str, says: str) -> None:
 
 
 def test_a_score_named_like_a_condition_variable_is_refused() -> None:
-    with pytest.raises(GridError) as info:
+    with pytest.raises(ProgrammeError) as info:
         compile_campaigns(bad(when={"condition": "visits > 1"}), ("engagement", "visits"))
     assert info.value.where == "campaigns[c].when.condition"
     assert "'visits'" in info.value.message

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tracker.app import DEMO_GRID
+from tracker.app import DEMO_PROGRAMME
 from tracker.domain.scoring import current_scores, replay
 from tracker.services.sites import load_programme_file
 from tracker.store import open_store
@@ -81,7 +81,7 @@ async def test_interleaved_events_and_a_racing_merge_match_a_replay(instances: l
         jobs.insert(merge_at, send(a, phone, {"type": "identify", "props": {"email": "race@example.com"}}))
         await asyncio.gather(*jobs)
 
-    programme = load_programme_file(DEMO_GRID)
+    programme = load_programme_file(DEMO_PROGRAMME)
     store = open_store(f"{POSTGRES}?schema={schema}")
     await store.open()
     try:
@@ -172,7 +172,7 @@ async def _race_identifications(bases: list[str], key: str) -> None:
 
 
 async def _assert_one_person_per_email(store_url: str) -> None:
-    programme = load_programme_file(DEMO_GRID)
+    programme = load_programme_file(DEMO_PROGRAMME)
     store = open_store(store_url)
     await store.open()
     try:

@@ -17,7 +17,7 @@ from tracker.cli import main
 from tracker.config import Settings
 from tracker.domain.facts import Incoming
 from tracker.domain.privacy import PrivacySettings, admit, consent_in, ip_prefix, truncate_ip
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.errors import BadRequest
 from tracker.services.privacy import PersonRef, plan_purge, run_purge, save_privacy
 from tracker.store import Queries, open_store
@@ -61,7 +61,7 @@ def test_settings_default_to_tracking_with_dnt_and_gpc_honoured() -> None:
     ],
 )
 def test_bad_settings_name_the_key(raw: dict[str, Any], where: str) -> None:
-    with pytest.raises(GridError) as caught:
+    with pytest.raises(ProgrammeError) as caught:
         PrivacySettings.from_json(raw)
     assert caught.value.where == where
 
@@ -75,7 +75,7 @@ async def test_saved_settings_reach_the_running_site(server: Server) -> None:
     assert site is not None
     policy = site.privacy
     assert (policy.consent, policy.ip, policy.retention_identified_days) == ("required", "truncate", None)
-    with pytest.raises(GridError):
+    with pytest.raises(ProgrammeError):
         await save_privacy(server.runtime.store, "demo", {"consent": "sometimes"})
     with pytest.raises(LookupError):
         await save_privacy(server.runtime.store, "nope", {})

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tracker.domain.facts import Event
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import load_programme
 from tracker.domain.routing import LeadView, choose_route, owners_of, pick_owner
 
@@ -146,13 +146,13 @@ when = { profile = { industry = "~hôpital|clinique" }, condition = "medical + g
     ],
 )
 def test_a_bad_route_names_its_key(route: str, where: str) -> None:
-    with pytest.raises(GridError) as caught:
+    with pytest.raises(ProgrammeError) as caught:
         load_programme(GRID + "[[routes]]\n" + route + "\n")
     assert caught.value.where == where
 
 
 def test_route_ids_are_unique() -> None:
-    with pytest.raises(GridError) as caught:
+    with pytest.raises(ProgrammeError) as caught:
         load_programme(GRID + '[[routes]]\nid = "r"\nqueue = "a"\n[[routes]]\nid = "r"\nqueue = "b"\n')
     assert caught.value.where == "routes[r].id"
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.domain.facts import Crossing, Event, LedgerEntry, ScoreState
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.scoring import (
     Decay,
     Limit,
@@ -28,9 +28,9 @@ T0 = 1_700_000_000.0
 HOUR = 3600.0
 DAY = 86400.0
 SITE = "https://imprimantes.example"
-SEED_FILE = Path(__file__).resolve().parent.parent / "examples" / "seed-grid.toml"
+SEED_FILE = Path(__file__).resolve().parent.parent / "examples" / "seed-programme.toml"
 
-# The seed grid, kept equal to examples/seed-grid.toml by test_seed_file_holds_the_seed_grid.
+# The seed programme, kept equal to examples/seed-programme.toml by test_seed_file_holds_the_seed_grid.
 SEED_GRID = """
 [tokens]
 wp_general = 2
@@ -186,7 +186,7 @@ def fold(scoring: Scoring, events: Iterable[Event]) -> ScoringResult:
     return ScoringResult(state, ledger, crossings)
 
 
-# --- the seed grid ---------------------------------------------------------------------------
+# --- the seed programme ---------------------------------------------------------------------------
 
 
 def test_seed_file_holds_the_seed_grid() -> None:
@@ -559,7 +559,7 @@ def test_when_conditions(when: str, hit: Event, miss: Event) -> None:
     assert not matches(miss)
 
 
-# --- grid errors -----------------------------------------------------------------------------
+# --- programme errors -----------------------------------------------------------------------------
 
 RULE_A = '[scores.e]\n[[rules]]\nid = "a"\nscore = "e"\n'
 
@@ -626,15 +626,15 @@ RULE_A = '[scores.e]\n[[rules]]\nid = "a"\nscore = "e"\n'
     ],
 )
 def test_grid_errors_name_the_place(source: str, where: str) -> None:
-    with pytest.raises(GridError) as info:
+    with pytest.raises(ProgrammeError) as info:
         compile_scoring(tomllib.loads(source))
     assert info.value.where == where
 
 
 def test_grid_errors_explain_the_problem() -> None:
-    with pytest.raises(GridError, match=r"rules\[a\]\.points: unknown token 'wp_d'"):
+    with pytest.raises(ProgrammeError, match=r"rules\[a\]\.points: unknown token 'wp_d'"):
         compile_scoring(tomllib.loads(RULE_A + 'points = "wp_d"\nwhen = { name = "x" }'))
-    with pytest.raises(GridError, match=r"unknown score 'fit' \(declared: e\)"):
+    with pytest.raises(ProgrammeError, match=r"unknown score 'fit' \(declared: e\)"):
         compile_scoring(tomllib.loads('[scores.e]\n[[rules]]\nid = "a"\nscore = "fit"\npoints = 1\nwhen = {a=1}'))
 
 
@@ -660,7 +660,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["30", "d", "30y", "-1d", "0s", "30 days", "", 30])
 def test_parse_duration_rejects(text: Any) -> None:
-    with pytest.raises(GridError) as info:
+    with pytest.raises(ProgrammeError) as info:
         parse_duration(text, "campaigns[x].cap")
     assert info.value.where == "campaigns[x].cap"
 

@@ -36,7 +36,7 @@ from tracker.web.nosniff import NoSniff
 from tracker.web.responses import json_response
 
 log = logging.getLogger("tracker")
-DEMO_GRID = asset_root() / "examples" / "seed-grid.toml"
+DEMO_PROGRAMME = asset_root() / "examples" / "seed-programme.toml"
 DEMO_SITE = "demo"
 
 
@@ -75,7 +75,7 @@ def create_app(
                 DEMO_SITE,
                 name="Démo — imprimantes 3D",
                 origins=None,
-                programme=DEMO_GRID.read_text(encoding="utf-8"),
+                programme=DEMO_PROGRAMME.read_text(encoding="utf-8"),
                 now=clock(),
             )
         await runtime.sites.load()

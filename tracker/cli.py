@@ -18,7 +18,7 @@ from tracker.config import Settings
 from tracker.domain.clock import iso
 from tracker.domain.keys import ROLES, digest, new_key
 from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
 from tracker.errors import HTTPError
 from tracker.services import exports
@@ -51,7 +51,9 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (SQLite: one writer, WAL).")
-@click.option("--demo", is_flag=True, help="Load the seed grid as site 'demo' and serve the demo site under /demo/.")
+@click.option(
+    "--demo", is_flag=True, help="Load the seed programme as site 'demo' and serve the demo site under /demo/."
+)
 @click.option(
     "--sqlite-synchronous",
     type=click.Choice(["full", "normal"], case_sensitive=False),
@@ -105,13 +107,13 @@ def app_from_env() -> Starlette:
 
 
 @main.group()
-def grid() -> None:
+def programme() -> None:
     """Check and load scoring programmes (TOML)."""
 
 
-@grid.command("check")
+@programme.command("check")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def grid_check(file: Path) -> None:
+def programme_check(file: Path) -> None:
     """Compile FILE; print what is wrong (rule id and key) and exit 1, or a summary."""
     programme = _compile_or_exit(file)
     scoring = programme.scoring
@@ -123,14 +125,14 @@ def grid_check(file: Path) -> None:
         click.echo(f"  {name}: mql={_fmt(mql)} sql={_fmt(sql)}")
 
 
-@grid.command("load")
+@programme.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--site", "site_key", required=True, help="Site key.")
 @click.option("--approved-by-marketing", default=None, help="Who in marketing agreed to a threshold change.")
 @click.option("--approved-by-sales", default=None, help="Who in sales agreed to a threshold change.")
 @data_dir_option
 @db_option
-def grid_load(
+def programme_load(
     file: Path,
     site_key: str,
     approved_by_marketing: str | None,
@@ -172,7 +174,7 @@ def sites() -> None:
 @click.argument("key")
 @click.option("--name", default=None)
 @click.option("--origin", "origins", multiple=True, help="Allowed page origin, e.g. https://www.example.com (repeat).")
-@click.option("--grid", "grid_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--programme", "programme_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--consent", type=click.Choice(CONSENT_MODES), default=None, help="required: keep nothing until consent.")
 @click.option("--dnt", type=click.Choice(SIGNAL_MODES), default=None, help="Do Not Track (default honour).")
 @click.option("--gpc", type=click.Choice(SIGNAL_MODES), default=None, help="Global Privacy Control (default honour).")
@@ -189,7 +191,7 @@ def sites_add(
     key: str,
     name: str | None,
     origins: tuple[str, ...],
-    grid_file: Path | None,
+    programme_file: Path | None,
     consent: str | None,
     dnt: str | None,
     gpc: str | None,
@@ -200,7 +202,7 @@ def sites_add(
     db: str | None,
 ) -> None:
     """Create or update site KEY."""
-    source = _compile_or_exit(grid_file).source if grid_file else None
+    source = _compile_or_exit(programme_file).source if programme_file else None
     given = {"consent": consent, "dnt": dnt, "gpc": gpc, "ip": ip, "retention_anonymous_days": retention_anonymous_days}
     privacy: dict[str, Any] = {option: value for option, value in given.items() if value is not None}
     if retention_identified_days is not None:
@@ -248,7 +250,7 @@ def sites_internal(key: str, ranges: tuple[str, ...], clear: bool, data_dir: Pat
     given = list(ranges) if ranges or clear else None
     try:
         networks = _with_store(settings, lambda store: internal_ranges(store, key, given))
-    except (GridError, LookupError) as exc:
+    except (ProgrammeError, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"site {key!r}: internal ranges {', '.join(map(str, networks)) or 'none'}")
 
@@ -497,7 +499,7 @@ def keys_create(role: str, site_key: str, name: str, data_dir: Path | None, db: 
 def _compile_or_exit(file: Path) -> Programme:
     try:
         return load_programme_file(file)
-    except GridError as exc:
+    except ProgrammeError as exc:
         click.echo(f"{file}: {exc.where}: {exc.message}", err=True)
         sys.exit(1)
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request
 
-from tracker.app import DEMO_GRID
+from tracker.app import DEMO_PROGRAMME
 
 from .conftest import HIDE, Console, Tracker, is_collect, sent_events
 
@@ -43,7 +43,7 @@ def rgpd(tracker: Tracker) -> Tracker:
         )
         return done.stdout
 
-    cli("sites", "add", SITE, "--grid", str(DEMO_GRID), "--consent", "required")
+    cli("sites", "add", SITE, "--programme", str(DEMO_PROGRAMME), "--consent", "required")
     key = cli("keys", "create", "--role", "sales", "--site", SITE).strip().splitlines()[-1]
     # The server loads the new site within RELOAD_SECONDS; until then it answers 404.
     probe = {"site": SITE, "events": [{"type": "page"}]}

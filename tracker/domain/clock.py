@@ -1,9 +1,4 @@
-"""The sales API: one lead's whole story, re-routing, owners, and visitor lookup.
-
-Every route needs an API key of its site (see ``keys``).  Scores are returned as
-they are *now*, decay applied, and the ledger that explains them comes along.
-The list of leads and the exports are in ``exports``.
-"""
+"""Times as the API shows them: ISO 8601 in UTC with a ``Z``.  Stored times are POSIX seconds."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from tracker.domain.facts import FEEDBACK_TYPES, STAGE_RANK, STAGES, CampaignMemory, Decision, Event, VisitContext
 from tracker.domain.programme.checks import (
-    GridError,
+    ProgrammeError,
     compile_array,
     compile_pattern,
     expect_table,
@@ -204,7 +204,7 @@ def _latest(current: float | None, ts: float) -> float:
 
 
 def compile_campaigns(raw: Any, score_names: Collection[str]) -> tuple[Campaign, ...]:
-    """Compile the ``campaigns`` array of a parsed programme; raises GridError naming the key."""
+    """Compile the ``campaigns`` array of a parsed programme; raises ProgrammeError naming the key."""
     names = frozenset(score_names)
     return compile_array(raw, "campaigns", lambda index, item: _compile_campaign(index, item, names))
 
@@ -213,7 +213,7 @@ def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
     table = expect_table(raw, f"campaigns[{index}]")
     campaign_id = table.get("id")
     if not isinstance(campaign_id, str) or not _ID.fullmatch(campaign_id):
-        raise GridError(
+        raise ProgrammeError(
             f"campaigns[{index}].id",
             "every campaign needs an id: up to 64 letters, digits, '-', '_' or '.'",
         )
@@ -221,10 +221,10 @@ def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
     reject_unknown(table, _CAMPAIGN_KEYS, where)
     kind = table.get("kind")
     if kind not in KINDS:
-        raise GridError(f"{where}.kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+        raise ProgrammeError(f"{where}.kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
     priority = table.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
-        raise GridError(f"{where}.priority", f"expected an integer, got {priority!r}")
+        raise ProgrammeError(f"{where}.priority", f"expected an integer, got {priority!r}")
     content = _compile_content(table, kind, where)
     frequency, every = _compile_frequency(table.get("frequency", "session"), f"{where}.frequency")
     return Campaign(
@@ -246,13 +246,13 @@ def _compile_content(table: Mapping[str, Any], kind: str, where: str) -> dict[st
     """The render fields, in a stable order, only those the marketer set."""
     for key, owner in _KIND_ONLY.items():
         if key in table and kind != owner:
-            raise GridError(f"{where}.{key}", f"only allowed for kind = {owner!r}")
+            raise ProgrammeError(f"{where}.{key}", f"only allowed for kind = {owner!r}")
         if key not in table and kind == owner:
-            raise GridError(f"{where}.{key}", f"required for kind = {owner!r}")
+            raise ProgrammeError(f"{where}.{key}", f"required for kind = {owner!r}")
     if "form" in table and kind != "popup":
-        raise GridError(f"{where}.form", "an embedded form is only allowed for kind = 'popup'")
+        raise ProgrammeError(f"{where}.form", "an embedded form is only allowed for kind = 'popup'")
     if kind != "chat" and "title" not in table and "text" not in table:
-        raise GridError(f"{where}.text", f"a {kind} needs a title or a text")
+        raise ProgrammeError(f"{where}.text", f"a {kind} needs a title or a text")
     content: dict[str, Any] = {}
     for key in ("title", "text"):
         if key in table:
@@ -264,7 +264,7 @@ def _compile_content(table: Mapping[str, Any], kind: str, where: str) -> dict[st
     if "slot" in table:
         slot = table["slot"]
         if not isinstance(slot, str) or not _SLOT.fullmatch(slot):
-            raise GridError(f"{where}.slot", "expected a slot name: up to 60 letters, digits, '-' or '_'")
+            raise ProgrammeError(f"{where}.slot", "expected a slot name: up to 60 letters, digits, '-' or '_'")
         content["slot"] = slot
     if "opener" in table:
         content["opener"] = _plain_text(table["opener"], "opener", f"{where}.opener")
@@ -274,11 +274,11 @@ def _compile_content(table: Mapping[str, Any], kind: str, where: str) -> dict[st
 def _plain_text(value: Any, field: str, where: str) -> str:
     """Copy the beacon renders as text; limits keep a typo from flooding the page."""
     if not isinstance(value, str) or not value.strip():
-        raise GridError(where, "expected a non-empty string")
+        raise ProgrammeError(where, "expected a non-empty string")
     limit = _TEXT_LIMITS[field]
     text = value.strip()
     if len(text) > limit:
-        raise GridError(where, f"{len(text)} characters, at most {limit} allowed")
+        raise ProgrammeError(where, f"{len(text)} characters, at most {limit} allowed")
     return text
 
 
@@ -287,7 +287,7 @@ def _compile_cta(spec: Any, where: str) -> dict[str, str]:
     reject_unknown(table, _CTA_KEYS, where)
     for key in ("label", "url"):
         if key not in table:
-            raise GridError(f"{where}.{key}", "missing")
+            raise ProgrammeError(f"{where}.{key}", "missing")
     return {
         "label": _plain_text(table["label"], "label", f"{where}.label"),
         "url": _safe_url(table["url"], f"{where}.url"),
@@ -298,18 +298,18 @@ def _safe_url(value: Any, where: str) -> str:
     """A site path or an http(s) URL: anything else (javascript:, data:) could run code on click."""
     message = "expected a path starting with '/' or an http(s) URL"
     if not isinstance(value, str) or not value or len(value) > MAX_URL:
-        raise GridError(where, message)
+        raise ProgrammeError(where, message)
     # Browsers drop tabs and newlines inside URLs ("java\tscript:") and read "\" as "/".
     if _UNSAFE_URL_CHAR.search(value):
-        raise GridError(where, f"{message}, without spaces, control characters or backslashes")
+        raise ProgrammeError(where, f"{message}, without spaces, control characters or backslashes")
     if value.startswith("/") and not value.startswith("//"):
         return value
     try:
         parts = urlsplit(value)
     except ValueError:
-        raise GridError(where, message) from None
+        raise ProgrammeError(where, message) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise GridError(where, message)
+        raise ProgrammeError(where, message)
     return value
 
 
@@ -318,18 +318,18 @@ def _compile_form(spec: Any, where: str) -> dict[str, Any]:
     reject_unknown(table, _FORM_KEYS, where)
     name = table.get("name")
     if not isinstance(name, str) or not _ID.fullmatch(name):
-        raise GridError(f"{where}.name", "expected a form name: up to 64 letters, digits, '-', '_' or '.'")
+        raise ProgrammeError(f"{where}.name", "expected a form name: up to 64 letters, digits, '-', '_' or '.'")
     fields = table.get("fields")
     if not isinstance(fields, list) or not 1 <= len(fields) <= MAX_FORM_FIELDS:
-        raise GridError(f"{where}.fields", f"expected a list of 1 to {MAX_FORM_FIELDS} field names")
+        raise ProgrammeError(f"{where}.fields", f"expected a list of 1 to {MAX_FORM_FIELDS} field names")
     for field in fields:
         if not isinstance(field, str) or not _FIELD.fullmatch(field):
-            raise GridError(f"{where}.fields", f"invalid field name {field!r}")
+            raise ProgrammeError(f"{where}.fields", f"invalid field name {field!r}")
     if len(set(fields)) != len(fields):
-        raise GridError(f"{where}.fields", "a field is listed twice")
+        raise ProgrammeError(f"{where}.fields", "a field is listed twice")
     # The form exists to identify the visitor; without an e-mail it cannot.
     if "email" not in fields:
-        raise GridError(f"{where}.fields", "must include 'email'")
+        raise ProgrammeError(f"{where}.fields", "must include 'email'")
     form: dict[str, Any] = {"name": name, "fields": tuple(fields)}
     if "submit" in table:
         form["submit"] = _plain_text(table["submit"], "label", f"{where}.submit")
@@ -343,12 +343,12 @@ def _compile_trigger(spec: Any, kind: str, where: str) -> dict[str, Any]:
         ((key, value),) = spec.items()
         top, unit, name = (MAX_DELAY, "seconds", "delay") if key == "delay" else (100, "percent", "scroll")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= top:
-            raise GridError(f"{where}.{key}", f"expected a number of {unit} above 0 and at most {top}")
+            raise ProgrammeError(f"{where}.{key}", f"expected a number of {unit} above 0 and at most {top}")
         trigger = {"on": name, unit: value}
     else:
-        raise GridError(where, "expected 'immediate', 'exit', { delay = <seconds> } or { scroll = <percent> }")
+        raise ProgrammeError(where, "expected 'immediate', 'exit', { delay = <seconds> } or { scroll = <percent> }")
     if kind == "content" and trigger["on"] != "immediate":
-        raise GridError(where, "content fills its slot as the page loads: only 'immediate' applies")
+        raise ProgrammeError(where, "content fills its slot as the page loads: only 'immediate' applies")
     return trigger
 
 
@@ -357,8 +357,8 @@ def _compile_frequency(spec: Any, where: str) -> tuple[str, float]:
         return spec, 0.0
     try:
         return "every", parse_duration(spec, where)
-    except GridError:
-        raise GridError(where, "expected 'always', 'session', 'once' or a duration like '7d' or '12h'") from None
+    except ProgrammeError:
+        raise ProgrammeError(where, "expected 'always', 'session', 'once' or a duration like '7d' or '12h'") from None
 
 
 def _compile_span(spec: Any, where: str) -> float:
@@ -409,7 +409,7 @@ _CHOICES: Mapping[str, tuple[tuple[str, ...], Callable[[PersonView, VisitContext
 
 def _compile_returning(spec: Any, where: str) -> Check:
     if not isinstance(spec, bool):
-        raise GridError(where, "expected true (returning visitors) or false (new visitors)")
+        raise ProgrammeError(where, "expected true (returning visitors) or false (new visitors)")
     return lambda person, ctx: ctx.returning is spec
 
 
@@ -418,7 +418,7 @@ def _compile_choice(
 ) -> Check:
     wanted = spec if isinstance(spec, list) else [spec]
     if not wanted or any(item not in choices for item in wanted):
-        raise GridError(where, f"expected one or a list of {', '.join(choices)}, got {spec!r}")
+        raise ProgrammeError(where, f"expected one or a list of {', '.join(choices)}, got {spec!r}")
     allowed = frozenset(wanted)
     return lambda person, ctx: read(person, ctx) in allowed
 
@@ -426,11 +426,11 @@ def _compile_choice(
 def _compile_scores(spec: Any, names: frozenset[str], where: str) -> Check:
     table = expect_table(spec, where)
     if not table:
-        raise GridError(where, "needs at least one score")
+        raise ProgrammeError(where, "needs at least one score")
     parts: list[tuple[str, Matcher]] = []
     for name, value in table.items():
         if name not in names:
-            raise GridError(
+            raise ProgrammeError(
                 f"{where}.{name}", f"unknown score {name!r} (declared: {', '.join(sorted(names)) or 'none'})"
             )
         parts.append((name, compile_pattern(compile_value, value, f"{where}.{name}")))
@@ -440,11 +440,11 @@ def _compile_scores(spec: Any, names: frozenset[str], where: str) -> Check:
 def _compile_utm(spec: Any, where: str) -> Check:
     table = expect_table(spec, where)
     if not table:
-        raise GridError(where, "needs at least one UTM parameter")
+        raise ProgrammeError(where, "needs at least one UTM parameter")
     parts: list[tuple[str, Matcher]] = []
     for key, value in table.items():
         if key not in UTM_KEYS:
-            raise GridError(f"{where}.{key}", f"unknown UTM parameter (expected one of {', '.join(UTM_KEYS)})")
+            raise ProgrammeError(f"{where}.{key}", f"unknown UTM parameter (expected one of {', '.join(UTM_KEYS)})")
         parts.append((key, compile_pattern(compile_value, value, f"{where}.{key}")))
     return lambda person, ctx: all(match(ctx.utm.get(key)) for key, match in parts)
 
@@ -452,11 +452,11 @@ def _compile_utm(spec: Any, where: str) -> Check:
 def _compile_condition(spec: Any, names: frozenset[str], where: str) -> Check:
     hidden = names & CONDITION_VARIABLES
     if hidden:
-        raise GridError(where, f"score {min(hidden)!r} has the name of a built-in variable; rename the score")
+        raise ProgrammeError(where, f"score {min(hidden)!r} has the name of a built-in variable; rename the score")
     try:
         condition = compile_condition(spec, names | CONDITION_VARIABLES)
     except ExprError as exc:
-        raise GridError(where, str(exc)) from None
+        raise ProgrammeError(where, str(exc)) from None
 
     def check(person: PersonView, ctx: VisitContext) -> bool:
         env: dict[str, Any] = {name: person.scores.get(name, 0.0) for name in names}

@@ -1,15 +1,8 @@
-"""Who a visitor is: signed visitor tokens, e-mail identities, profiles and merges.
+"""Identity rules: signed visitor tokens, e-mail and user-id normalisation, profile fields.
 
-The rules come from the incumbents' worst bugs (see REFERENCE.md):
-
-* identify and merge are one step in one transaction (Mautic #11527);
-* the older, known person survives and keeps its id; merged ids stay resolvable
-  through ``aliases`` (Mautic #16425);
-* two identified people are never merged: a second identity on a browser gets a
-  fresh visitor (Mautic #5495, PostHog ``cannot_merge_already_identified``);
-* every table that points at a person is moved (Mautic #16240), and scores are
-  rebuilt by replaying the merged history through the grid, so caps and decay
-  apply to it as if it had always been one person.
+Junk identities are refused (Segment Unify and PostHog block the same values), form
+fields get canonical names, secrets never reach a profile, and a device new to a person
+only fills its empty profile fields (``update_profile``).
 """
 
 from __future__ import annotations

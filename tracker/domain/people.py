@@ -1,4 +1,4 @@
-"""Rows as the rest of the code sees them: typed, decoded, free of driver types."""
+"""A person and a device (visitor) as a write unit loads, changes and saves them."""
 
 from __future__ import annotations
 

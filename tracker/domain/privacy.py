@@ -1,11 +1,4 @@
-"""Privacy (GDPR / ePrivacy): per-site policy, the consent and DNT/GPC gate, truncated IPs,
-the retention purge, and the data subject's rights of access and erasure.
-
-The gate and the IP truncation are pure (``/collect`` calls them on every request);
-the purge, the export and the erasure work through the ``Store`` like every other
-writer, and each export, erasure or purge leaves an audit entry that names a person
-id, never an e-mail.
-"""
+"""Privacy rules (GDPR / ePrivacy): the per-site policy, the consent and DNT/GPC gate, truncated IPs."""
 
 from __future__ import annotations
 
@@ -15,7 +8,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Any
 
 from tracker.domain.facts import Incoming
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 
 DAY = 86400.0
 # The first of each is the default (PrivacySettings spells them out again).
@@ -48,7 +41,7 @@ class PrivacySettings:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PrivacySettings:
-        """The settings in ``data`` (other keys ignored); GridError names a bad one."""
+        """The settings in ``data`` (other keys ignored); ProgrammeError names a bad one."""
         keep_identified = "retention_identified_days" in data and data["retention_identified_days"] is None
         return cls(
             consent=_choice(data, "consent", CONSENT_MODES),
@@ -66,14 +59,14 @@ def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
     """``data[key]``, one of ``allowed``; the first of them (the default) if absent."""
     value = data.get(key, allowed[0])
     if value not in allowed:
-        raise GridError(f"settings.{key}", f"{value!r} is not one of {', '.join(allowed)}")
+        raise ProgrammeError(f"settings.{key}", f"{value!r} is not one of {', '.join(allowed)}")
     return str(value)
 
 
 def _days(data: Mapping[str, Any], key: str, default: int) -> int:
     value = data.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise GridError(f"settings.{key}", f"{value!r} is not a number of days (1 or more)")
+        raise ProgrammeError(f"settings.{key}", f"{value!r} is not a number of days (1 or more)")
     return value
 
 

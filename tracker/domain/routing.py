@@ -28,16 +28,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tracker.domain.facts import STAGE_RANK, Event
-from tracker.domain.programme.checks import GridError, compile_array, compile_pattern, expect_table, reject_unknown
+from tracker.domain.programme.checks import ProgrammeError, compile_array, compile_pattern, expect_table, reject_unknown
 from tracker.domain.programme.expr import ExprError, compile_condition
 from tracker.domain.programme.patterns import Matcher, compile_value
 from tracker.domain.scoring import Scoring, compile_when
-
-if TYPE_CHECKING:  # sites compiles programmes, which compile routes: a type-only import breaks the cycle
-    pass
 
 # Routing hands a lead to sales: an anonymous visitor is nobody's lead yet.
 ROUTE_STAGES: tuple[str, ...] = ("known", "mql", "sql")
@@ -113,7 +110,7 @@ def owners_of(routes: Iterable[Route]) -> dict[str, list[str]]:
 
 
 def compile_routes(raw: Any, scoring: Scoring) -> tuple[Route, ...]:
-    """Compile the ``routes`` array of a parsed programme; raises GridError naming the key."""
+    """Compile the ``routes`` array of a parsed programme; raises ProgrammeError naming the key."""
     return compile_array(raw, "routes", lambda index, item: _compile_route(index, item, scoring))
 
 
@@ -121,19 +118,19 @@ def _compile_route(index: int, raw: Any, scoring: Scoring) -> Route:
     table = expect_table(raw, f"routes[{index}]")
     route_id = table.get("id")
     if not isinstance(route_id, str) or not _NAME.fullmatch(route_id):
-        raise GridError(f"routes[{index}].id", "every route needs an id: up to 100 letters, digits, '-', '_', '.'")
+        raise ProgrammeError(f"routes[{index}].id", "every route needs an id: up to 100 letters, digits, '-', '_', '.'")
     where = f"routes[{route_id}]"
     reject_unknown(table, _ROUTE_KEYS, where)
     queue = _name(table.get("queue"), f"{where}.queue")
     owners = table.get("owners", [])
     if not isinstance(owners, list):
-        raise GridError(f"{where}.owners", "expected a list of owner names")
+        raise ProgrammeError(f"{where}.owners", "expected a list of owner names")
     names = tuple(_name(owner, f"{where}.owners") for owner in owners)
     if len(set(names)) != len(names):
-        raise GridError(f"{where}.owners", "an owner is listed twice")
+        raise ProgrammeError(f"{where}.owners", "an owner is listed twice")
     stage = table.get("stage", DEFAULT_STAGE)
     if stage not in ROUTE_STAGES:
-        raise GridError(f"{where}.stage", f"expected one of {', '.join(ROUTE_STAGES)}, got {stage!r}")
+        raise ProgrammeError(f"{where}.stage", f"expected one of {', '.join(ROUTE_STAGES)}, got {stage!r}")
     when = expect_table(table.get("when", {}), f"{where}.when")
     reject_unknown(when, _WHEN_KEYS, f"{where}.when")
     checks = tuple(_compile_check(key, value, scoring, f"{where}.when.{key}") for key, value in when.items())
@@ -142,7 +139,9 @@ def _compile_route(index: int, raw: Any, scoring: Scoring) -> Route:
 
 def _name(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise GridError(where, f"expected a name of up to 100 letters, digits, '-', '_', '.' or '@', got {value!r}")
+        raise ProgrammeError(
+            where, f"expected a name of up to 100 letters, digits, '-', '_', '.' or '@', got {value!r}"
+        )
     return value
 
 
@@ -164,20 +163,20 @@ def _compile_check(key: str, spec: Any, scoring: Scoring, where: str) -> Check:
     try:
         condition = compile_condition(spec, scores)
     except ExprError as exc:
-        raise GridError(where, str(exc)) from None
+        raise ProgrammeError(where, str(exc)) from None
     return lambda lead: condition(lead.scores)
 
 
 def _patterns(spec: Any, where: str) -> list[tuple[str, Matcher]]:
     table = expect_table(spec, where)
     if not table:
-        raise GridError(where, "needs at least one entry")
+        raise ProgrammeError(where, "needs at least one entry")
     return [(name, compile_pattern(compile_value, value, f"{where}.{name}")) for name, value in table.items()]
 
 
 def _score_name(name: Any, scores: Collection[str], where: str) -> str:
     if not isinstance(name, str) or name not in scores:
-        raise GridError(where, f"unknown score {name!r} (declared: {', '.join(scores) or 'none'})")
+        raise ProgrammeError(where, f"unknown score {name!r} (declared: {', '.join(scores) or 'none'})")
     return name
 
 
@@ -188,8 +187,8 @@ def _compile_interest(spec: Any, scores: Collection[str], where: str) -> Check:
     leads = _score_name(table.get("leads"), scores, f"{where}.leads")
     over = table.get("over")
     if not isinstance(over, list) or not over:
-        raise GridError(f"{where}.over", "expected a list of score names")
+        raise ProgrammeError(f"{where}.over", "expected a list of score names")
     others = [_score_name(name, scores, f"{where}.over") for name in over]
     if leads in others:
-        raise GridError(f"{where}.over", f"{leads!r} cannot lead itself")
+        raise ProgrammeError(f"{where}.over", f"{leads!r} cannot lead itself")
     return lambda lead: all(lead.scores.get(leads, 0.0) > lead.scores.get(name, 0.0) for name in others)

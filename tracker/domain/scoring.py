@@ -1,6 +1,6 @@
 """Lead scoring: compile the programme's tokens, scores and rules, then fold events into a ScoreState.
 
-The marketers' grid (see ``examples/seed-grid.toml``) is compiled once into plain
+The marketers' grid (see ``examples/seed-programme.toml``) is compiled once into plain
 closures; applying an event is then a loop over rules with no parsing and no I/O.
 Everything here is pure: time comes from the event (or the ``now`` argument), so a
 replay of the same events always yields the same state, ledger and crossings.
@@ -21,7 +21,7 @@ from typing import Any
 
 from tracker.domain.facts import EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
 from tracker.domain.programme.checks import (
-    GridError,
+    ProgrammeError,
     compile_pattern,
     expect_number,
     expect_table,
@@ -141,7 +141,7 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     }
     rules = doc.get("rules", [])
     if not isinstance(rules, list):
-        raise GridError("rules", "expected an array of tables ([[rules]])")
+        raise ProgrammeError("rules", "expected an array of tables ([[rules]])")
     compiled: list[Rule] = []
     for index, raw in enumerate(rules):
         compiled.append(_compile_rule(index, raw, tokens, scores, {rule.id for rule in compiled}))
@@ -157,7 +157,7 @@ def _compile_score(name: str, table: Mapping[str, Any]) -> ScoreDef:
     mql = expect_number(table["mql"], f"{where}.mql") if "mql" in table else None
     sql = expect_number(table["sql"], f"{where}.sql") if "sql" in table else None
     if mql is not None and sql is not None and mql > sql:
-        raise GridError(f"{where}.sql", f"the sales threshold ({sql:g}) is below the marketing one ({mql:g})")
+        raise ProgrammeError(f"{where}.sql", f"the sales threshold ({sql:g}) is below the marketing one ({mql:g})")
     decay = _compile_decay(table["decay"], f"{where}.decay") if "decay" in table else None
     return ScoreDef(name=name, mql=mql, sql=sql, decay=decay)
 
@@ -167,10 +167,10 @@ def _compile_decay(spec: Any, where: str) -> Decay:
     reject_unknown(table, _DECAY_KEYS, where)
     missing = sorted(_DECAY_KEYS - table.keys())
     if missing:
-        raise GridError(f"{where}.{missing[0]}", "missing")
+        raise ProgrammeError(f"{where}.{missing[0]}", "missing")
     percent = expect_number(table["percent"], f"{where}.percent")
     if not 0 < percent <= 100:
-        raise GridError(f"{where}.percent", "must be above 0 and at most 100")
+        raise ProgrammeError(f"{where}.percent", "must be above 0 and at most 100")
     return Decay(after=parse_duration(table["after"], f"{where}.after"), percent=percent)
 
 
@@ -180,21 +180,21 @@ def _compile_rule(
     table = expect_table(raw, f"rules[{index}]")
     rule_id = table.get("id")
     if not isinstance(rule_id, str) or not rule_id.strip():
-        raise GridError(f"rules[{index}]", "every rule needs an id (a non-empty string)")
+        raise ProgrammeError(f"rules[{index}]", "every rule needs an id (a non-empty string)")
     where = f"rules[{rule_id}]"
     if rule_id == DECAY_RULE_ID:
-        raise GridError(f"{where}.id", f"{DECAY_RULE_ID!r} is reserved for decay rows in the ledger")
+        raise ProgrammeError(f"{where}.id", f"{DECAY_RULE_ID!r} is reserved for decay rows in the ledger")
     # Checked first: a copied rule whose id was not changed is the likely mistake.
     if rule_id in taken:
-        raise GridError(f"{where}.id", "duplicate rule id")
+        raise ProgrammeError(f"{where}.id", "duplicate rule id")
     reject_unknown(table, _RULE_KEYS, where)
     for key in ("score", "points", "when"):
         if key not in table:
-            raise GridError(f"{where}.{key}", "missing")
+            raise ProgrammeError(f"{where}.{key}", "missing")
     score = table["score"]
     if not isinstance(score, str) or score not in scores:
         declared = ", ".join(scores) or "none"
-        raise GridError(f"{where}.score", f"unknown score {score!r} (declared: {declared})")
+        raise ProgrammeError(f"{where}.score", f"unknown score {score!r} (declared: {declared})")
     op, points = _compile_points(table["points"], tokens, f"{where}.points")
     limit = _compile_limit(table.get("limit", "once"), f"{where}.limit")
     matches, types = compile_when(table["when"], f"{where}.when")
@@ -215,15 +215,15 @@ def _compile_points(spec: Any, tokens: Mapping[str, float], where: str) -> tuple
         return "add", expect_number(spec, where)
     match = _POINTS.fullmatch(spec) if isinstance(spec, str) else None
     if match is None:
-        raise GridError(where, "expected a number, a token name, '+N', '-N', '=N' or '=token'")
+        raise ProgrammeError(where, "expected a number, a token name, '+N', '-N', '=N' or '=token'")
     sign, operand = match.groups()
     value = as_number(operand)
     if value is None:
         if operand not in tokens:
-            raise GridError(where, f"unknown token {operand!r}")
+            raise ProgrammeError(where, f"unknown token {operand!r}")
         value = tokens[operand]
     elif not math.isfinite(value):
-        raise GridError(where, "points must be a finite number")
+        raise ProgrammeError(where, "points must be a finite number")
     if sign == "=":
         return "set", value
     return "add", -value if sign == "-" else value
@@ -239,10 +239,10 @@ def _compile_limit(spec: Any, where: str) -> Limit:
         spec = str(spec)
     match = _LIMIT.fullmatch(spec) if isinstance(spec, str) else None
     if match is None:
-        raise GridError(where, "expected 'once', 'always', 'N' (at most N times) or 'N/<duration>' like '3/1d'")
+        raise ProgrammeError(where, "expected 'once', 'always', 'N' (at most N times) or 'N/<duration>' like '3/1d'")
     count = int(match.group(1))
     if not 1 <= count <= MAX_LIMIT_COUNT:
-        raise GridError(where, f"the count must be between 1 and {MAX_LIMIT_COUNT} (or use 'always')")
+        raise ProgrammeError(where, f"the count must be between 1 and {MAX_LIMIT_COUNT} (or use 'always')")
     window = None if match.group(2) is None else parse_duration(match.group(2), where)
     return Limit(count=count, window=window)
 
@@ -251,7 +251,7 @@ def compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], frozen
     """The rule's predicate, and the event types it can match (None: any)."""
     table = expect_table(spec, where)
     if not table:
-        raise GridError(where, "needs at least one condition")
+        raise ProgrammeError(where, "needs at least one condition")
     reject_unknown(table, _WHEN_KEYS, where)
     checks: list[Callable[[Event], bool]] = []
     types = _compile_types(table, where)
@@ -285,7 +285,7 @@ def _compile_types(table: Mapping[str, Any], where: str) -> tuple[frozenset[str]
     """
     implied = {key: _IMPLIED_TYPE[key] for key in table if key in _IMPLIED_TYPE}
     if len(set(implied.values())) > 1:
-        raise GridError(where, f"{' and '.join(implied)} can never hold for the same event")
+        raise ProgrammeError(where, f"{' and '.join(implied)} can never hold for the same event")
     if "type" not in table:
         if not implied:
             return None
@@ -293,19 +293,19 @@ def _compile_types(table: Mapping[str, Any], where: str) -> tuple[frozenset[str]
     else:
         names = table["type"] if isinstance(table["type"], list) else [table["type"]]
         if not names or not all(isinstance(name, str) and name for name in names):
-            raise GridError(f"{where}.type", "expected an event type or a list of event types")
+            raise ProgrammeError(f"{where}.type", "expected an event type or a list of event types")
         builtin = frozenset(name for name in names if name in EVENT_TYPES)
         custom = frozenset(name for name in names if name not in EVENT_TYPES)
         for key, implied_type in implied.items():
             if implied_type not in builtin:
-                raise GridError(f"{where}.type", f"{key} only matches {implied_type!r} events")
+                raise ProgrammeError(f"{where}.type", f"{key} only matches {implied_type!r} events")
     return builtin, custom
 
 
 def _compile_props(spec: Any, where: str) -> Callable[[Mapping[str, Any]], bool]:
     table = expect_table(spec, where)
     if not table:
-        raise GridError(where, "needs at least one property")
+        raise ProgrammeError(where, "needs at least one property")
     parts = [
         (key, compile_pattern(compile_value, value, f"{where}.{key}"), _accepts_missing(value))
         for key, value in table.items()

@@ -1,9 +1,4 @@
-"""The sites this server tracks, each with its compiled programme, kept in memory.
-
-Programmes are compiled once per version, not per request.  Every instance polls the
-store's version numbers so a programme loaded through the CLI or another instance
-takes effect everywhere within ``RELOAD_SECONDS``.
-"""
+"""A site as requests see it: key, origins, compiled programme, privacy settings, internal ranges."""
 
 from __future__ import annotations
 
@@ -13,7 +8,7 @@ from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 from tracker.domain.privacy import PrivacySettings
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -44,10 +39,10 @@ def normalise_origin(origin: str) -> str:
 
 
 def internal_networks(ranges: Any) -> tuple[IPNetwork, ...]:
-    """CIDR ranges (``10.0.0.0/8``, ``2001:db8::/32``, or one address); GridError names a bad one."""
+    """CIDR ranges (``10.0.0.0/8``, ``2001:db8::/32``, or one address); ProgrammeError names a bad one."""
     if not isinstance(ranges, list):
-        raise GridError(f"settings.{INTERNAL_SETTING}", "must be a list of CIDR ranges")
+        raise ProgrammeError(f"settings.{INTERNAL_SETTING}", "must be a list of CIDR ranges")
     try:
         return tuple(ipaddress.ip_network(str(cidr).strip(), strict=False) for cidr in ranges)
     except ValueError as exc:
-        raise GridError(f"settings.{INTERNAL_SETTING}", str(exc)) from None
+        raise ProgrammeError(f"settings.{INTERNAL_SETTING}", str(exc)) from None

@@ -2,8 +2,7 @@
 
 A person becomes "known" when identified and then climbs with the thresholds its
 scores have reached.  Stages never go back (a decayed score does not un-qualify a
-lead sales already has), and each transition is recorded once with the event
-that caused it.
+lead sales already has).
 """
 
 from __future__ import annotations

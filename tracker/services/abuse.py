@@ -34,10 +34,10 @@ from starlette.requests import Request
 from tracker.config import Settings
 from tracker.domain.devices import device_of
 from tracker.domain.facts import STAGE_RANK, Incoming
-from tracker.domain.scoring import replay
 from tracker.domain.sites import INTERNAL_SETTING, IPAddress, IPNetwork, Site, internal_networks
 from tracker.errors import HTTPError
 from tracker.services import metrics
+from tracker.services.rebuild import rebuild_scores
 from tracker.services.stages import advance_stage
 from tracker.store import Queries, Store
 
@@ -233,11 +233,7 @@ async def quarantine(q: Queries, site: Site, visitor_id: str, reason: str, now: 
     await q.flag_bot(visitor.id, reason)
     removed = await q.forget_device_events(person.id, visitor.id)
     if removed:
-        rebuilt = replay(site.programme.scoring, await q.events_of(person.id))
-        await q.forget_scores(person.id)
-        await q.insert_ledger(person.id, rebuilt.ledger)
-        await q.save_scores(person.id, rebuilt.state.values, rebuilt.state.last)
-        person.scoring = rebuilt.state
+        await rebuild_scores(q, site.programme.scoring, person)
         stages = [row["stage"] for row in await q.stages_of(person.id)]
         person.stage = max(stages, key=STAGE_RANK.__getitem__, default="anonymous")
         await advance_stage(q, person, None, now)
@@ -286,7 +282,7 @@ def is_internal(site: Site, address: IPAddress | None) -> bool:
 
 
 async def internal_ranges(store: Store, site_key: str, ranges: Sequence[str] | None) -> tuple[IPNetwork, ...]:
-    """Site ``site_key``'s internal ranges, replaced by ``ranges`` if given (GridError names a bad one).
+    """Site ``site_key``'s internal ranges, replaced by ``ranges`` if given (ProgrammeError names a bad one).
 
     Running servers apply a change within seconds, as they do a programme.
     """

@@ -1,15 +1,6 @@
-"""Leads out: the cursor-paged list (``GET /api/leads``) and CSV / NDJSON exports.
+"""Leads out: filters, cursor pages of the lead list, and CSV / NDJSON export lines.
 
-Leads are listed by their score *now*, decay applied.  The database sorts by stored
-values, which bound decayed ones from above, so a page is exact without reading every
-lead: rows come in stored order and the scan stops once no stored value left can beat
-the page's lowest decayed one.  The cursor carries the page's moment (decay is
-computed for the same instant on every page, so pages never overlap or skip) and the
-(decayed score, id) of the last lead returned.
-
-Exports stream leads in stored-score order, a batch per read, so neither a large file
-nor a slow client holds a database connection; on SQLite other reads go on between
-batches.  ``tracker export`` writes the same bytes to a file, with a progress bar.
+CSV cells that a spreadsheet would run as a formula are neutralised.  Exports are audited.
 """
 
 from __future__ import annotations

@@ -1,26 +1,8 @@
-"""Lead routing (seed 003: "put the lead in the right hands, in the right queue").
+"""Handing leads to sales, inside the write unit that changed them: routing and announcements.
 
-``[[routes]]`` in the programme are ordered rules.  Each names a queue, optionally
-owners taken in turn (round robin, skipping owners marked unavailable), the stage at
-which it applies (default ``sql``) and conditions on scores, on interest (which
-product score leads), on profile fields and on the events of the lead's history::
-
-    [[routes]]
-    id = "field-sales"
-    queue = "field-sales"
-    owners = ["amelie", "bastien"]
-    when = { event = { type = "page", props = { price = ">= 10000" } } }
-
-A lead is routed once, when it enters a stage and holds no assignment yet: the first
-route whose stage it has reached and whose conditions hold wins.  Scores and interest
-move afterwards, but the lead stays where it is: re-routing is an explicit request
-(``POST /api/leads/{id}/reroute``), and the lead's story shows the queue the table
-would pick now when it differs.  Every routing is recorded, announced as a
-``person.routed`` webhook, and the turn of each queue lives in the database, so round
-robin stays fair across instances.
-
-Compiling and choosing are pure; ``hand_off`` and ``reroute`` run inside the caller's
-write unit.
+When a person enters a routed stage, the routing table (``domain.routing``) picks a queue
+and, in turn, an owner; the assignment and the webhook announcement are written in the
+same unit, so both happen exactly when the change is committed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who a visitor is: signed visitor tokens, e-mail identities, profiles and merges.
+"""Identify and merge, inside the caller's write unit.
 
 The rules come from the incumbents' worst bugs (see REFERENCE.md):
 
@@ -8,8 +8,10 @@ The rules come from the incumbents' worst bugs (see REFERENCE.md):
 * two identified people are never merged: a second identity on a browser gets a
   fresh visitor (Mautic #5495, PostHog ``cannot_merge_already_identified``);
 * every table that points at a person is moved (Mautic #16240), and scores are
-  rebuilt by replaying the merged history through the grid, so caps and decay
-  apply to it as if it had always been one person.
+  rebuilt by replaying the merged history through the programme, so caps and decay
+  apply to it as if it had always been one person;
+* who holds an identity is settled by the database's unique constraints, never by a
+  read-then-write check: a unit that loses the race is run again and merges.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from tracker.domain.facts import ProfileChange
 from tracker.domain.identity import Identity, _conflicts, is_identified, merge_campaign_memory, update_profile
 from tracker.domain.people import PersonRecord, VisitorRecord
-from tracker.domain.scoring import Scoring, replay
+from tracker.domain.scoring import Scoring
+from tracker.services.rebuild import rebuild_scores
 from tracker.store import Queries
 
 
@@ -140,9 +143,7 @@ async def merge(
     Returns the survivor and what the loser's profile brought to it.
     """
     await q.move_person_rows(loser.id, survivor.id, now)
-    rebuilt = replay(scoring, await q.events_of(survivor.id))
-    await q.insert_ledger(survivor.id, rebuilt.ledger)
-    survivor.scoring = rebuilt.state
+    await rebuild_scores(q, scoring, survivor)
     changes = update_profile(survivor.profile, loser.profile, trusted=False)
     survivor.campaigns = merge_campaign_memory(survivor.campaigns, loser.campaigns)
     survivor.created_at = min(survivor.created_at, loser.created_at)

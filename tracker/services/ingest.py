@@ -1,9 +1,9 @@
-"""Recording one event for one device: identify → store → score → stage → hand off.
+"""The ingest pipeline: record one request's events for one device, durably, in one unit.
 
-Shared by the beacon (``ingest``) and the Segment API (``segment``): whatever the
-door an event comes through, it is identified, stored, scored and staged the same
-way, inside the caller's write unit, and what it changed is announced to webhooks
-and routed to sales (``routing.hand_off``) in that same unit.
+Shared by the beacon (``web.collect``) and the Segment API (``web.segment``): whatever the
+door, an event is identified, stored, scored and staged the same way, announced to
+webhooks and routed to sales (``services.handoff``) in that same unit, and the
+decisions the response carries are computed from the score it just earned.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ async def record(
             await save_subject(q, subject, everything=True)
             subject.changed = set()
         elif identified.merged_from is not None:
-            subject.changed = set(identified.person.scoring.values)  # the replay rewrote them all
+            subject.changed = set()  # the merge rewrote every score copy from its replay
         subject.person, subject.visitor = identified.person, identified.visitor
         merged_from = identified.merged_from
         trusted = not identified.new_to_person
@@ -113,19 +113,8 @@ async def record(
             # The person gained a device: its device rows stay bounded however often that happens.
             await q.trim_devices(subject.person.id, subject.visitor.id, MAX_DEVICES)
     person, visitor = subject.person, subject.visitor
-    event = Event(
-        id=0,
-        type=incoming.type,
-        ts=incoming.ts,
-        name=incoming.name,
-        url=incoming.url,
-        referrer=incoming.referrer,
-        props=incoming.props,
-        visit=visitor.visits,
-    )
-    event_id = await q.insert_event(person.id, visitor.id, event)
-    event = Event(event_id, event.type, event.ts, event.name, event.url, event.referrer, event.props, event.visit)
-    subject.last_event_id = event_id
+    event = await q.insert_event(person.id, visitor.id, incoming, visitor.visits)
+    subject.last_event_id = event.id
     scored = apply_event(scoring, person.scoring, event)
     person.scoring = scored.state
     await q.insert_ledger(person.id, scored.ledger)

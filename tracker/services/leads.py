@@ -1,8 +1,7 @@
-"""The sales API: one lead's whole story, re-routing, owners, and visitor lookup.
+"""One lead's whole story, read from the store: what sales sees and what webhooks carry.
 
-Every route needs an API key of its site (see ``keys``).  Scores are returned as
-they are *now*, decay applied, and the ledger that explains them comes along.
-The list of leads and the exports are in ``exports``.
+A merged-away id resolves to the survivor.  The response of ``GET /api/leads/{id}`` and the
+``lead`` of a webhook payload are both this one read model.
 """
 
 from __future__ import annotations

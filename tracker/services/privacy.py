@@ -1,10 +1,5 @@
-"""Privacy (GDPR / ePrivacy): per-site policy, the consent and DNT/GPC gate, truncated IPs,
-the retention purge, and the data subject's rights of access and erasure.
-
-The gate and the IP truncation are pure (``/collect`` calls them on every request);
-the purge, the export and the erasure work through the ``Store`` like every other
-writer, and each export, erasure or purge leaves an audit entry that names a person
-id, never an e-mail.
+"""Privacy work with I/O: site policy changes, the retention purge, and the data subject's
+rights of access and erasure (both in one transaction, audited without personal data).
 """
 
 from __future__ import annotations

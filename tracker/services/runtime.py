@@ -8,15 +8,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from tracker.config import Settings
 from tracker.domain.identity import VisitorTokens
+from tracker.services.abuse import Guard
 from tracker.services.sites import SiteRegistry
 from tracker.store import Store
-
-if TYPE_CHECKING:  # abuse's route handlers read the runtime: a type-only import breaks the cycle
-    from tracker.services.abuse import Guard
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from tracker.domain.privacy import PrivacySettings
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
 from tracker.domain.sites import INTERNAL_SETTING, Site, internal_networks, normalise_origin
 from tracker.store import Queries, Store
@@ -62,7 +62,7 @@ class SiteRegistry:
     def _install(self, record: SiteRecord) -> None:
         try:
             site = compile_site(record)
-        except GridError as exc:
+        except ProgrammeError as exc:
             # The store only ever holds programmes that compiled when saved; a newer
             # release may be stricter.  Keep serving the last good version.
             log.error("site %s: programme version %s rejected: %s", record.key, record.version, exc)
@@ -110,5 +110,5 @@ def load_programme_file(path: Path) -> Programme:
     try:
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise GridError(str(path), f"cannot read file: {exc.strerror}") from None
+        raise ProgrammeError(str(path), f"cannot read file: {exc.strerror}") from None
     return load_programme(source)

@@ -1,10 +1,4 @@
-"""Lifecycle stages: anonymous → known → mql → sql, forward only.
-
-A person becomes "known" when identified and then climbs with the thresholds its
-scores have reached.  Stages never go back (a decayed score does not un-qualify a
-lead sales already has), and each transition is recorded once with the event
-that caused it.
-"""
+"""Recording stage transitions: each one once, with the event that caused it."""
 
 from __future__ import annotations
 

@@ -1,19 +1,7 @@
-"""Webhooks: subscriptions, what a delivery carries, and the API to inspect and re-send them.
+"""Webhooks: subscriptions, what a delivery carries, and test deliveries.
 
-Subscriptions are integration settings (a CRM's URL and a shared secret), not marketing
-content, so they live in the database, managed by an admin key (``/api/webhooks``) or
-the CLI (``tracker webhooks``), rather than in the programme.
-
-A delivery is ``POST``ed as JSON::
-
-    {"id": 42, "event": "person.routed", "occurred_at": "…Z", "site": "demo",
-     "data": {"queue": "field-sales", "owner": "amelie", …},
-     "person": {…the lead's whole story, as GET /api/leads/{id} returns it…}}
-
-``data`` says what happened when it happened; ``person`` is read when the delivery is
-sent, so a retry carries the person as they are then, and an erased person is never
-sent at all.  Headers: ``Tracker-Signature`` (see ``outbox.sign``), ``Tracker-Event``,
-``Tracker-Delivery`` (the same on every retry: deduplicate on it) and ``Tracker-Attempt``.
+The payload of every announcement is rendered at delivery time from the lead's story
+(``services.leads``), so a CRM always receives the lead as it is when delivered.
 """
 
 from __future__ import annotations

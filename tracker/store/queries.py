@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tracker.domain.facts import Event, LedgerEntry, ProfileChange, ScoreState
+from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
 from tracker.store.conn import Conn
@@ -268,21 +268,31 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries):
 
     # -- events, ledger, stages, decisions -----------------------------------------------------
 
-    async def insert_event(self, person_id: int, visitor_id: str, event: Event) -> int:
+    async def insert_event(self, person_id: int, visitor_id: str, incoming: Incoming, visit: int) -> Event:
+        """Store ``incoming`` as the ``visit``-th visit's event; return it as stored, with its id."""
         event_id = await self.conn.fetchval(
             "INSERT INTO events (person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             person_id,
             visitor_id,
-            event.ts,
-            event.type,
-            event.name,
-            event.url,
-            event.referrer,
-            dumps(event.props),
-            event.visit,
+            incoming.ts,
+            incoming.type,
+            incoming.name,
+            incoming.url,
+            incoming.referrer,
+            dumps(incoming.props),
+            visit,
         )
-        return int(event_id)
+        return Event(
+            int(event_id),
+            incoming.type,
+            incoming.ts,
+            incoming.name,
+            incoming.url,
+            incoming.referrer,
+            incoming.props,
+            visit,
+        )
 
     async def events_of(self, person_id: int) -> list[Event]:
         """Every event of a person in replay order."""

@@ -1,4 +1,4 @@
-"""Rows as the rest of the code sees them: typed, decoded, free of driver types."""
+"""Rows as the rest of the code sees them: typed records and the decoders that build them."""
 
 from __future__ import annotations
 

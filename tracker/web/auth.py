@@ -1,7 +1,6 @@
-"""API keys: random bearer tokens, stored only as SHA-256 digests.
+"""Who is calling: ``Authorization: Bearer <API key>``, checked against the key's role.
 
-A key is 256 bits of randomness, so a fast digest is enough: there is nothing to
-brute-force, unlike a password.  Each key belongs to one site and one role.
+Roles grant what they name; admin grants everything (``domain.keys`` for the key format).
 """
 
 from __future__ import annotations
@@ -9,7 +8,8 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from tracker.domain.keys import ROLES, digest
-from tracker.errors import Forbidden, Unauthorized
+from tracker.domain.sites import Site
+from tracker.errors import Forbidden, NotFound, Unauthorized
 from tracker.services.runtime import Runtime
 from tracker.store.rows import ApiKeyRecord
 
@@ -31,3 +31,10 @@ async def authenticate(request: Request, role: str) -> ApiKeyRecord:
     if role not in _GRANTS.get(record.role, set()):
         raise Forbidden(f"a {record.role} key cannot do this; it needs the {role} role", field="authorization")
     return record
+
+
+def site_of(runtime: Runtime, site_id: int) -> Site:
+    site = runtime.sites.by_id(site_id)
+    if site is None:
+        raise NotFound("this key's site is not loaded", field="authorization")
+    return site

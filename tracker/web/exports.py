@@ -1,15 +1,7 @@
-"""Leads out: the cursor-paged list (``GET /api/leads``) and CSV / NDJSON exports.
+"""Handlers for leads out: the cursor-paged list (``GET /api/leads``) and CSV / NDJSON exports.
 
-Leads are listed by their score *now*, decay applied.  The database sorts by stored
-values, which bound decayed ones from above, so a page is exact without reading every
-lead: rows come in stored order and the scan stops once no stored value left can beat
-the page's lowest decayed one.  The cursor carries the page's moment (decay is
-computed for the same instant on every page, so pages never overlap or skip) and the
-(decayed score, id) of the last lead returned.
-
-Exports stream leads in stored-score order, a batch per read, so neither a large file
-nor a slow client holds a database connection; on SQLite other reads go on between
-batches.  ``tracker export`` writes the same bytes to a file, with a progress bar.
+Query parameters become a ``services.exports.LeadFilter`` here; the CLI's ``tracker export``
+parses its options through the same ``lead_filter``.
 """
 
 from __future__ import annotations
@@ -37,8 +29,7 @@ from tracker.services.exports import (
     lead_page,
 )
 from tracker.services.runtime import Runtime
-from tracker.web.auth import authenticate
-from tracker.web.leads import site_of
+from tracker.web.auth import authenticate, site_of
 from tracker.web.params import int_param, text_param
 from tracker.web.responses import json_response
 

@@ -1,8 +1,5 @@
-"""The sales API: one lead's whole story, re-routing, owners, and visitor lookup.
-
-Every route needs an API key of its site (see ``keys``).  Scores are returned as
-they are *now*, decay applied, and the ledger that explains them comes along.
-The list of leads and the exports are in ``exports``.
+"""The sales API handlers: one lead's whole story, re-routing, owners, visitor lookup, and a
+person's export and erasure (admin).  Every route needs an API key of its site.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from tracker.services.leads import lead_story
 from tracker.services.privacy import PersonRef
 from tracker.services.runtime import Runtime
 from tracker.store import Queries
-from tracker.web.auth import authenticate
+from tracker.web.auth import authenticate, site_of
 from tracker.web.params import int_param, text_param
 from tracker.web.responses import json_response
 
@@ -147,13 +144,6 @@ async def _privacy_request(request: Request) -> tuple[Runtime, Site, privacy.Per
 
 def _ref_field(ref: privacy.PersonRef) -> str:
     return "person_id" if ref.by == "id" else ref.by
-
-
-def site_of(runtime: Runtime, site_id: int) -> Site:
-    site = runtime.sites.by_id(site_id)
-    if site is None:
-        raise NotFound("this key's site is not loaded", field="authorization")
-    return site
 
 
 def person_ref(person_id: str | None, email: str | None, user_id: str | None) -> PersonRef:

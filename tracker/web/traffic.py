@@ -1,17 +1,7 @@
-"""Abuse resistance: rate limits, bot verdicts, internal traffic, and what ignored traffic counts.
+"""Handlers for internal traffic and what ignored traffic counts (``services.abuse`` holds the rules).
 
-* **Rate limits** are token buckets in process memory, per client address and per
-  visitor, checked before any store work; a refused request gets a 429 naming the
-  limit, with ``Retry-After``.  Each instance limits on its own: with N instances
-  behind a load balancer a client gets up to N times the rate, which still bounds it.
-* **Bots** are told by their user agent (crawler lists, headless browsers), by the
-  beacon's ``navigator.webdriver`` flag, and by an impossible pace: two page views of
-  different pages under 50 ms apart.  A device caught by its pace is flagged in the
-  store and what it already recorded is taken back, so bot traffic never moves a score.
-* **Internal traffic** comes from the site's own address ranges or from a browser an
-  admin marked with a signed ``tk_internal`` cookie (a link from the API sets it).
-* Bot and internal traffic is **counted, never stored**: a Prometheus counter by
-  reason, and per-site daily totals (``GET /api/ignored-traffic``).
+``POST /api/internal-links`` mints a link that marks a browser internal, ``GET /internal``
+sets or clears that mark, ``GET /api/ignored-traffic`` reports bot and internal counts.
 """
 
 from __future__ import annotations
@@ -22,11 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tracker.domain.clock import iso
-from tracker.domain.sites import Site
-from tracker.errors import BadRequest, NotFound
+from tracker.errors import BadRequest
 from tracker.services.abuse import INTERNAL_COOKIE, INTERNAL_COOKIE_MAX_AGE, INTERNAL_LINK_SECONDS, day_of
 from tracker.services.runtime import Runtime
-from tracker.web.auth import authenticate
+from tracker.web.auth import authenticate, site_of
 from tracker.web.params import int_param
 from tracker.web.responses import json_response
 
@@ -37,7 +26,7 @@ async def create_internal_link(request: Request) -> Response:
     """``POST /api/internal-links``: a link that marks the browser opening it as internal for a week."""
     key = await authenticate(request, "marketing")
     runtime: Runtime = request.app.state.runtime
-    site = _site(runtime, key.site_id)
+    site = site_of(runtime, key.site_id)
     expires_at = runtime.clock() + INTERNAL_LINK_SECONDS
     token = runtime.guard.internal.link_token(site.key, expires_at)
     body = {"site": site.key, "url": f"{request.base_url}internal?t={token}", "expires_at": iso(expires_at)}
@@ -76,7 +65,7 @@ async def ignored_traffic(request: Request) -> Response:
     """``GET /api/ignored-traffic?days=30``: bot and internal requests and events per day and reason."""
     key = await authenticate(request, "marketing")
     runtime: Runtime = request.app.state.runtime
-    site = _site(runtime, key.site_id)
+    site = site_of(runtime, key.site_id)
     raw = request.query_params.get("days", "30")
     days = int_param(raw, "days")
     if not 1 <= days <= 400:
@@ -85,10 +74,3 @@ async def ignored_traffic(request: Request) -> Response:
     since = day_of(runtime.clock() - (days - 1) * 86400)
     counts: list[dict[str, Any]] = await runtime.store.read(lambda q: q.ignored_traffic(site.id, since))
     return json_response({"site": site.key, "since": since, "counts": counts})
-
-
-def _site(runtime: Runtime, site_id: int) -> Site:
-    site = runtime.sites.by_id(site_id)
-    if site is None:
-        raise NotFound("this key's site is not loaded", field="authorization")
-    return site

@@ -1,20 +1,4 @@
-"""Webhooks: subscriptions, what a delivery carries, and the API to inspect and re-send them.
-
-Subscriptions are integration settings (a CRM's URL and a shared secret), not marketing
-content, so they live in the database, managed by an admin key (``/api/webhooks``) or
-the CLI (``tracker webhooks``), rather than in the programme.
-
-A delivery is ``POST``ed as JSON::
-
-    {"id": 42, "event": "person.routed", "occurred_at": "…Z", "site": "demo",
-     "data": {"queue": "field-sales", "owner": "amelie", …},
-     "person": {…the lead's whole story, as GET /api/leads/{id} returns it…}}
-
-``data`` says what happened when it happened; ``person`` is read when the delivery is
-sent, so a retry carries the person as they are then, and an erased person is never
-sent at all.  Headers: ``Tracker-Signature`` (see ``outbox.sign``), ``Tracker-Event``,
-``Tracker-Delivery`` (the same on every retry: deduplicate on it) and ``Tracker-Attempt``.
-"""
+"""Handlers for webhooks (admin): subscribe, list, delete, inspect deliveries, re-send one."""
 
 from __future__ import annotations
 
@@ -26,8 +10,7 @@ from tracker.domain.clock import iso
 from tracker.errors import BadRequest, NotFound
 from tracker.services.runtime import Runtime
 from tracker.services.webhooks import STATUSES, add_webhook, webhooks_of
-from tracker.web.auth import authenticate
-from tracker.web.leads import site_of
+from tracker.web.auth import authenticate, site_of
 from tracker.web.params import int_param
 from tracker.web.responses import json_response
 

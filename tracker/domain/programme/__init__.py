@@ -1,0 +1,1 @@
+"""The programme: the marketers' TOML (tokens, scores, rules, campaigns, routes), checked and compiled once."""

@@ -1,7 +1,7 @@
 """Checks shared by every part of the programme compiler (scoring rules, campaigns).
 
-Each raises ``GridError`` naming the exact place (``rules[wp-a].when.props.price``) so
-``tracker grid check`` can point the marketer at the key to fix.
+Each raises ``ProgrammeError`` naming the exact place (``rules[wp-a].when.props.price``) so
+``tracker programme check`` can point the marketer at the key to fix.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
 
 
 def parse_duration(text: str, where: str) -> float:
-    """``"30d"`` -> seconds.  Units: s, m, h, d, w.  Raises GridError(where, ...) if bad."""
+    """``"30d"`` -> seconds.  Units: s, m, h, d, w.  Raises ProgrammeError(where, ...) if bad."""
     # Callers pass raw TOML values, which may not be strings at all.
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise GridError(where, f"expected a duration like '30d', '12h', '90m', '45s' or '2w', got {text!r}")
+        raise ProgrammeError(where, f"expected a duration like '30d', '12h', '90m', '45s' or '2w', got {text!r}")
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
-        raise GridError(where, "a duration must be longer than zero")
+        raise ProgrammeError(where, "a duration must be longer than zero")
     return seconds
 
 
@@ -33,25 +33,25 @@ def compile_pattern(compile_spec: Callable[[Any], Matcher], spec: Any, where: st
     try:
         return compile_spec(spec)
     except PatternError as exc:
-        raise GridError(where, str(exc)) from None
+        raise ProgrammeError(where, str(exc)) from None
 
 
 def expect_table(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise GridError(where, f"expected a table, got {type(value).__name__}")
+        raise ProgrammeError(where, f"expected a table, got {type(value).__name__}")
     return value
 
 
 def expect_number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise GridError(where, f"expected a finite number, got {value!r}")
+        raise ProgrammeError(where, f"expected a finite number, got {value!r}")
     return float(value)
 
 
 def reject_unknown(table: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
     for key in table:
         if key not in allowed:
-            raise GridError(f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
+            raise ProgrammeError(f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
 
 
 class _HasId(Protocol):
@@ -67,21 +67,21 @@ def compile_array(raw: Any, key: str, compile_one: Callable[[int, Any], Item]) -
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise GridError(key, f"expected an array of tables ([[{key}]])")
+        raise ProgrammeError(key, f"expected an array of tables ([[{key}]])")
     compiled: list[Item] = []
     for index, item in enumerate(raw):
         one = compile_one(index, item)
         if any(seen.id == one.id for seen in compiled):
-            raise GridError(f"{key}[{one.id}].id", f"duplicate {key.rstrip('s')} id")
+            raise ProgrammeError(f"{key}[{one.id}].id", f"duplicate {key.rstrip('s')} id")
         compiled.append(one)
     return tuple(compiled)
 
 
-class GridError(ValueError):
+class ProgrammeError(ValueError):
     """A scoring programme that cannot be loaded.
 
     ``where`` names the place, e.g. ``rules[wp-a].points`` or ``campaigns[undecided].when.condition``,
-    so ``tracker grid check`` can point the marketer at the exact key.
+    so ``tracker programme check`` can point the marketer at the exact key.
     """
 
     def __init__(self, where: str, message: str) -> None:

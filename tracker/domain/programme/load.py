@@ -2,7 +2,7 @@
 
 The programme holds the scoring grid (tokens, scores, rules, see ``scoring``), the
 campaigns (see ``decisions``) and the lead routes (see ``routing``).  Loading is all-or-nothing: any problem raises a
-``GridError`` that names the rule or campaign and the key.
+``ProgrammeError`` that names the rule or campaign and the key.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.domain.decisions import Campaign, compile_campaigns
-from tracker.domain.programme.checks import GridError
+from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
@@ -45,10 +45,12 @@ def load_programme(source: str) -> Programme:
     try:
         doc: Mapping[str, Any] = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
-        raise GridError("toml", str(exc)) from None
+        raise ProgrammeError("toml", str(exc)) from None
     unknown = sorted(set(doc) - _TOP_LEVEL_KEYS)
     if unknown:
-        raise GridError(unknown[0], f"unknown top-level key (expected one of {', '.join(sorted(_TOP_LEVEL_KEYS))})")
+        raise ProgrammeError(
+            unknown[0], f"unknown top-level key (expected one of {', '.join(sorted(_TOP_LEVEL_KEYS))})"
+        )
     scoring = compile_scoring(doc)
     campaigns = compile_campaigns(doc.get("campaigns", []), scoring.scores.keys())
     return Programme(

@@ -1,0 +1,69 @@
+"""The marketing key's routes in the OpenAPI document: internal-traffic links and ignored traffic."""
+
+from __future__ import annotations
+
+from tracker.services.abuse import (
+    BY_HEADLESS,
+    BY_USER_AGENT,
+    BY_WEBDRIVER,
+    FLAGGED,
+    INTERNAL,
+    INTERNAL_LINK_SECONDS,
+    TOO_FAST,
+)
+from tracker.web.openapi_parts import Schema, content, errors, ok, operation, query
+
+# Every reason ``services.abuse`` counts ignored traffic under.
+_REASONS = (BY_USER_AGENT, BY_HEADLESS, BY_WEBDRIVER, TOO_FAST, FLAGGED, INTERNAL)
+
+_INTERNAL_LINK: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "url": {"type": "string", "format": "uri"},
+        "expires_at": {"type": "string", "format": "date-time"},
+    },
+}
+_IGNORED: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "since": {"type": "string", "format": "date"},
+        "counts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "day": {"type": "string", "format": "date"},
+                    "reason": {"enum": list(_REASONS)},
+                    "requests": {"type": "integer"},
+                    "events": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+
+def marketing_paths() -> Schema:
+    return {
+        "/api/internal-links": {
+            "post": operation(
+                "create_internal_link",
+                "A link marking the browser that opens it as the site's own staff (not tracked), "
+                f"for {INTERNAL_LINK_SECONDS // 86400} days",
+                "marketing",
+                {"201": {"description": "created: open `url` in the browser to exclude", "content": content(_INTERNAL_LINK)}}
+                | errors(401, 403),
+            )
+        },
+        "/api/ignored-traffic": {
+            "get": operation(
+                "ignored_traffic",
+                "Bot and internal traffic, counted but never stored: requests and events per day and reason",
+                "marketing",
+                ok(_IGNORED) | errors(400, 401, 403),
+                parameters=[query("days", "1 to 400 (default 30), today included", {"type": "integer", "minimum": 1})],
+            )
+        },
+    }
