@@ -271,6 +271,12 @@ async def test_cors_per_site(server: Server) -> None:
     assert preflight.headers["access-control-allow-origin"] == "https://www.acme.fr"
     denied = await server.http.options("/collect", headers={"origin": "https://evil.example"})
     assert denied.status_code == 403
+    # An Origin that is no URL at all (found by the fuzzer) is refused like any foreign one.
+    broken = await server.http.post(
+        "/collect", json={"site": "acme", "events": [event]}, headers={"origin": "http://[::1"}
+    )
+    assert broken.status_code == 403 and broken.json()["field"] == "origin"
+    assert (await server.http.options("/collect", headers={"origin": "http://[::1"})).status_code == 403
 
 
 async def test_unknown_routes_answer_json(server: Server) -> None:

@@ -125,6 +125,31 @@ async def test_a_bad_subscription_names_the_field(server: Server, body: Any, fie
     assert (await admin(server, "POST", "/api/webhooks", 400, json=body))["field"] == field
 
 
+# The webhook contract: CRMs map these fields.  The sales API's lead response is the same read
+# model (services.leads.lead_story), so a field added there changes this contract too: this test
+# makes that a decision (update the set and the README's webhook section), never a side effect.
+WEBHOOK_PERSON_FIELDS = {
+    "id",
+    "email",
+    "user_id",
+    "stage",
+    "scores",
+    "profile",
+    "profile_history",
+    "created_at",
+    "identified_at",
+    "last_seen_at",
+    "resolved_from",
+    "merged_ids",
+    "routing",
+    "stages",
+    "ledger",
+    "timeline",
+    "decisions",
+    "devices",
+}
+
+
 async def test_a_receiver_on_loopback_gets_signed_payloads_with_the_whole_story(
     hooked: Server, receiver: Receiver
 ) -> None:
@@ -156,6 +181,7 @@ async def test_a_receiver_on_loopback_gets_signed_payloads_with_the_whole_story(
         "reason": "stage:sql",
     }
     person = routed["person"]
+    assert set(person) == WEBHOOK_PERSON_FIELDS
     assert person == await server.person_of(marc)
     assert (person["email"], person["stage"], person["scores"]["engagement"]) == ("marc@example.com", "sql", 13)
     assert [s["stage"] for s in person["stages"]] == ["known", "mql", "sql"]

@@ -30,6 +30,8 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
+from tracker.web.admin import pages as console
+from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
 from tracker.web.demo import demo_routes
 from tracker.web.nosniff import NoSniff
@@ -107,6 +109,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.deliverer = deliverer
+    app.state.console = Console(runtime)
     return app
 
 
@@ -150,6 +153,18 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/v1/b", segment.batch, methods=["POST"]),
         Route("/v1/{kind}", segment.single, methods=["POST"]),
         beacon_route(),
+        # The console (README "Console"): each page names its permission in the role matrix.
+        Route("/", console.root, methods=["GET"]),
+        Route("/admin/", console.home, methods=["GET"]),
+        Route("/admin/console.css", console.css, methods=["GET"]),
+        Route("/admin/login", console.login_form, methods=["GET"]),
+        Route("/admin/login", console.login, methods=["POST"]),
+        Route("/admin/logout", console.logout, methods=["POST"]),
+        Route("/admin/setup", console.setup_form, methods=["GET"]),
+        Route("/admin/setup", console.setup, methods=["POST"]),
+        Route("/admin/leads", console.leads, methods=["GET"]),
+        Route("/admin/leads/{person_id}", console.lead, methods=["GET"]),
+        Route("/admin/programme", console.programme, methods=["GET"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 from starlette.applications import Starlette
 
+from tracker.cli_users import serve_banner, users_group
 from tracker.config import Settings
 from tracker.domain.clock import iso
 from tracker.domain.keys import ROLES, digest, new_key
@@ -83,10 +84,7 @@ def serve(
         os.environ["TRACKER_SQLITE_SYNCHRONOUS"] = sqlite_synchronous.upper()
     os.environ["TRACKER_DEMO"] = "1" if demo else ""
     settings = Settings.from_env()
-    settings.signing_secret()  # create it once, before workers race for it
-    click.echo(
-        f"tracker on http://{host}:{port}/ (database {settings.database_url})" + (", demo at /demo/" if demo else "")
-    )
+    click.echo("\n".join(serve_banner(settings, f"http://{host}:{port}", demo, _with_store)))
     uvicorn.run(
         "tracker.cli:app_from_env",
         factory=True,
@@ -527,3 +525,6 @@ def _with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> 
             await store.close()
 
     return asyncio.run(run())
+
+
+main.add_command(users_group(data_dir_option, db_option, _with_store))

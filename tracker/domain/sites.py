@@ -34,7 +34,12 @@ class Site:
 
 
 def normalise_origin(origin: str) -> str:
-    parts = urlsplit(origin.strip())
+    """``scheme://host[:port]`` in lower case; a value that is no URL (``http://[::1``) stays itself,
+    which no allowed origin equals."""
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return origin.strip().lower()
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else origin.strip().lower()
 
 

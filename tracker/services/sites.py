@@ -36,6 +36,10 @@ class SiteRegistry:
     def count(self) -> int:
         return len(self._by_id)
 
+    def all(self) -> list[Site]:
+        """The loaded sites, by key."""
+        return sorted(self._by_id.values(), key=lambda site: site.key)
+
     def any_allows(self, origin: str) -> bool:
         return any(site.allows_origin(origin) for site in self._by_id.values())
 

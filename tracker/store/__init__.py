@@ -8,14 +8,17 @@ from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.base import Store, Unit
 from tracker.store.queries import Queries
 from tracker.store.rows import ApiKeyRecord, SiteRecord
+from tracker.store.user_queries import SessionRecord, UserRecord
 
 __all__ = [
     "ApiKeyRecord",
     "PersonRecord",
     "Queries",
+    "SessionRecord",
     "SiteRecord",
     "Store",
     "Unit",
+    "UserRecord",
     "VisitorRecord",
     "open_store",
 ]

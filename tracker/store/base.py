@@ -21,8 +21,6 @@ Unit = Callable[[Queries], Awaitable[T]]
 
 
 class Store(abc.ABC):
-    dialect: str
-
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect and apply pending migrations."""

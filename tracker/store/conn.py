@@ -1,8 +1,9 @@
 """The tiny driver interface every SQL statement goes through.
 
-SQL is written once, with ``?`` placeholders, in ``queries``; a backend only knows how
-to run a statement.  Rows are read by column name (``sqlite3.Row`` and asyncpg's
-``Record`` both allow it).
+SQL is written once, with ``?`` placeholders, in the query mixins; a backend knows how
+to run a statement and answers the few questions whose SQL differs between dialects
+(today only row locks), so the shared SQL never asks which database it is on.  Rows
+are read by column name (``sqlite3.Row`` and asyncpg's ``Record`` both allow it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ class Row(Protocol):
 
 
 class Conn(Protocol):
+    # "sqlite" or "postgresql": picks the migrations' tokens, and lets code outside the
+    # store (tests inspecting the schema) tell the backends apart.
     dialect: str
+
+    def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
+        """The clause ending a SELECT whose rows stay locked until the unit ends ("" if none is needed).
+
+        ``tables`` are the aliases to lock (all tables of the FROM if none); with
+        ``skip_locked`` rows another transaction holds are left out rather than awaited.
+        """
+        ...
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run a statement; return the number of rows it changed."""

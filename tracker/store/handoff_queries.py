@@ -72,10 +72,8 @@ class HandoffQueries:
             site_id,
             queue,
         )
-        # SQLite holds the database write lock for the whole unit already.
-        lock = " FOR UPDATE" if self.conn.dialect == "postgresql" else ""
         turn = await self.conn.fetchval(
-            f"SELECT turn FROM route_queues WHERE site_id = ? AND queue = ?{lock}", site_id, queue
+            f"SELECT turn FROM route_queues WHERE site_id = ? AND queue = ?{self.conn.lock_rows()}", site_id, queue
         )
         return int(turn)
 
@@ -166,9 +164,9 @@ class HandoffQueries:
 
         The lease is what stops another instance sending the same row while this one
         delivers it; if this process dies meanwhile, the row is due again when it ends.
-        On PostgreSQL rows another instance is claiming right now are skipped, not awaited.
+        Rows another instance is claiming right now are skipped, not awaited.
         """
-        lock = " FOR UPDATE OF o SKIP LOCKED" if self.conn.dialect == "postgresql" else ""
+        lock = self.conn.lock_rows("o", skip_locked=True)
         rows = await self.conn.fetchall(
             f"SELECT {_DELIVERY}, w.secret FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id"
             f" WHERE o.status = 'pending' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?{lock}",

@@ -7,8 +7,11 @@ tokens in braces, replaced here, so both backends read the very same schema.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from importlib import resources
+
+from tracker.store.conn import Conn
 
 _DIALECT_TOKENS = {
     # AUTOINCREMENT: ids of deleted rows (merged-away persons, purged events) are never reused,
@@ -26,7 +29,7 @@ _DIALECT_TOKENS = {
 }
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
-SCHEMA_TABLE = (
+_SCHEMA_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
     " applied_at DOUBLE PRECISION NOT NULL)"
 )
@@ -37,6 +40,27 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+
+
+async def apply(conn: Conn) -> None:
+    """Apply the migrations ``conn`` has not seen yet, oldest first.
+
+    The caller runs this in one transaction and makes concurrent starts wait for each
+    other (each backend has its own lock for that); here is only what both share.
+    """
+    await conn.execute(_SCHEMA_TABLE)
+    done = {int(row["version"]) for row in await conn.fetchall("SELECT version FROM schema_migrations")}
+    for migration in load(conn.dialect):
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            await conn.execute(statement)
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            migration.version,
+            migration.name,
+            time.time(),
+        )
 
 
 def load(dialect: str) -> list[Migration]:

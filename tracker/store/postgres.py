@@ -1,7 +1,7 @@
 """PostgreSQL store for many instances behind a load balancer (asyncpg, pooled).
 
 Each unit runs in its own READ COMMITTED transaction on a pooled connection; the
-statements are the same as SQLite's (``queries``), with ``?`` rewritten to ``$n``.
+statements are the same as SQLite's (the query mixins), with ``?`` rewritten to ``$n``.
 Correctness across instances comes from row locks, not from the process: a unit
 locks the person it changes (``SELECT … FOR UPDATE``) before reading its state, so
 two instances never score the same person from the same stale state.  A unit that
@@ -13,7 +13,6 @@ PostgreSQL groups concurrent commits in its WAL flush by itself.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -40,9 +39,14 @@ _PLACEHOLDER = re.compile(r"\?")
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+# Statements keep SQLite's own ``?`` rather than a neutral placeholder that both backends
+# would then have to rewrite: SQLite runs them as written, and here each distinct statement
+# is rewritten once (cached; the dynamic ones differ only in their number of IN marks, so
+# they are few).  A blind rewrite is exact only while no statement holds a literal ``?``;
+# tests/test_postgres.py proves that by reading every string of the store's SQL.
 @lru_cache(maxsize=512)
 def to_dollar(sql: str) -> str:
-    """``?`` placeholders to ``$1, $2, …`` (queries hold no literal question marks)."""
+    """``?`` placeholders to ``$1, $2, …``."""
     counter = iter(range(1, 10_000))
     return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
 
@@ -52,6 +56,10 @@ class _PgConn:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+
+    def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
+        of = f" OF {', '.join(tables)}" if tables else ""
+        return f" FOR UPDATE{of}{' SKIP LOCKED' if skip_locked else ''}"
 
     async def execute(self, sql: str, *args: Any) -> int:
         status: str = await self.conn.execute(to_dollar(sql), *args)
@@ -85,8 +93,6 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 
 class PostgresStore(Store):
-    dialect = "postgresql"
-
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url, self.schema = split_schema(url)
         self.pool_size = pool_size
@@ -108,19 +114,7 @@ class PostgresStore(Store):
         async with self._pool.acquire() as conn, conn.transaction():
             # Instances starting together apply migrations one at a time.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-            await conn.execute(migrations.SCHEMA_TABLE)
-            done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
-            for migration in migrations.load(self.dialect):
-                if migration.version in done:
-                    continue
-                for statement in migration.statements:
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                    migration.version,
-                    migration.name,
-                    time.time(),
-                )
+            await migrations.apply(_PgConn(conn))
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -95,11 +95,11 @@ class PrivacyQueries:
     async def inactive_persons(self, site_id: int, stages: Sequence[str], before: float, limit: int) -> list[int]:
         """Up to ``limit`` persons in ``stages`` last seen before ``before``, locked for deletion.
 
-        On PostgreSQL a person another transaction holds is being written to right
+        A person another transaction holds (on PostgreSQL) is being written to right
         now, so it is skipped rather than waited for: it is about to be active again.
         """
         marks = ", ".join("?" for _ in stages)
-        lock = " FOR UPDATE SKIP LOCKED" if self.conn.dialect == "postgresql" else ""
+        lock = self.conn.lock_rows(skip_locked=True)
         rows = await self.conn.fetchall(
             f"SELECT id FROM persons WHERE site_id = ? AND stage IN ({marks}) AND last_seen_at < ? LIMIT ?{lock}",
             site_id,

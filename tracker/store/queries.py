@@ -30,6 +30,7 @@ from tracker.store.rows import (
     site_of_row,
     visitor_of_row,
 )
+from tracker.store.user_queries import UserQueries
 
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
 _DEVICE_AND_PERSON = (
@@ -62,7 +63,7 @@ MERGE_RULES: dict[str, str] = {
 }
 
 
-class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries):
+class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
@@ -161,21 +162,21 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries):
         )
 
     async def person(self, person_id: int, *, for_update: bool = False) -> PersonRecord | None:
-        # PostgreSQL locks the row so concurrent instances serialise on one person;
-        # SQLite already holds the database write lock for the whole unit.
-        lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
+        # Where rows are locked (PostgreSQL), concurrent instances serialise on one person;
+        # SQLite's writer holds the whole database for the unit already.
+        lock = self.conn.lock_rows() if for_update else ""
         row = await self.conn.fetchone(f"SELECT {PERSON_COLUMNS} FROM persons WHERE id = ?{lock}", person_id)
         return person_of_row(row) if row else None
 
     async def person_by_email(self, site_id: int, email: str, *, for_update: bool = False) -> PersonRecord | None:
-        lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
+        lock = self.conn.lock_rows() if for_update else ""
         row = await self.conn.fetchone(
             f"SELECT {PERSON_COLUMNS} FROM persons WHERE site_id = ? AND email = ?{lock}", site_id, email
         )
         return person_of_row(row) if row else None
 
     async def person_by_user_id(self, site_id: int, user_id: str, *, for_update: bool = False) -> PersonRecord | None:
-        lock = " FOR UPDATE" if for_update and self.conn.dialect == "postgresql" else ""
+        lock = self.conn.lock_rows() if for_update else ""
         row = await self.conn.fetchone(
             f"SELECT {PERSON_COLUMNS} FROM persons WHERE site_id = ? AND user_id = ?{lock}", site_id, user_id
         )
@@ -216,17 +217,17 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries):
     async def device_and_person(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
         """The device and its person, locked for this unit: the one read of person state per request.
 
-        On PostgreSQL both rows are locked.  If a merge on another instance moved the
-        device meanwhile, the locked re-check drops the stale pair and we read again.
+        Where rows are locked (PostgreSQL) the read may have waited for a merge on another
+        instance that moved the device meanwhile: the locked re-check then finds no pair,
+        and we read again.
         """
-        if self.conn.dialect != "postgresql":
-            row = await self.conn.fetchone(_DEVICE_AND_PERSON, visitor_id, site_id)
-            return (visitor_of_row(row, "v_"), person_of_row(row)) if row else None
+        lock = self.conn.lock_rows("v", "p")
         while True:
-            row = await self.conn.fetchone(_DEVICE_AND_PERSON + " FOR UPDATE OF v, p", visitor_id, site_id)
+            row = await self.conn.fetchone(_DEVICE_AND_PERSON + lock, visitor_id, site_id)
             if row is not None:
                 return visitor_of_row(row, "v_"), person_of_row(row)
-            if await self.visitor(visitor_id, site_id) is None:
+            # Without row locks nothing was waited for, so nothing moved: the device is new.
+            if not lock or await self.visitor(visitor_id, site_id) is None:
                 return None
 
     async def visitor(self, visitor_id: str, site_id: int) -> VisitorRecord | None:

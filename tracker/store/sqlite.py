@@ -5,8 +5,11 @@ takes microseconds, while a hop to a worker thread (what aiosqlite does per call
 costs more than the statement.  Only the calls that may wait (BEGIN IMMEDIATE on a
 lock held by another worker process, and the fsync'ing COMMIT) go to a thread, and
 while a COMMIT is in flight the loop keeps accepting requests whose units queue up
-for the next transaction.  Reads use aiosqlite on separate connections, so a large
-sales-API read never holds up ingest.
+for the next transaction.
+
+Reads use aiosqlite on connections of their own, a small pool: WAL lets readers run
+beside the writer and beside each other, each on the last committed state, so a large
+sales-API read holds up neither ingest nor the API-key check of the next request.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,12 +31,26 @@ from tracker.store.queries import Queries
 T = TypeVar("T")
 _MAX_UNITS_PER_COMMIT = 512
 _BUSY_TIMEOUT_MS = 30_000
+# Read units running at once; one more waits for a free connection.  Each connection is
+# an aiosqlite thread with its own page cache.  Measured on 2 cores, 50k persons: a one-row
+# read waited 135 ms (p50) behind two lead counts on one connection, 0.2 ms with four, and
+# small reads went from 2.8k to 4.4k a second.
+_READERS = 4
 
 
-class _SyncConn:
-    """The write connection: runs statements inline (see module docstring)."""
+class _SqliteDialect:
+    """SQLite's answers where the shared SQL differs between dialects (see ``Conn``)."""
 
     dialect = "sqlite"
+
+    def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
+        # The writer's transaction holds the lock of the whole database (BEGIN IMMEDIATE), so no
+        # one else can change a row it has read: no row needs a lock of its own.
+        return ""
+
+
+class _SyncConn(_SqliteDialect):
+    """The write connection: runs statements inline (see module docstring)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -58,10 +74,8 @@ class _SyncConn:
         return None if row is None else row[0]
 
 
-class _AsyncConn:
+class _AsyncConn(_SqliteDialect):
     """A read connection through aiosqlite's worker thread."""
-
-    dialect = "sqlite"
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
@@ -86,16 +100,17 @@ class _AsyncConn:
 
 
 class SqliteStore(Store):
-    dialect = "sqlite"
-
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         if synchronous.upper() not in {"FULL", "NORMAL"}:
             raise ValueError("synchronous must be FULL or NORMAL")
         self.path = path
         self.synchronous = synchronous.upper()
         self._db: sqlite3.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._read_lock = asyncio.Lock()
+        self._readers: list[aiosqlite.Connection] = []
+        self._idle_readers: list[aiosqlite.Connection] = []
+        # Counts the idle readers.  It hands them out first come, first served, where a queue
+        # would let a read that just finished take its connection back before one waiting.
+        self._free_readers = asyncio.Semaphore(_READERS)
         self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -109,29 +124,23 @@ class SqliteStore(Store):
         # power loss; it is opt-in (--sqlite-synchronous normal).
         db.execute(f"PRAGMA synchronous={self.synchronous}")
         db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        self._migrate(db)
+        await self._migrate(db)
         db.execute("PRAGMA busy_timeout=0")
         self._db = db
-        reader = await aiosqlite.connect(self.path)
-        reader.row_factory = sqlite3.Row
-        await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        self._reader = reader
+        for _ in range(_READERS):
+            reader = await aiosqlite.connect(self.path)
+            reader.row_factory = sqlite3.Row
+            await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            self._readers.append(reader)
+        self._idle_readers = list(self._readers)
         self._writer = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
+    async def _migrate(self, db: sqlite3.Connection) -> None:
+        # BEGIN IMMEDIATE takes the write lock first: worker processes starting together
+        # apply the migrations one at a time.
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute(migrations.SCHEMA_TABLE)
-            done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-            for migration in migrations.load(self.dialect):
-                if migration.version in done:
-                    continue
-                for statement in migration.statements:
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, time.time()),
-                )
+            await migrations.apply(_SyncConn(db))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -142,9 +151,9 @@ class SqliteStore(Store):
             await self._queue.put(None)
             await self._writer
             self._writer = None
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
+        for reader in self._readers:
+            await reader.close()
+        self._readers.clear()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -157,10 +166,16 @@ class SqliteStore(Store):
         return await future
 
     async def read(self, unit: Unit[T]) -> T:
-        if self._reader is None:
+        if not self._readers:
             raise RuntimeError("store is not open")
-        async with self._read_lock:
-            return await unit(Queries(_AsyncConn(self._reader)))
+        # One unit per connection at a time: a unit's statements then follow each other
+        # on it, and the others run meanwhile on the other connections.
+        async with self._free_readers:
+            reader = self._idle_readers.pop()
+            try:
+                return await unit(Queries(_AsyncConn(reader)))
+            finally:
+                self._idle_readers.append(reader)
 
     async def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
         """SQLite's online backup from a connection of its own, page by page, in a thread.
@@ -173,10 +188,7 @@ class SqliteStore(Store):
             destination = sqlite3.connect(target)
             try:
                 with destination:
-                    report = (
-                        (lambda _status, remaining, total: progress(total - remaining, total)) if progress else None
-                    )
-                    source.backup(destination, pages=1024, progress=report)
+                    source.backup(destination, pages=1024, progress=_reporter(progress))
             finally:
                 destination.close()
                 source.close()

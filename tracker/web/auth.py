@@ -1,17 +1,23 @@
-"""Who is calling: ``Authorization: Bearer <API key>``, checked against the key's role.
+"""Who is calling: ``Authorization: Bearer <API key>``, checked against the key's role, or
+(for the routes the console shares with the API, such as exports) a console session.
 
 Roles grant what they name; admin grants everything (``domain.keys`` for the key format).
+Console roles follow the matrix of ``domain.roles``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 
 from tracker.domain.keys import ROLES, digest
+from tracker.domain.roles import may
 from tracker.domain.sites import Site
 from tracker.errors import Forbidden, NotFound, Unauthorized
 from tracker.services.runtime import Runtime
 from tracker.store.rows import ApiKeyRecord
+from tracker.web.admin.session import COOKIE, current
 
 # Which roles may do what; admin may do everything.
 _GRANTS = {"sales": {"sales"}, "marketing": {"marketing"}, "ingest": {"ingest"}, "admin": set(ROLES)}
@@ -38,3 +44,40 @@ def site_of(runtime: Runtime, site_id: int) -> Site:
     if site is None:
         raise NotFound("this key's site is not loaded", field="authorization")
     return site
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    site: Site
+    actor: str  # for the audit log: "key:<id>" or "user:<id>"
+
+
+async def caller(request: Request, role: str, permission: str) -> Caller:
+    """An API key that may act as ``role``, else a console session whose role holds ``permission``.
+
+    A request with an Authorization header, or without a session cookie, is an API call and
+    answers 401/403 as the API does.  A session names its site with ``?site=KEY``.
+    """
+    runtime: Runtime = request.app.state.runtime
+    if request.headers.get("authorization") or COOKIE not in request.cookies:
+        key = await authenticate(request, role)
+        return Caller(site_of(runtime, key.site_id), f"key:{key.id}")
+    visit = await current(request)
+    if visit is None:
+        raise Unauthorized("sign in to the console, or send an API key", field="authorization")
+    if not may(visit.role, permission):
+        raise Forbidden(f"the {visit.role} role cannot do this", field="authorization")
+    return Caller(console_site(runtime, request.query_params.get("site")), f"user:{visit.session.user.id}")
+
+
+def console_site(runtime: Runtime, key: str | None) -> Site:
+    """The site a console page shows: ``key``, or the first site by key when none is named."""
+    if key:
+        site = runtime.sites.get(key)
+        if site is None:
+            raise NotFound(f"no site {key!r}", field="site")
+        return site
+    sites = runtime.sites.all()
+    if not sites:
+        raise NotFound("no site is loaded yet: add one with `tracker sites add`", field="site")
+    return sites[0]

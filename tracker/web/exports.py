@@ -29,7 +29,7 @@ from tracker.services.exports import (
     lead_page,
 )
 from tracker.services.runtime import Runtime
-from tracker.web.auth import authenticate, site_of
+from tracker.web.auth import authenticate, caller, site_of
 from tracker.web.params import int_param, text_param
 from tracker.web.responses import json_response
 
@@ -59,12 +59,12 @@ async def list_leads(request: Request) -> Response:
 
 
 async def _export(request: Request, what: str, fmt: str) -> Response:
-    key = await authenticate(request, "sales")
+    who = await caller(request, "sales", "leads.export")  # a sales key, or a console session
     runtime: Runtime = request.app.state.runtime
-    site = site_of(runtime, key.site_id)
+    site = who.site
     wanted = lead_filter(site, request.query_params)
     now = runtime.clock()
-    await audit_export(runtime.store, site, f"key:{key.id}", what, fmt, wanted, now)
+    await audit_export(runtime.store, site, who.actor, what, fmt, wanted, now)
     day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
     return StreamingResponse(
         export_lines(runtime.store, site, wanted, what, fmt, now),

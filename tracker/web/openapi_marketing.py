@@ -53,7 +53,12 @@ def marketing_paths() -> Schema:
                 "A link marking the browser that opens it as the site's own staff (not tracked), "
                 f"for {INTERNAL_LINK_SECONDS // 86400} days",
                 "marketing",
-                {"201": {"description": "created: open `url` in the browser to exclude", "content": content(_INTERNAL_LINK)}}
+                {
+                    "201": {
+                        "description": "created: open `url` in the browser to exclude",
+                        "content": content(_INTERNAL_LINK),
+                    }
+                }
                 | errors(401, 403),
             )
         },

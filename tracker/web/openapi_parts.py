@@ -65,25 +65,30 @@ def errors(*statuses: int) -> Schema:
     return {str(status): error(status) for status in statuses}
 
 
-def query(name: str, description: str, schema: Schema | None = None) -> Schema:
+def _parameter(
+    location: str, name: str, description: str, schema: Schema | None = None, *, required: bool = False
+) -> Schema:
+    """A parameter ``in`` query, path, header or cookie (a string unless ``schema`` says otherwise)."""
     return {
         "name": name,
-        "in": "query",
-        "required": False,
+        "in": location,
+        "required": required,
         "description": description,
         "schema": schema or {"type": "string"},
     }
 
 
+def query(name: str, description: str, schema: Schema | None = None) -> Schema:
+    return _parameter("query", name, description, schema)
+
+
 def path_param(name: str, schema: Schema, description: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
+    return _parameter("path", name, description, schema, required=True)
 
 
 def limit_param(maximum: int) -> Schema:
     """``limit``, a page size: the handlers default to 50."""
-    return query(
-        "limit", f"1 to {maximum} (default 50)", {"type": "integer", "minimum": 1, "maximum": maximum}
-    )
+    return query("limit", f"1 to {maximum} (default 50)", {"type": "integer", "minimum": 1, "maximum": maximum})
 
 
 def operation(
@@ -92,6 +97,7 @@ def operation(
     tag: str,
     responses: Schema,
     *,
+    description: str | None = None,
     parameters: list[Schema] | None = None,
     body: Schema | None = None,
     media: tuple[str, ...] = ("application/json",),
@@ -99,6 +105,8 @@ def operation(
 ) -> Schema:
     """One operation; ``security`` names its scheme (an API key unless told), None for a public one."""
     built: Schema = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    if description is not None:
+        built["description"] = description
     if security is not None:
         built["security"] = [{security: []}]
     if parameters:

@@ -53,7 +53,11 @@ def _message(kind: str) -> Schema:
             "type": {"const": kind},
             "userId": {"type": "string", "maxLength": MAX_ID},
             "anonymousId": {"type": "string", "maxLength": MAX_ID},
-            "messageId": {"type": "string", "maxLength": MAX_ID, "description": "deliveries with a seen id are skipped"},
+            "messageId": {
+                "type": "string",
+                "maxLength": MAX_ID,
+                "description": "deliveries with a seen id are skipped",
+            },
             "timestamp": {"type": "string", "format": "date-time"},
             "sentAt": {"type": "string", "format": "date-time"},
             "context": {"type": "object"},

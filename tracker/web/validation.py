@@ -32,6 +32,9 @@ MAX_PROPS = 50
 MAX_DEPTH = 3
 # Clock skew correction never moves an event more than this far into the past.
 MAX_BACKDATE = 7 * 86400.0
+MAX_SITE = 64
+MAX_TITLE = 300
+MAX_ENGAGED_SECONDS = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ def parse_payload(data: Any, now: float) -> Payload:
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object", field="body")
     site = data.get("site")
-    if not isinstance(site, str) or not site or len(site) > 64:
+    if not isinstance(site, str) or not site or len(site) > MAX_SITE:
         raise BadRequest("site is required: the site key from data-site", field="site")
     token = data.get("vid")
     if token is not None and not isinstance(token, str):
@@ -140,7 +143,7 @@ def incoming(raw: Mapping[str, Any], where: str, ts: float) -> Incoming:
     url = _string(raw, "url", where, MAX_URL)
     referrer = _string(raw, "ref", where, MAX_URL)
     props = clean_props(optional_object(raw.get("props"), f"{where}.props"), f"{where}.props")
-    title = _string(raw, "title", where, 300)
+    title = _string(raw, "title", where, MAX_TITLE)
     if title:
         props["title"] = title
     if kind in FEEDBACK_TYPES or kind == "chat":
@@ -149,8 +152,8 @@ def incoming(raw: Mapping[str, Any], where: str, ts: float) -> Incoming:
             raise Invalid(f"{where}.props.campaign", f"a {kind} event names its campaign")
     if kind == "engaged":
         seconds = props.get("seconds")
-        if not is_number(seconds) or not 0 <= seconds <= 86400:
-            raise Invalid(f"{where}.props.seconds", "engaged seconds must be a number from 0 to 86400")
+        if not is_number(seconds) or not 0 <= seconds <= MAX_ENGAGED_SECONDS:
+            raise Invalid(f"{where}.props.seconds", f"engaged seconds must be a number from 0 to {MAX_ENGAGED_SECONDS}")
     email: str | None = None
     if kind in ("form", "identify"):
         props = without_secrets(props)

@@ -1,0 +1,281 @@
+"""Console accounts: users, password checks, server-side sessions and one-time links.
+
+- Passwords are argon2id hashes (argon2-cffi), computed in a thread so the event loop keeps
+  serving beacons; no password ever ships: a user sets theirs from a one-time link.
+- ``sign_in`` gives one answer (None) for an unknown e-mail, a disabled user, a user who has
+  not set a password and a wrong password, and spends the same argon2 work in each case.
+- A session is a row: signing out, disabling the user or setting a new password deletes it,
+  and it ends after ``IDLE`` seconds without a request or ``ABSOLUTE`` seconds after sign-in.
+- A link is signed (itsdangerous, with its age) *and* names a nonce stored in ``user_links``;
+  using it deletes the nonce, so it works once, and a newer link for a user voids the older.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from tracker.domain.identity import IdentityError, normalise_email
+from tracker.domain.roles import USER_ROLES
+from tracker.errors import BadRequest
+from tracker.store import Queries, SessionRecord, Store, UserRecord
+
+IDLE = 2 * 3600  # a session unused this long is over
+ABSOLUTE = 12 * 3600  # and any session ends this long after sign-in
+TOUCH_EVERY = 60  # write a session's last use at most this often
+FIRST_ADMIN_SECONDS = 3600  # the link printed by `tracker serve` on an empty user table
+PASSWORD_LINK_SECONDS = 24 * 3600  # a new user's or a reset link
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+FIRST_ADMIN = "first-admin"
+PASSWORD = "password"
+
+_hasher = PasswordHasher()
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash to verify against when there is no real one, so every failure costs the same."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(BadRequest):
+    code = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkInfo:
+    purpose: str  # FIRST_ADMIN or PASSWORD
+    user: UserRecord | None  # the user a PASSWORD link is for
+
+
+def session_digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def user_email(raw: str) -> str:
+    try:
+        return normalise_email(raw)
+    except IdentityError as exc:
+        raise AccountError(str(exc), field="email") from None
+
+
+def check_role(role: str) -> str:
+    if role not in USER_ROLES:
+        raise AccountError(f"role must be one of {', '.join(USER_ROLES)}", field="role")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters", field="password")
+    if len(password) > MAX_PASSWORD or "\x00" in password:
+        raise AccountError("this password cannot be used", field="password")
+    return password
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, check_password(password))
+
+
+async def _verifies(hashed: str | None, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(hashed or _decoy_hash(), password) and hashed is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+class Accounts:
+    """Users and sessions of one install; ``secret`` signs the links (the server's signing secret)."""
+
+    def __init__(self, store: Store, secret: str) -> None:
+        self.store = store
+        self.links = URLSafeTimedSerializer(secret, salt="tracker.console.link")
+
+    # -- users ---------------------------------------------------------------------------------
+
+    async def create_user(self, email: str, role: str, now: float) -> UserRecord:
+        address, role = user_email(email), check_role(role)
+
+        async def unit(q: Queries) -> UserRecord:
+            if await q.user_by_email(address) is not None:
+                raise AccountError(f"{address} already has an account", field="email")
+            await q.insert_user(address, role, None, now)
+            user = await q.user_by_email(address)
+            assert user is not None
+            return user
+
+        return await self.store.write(unit)
+
+    async def users(self) -> list[UserRecord]:
+        return await self.store.read(lambda q: q.users())
+
+    async def user(self, email: str) -> UserRecord | None:
+        address = user_email(email)
+        return await self.store.read(lambda q: q.user_by_email(address))
+
+    async def disable(self, email: str) -> UserRecord:
+        """Disable a user and end every session they have."""
+        address = user_email(email)
+
+        async def unit(q: Queries) -> UserRecord:
+            user = await q.user_by_email(address)
+            if user is None:
+                raise AccountError(f"no user {address}", field="email")
+            await q.set_user_disabled(user.id, True)
+            await q.delete_sessions_of(user.id)
+            return user
+
+        return await self.store.write(unit)
+
+    # -- one-time links ------------------------------------------------------------------------
+
+    async def first_admin_link(self, now: float) -> str | None:
+        """A token that creates the first admin, or None when the install already has users."""
+        nonce = secrets.token_urlsafe(24)
+
+        async def unit(q: Queries) -> bool:
+            if await q.count_users() > 0:
+                return False
+            await q.insert_link(nonce, None, FIRST_ADMIN, now + FIRST_ADMIN_SECONDS)
+            return True
+
+        return self._sign(nonce, FIRST_ADMIN) if await self.store.write(unit) else None
+
+    async def password_link(self, email: str, now: float) -> str:
+        """A token that sets ``email``'s password; it voids the user's earlier links."""
+        address = user_email(email)
+        nonce = secrets.token_urlsafe(24)
+
+        async def unit(q: Queries) -> None:
+            user = await q.user_by_email(address)
+            if user is None:
+                raise AccountError(f"no user {address}", field="email")
+            if user.disabled:
+                raise AccountError(f"{address} is disabled", field="email")
+            await q.insert_link(nonce, user.id, PASSWORD, now + PASSWORD_LINK_SECONDS)
+
+        await self.store.write(unit)
+        return self._sign(nonce, PASSWORD)
+
+    def _sign(self, nonce: str, purpose: str) -> str:
+        return self.links.dumps({"n": nonce, "p": purpose})
+
+    def _unsign(self, token: str) -> tuple[str, str] | None:
+        try:
+            data = self.links.loads(token, max_age=max(FIRST_ADMIN_SECONDS, PASSWORD_LINK_SECONDS))
+        except BadSignature:  # SignatureExpired is one
+            return None
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("n"), str)
+            or data.get("p")
+            not in (
+                FIRST_ADMIN,
+                PASSWORD,
+            )
+        ):
+            return None
+        return data["n"], data["p"]
+
+    async def link(self, token: str, now: float) -> LinkInfo | None:
+        """What a link is for, if it can still be used (its row decides its expiry)."""
+        signed = self._unsign(token)
+        if signed is None:
+            return None
+        nonce, purpose = signed
+
+        async def unit(q: Queries) -> LinkInfo | None:
+            if not await q.link_is_live(nonce, purpose, now):
+                return None
+            if purpose == FIRST_ADMIN:
+                return LinkInfo(FIRST_ADMIN, None) if await q.count_users() == 0 else None
+            user_id = await q.link_user_id(nonce)
+            user = await q.user_by_id(user_id) if user_id is not None else None
+            return LinkInfo(PASSWORD, user) if user is not None and not user.disabled else None
+
+        return await self.store.read(unit)
+
+    async def use_link(self, token: str, password: str, now: float, *, email: str | None = None) -> UserRecord:
+        """Spend a link: create the first admin (``email``) or set a user's password.
+
+        Every session the user had ends.  Raises AccountError if the link is spent or invalid.
+        """
+        spent = AccountError("this link has expired or was already used; ask for a new one", field="link")
+        signed = self._unsign(token)
+        if signed is None:
+            raise spent
+        nonce, purpose = signed
+        address = user_email(email or "") if purpose == FIRST_ADMIN else None
+        hashed = await hash_password(password)
+
+        async def unit(q: Queries) -> UserRecord:
+            user_id = await q.link_user_id(nonce)
+            if not await q.consume_link(nonce, purpose, now):
+                raise spent
+            if purpose == FIRST_ADMIN:
+                assert address is not None
+                if await q.count_users() > 0:
+                    raise spent
+                new_id = await q.insert_user(address, "admin", hashed, now)
+                user = await q.user_by_id(new_id)
+            else:
+                user = await q.user_by_id(user_id) if user_id is not None else None
+                if user is None or user.disabled:
+                    raise spent
+                await q.set_password_hash(user.id, hashed)
+                await q.delete_sessions_of(user.id)
+            assert user is not None
+            return user
+
+        return await self.store.write(unit)
+
+    # -- signing in ----------------------------------------------------------------------------
+
+    async def sign_in(self, email: str, password: str, now: float) -> UserRecord | None:
+        """The user, if ``password`` is theirs and they may sign in; None otherwise, whatever the reason."""
+        try:
+            address: str | None = user_email(email)
+        except AccountError:
+            address = None
+        user = await self.store.read(lambda q: q.user_by_email(address)) if address else None
+        hashed = user.password_hash if user is not None and not user.disabled else None
+        # The argon2 work is spent whether or not there is a hash to check (no timing oracle).
+        if not await _verifies(hashed, password[:MAX_PASSWORD]) or user is None:
+            return None
+        await self.store.write(lambda q: q.record_login(user.id, now))
+        return user
+
+    async def open_session(self, user: UserRecord, now: float) -> tuple[str, str]:
+        """A new session for ``user``: (the id for the cookie, the session's CSRF token)."""
+        session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        digest = session_digest(session_id)
+        await self.store.write(lambda q: q.insert_session(digest, user.id, csrf, now, now + ABSOLUTE))
+        return session_id, csrf
+
+    async def session(self, session_id: str, now: float) -> SessionRecord | None:
+        """The session behind a cookie's id, if it is still valid; an expired one is deleted."""
+        digest = session_digest(session_id)
+        found = await self.store.read(lambda q: q.session(digest))
+        if found is None:
+            return None
+        if found.user.disabled or now - found.last_seen_at > IDLE or now >= found.expires_at:
+            await self.store.write(lambda q: q.delete_session(digest))
+            return None
+        if now - found.last_seen_at >= TOUCH_EVERY:
+            await self.store.write(lambda q: q.touch_session(digest, now))
+        return found
+
+    async def close_session(self, session_id: str) -> None:
+        digest = session_digest(session_id)
+        await self.store.write(lambda q: q.delete_session(digest))
