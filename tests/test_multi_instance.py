@@ -23,6 +23,17 @@ from .conftest import CHROME, POSTGRES
 from .test_serve import cli_key, start_server, stop_server
 
 
+async def collect(http: httpx.AsyncClient, base: str, vid: str | None, *events: dict[str, object]) -> str:
+    """Send ``events`` as the device ``vid`` (a new one if None); return its token."""
+    body: dict[str, object] = {"site": "demo", "events": list(events)}
+    if vid:
+        body["vid"] = vid
+    response = await http.post(base + "/collect", json=body)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["vid"]
+    return token
+
+
 @pytest.fixture
 async def schema() -> AsyncIterator[str]:
     name = f"t_{uuid.uuid4().hex[:16]}"
@@ -53,21 +64,13 @@ async def test_interleaved_events_and_a_racing_merge_match_a_replay(instances: l
     a, b = instances
     async with httpx.AsyncClient(headers={"user-agent": CHROME}, timeout=30) as http:
 
-        async def send(base: str, vid: str | None, *events: dict[str, object]) -> str:
-            body: dict[str, object] = {"site": "demo", "events": list(events)}
-            if vid:
-                body["vid"] = vid
-            response = await http.post(base + "/collect", json=body)
-            assert response.status_code == 200, response.text
-            token: str = response.json()["vid"]
-            return token
-
         def page(path: str) -> dict[str, object]:
             return {"type": "page", "url": "http://shop.test" + path}
 
-        laptop = await send(a, None, page("/demo/"))
-        laptop = await send(b, laptop, {"type": "form", "name": "newsletter", "props": {"email": "race@example.com"}})
-        phone = await send(b, None, page("/demo/"))
+        laptop = await collect(http, a, None, page("/demo/"))
+        newsletter = {"type": "form", "name": "newsletter", "props": {"email": "race@example.com"}}
+        laptop = await collect(http, b, laptop, newsletter)
+        phone = await collect(http, b, None, page("/demo/"))
 
         laptop_events = [
             page("/demo/produits/general/maker-one"),  # 5/1d cap: exactly 15 whatever the interleaving
@@ -75,10 +78,10 @@ async def test_interleaved_events_and_a_racing_merge_match_a_replay(instances: l
             {"type": "download", "url": "http://shop.test/demo/files/livre-blanc-c.pdf"},  # once: 12
         ] * 8
         phone_events = [page("/demo/produits/medical/bioprint-x"), page("/demo/blog/qualite/service")] * 6
-        jobs = [send((a, b)[i % 2], laptop, event) for i, event in enumerate(laptop_events)]
-        jobs += [send((b, a)[i % 2], phone, event) for i, event in enumerate(phone_events)]
+        jobs = [collect(http, (a, b)[i % 2], laptop, event) for i, event in enumerate(laptop_events)]
+        jobs += [collect(http, (b, a)[i % 2], phone, event) for i, event in enumerate(phone_events)]
         merge_at = len(jobs) // 2
-        jobs.insert(merge_at, send(a, phone, {"type": "identify", "props": {"email": "race@example.com"}}))
+        jobs.insert(merge_at, collect(http, a, phone, {"type": "identify", "props": {"email": "race@example.com"}}))
         await asyncio.gather(*jobs)
 
     programme = load_programme_file(DEMO_PROGRAMME)
@@ -140,21 +143,12 @@ async def _race_identifications(bases: list[str], key: str) -> None:
         # Devices are told apart by their token alone: a shared cookie jar would make them one.
         http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
-        async def collect(base: str, vid: str | None, event: dict[str, object]) -> str:
-            body: dict[str, object] = {"site": "demo", "events": [event]}
-            if vid:
-                body["vid"] = vid
-            response = await http.post(base + "/collect", json=body)
-            assert response.status_code == 200, response.text
-            token: str = response.json()["vid"]
-            return token
-
         async def segment(base: str, message: dict[str, object]) -> None:
             response = await http.post(base + "/v1/batch", json={"batch": [message]}, headers=ingest)
             assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
 
-        laptops = await asyncio.gather(*(collect(a, None, _page(f"l{i}")) for i in range(RACING_PAIRS)))
-        phones = await asyncio.gather(*(collect(b, None, _page(f"p{i}")) for i in range(RACING_PAIRS)))
+        laptops = await asyncio.gather(*(collect(http, a, None, _page(f"l{i}")) for i in range(RACING_PAIRS)))
+        phones = await asyncio.gather(*(collect(http, b, None, _page(f"p{i}")) for i in range(RACING_PAIRS)))
         for i in range(RACING_PAIRS):
             await segment(a, {"type": "page", "anonymousId": f"lap-{i}", "properties": {"url": f"{QUALITY}l{i}"}})
             await segment(b, {"type": "page", "anonymousId": f"pho-{i}", "properties": {"url": f"{QUALITY}p{i}"}})
@@ -162,8 +156,9 @@ async def _race_identifications(bases: list[str], key: str) -> None:
         for i in range(RACING_PAIRS):
             email = f"form-{i}@example.com"
             contact = {"email": email, "job_title": "Responsable achats"}
-            racing.append(collect(a, laptops[i], {"type": "form", "name": "contact", "props": contact}))
-            racing.append(collect(b, phones[i], {"type": "form", "name": "newsletter", "props": {"email": email}}))
+            racing.append(collect(http, a, laptops[i], {"type": "form", "name": "contact", "props": contact}))
+            newsletter = {"type": "form", "name": "newsletter", "props": {"email": email}}
+            racing.append(collect(http, b, phones[i], newsletter))
             user = f"v1-{i}@example.com"
             traits = {"email": user, "job_title": "Acheteur"}
             racing.append(segment(a, {"type": "identify", "anonymousId": f"lap-{i}", "userId": user, "traits": traits}))
