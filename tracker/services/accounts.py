@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tracker.domain.identity import IdentityError, normalise_email
+from tracker.domain.keys import digest
 from tracker.domain.roles import USER_ROLES
 from tracker.errors import BadRequest
 from tracker.store import Queries, SessionRecord, Store, UserRecord
@@ -54,10 +54,6 @@ class AccountError(BadRequest):
 class LinkInfo:
     purpose: str  # FIRST_ADMIN or PASSWORD
     user: UserRecord | None  # the user a PASSWORD link is for
-
-
-def session_digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def user_email(raw: str) -> str:
@@ -259,23 +255,23 @@ class Accounts:
     async def open_session(self, user: UserRecord, now: float) -> tuple[str, str]:
         """A new session for ``user``: (the id for the cookie, the session's CSRF token)."""
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        digest = session_digest(session_id)
-        await self.store.write(lambda q: q.insert_session(digest, user.id, csrf, now, now + ABSOLUTE))
+        hashed = digest(session_id)
+        await self.store.write(lambda q: q.insert_session(hashed, user.id, csrf, now, now + ABSOLUTE))
         return session_id, csrf
 
     async def session(self, session_id: str, now: float) -> SessionRecord | None:
         """The session behind a cookie's id, if it is still valid; an expired one is deleted."""
-        digest = session_digest(session_id)
-        found = await self.store.read(lambda q: q.session(digest))
+        hashed = digest(session_id)
+        found = await self.store.read(lambda q: q.session(hashed))
         if found is None:
             return None
         if found.user.disabled or now - found.last_seen_at > IDLE or now >= found.expires_at:
-            await self.store.write(lambda q: q.delete_session(digest))
+            await self.store.write(lambda q: q.delete_session(hashed))
             return None
         if now - found.last_seen_at >= TOUCH_EVERY:
-            await self.store.write(lambda q: q.touch_session(digest, now))
+            await self.store.write(lambda q: q.touch_session(hashed, now))
         return found
 
     async def close_session(self, session_id: str) -> None:
-        digest = session_digest(session_id)
-        await self.store.write(lambda q: q.delete_session(digest))
+        hashed = digest(session_id)
+        await self.store.write(lambda q: q.delete_session(hashed))
