@@ -44,7 +44,8 @@ _DEVICE_AND_PERSON = (
 # because one table had no rule).  tests/test_identity.py checks this covers every
 # table in privacy_queries.PERSON_REFERENCES.
 #   move: repoint the loser's rows; union: keep the survivor's row where both have one;
-#   rebuild: deleted for both, the caller rewrites them from a replay; alias: the
+#   rebuild: the loser's rows go, the caller rewrites the survivor's from a replay
+#   (services.rebuild.rebuild_scores, which clears them itself); alias: the
 #   loser's id and the ids merged into it resolve to the survivor; drop: deleted.
 MERGE_RULES: dict[str, str] = {
     "events": "move",
@@ -432,7 +433,7 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQue
                 )
                 await self.conn.execute("DELETE FROM stages WHERE person_id = ?", loser)
             elif rule == "rebuild":
-                await self.conn.execute(f"DELETE FROM {table} WHERE person_id IN (?, ?)", loser, survivor)
+                await self.conn.execute(f"DELETE FROM {table} WHERE person_id = ?", loser)
             elif rule == "alias":
                 await self.conn.execute("UPDATE aliases SET person_id = ? WHERE person_id = ?", survivor, loser)
                 await self.conn.execute(
