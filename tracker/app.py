@@ -156,7 +156,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         # The console (README "Console"): each page names its permission in the role matrix.
         Route("/", console.root, methods=["GET"]),
         Route("/admin/", console.home, methods=["GET"]),
-        Route("/admin/console.css", console.css, methods=["GET"]),
+        Route("/admin/console.css", console.console_asset, methods=["GET"]),
+        Route("/admin/console.js", console.console_asset, methods=["GET"]),
+        Route("/admin/htmx.js", console.console_asset, methods=["GET"]),
         Route("/admin/login", console.login_form, methods=["GET"]),
         Route("/admin/login", console.login, methods=["POST"]),
         Route("/admin/logout", console.logout, methods=["POST"]),

@@ -11,13 +11,28 @@ from collections.abc import Mapping
 
 USER_ROLES = ("admin", "marketing", "sales")
 
-# permission → the roles that hold it (admin holds every one).
+# The two sides of the MQL/SQL agreement (seed 004): a threshold change needs one approval
+# from each.  An admin is neither side.
+THRESHOLD_SIDES = ("marketing", "sales")
+
+# permission → the roles that hold it (admin holds every one but the threshold approvals).
 MATRIX: Mapping[str, frozenset[str]] = {
-    "console": frozenset({"admin", "marketing", "sales"}),  # the home page, signing out
+    "console": frozenset({"admin", "marketing", "sales"}),  # the dashboard, signing out, own settings
     "leads.read": frozenset({"admin", "marketing", "sales"}),  # lead list, a lead's story
     "leads.export": frozenset({"admin", "sales"}),  # CSV / NDJSON downloads
-    "programme.read": frozenset({"admin", "marketing"}),  # the programme as tables
+    "leads.outcome": frozenset({"admin", "sales"}),  # contacted, meeting, won, lost
+    "leads.reassign": frozenset({"admin", "sales"}),  # move a lead to another queue or owner
+    "programme.read": frozenset({"admin", "marketing", "sales"}),  # the programme as tables, its versions
+    "programme.edit": frozenset({"admin", "marketing"}),  # tokens, rules, TOML, publish, roll back, clone
+    "campaigns.edit": frozenset({"admin", "marketing"}),  # campaign editor and preview
+    "thresholds.propose": frozenset({"admin", "marketing", "sales"}),  # everyone can propose
+    "thresholds.approve": frozenset({"marketing", "sales"}),  # each side approves for itself
     "users.manage": frozenset({"admin"}),  # create, disable, reset links
+    "sites.manage": frozenset({"admin"}),  # origins, consent, privacy, snippet
+    "keys.manage": frozenset({"admin"}),  # API keys: list, create, revoke
+    "webhooks.manage": frozenset({"admin"}),
+    "privacy.erase": frozenset({"admin"}),
+    "audit.read": frozenset({"admin"}),
 }
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from tracker.store.conn import Conn, Row
 
-_USER_COLUMNS = "id, email, role, password_hash, disabled, created_at, last_login_at"
+_USER_COLUMNS = (
+    "id, email, role, password_hash, disabled, created_at, last_login_at, locale, timezone, owner, leads_seen_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +20,10 @@ class UserRecord:
     disabled: bool
     created_at: float
     last_login_at: float | None
+    locale: str | None = None  # "en", "fr"; None: the browser's Accept-Language
+    timezone: str | None = None  # an IANA name; None: UTC
+    owner: str | None = None  # the routing owner this user is, for "my leads"
+    leads_seen_at: float | None = None  # when they last opened the lead list
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,7 @@ class SessionRecord:
 
 def _user(row: Row, prefix: str = "") -> UserRecord:
     last_login = row[prefix + "last_login_at"]
+    seen = row[prefix + "leads_seen_at"]
     return UserRecord(
         id=int(row[prefix + "id"]),
         email=row[prefix + "email"],
@@ -40,6 +47,10 @@ def _user(row: Row, prefix: str = "") -> UserRecord:
         disabled=bool(row[prefix + "disabled"]),
         created_at=float(row[prefix + "created_at"]),
         last_login_at=float(last_login) if last_login is not None else None,
+        locale=row[prefix + "locale"],
+        timezone=row[prefix + "timezone"],
+        owner=row[prefix + "owner"],
+        leads_seen_at=float(seen) if seen is not None else None,
     )
 
 
@@ -80,6 +91,9 @@ class UserQueries:
 
     async def record_login(self, user_id: int, now: float) -> None:
         await self.conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", now, user_id)
+
+    async def update_user_settings(self, user_id: int, *, locale: str | None, timezone: str | None) -> None:
+        await self.conn.execute("UPDATE users SET locale = ?, timezone = ? WHERE id = ?", locale, timezone, user_id)
 
     # -- sessions ------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from tracker.services.exports import MAX_LIMIT, _summaries, decode_cursor, encod
 from tracker.services.leads import lead_story
 from tracker.services.runtime import Runtime
 from tracker.store import Queries
-from tracker.web.admin.render import render, stylesheet
+from tracker.web.admin.render import asset, render
 from tracker.web.admin.session import (
     LOGIN,
     Visit,
@@ -37,7 +37,7 @@ from tracker.web.params import int_param
 
 SIGN_IN_FAILED = "Wrong e-mail or password."
 PAGE_SIZE = 50
-CSS_HEADERS = {"cache-control": "public, max-age=3600"}  # nosniff comes from web.nosniff, as everywhere
+ASSET_HEADERS = {"cache-control": "public, max-age=3600"}  # nosniff comes from web.nosniff, as everywhere
 
 
 def _runtime(request: Request) -> Runtime:
@@ -69,8 +69,10 @@ async def root(request: Request) -> Response:
     return RedirectResponse("/admin/", status_code=303)
 
 
-async def css(request: Request) -> Response:
-    return Response(stylesheet(), media_type="text/css; charset=utf-8", headers=CSS_HEADERS)
+async def console_asset(request: Request) -> Response:
+    """``/admin/console.css``, ``/admin/console.js``, ``/admin/htmx.js``."""
+    body, media_type = asset(request.url.path.rsplit("/", 1)[-1])
+    return Response(body, media_type=media_type, headers=ASSET_HEADERS)
 
 
 async def login_form(request: Request) -> Response:
