@@ -21,6 +21,7 @@ from tracker.domain.keys import ROLES, digest, new_key
 from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
+from tracker.domain.programme.thresholds import threshold_changes
 from tracker.errors import HTTPError
 from tracker.services import exports
 from tracker.services.exports import FORMATS, WHATS
@@ -150,7 +151,7 @@ def programme_load(
         current = await store.read(lambda q: q.site_by_key(site_key))
         if current is None:
             raise click.ClickException(f"no site {site_key!r}; create it with `tracker sites add {site_key}`")
-        changed = _threshold_changes(load_programme(current.programme), programme) if current.programme else []
+        changed = threshold_changes(load_programme(current.programme), programme) if current.programme else []
         if changed and not (approved_by_marketing and approved_by_sales):
             raise click.ClickException(
                 "thresholds change (" + "; ".join(changed) + "): marketing and sales must both agree — "
@@ -500,15 +501,6 @@ def _compile_or_exit(file: Path) -> Programme:
     except ProgrammeError as exc:
         click.echo(f"{file}: {exc.where}: {exc.message}", err=True)
         sys.exit(1)
-
-
-def _threshold_changes(old: Programme, new: Programme) -> list[str]:
-    before, after = old.thresholds(), new.thresholds()
-    return [
-        f"{name}: {before.get(name)} → {after.get(name)}"
-        for name in sorted(set(before) | set(after))
-        if before.get(name) != after.get(name)
-    ]
 
 
 def _fmt(value: float | None) -> str:

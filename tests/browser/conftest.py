@@ -8,10 +8,12 @@ minified beacon) and a scripted ``/collect`` that records what the beacon sends.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ CHROMIUM_ARGS = [
     " Chrome/130.0.0.0 Safari/537.36",
 ]
 FAKE_ORIGIN = "http://site.test"
+CONSOLE_PASSWORD = "a long enough password"
 # What the browser itself logs for a request that was blocked or failed: no page can
 # prevent it, so it is the one console error a host page may show.
 NETWORK_LOG = "Failed to load resource"
@@ -117,6 +120,25 @@ class Tracker:
         lead: dict[str, Any] = self.api(f"/api/leads/{self.person_of(page)}")
         return lead
 
+    def user_link(self, email: str, role: str) -> str:
+        """Create a console user with the CLI, as an admin would; their one-time setup link."""
+        executable = shutil.which("tracker")
+        assert executable is not None
+        command = [executable, "users", "create", email, "--role", role, "--base-url", self.base]
+        created = subprocess.run([*command, "--data-dir", str(self.data)], capture_output=True, text=True, check=True)
+        return created.stdout.strip().splitlines()[-1]
+
+    def signed_in(self, context: BrowserContext, role: str, email: str | None = None) -> Page:
+        """A page signed in to the console as a new user of ``role`` (in English)."""
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        page = context.new_page()
+        page.goto(self.user_link(email, role))
+        page.locator("#password").fill(CONSOLE_PASSWORD)
+        page.locator("#confirm").fill(CONSOLE_PASSWORD)
+        page.locator("form button[type=submit]").click()
+        page.wait_for_url(self.url("/admin/"))
+        return page
+
     def wait_for_lead(self, page: Page, check: Callable[[dict[str, Any]], bool], seconds: float = 10) -> dict[str, Any]:
         """Poll until the page's lead passes ``check``: beacons sent while a page unloads arrive a bit later."""
         deadline = time.monotonic() + seconds
@@ -125,6 +147,13 @@ class Tracker:
             if check(lead) or time.monotonic() > deadline:
                 return lead
             page.wait_for_timeout(100)
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save what the page looks like, for people to look at (not committed, not compared)."""
+    folder = Path(os.environ.get("TRACKER_SCREENSHOTS", "/tmp/tracker-screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def _free_port() -> int:
