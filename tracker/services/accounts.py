@@ -134,6 +134,10 @@ class Accounts:
 
         return await self.store.write(unit)
 
+    async def save_settings(self, user_id: int, *, locale: str | None, timezone: str | None) -> None:
+        """A user's own language and time zone (None: follow the browser, UTC)."""
+        await self.store.write(lambda q: q.update_user_settings(user_id, locale=locale, timezone=timezone))
+
     # -- one-time links ------------------------------------------------------------------------
 
     async def first_admin_link(self, now: float) -> str | None:

@@ -45,6 +45,11 @@ def translations(language: str) -> gettext_module.NullTranslations:
     return merged if merged is not None else NullTranslations()
 
 
+def N_(message: str) -> str:
+    """Mark a message kept in a constant for translation; ``gettext`` translates it where it is shown."""
+    return message
+
+
 def gettext(language: str, message: str, **values: object) -> str:
     """``message`` in ``language``, with ``%(name)s`` placeholders filled from ``values``."""
     text = translations(language).gettext(message)

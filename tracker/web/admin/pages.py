@@ -20,7 +20,8 @@ from tracker.services.exports import MAX_LIMIT, _summaries, decode_cursor, encod
 from tracker.services.leads import lead_story
 from tracker.services.runtime import Runtime
 from tracker.store import Queries
-from tracker.web.admin.render import asset, render
+from tracker.web.admin.i18n import N_, gettext
+from tracker.web.admin.render import asset, reader, render
 from tracker.web.admin.session import (
     LOGIN,
     Visit,
@@ -35,7 +36,7 @@ from tracker.web.auth import console_site
 from tracker.web.exports import lead_filter
 from tracker.web.params import int_param
 
-SIGN_IN_FAILED = "Wrong e-mail or password."
+SIGN_IN_FAILED = N_("Wrong e-mail or password.")
 PAGE_SIZE = 50
 ASSET_HEADERS = {"cache-control": "public, max-age=3600"}  # nosniff comes from web.nosniff, as everywhere
 
@@ -85,11 +86,13 @@ async def login_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     form = await read_form(request)
+    language = reader(request, None)[0]
     email, password, target = form.get("email", ""), form.get("password", ""), form.get("next", "")
     the_console = console(request)
     wait = the_console.throttled(request, email)
     if wait > 0:
-        message = f"Too many sign-in attempts. Try again in {max(1, round(wait))} seconds."
+        seconds = max(1, round(wait))
+        message = gettext(language, "Too many sign-in attempts. Try again in %(seconds)s seconds.", seconds=seconds)
         context = {"visit": None, "email": email, "error": message, "next": target}
         response = render(request, "login.html", context, 429)
         response.headers["retry-after"] = str(max(1, round(wait)))
@@ -98,7 +101,10 @@ async def login(request: Request) -> Response:
     user = await the_console.accounts.sign_in(email, password, now)
     if user is None:
         return render(
-            request, "login.html", {"visit": None, "email": email, "error": SIGN_IN_FAILED, "next": target}, 401
+            request,
+            "login.html",
+            {"visit": None, "email": email, "error": gettext(language, SIGN_IN_FAILED), "next": target},
+            401,
         )
     session_id, _ = await the_console.accounts.open_session(user, now)
     response = RedirectResponse(_local_target(target), status_code=303)
@@ -139,15 +145,16 @@ async def setup_form(request: Request) -> Response:
 
 async def setup(request: Request) -> Response:
     form = await read_form(request)
+    language = reader(request, None)[0]
     token = form.get("t", "")
     the_console = console(request)
     now = the_console.runtime.clock()
     link = await the_console.accounts.link(token, now)
     error: str | None = None
     if link is None:
-        error = "This link has expired or was already used; ask for a new one."
+        error = gettext(language, "This link has expired or was already used; ask for a new one.")
     elif form.get("password", "") != form.get("confirm", ""):
-        error = "The two passwords differ."
+        error = gettext(language, "The two passwords differ.")
     else:
         try:
             user = await the_console.accounts.use_link(token, form.get("password", ""), now, email=form.get("email"))
