@@ -130,6 +130,21 @@ async def test_response_sets_a_first_party_cookie(server: Server) -> None:
     assert "secure" in secure.headers["set-cookie"].lower()
 
 
+async def test_a_returning_device_keeps_its_token_without_re_signing(server: Server, monkeypatch: Any) -> None:
+    browser = {"user-agent": CHROME}
+    page = {"type": "page", "url": BASE + "/demo/"}
+    first = await server.http.post("/collect", json={"site": "demo", "events": [page]}, headers=browser)
+    token = first.json()["vid"]
+
+    def no_signing(site_key: str, visitor_id: str) -> str:
+        raise AssertionError("a verified token was signed again")
+
+    monkeypatch.setattr(server.runtime.tokens, "sign", no_signing)
+    server.clock.advance(60)
+    again = await server.http.post("/collect", json={"site": "demo", "vid": token, "events": [page]}, headers=browser)
+    assert again.status_code == 200 and again.json()["vid"] == token
+
+
 async def test_text_plain_body_from_send_beacon_is_accepted(server: Server) -> None:
     response = await server.http.post(
         "/collect",

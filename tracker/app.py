@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp
 
 from tracker.assets import asset_root
 from tracker.config import Settings
+from tracker.domain.devices import warm_up
 from tracker.domain.identity import VisitorTokens
 from tracker.domain.sites import normalise_origin
 from tracker.errors import HTTPError
@@ -82,6 +84,10 @@ def create_app(
                 now=clock(),
             )
         await runtime.sites.load()
+        # The first visitor should not pay for compiling the crawler list (~100 ms); and what
+        # start-up built lives as long as the process: keep the collector from re-scanning it.
+        warm_up()
+        gc.freeze()
         reloader = asyncio.create_task(_reload_sites(runtime.sites), name="site-reloader")
         purger = asyncio.create_task(purge_periodically(store, clock, purge_every), name="retention-purge")
         await deliverer.start()

@@ -52,3 +52,8 @@ def _device(user_agent: str) -> Device:
         return Device("bot", agent.browser.family, True, headless)
     kind = "tablet" if agent.is_tablet else "mobile" if agent.is_mobile else "desktop"
     return Device(kind, agent.browser.family, False)
+
+
+def warm_up() -> None:
+    """Compile crawlerdetect's patterns now (it does so on first use, ~100 ms)."""
+    _CRAWLERS.is_crawler("Mozilla/5.0 (warm-up)")

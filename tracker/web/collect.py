@@ -82,9 +82,10 @@ async def _collect(request: Request) -> Response:
     device = device_of(user_agent)
 
     # 3. Identify the device: a missing, tampered or foreign token simply starts a new visitor.
-    visitor_id = runtime.tokens.verify(site.key, payload.token) or runtime.tokens.verify(
-        site.key, request.cookies.get(COOKIE)
+    presented = next(
+        (t for t in (payload.token, request.cookies.get(COOKIE)) if runtime.tokens.verify(site.key, t)), None
     )
+    visitor_id = runtime.tokens.verify(site.key, presented) if presented is not None else None
     if visitor_id is not None:
         runtime.guard.limiter.check_visitor(site.id, visitor_id, now)
     # Arrival times say nothing of a browser's pace: only the beacon's own times are judged.
@@ -113,7 +114,10 @@ async def _collect(request: Request) -> Response:
     metrics.ACCEPTED_EVENTS.inc(len(events))
     for decision in outcome.decisions:
         metrics.DECISIONS.labels(decision.kind).inc()
-    token = runtime.tokens.sign(site.key, outcome.visitor_id)
+    # A returning device keeps the token it presented: signing is deterministic, so re-signing
+    # would only spend an HMAC to produce the same string.
+    same = presented is not None and outcome.visitor_id == visitor_id
+    token = presented if same and presented is not None else runtime.tokens.sign(site.key, outcome.visitor_id)
     body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
     response = _json(body, origin)
     response.headers.append("set-cookie", _cookie(request, token, COOKIE_MAX_AGE))
