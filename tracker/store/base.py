@@ -34,7 +34,9 @@ class Store(abc.ABC):
         """Run ``unit`` in a write transaction; return once it is committed durably.
 
         If the unit raises, none of its changes are kept and the exception propagates;
-        other units sharing the transaction are unaffected.
+        other units sharing the transaction are unaffected.  A unit may run more than once
+        before its changes commit (a retried conflict, a neighbour that failed), so it acts on
+        the store only and keeps its results for after ``write`` returns.
         """
 
     @abc.abstractmethod

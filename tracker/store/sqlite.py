@@ -216,7 +216,31 @@ class SqliteStore(Store):
     async def _commit_batch(
         self, db: sqlite3.Connection, queries: Queries, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]
     ) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        live = [(unit, future) for unit, future in batch if not future.cancelled()]
+        if not live or not await self._begin(db, live):
+            return
+        # Units almost never fail (input is checked before a unit is queued), so they first run
+        # without a savepoint each: two statements and a statement journal fewer per request.
+        # If one does fail, the whole transaction is undone and the batch runs again with a
+        # savepoint around each unit, so the failure takes back only its own unit's writes.
+        outcomes = await _run_units(db, queries, live, isolated=False)
+        if outcomes is None:
+            db.execute("ROLLBACK")
+            if not await self._begin(db, live):
+                return
+            outcomes = await _run_units(db, queries, live, isolated=True)
+            assert outcomes is not None
+        try:
+            await asyncio.to_thread(db.execute, "COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            outcomes = [(future, None, exc) for future, _, _ in outcomes]
+        for future, result, error in outcomes:
+            _settle(future, result, error)
+
+    async def _begin(self, db: sqlite3.Connection, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> bool:
+        """BEGIN IMMEDIATE; on failure every unit of the batch gets the error."""
         try:
             try:
                 # busy_timeout is 0 on the writer, so this never blocks the loop; only when
@@ -227,28 +251,34 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             for _, future in batch:
                 _settle(future, None, exc)
-            return
-        for unit, future in batch:
-            if future.cancelled():
-                continue  # the client went away before its work started: nothing to do
+            return False
+        return True
+
+
+Outcomes = list[tuple[asyncio.Future[Any], Any, BaseException | None]]
+
+
+async def _run_units(
+    db: sqlite3.Connection, queries: Queries, batch: list[tuple[Unit[Any], asyncio.Future[Any]]], *, isolated: bool
+) -> Outcomes | None:
+    """Run each unit in the open transaction; None when one failed and ``isolated`` is off."""
+    outcomes: Outcomes = []
+    for unit, future in batch:
+        if isolated:
             db.execute("SAVEPOINT unit")
-            try:
-                result = await unit(queries)
-            except Exception as exc:
-                db.execute("ROLLBACK TO unit")
-                db.execute("RELEASE unit")
-                outcomes.append((future, None, exc))
-            else:
-                db.execute("RELEASE unit")
-                outcomes.append((future, result, None))
         try:
-            await asyncio.to_thread(db.execute, "COMMIT")
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            outcomes = [(future, None, exc) for future, _, _ in outcomes]
-        for future, result, error in outcomes:
-            _settle(future, result, error)
+            result = await unit(queries)
+        except Exception as exc:
+            if not isolated:
+                return None
+            db.execute("ROLLBACK TO unit")
+            db.execute("RELEASE unit")
+            outcomes.append((future, None, exc))
+        else:
+            if isolated:
+                db.execute("RELEASE unit")
+            outcomes.append((future, result, None))
+    return outcomes
 
 
 def _reporter(progress: Callable[[int, int], None] | None) -> Callable[[int, int, int], None] | None:
