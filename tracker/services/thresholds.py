@@ -39,6 +39,15 @@ HISTORY_LIMIT = 50
 # An "applying" proposal whose publish never finished (the process died) may be applied again
 # by either side after this long; a publish takes milliseconds.
 CLAIM_SECONDS = 120.0
+# Messages are catalog ids: the console shows them translated.
+NO_SUCH_PROPOSAL = "No such proposal."
+DECIDED_ALREADY = "This proposal was decided already."
+BEING_APPLIED = "This proposal is being applied right now."
+SIDE_APPROVED = "Your side has already approved this proposal."
+BOTH_SIDES = "One person cannot approve for both sides."
+SUPERSEDED = "The thresholds changed since this was proposed: it is superseded."
+NOT_THE_PROPOSER = "Only the person who proposed it can withdraw it."
+NOT_A_SIDE = "Thresholds are agreed by marketing and sales: only they decide."
 
 
 class InvalidThresholds(HTTPError):
@@ -147,7 +156,7 @@ async def withdraw(store: Store, site_key: str, proposal_id: int, actor: Actor, 
         site = await _site(q, site_key)
         proposal = await _waiting(q, site.id, proposal_id)
         if actor.user_id is None or proposal.proposer_id != actor.user_id:
-            raise Forbidden("only the person who proposed it can withdraw a proposal", field="proposal")
+            raise Forbidden(NOT_THE_PROPOSER, field="proposal")
         await q.set_proposal_status(proposal.id, "withdrawn", by=actor.who, at=now)
         detail = _change(proposal.score, proposal.before, proposal.after)
         await q.insert_audit(site.id, now, actor.actor, "threshold_withdrawn", proposal.id, detail)
@@ -164,7 +173,7 @@ class _Claim:
     """What the approving transaction decided: wait for the other side, apply, or superseded."""
 
     proposal: ProposalRecord
-    site: SiteRecord | None  # set when this approval completes the proposal: the programme to change
+    active: Active | None  # set when this approval completes the proposal: the programme to change
 
 
 async def approve(store: Store, site_key: str, proposal_id: int, actor: Actor, *, now: float) -> ProposalRecord:
@@ -180,12 +189,12 @@ async def approve(store: Store, site_key: str, proposal_id: int, actor: Actor, *
         proposal = await _open(q, site.id, proposal_id)
         resuming = proposal.status == "applying"
         if resuming and (proposal.decided_at or 0.0) > now - CLAIM_SECONDS:
-            raise ProposalClosed("this proposal is being applied right now", field="proposal")
+            raise ProposalClosed(BEING_APPLIED, field="proposal")
         if not resuming:
             if proposal.approved_by(side) is not None:
-                raise ProposalClosed(f"{side} already approved it ({proposal.approved_by(side)})", field="proposal")
+                raise ProposalClosed(SIDE_APPROVED, field="proposal")
             if proposal.approved_by(other_side(side)) == actor.who:
-                raise ProposalClosed("one person cannot approve for both sides", field="proposal")
+                raise ProposalClosed(BOTH_SIDES, field="proposal")
             if current_thresholds(site).get(proposal.score) != proposal.before:
                 return _Claim(await _supersede(q, site.id, proposal, now), None)
             await q.approve_proposal(proposal.id, side, actor.who, now)
@@ -194,14 +203,14 @@ async def approve(store: Store, site_key: str, proposal_id: int, actor: Actor, *
                 await q.insert_audit(site.id, now, actor.actor, "threshold_approved", proposal.id, detail)
                 return _Claim(await _reread(q, site.id, proposal.id), None)
         await q.set_proposal_status(proposal.id, "applying", by=actor.who, at=now)
-        return _Claim(await _reread(q, site.id, proposal.id), site)
+        return _Claim(await _reread(q, site.id, proposal.id), await _active(q, site))
 
     claimed = await store.write(claim)
     if claimed.proposal.status == "superseded":
-        raise ProposalClosed("the thresholds changed since this was proposed: it is superseded", field="proposal")
-    if claimed.site is None:
+        raise ProposalClosed(SUPERSEDED, field="proposal")
+    if claimed.active is None:
         return claimed.proposal
-    return await _apply(store, site_key, claimed.proposal, claimed.site, actor, side, now)
+    return await _apply(store, site_key, claimed.proposal, claimed.active, actor, side, now)
 
 
 class _Superseded(Exception):
@@ -209,20 +218,19 @@ class _Superseded(Exception):
 
 
 async def _apply(
-    store: Store, site_key: str, proposal: ProposalRecord, site: SiteRecord, actor: Actor, side: str, now: float
+    store: Store, site_key: str, proposal: ProposalRecord, active: Active, actor: Actor, side: str, now: float
 ) -> ProposalRecord:
+    site = active.site
     agreement = Agreement(marketing=proposal.marketing_by or "", sales=proposal.sales_by or "")
     try:
-        before, version = await _publish(store, site_key, proposal, site, agreement, actor, now)
+        before, version = await _publish(store, site_key, proposal, active, agreement, actor, now)
     except _Superseded:
 
         async def superseded(q: Queries) -> ProposalRecord:
             return await _supersede(q, site.id, proposal, now)
 
         await store.write(superseded)
-        raise ProposalClosed(
-            "the thresholds changed since this was proposed: it is superseded", field="proposal"
-        ) from None
+        raise ProposalClosed(SUPERSEDED, field="proposal") from None
     except BaseException:
         # A failed publish keeps nothing of this approval: the proposal waits for it again.
         async def undo(q: Queries) -> None:
@@ -248,7 +256,7 @@ async def _publish(
     store: Store,
     site_key: str,
     proposal: ProposalRecord,
-    site: SiteRecord,
+    active: Active,
     agreement: Agreement,
     actor: Actor,
     now: float,
@@ -259,19 +267,19 @@ async def _publish(
     since, the proposal applies to what they published, once.
     """
     for attempt in range(2):
-        in_force = current_thresholds(site).get(proposal.score)
+        in_force = current_thresholds(active.site).get(proposal.score)
         if in_force == proposal.after:  # already so (an interrupted apply that did publish)
-            return proposal.before, site.version
+            return proposal.before, active.version
         if in_force != proposal.before:
             raise _Superseded
-        source = with_thresholds(site.programme, proposal.score, proposal.after)
+        source = with_thresholds(active.site.programme, proposal.score, proposal.after)
         comment = f"threshold proposal #{proposal.id}: {_words(proposal)} — {proposal.reason}"
         try:
             published = await publish(
                 store,
                 site_key,
                 source,
-                base_version=site.version,
+                base_version=active.version,
                 author=actor.actor,
                 comment=comment,
                 now=now,
@@ -280,7 +288,7 @@ async def _publish(
         except StalePublish:
             if attempt:
                 raise
-            site = await store.read(lambda q: _site(q, site_key))
+            active = await store.read(lambda q: _active_of(q, site_key))
             continue
         return proposal.before, published.version
     raise AssertionError("unreachable")
@@ -302,8 +310,8 @@ async def publish_agreed(
     """Publish ``programme`` over the active version (``tracker programme load``); its threshold
     changes, if any: refused without ``agreement``, else kept as applied proposals, one per score,
     audited as a console approval is.  Returns the changes in words."""
-    active = await store.read(lambda q: _site(q, site_key))
-    old = load_programme(active.programme) if active.programme else None
+    active = await store.read(lambda q: _active_of(q, site_key))
+    old = load_programme(active.site.programme) if active.site.programme else None
     before = old.thresholds() if old is not None else None
     changes = threshold_changes(old, programme) if old is not None else []
     try:
@@ -328,13 +336,13 @@ async def publish_agreed(
             was, now_is = before.get(score, NO_THRESHOLDS), after.get(score, NO_THRESHOLDS)
             if was == now_is:
                 continue
-            proposal_id = await q.insert_proposal(active.id, score, was, now_is, comment, author, None, now)
+            proposal_id = await q.insert_proposal(active.site.id, score, was, now_is, comment, author, None, now)
             await q.approve_proposal(proposal_id, "marketing", agreement.marketing, now)
             await q.approve_proposal(proposal_id, "sales", agreement.sales, now)
             await q.set_proposal_status(proposal_id, "applied", by=author, at=now, version=published.version)
             detail = {**_change(score, was, now_is), "reason": comment, "marketing": agreement.marketing}
             detail.update(sales=agreement.sales, version=published.version)
-            await q.insert_audit(active.id, now, author, "threshold_applied", proposal_id, detail)
+            await q.insert_audit(active.site.id, now, author, "threshold_applied", proposal_id, detail)
         await supersede_stale(q, site_key, now)
 
     await store.write(unit)
@@ -363,12 +371,30 @@ async def _site(q: Queries, site_key: str) -> SiteRecord:
     return site
 
 
+@dataclass(frozen=True, slots=True)
+class Active:
+    """A site and the number of its active programme version: what a publish is based on."""
+
+    site: SiteRecord
+    version: int
+
+
+async def _active(q: Queries, site: SiteRecord) -> Active:
+    # The site row's version counts every change of the site; with programme versions
+    # (services.programmes), this is the number of the latest programme version instead.
+    return Active(site, site.version)
+
+
+async def _active_of(q: Queries, site_key: str) -> Active:
+    return await _active(q, await _site(q, site_key))
+
+
 async def _open(q: Queries, site_id: int, proposal_id: int) -> ProposalRecord:
     proposal = await q.proposal(site_id, proposal_id, for_update=True)
     if proposal is None:
-        raise NotFound("no such proposal", field="proposal")
+        raise NotFound(NO_SUCH_PROPOSAL, field="proposal")
     if proposal.status not in OPEN:
-        raise ProposalClosed(f"this proposal is {proposal.status} already", field="proposal")
+        raise ProposalClosed(SUPERSEDED if proposal.status == "superseded" else DECIDED_ALREADY, field="proposal")
     return proposal
 
 
@@ -376,7 +402,7 @@ async def _waiting(q: Queries, site_id: int, proposal_id: int) -> ProposalRecord
     """An open proposal that is not being applied: one that can still be turned down."""
     proposal = await _open(q, site_id, proposal_id)
     if proposal.status != "pending":
-        raise ProposalClosed("this proposal is being applied right now", field="proposal")
+        raise ProposalClosed(BEING_APPLIED, field="proposal")
     return proposal
 
 
@@ -395,7 +421,7 @@ async def _supersede(q: Queries, site_id: int, proposal: ProposalRecord, now: fl
 
 def _side_of(actor: Actor) -> str:
     if actor.side is None:
-        raise Forbidden("thresholds are agreed by marketing and sales: only they decide", field="role")
+        raise Forbidden(NOT_A_SIDE, field="role")
     return actor.side
 
 
