@@ -4,11 +4,16 @@ errors next to their field with the input kept; the page after each step."""
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 import httpx
+from starlette.requests import Request
 
 from tracker.domain.programme.threshold_edit import NOT_A_NUMBER, NOTHING_TO_CHANGE, SQL_BELOW_MQL
-from tracker.services.thresholds import NOT_THE_PROPOSER, SIDE_APPROVED
+from tracker.domain.roles import may
+from tracker.services.thresholds import NOT_THE_PROPOSER, SIDE_APPROVED, pending
+from tracker.web.admin.render import environment
+from tracker.web.admin.session import Visit, current
 
 from .conftest import Server
 from .test_admin import csrf_of, session_of, sign_in, user
@@ -32,6 +37,14 @@ async def post(server: Server, path: str, headers: dict[str, str], **fields: str
 async def propose(server: Server, headers: dict[str, str], **fields: str) -> httpx.Response:
     form = {"score": "engagement", "mql": "", "sql": "14", "reason": "reps say 12 is too early", **fields}
     return await post(server, PAGE, headers, **form)
+
+
+async def current_visit(server: Server, headers: dict[str, str]) -> Visit:
+    cookie = headers["cookie"].encode()
+    scope = {"type": "http", "headers": [(b"cookie", cookie)], "app": server.app}
+    visit = await current(Request(scope))
+    assert visit is not None
+    return visit
 
 
 def proposal_ids(page: str) -> list[int]:
@@ -148,3 +161,20 @@ async def test_an_unknown_proposal_or_site(server: Server) -> None:
     for target in ("abc", "-1", "{proposal_id}"):
         assert (await post(server, f"{PAGE}/{target}/approve", sales)).status_code == 400
     assert (await server.http.get(PAGE, params={"site": "nope"}, headers=sales)).status_code == 404
+
+
+async def test_the_dashboard_partial_needs_only_the_pending_proposals_and_the_site(server: Server) -> None:
+    """What the dashboard includes: ``{% include "_proposals.html" %}`` with proposals and site."""
+    marketing = await session_of(server, "marketing")
+    await propose(server, marketing)
+    site = server.runtime.sites.get("demo")
+    assert site is not None
+    sales = await session_of(server, "sales")
+    visit = await current_visit(server, sales)
+    proposals = await pending(server.runtime.store, site.id)
+    html = environment("en").get_template("_proposals.html").render(
+        proposals=proposals, site=site, visit=visit, may=lambda permission: may("sales", permission),
+        language="en", tz=UTC,
+    )  # fmt: skip
+    assert f'action="/admin/thresholds/{proposals[0].id}/approve"' in html and "reps say 12 is too early" in html
+    assert 'data-side="sales">waiting<' in html

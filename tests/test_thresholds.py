@@ -102,6 +102,14 @@ async def test_an_admin_is_neither_side(server: Server) -> None:
     assert await active(server) == (8.0, 12.0)
 
 
+async def test_one_person_cannot_approve_for_both_sides(server: Server) -> None:
+    proposal = await propose(server)  # approved for marketing by its proposer
+    moved_to_sales = Actor(MARKETING.who, MARKETING.actor, "sales", MARKETING.user_id)
+    with pytest.raises(ProposalClosed, match="both sides"):
+        await approve(server, proposal, moved_to_sales)
+    assert await active(server) == (8.0, 12.0)
+
+
 async def test_either_side_rejects_with_a_reason(server: Server) -> None:
     proposal = await propose(server)
     with pytest.raises(InvalidThresholds) as refused:
@@ -232,3 +240,19 @@ async def test_an_invalid_proposal_is_not_stored(server: Server) -> None:
         await propose(server, sql="11", mql="12")
     assert refused.value.errors == {"sql": SQL_BELOW_MQL}
     assert await server.count("threshold_proposals") == 0
+
+
+async def test_an_apply_that_never_finished_is_taken_up_again(server: Server) -> None:
+    """The process died between the claim and the publish: after CLAIM_SECONDS either side applies it."""
+    proposal = await propose(server)
+    store = server.runtime.store
+    await store.write(lambda q: q.approve_proposal(proposal.id, "sales", SALES.who, server.clock()))
+    await store.write(lambda q: q.set_proposal_status(proposal.id, "applying", by=SALES.who, at=server.clock()))
+    with pytest.raises(ProposalClosed, match="being applied"):
+        await approve(server, proposal, MARKETING)
+    with pytest.raises(ProposalClosed, match="being applied"):
+        await thresholds.reject(store, "demo", proposal.id, SALES, reason="too late", now=server.clock())
+    server.clock.advance(thresholds.CLAIM_SECONDS + 1)
+    applied = await approve(server, proposal, MARKETING)
+    assert (applied.status, applied.marketing_by, applied.sales_by) == ("applied", MARKETING.who, SALES.who)
+    assert await active(server) == (8.0, 14.0)

@@ -77,7 +77,8 @@ def _site_or_error(request: Request, visit: Visit, key: str | None) -> Site | Re
     try:
         return console_site(_runtime(request), key)
     except HTTPError as exc:
-        return _page(request, visit, "error.html", exc.status, title="No thresholds", message=exc.message)
+        title = gettext(reader(request, visit)[0], "No such site")
+        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
 
 
 def _back(site: Site, done: str, anchor: str = "") -> Response:
