@@ -113,6 +113,7 @@ async def test_errors_in_french(server: Server) -> None:
     data = {"csrf": await csrf_of(server, marketing), "site": "demo", "score": "engagement", "sql": "x", "reason": "r"}
     page = await server.http.post(PAGE, data=data, headers={**marketing, "accept-language": "fr"})
     assert page.status_code == 400 and "Saisissez un nombre" in page.text and "Seuils en vigueur" in page.text
+    assert 'role="alert"' not in page.text and "Content-Type" not in page.text  # no decision failed
 
 
 async def test_proposing_needs_the_csrf_token(server: Server) -> None:

@@ -68,7 +68,11 @@ async def _render(
         form=form or {**EMPTY_FORM, "score": request.query_params.get("score", "")},
         errors={field: gettext(language, given[field]) if given.get(field) else "" for field in EMPTY_FORM},
         notice=gettext(language, done) if done else None,
-        failed={"id": failed_id, "field": failed_field, "message": gettext(language, failed_message)},
+        failed={
+            "id": failed_id,
+            "field": failed_field,
+            "message": failed_message and gettext(language, failed_message),
+        },
         reason_kept=reason_kept,
     )
 
