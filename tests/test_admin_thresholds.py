@@ -164,18 +164,17 @@ async def test_an_unknown_proposal_or_site(server: Server) -> None:
     assert (await server.http.get(PAGE, params={"site": "nope"}, headers=sales)).status_code == 404
 
 
-async def test_the_dashboard_partial_needs_only_the_pending_proposals_and_the_site(server: Server) -> None:
-    """What the dashboard includes: ``{% include "_proposals.html" %}`` with proposals and site."""
-    marketing = await session_of(server, "marketing")
-    await propose(server, marketing)
+async def test_the_dashboard_panel_needs_only_the_pending_proposals_and_the_site(server: Server) -> None:
+    """What the dashboard includes: ``threshold_proposals.html`` with ``proposals`` and ``site``."""
     site = server.runtime.sites.get("demo")
     assert site is not None
     sales = await session_of(server, "sales")
-    visit = await current_visit(server, sales)
+    context = {"site": site, "visit": await current_visit(server, sales), "language": "en", "tz": UTC}
+    context["may"] = lambda permission: may("sales", permission)
+    panel = environment("en").get_template("threshold_proposals.html")
+    assert panel.render(proposals=await pending(server.runtime.store, site.id), **context).strip() == ""
+    await propose(server, await session_of(server, "marketing"))
     proposals = await pending(server.runtime.store, site.id)
-    html = environment("en").get_template("_proposals.html").render(
-        proposals=proposals, site=site, visit=visit, may=lambda permission: may("sales", permission),
-        language="en", tz=UTC,
-    )  # fmt: skip
-    assert f'action="/admin/thresholds/{proposals[0].id}/approve"' in html and "reps say 12 is too early" in html
-    assert 'data-side="sales">waiting<' in html
+    html = panel.render(proposals=proposals, **context)
+    assert "Threshold changes waiting for a decision" in html and "reps say 12 is too early" in html
+    assert f'action="/admin/thresholds/{proposals[0].id}/approve"' in html and 'data-side="sales">waiting<' in html
