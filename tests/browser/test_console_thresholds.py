@@ -29,7 +29,8 @@ def sql_in_force(page: Page) -> str:
 
 def programme_sql(page: Page, tracker: Tracker) -> str:
     page.goto(tracker.url("/admin/programme?site=demo"))
-    return page.locator("tr", has=page.get_by_role("rowheader", name="engagement")).locator("td").nth(1).inner_text()
+    row = page.locator("tr", has=page.get_by_role("rowheader", name="engagement", exact=True)).first
+    return row.locator("td").nth(1).inner_text()  # Score | MQL at | SQL at
 
 
 def stage_after_white_paper_c(tracker: Tracker, email: str) -> str:
