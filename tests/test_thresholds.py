@@ -55,7 +55,7 @@ async def test_marketing_alone_changes_nothing_and_sales_makes_it_active(server:
     assert (await server.person_of(beacon))["stage"] == "sql"
 
     applied = await approve(server, proposal, SALES)
-    assert (applied.status, applied.sales_by, applied.version) == ("applied", SALES.who, applied.version)
+    assert (applied.status, applied.sales_by) == ("applied", SALES.who) and (applied.version or 0) > 0
     assert await active(server) == (8.0, 14.0)
     # The next /collect scores against the new threshold: 12 is not enough any more, 14 is.
     late = server.beacon()
