@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -86,6 +87,27 @@ def test_sites_keys_and_threshold_changes_need_both_sides(tmp_path: Path) -> Non
         "--approved-by-marketing", "Anne", "--approved-by-sales", "Bruno",
     )  # fmt: skip
     assert code == 0 and "thresholds" in out
+
+    async def agreed() -> list[tuple[Any, ...]]:
+        store = open_store(str(tmp_path / "tracker.db"))
+        await store.open()
+        try:
+            site = await store.read(lambda q: q.site_by_key("acme"))
+            assert site is not None
+            proposals = await store.read(lambda q: q.proposals(site.id, ("applied",), 10))
+            audit = await store.read(lambda q: q.audit_entries(site.id, 10))
+        finally:
+            await store.close()
+        applied = [e["detail"] for e in audit if e["action"] == "threshold_applied"]
+        return [(p.score, p.before, p.after, p.proposed_by, p.marketing_by, p.sales_by) for p in proposals] + [
+            (d["before"], d["after"], d["marketing"], d["sales"]) for d in applied
+        ]
+
+    # Audited as a console approval is: an applied proposal naming both sides.
+    assert asyncio.run(agreed()) == [
+        ("engagement", (8.0, 12.0), (8.0, 20.0), "cli", "Anne", "Bruno"),
+        ({"mql": 8.0, "sql": 12.0}, {"mql": 8.0, "sql": 20.0}, "Anne", "Bruno"),
+    ]
     # Same thresholds, other points: marketing alone may do it.
     reweighted = tmp_path / "reweighted.toml"
     reweighted.write_text(SEED_GRID.replace("sql = 12", "sql = 20").replace("wp_general = 2", "wp_general = 3"))

@@ -34,6 +34,7 @@ from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
 from tracker.web.admin import pages as console
 from tracker.web.admin import settings as own_settings
+from tracker.web.admin import thresholds
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
 from tracker.web.demo import demo_routes
@@ -176,6 +177,11 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/programme", console.programme, methods=["GET"]),
         Route("/admin/settings", own_settings.settings_form, methods=["GET"]),
         Route("/admin/settings", own_settings.save_settings, methods=["POST"]),
+        Route("/admin/thresholds", thresholds.page, methods=["GET"]),
+        Route("/admin/thresholds", thresholds.propose, methods=["POST"]),
+        Route("/admin/thresholds/{proposal_id}/approve", thresholds.approve, methods=["POST"]),
+        Route("/admin/thresholds/{proposal_id}/reject", thresholds.reject, methods=["POST"]),
+        Route("/admin/thresholds/{proposal_id}/withdraw", thresholds.withdraw, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

@@ -20,14 +20,15 @@ from tracker.domain.clock import iso
 from tracker.domain.keys import ROLES, digest, new_key
 from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings
 from tracker.domain.programme.checks import ProgrammeError
-from tracker.domain.programme.load import Programme, load_programme
-from tracker.domain.programme.thresholds import threshold_changes
-from tracker.errors import HTTPError
+from tracker.domain.programme.load import Programme
+from tracker.errors import HTTPError, NotFound
 from tracker.services import exports
 from tracker.services.exports import FORMATS, WHATS
 from tracker.services.outbox import EVENTS
 from tracker.services.privacy import plan_purge, run_purge, save_privacy
+from tracker.services.programmes import Agreement, ThresholdsNeedAgreement
 from tracker.services.sites import load_programme_file, save_site
+from tracker.services.thresholds import publish_agreed
 from tracker.services.webhooks import add_webhook, new_secret, send_test, webhooks_of
 from tracker.store import Store, open_store
 from tracker.web.exports import lead_filter
@@ -146,19 +147,25 @@ def programme_load(
     """
     programme = _compile_or_exit(file)
     settings = Settings.from_env(data_dir=data_dir, db=db)
+    agreed = (
+        Agreement(approved_by_marketing, approved_by_sales) if approved_by_marketing and approved_by_sales else None
+    )
 
     async def run(store: Store) -> list[str]:
-        current = await store.read(lambda q: q.site_by_key(site_key))
-        if current is None:
-            raise click.ClickException(f"no site {site_key!r}; create it with `tracker sites add {site_key}`")
-        changed = threshold_changes(load_programme(current.programme), programme) if current.programme else []
-        if changed and not (approved_by_marketing and approved_by_sales):
-            raise click.ClickException(
-                "thresholds change (" + "; ".join(changed) + "): marketing and sales must both agree — "
-                "pass --approved-by-marketing NAME and --approved-by-sales NAME"
+        comment = f"tracker programme load {file}"
+        try:
+            return await publish_agreed(
+                store, site_key, programme, agreed, author="cli", comment=comment, now=time.time()
             )
-        await save_site(store, site_key, name=None, origins=None, programme=programme.source, now=time.time())
-        return changed
+        except NotFound:
+            raise click.ClickException(f"no site {site_key!r}; create it with `tracker sites add {site_key}`") from None
+        except ThresholdsNeedAgreement as exc:
+            raise click.ClickException(
+                "thresholds change (" + "; ".join(exc.extra.get("changes", [])) + "): marketing and sales must both "
+                "agree — pass --approved-by-marketing NAME and --approved-by-sales NAME"
+            ) from None
+        except HTTPError as exc:  # a stale version: someone published meanwhile
+            raise click.ClickException(exc.message) from None
 
     changed = _with_store(settings, run)
     click.echo(f"loaded {file} into site {site_key!r}" + (f" (thresholds: {'; '.join(changed)})" if changed else ""))

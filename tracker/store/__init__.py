@@ -8,11 +8,13 @@ from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.base import Store, Unit
 from tracker.store.queries import Queries
 from tracker.store.rows import ApiKeyRecord, SiteRecord
+from tracker.store.threshold_queries import ProposalRecord
 from tracker.store.user_queries import SessionRecord, UserRecord
 
 __all__ = [
     "ApiKeyRecord",
     "PersonRecord",
+    "ProposalRecord",
     "Queries",
     "SessionRecord",
     "SiteRecord",
