@@ -154,8 +154,11 @@ _DOWNLOADS = ("livre-blanc-a.pdf", "livre-blanc-b.pdf", "livre-blanc-c.pdf", "fi
 _REFERRERS = ("https://www.google.com/", "https://www.linkedin.com/", "", "")
 
 
-def site_hits(rng: random.Random, visitor: int, previous: str) -> list[Hit]:
-    """One beacon request of a visitor browsing the whole site (1 to 3 events, ~1.4 on average)."""
+def site_hits(rng: random.Random, visitor: int | str, previous: str) -> list[Hit]:
+    """One beacon request of a visitor browsing the whole site (1 to 3 events, ~1.4 on average).
+
+    ``visitor`` names the e-mail of a form: a number, or ``SEQ`` for one e-mail per request.
+    """
     weights = [p[0] for p in _SITE_PAGES]
     _, path, title, extra = rng.choices(_SITE_PAGES, weights)[0]
     url = ORIGIN + path
