@@ -19,7 +19,7 @@ from typing import Any
 
 from .load import Load, LoadResult, Reply, Unavailable, post, post_all, run_wrk
 from .openloop import open_loop, raw_request
-from .servers import Server, cpu_seconds_of, machine_cpu_seconds
+from .servers import Server, cpu_delta, machine_cpu_seconds, postgres_cpu
 from .stats import cpu_us_per_request, round_ratios, summarize_rounds
 from .traffic import BEACON_HEADERS, SEGMENT_PATH, SEQ, beacon_body, segment_batch_body, segment_headers
 from .visitors import Visitor, events_per_request, mixed, new_visitor_bodies, returning, returning_bodies
@@ -33,7 +33,10 @@ OPEN_LOOP_SHARE = 0.5
 # Priming: a visitor's two requests at least this far apart (the abuse guard's 50 ms, with margin).
 _PRIME_GAP = 0.06
 _BATCH_TEMPLATES = 32
-_BATCH_MIN_SECONDS = 3.0
+_BATCH_MIN_SECONDS = 5.0
+# 8 requests of 100 events in flight saturate the server; 32 would queue each for seconds
+# (past wrk's timeout on PostgreSQL) without adding throughput.
+_BATCH_CONNECTIONS = 8
 # Metrics of a measured run that are summarised by their median over the rounds.
 _MEDIAN_KEYS = ("rps", "server_us_per_req", "database_us_per_req", "server_cpu_pct", "database_cpu_pct")
 _MEDIAN_KEYS += ("loadgen_cpu_pct", "other_cpu_pct", "rss_mib", "hwm_mib")
@@ -69,13 +72,16 @@ class Case:
 
 
 def measure(
-    servers: list[Server], load: Load, config: Config, offsets: Sequence[int] = ()
+    servers: list[Server], load: Load, config: Config, offsets: Sequence[int] = (), connections: int = 0
 ) -> tuple[dict[str, Any], list[int]]:
     """Warm up, then measure for ``config.duration``; also returns where the bodies' rotation stopped."""
-    warm = run_wrk(load, config.work, connections=config.connections, seconds=config.warmup, offsets=offsets)
+    connections = connections or config.connections
+    warm = run_wrk(load, config.work, connections=connections, seconds=config.warmup, offsets=offsets)
     before = _cpu(servers)
-    result = run_wrk(load, config.work, connections=config.connections, seconds=config.duration, offsets=warm.sent)
-    server, database, machine = (b - a for a, b in zip(before, _cpu(servers), strict=True))
+    result = run_wrk(load, config.work, connections=connections, seconds=config.duration, offsets=warm.sent)
+    after = _cpu(servers)
+    server, machine = after[0] - before[0], after[2] - before[2]
+    database = cpu_delta(before[1], after[1])
     other = machine - server - database - result.loadgen_cpu_seconds
     memory = [s.memory_kib() for s in servers]
     return {
@@ -93,9 +99,9 @@ def measure(
     }, result.sent
 
 
-def _cpu(servers: list[Server]) -> tuple[float, float, float]:
-    """CPU seconds so far of the servers, of PostgreSQL, and of the whole machine."""
-    return sum(s.cpu_seconds() for s in servers), cpu_seconds_of("postgres"), machine_cpu_seconds()
+def _cpu(servers: list[Server]) -> tuple[float, dict[int, float], float]:
+    """CPU seconds so far of the servers, of PostgreSQL (per process), and of the whole machine."""
+    return sum(s.cpu_seconds() for s in servers), postgres_cpu(servers[0].database), machine_cpu_seconds()
 
 
 def _load_metrics(result: LoadResult) -> dict[str, Any]:
@@ -209,13 +215,12 @@ def _open_loop(servers: list[Server], load: Load, rate: float, at: list[int], co
             for i, b in enumerate(chosen)
         ]
         targets.append((port, raws))
-    before = sum(s.cpu_seconds() for s in servers), cpu_seconds_of("postgres")
+    before = _cpu(servers)
     result = open_loop(targets, rate, config.duration, config.connections)
-    server = sum(s.cpu_seconds() for s in servers) - before[0]
-    result["server_us_per_req"] = round(cpu_us_per_request(server, result["requests"]), 1)
-    result["database_us_per_req"] = round(
-        cpu_us_per_request(cpu_seconds_of("postgres") - before[1], result["requests"]), 1
-    )
+    after = _cpu(servers)
+    result["server_us_per_req"] = round(cpu_us_per_request(after[0] - before[0], result["requests"]), 1)
+    database = cpu_delta(before[1], after[1])
+    result["database_us_per_req"] = round(cpu_us_per_request(database, result["requests"]), 1)
     return result
 
 
@@ -271,9 +276,10 @@ def batch_case(name: str, backend: str, servers: list[Server], config: Config, m
     if reply.status != 200 or accepted.encode() not in reply.body:
         return _failed(Case(name, backend), f"probe: HTTP {reply.status} without {accepted}: {reply.body[:300]!r}")
     case = Case(name, backend, metrics={"path": SEGMENT_PATH, "events_per_request": BATCH_SIZE})
-    # A 100-event request takes up to a second today: a 1 s run would count almost none.
+    # A 100-event request takes up to seconds today: a short run would count almost none.
     timed = replace(config, duration=max(config.duration, _BATCH_MIN_SECONDS))
-    run, _ = measure(servers, batch_load([s.port for s in servers], write_key, config, accepted), timed)
+    load = batch_load([s.port for s in servers], write_key, config, accepted)
+    run, _ = measure(servers, load, timed, connections=min(config.connections, _BATCH_CONNECTIONS))
     case.metrics["tracker"] = run
     case.metrics["events_per_s"] = round(run["rps"] * BATCH_SIZE, 1)
     _check(case, [run])

@@ -155,9 +155,10 @@ def collect_table(cases: list[Case], config: Config) -> Table:
     )
     for column in ("case", "backend", "status"):
         table.add_column(column)
-    for column in ("floor req/s", "floor CPU-µs/req", "req/s", "CPU-µs/req srv+db", "× req/s", "× per CPU-s"):
+    for column in ("floor req/s", "floor CPU-µs/req", "req/s", "CPU-µs/req srv+db", "× req/s"):
         table.add_column(column, justify="right")
-    for column in ("p50 / p99 ms saturated", "p99 ms open-loop @ req/s", "CPU % srv/db/wrk/other", "RSS MiB"):
+    table.add_column("× per CPU-s (rounds)", justify="right")
+    for column in ("p50 / p99 ms saturated", "open-loop p99 ms @ req/s", "CPU % srv/db/wrk/other", "RSS MiB"):
         table.add_column(column, justify="right")
     table.add_column("notes")
     for case in cases:
@@ -169,10 +170,12 @@ def collect_table(cases: list[Case], config: Config) -> Table:
         cpu = "/".join(
             f"{t[k]:.0f}" for k in ("server_cpu_pct", "database_cpu_pct", "loadgen_cpu_pct", "other_cpu_pct")
         )
-        notes = [f"{m['workers']} vs {m['floor_workers']} floor worker(s)", f"{m['events_per_request']:g} events/req"]
-        notes.append("per-round × per CPU-s " + " ".join(f"{r['per_cpu']:.2f}" for r in ratio["rounds"]))
-        if max(t["other_cpu_pct"], f["other_cpu_pct"]) > NOISY_PCT:
-            notes.append(f"[yellow]noisy: other load {max(t['other_cpu_pct'], f['other_cpu_pct']):.0f}%[/]")
+        notes = [f"workers {m['workers']}, floor {m['floor_workers']}", f"{m['events_per_request']:g} events/req"]
+        notes.append(f"open-loop client {ol['client_cpu_pct']:.0f}% CPU")
+        other = max(t["other_cpu_pct"], f["other_cpu_pct"])
+        if other > NOISY_PCT:
+            notes.append(f"[yellow]noisy: other load {other:.0f}%[/]")
+        rounds = " ".join(f"{r['per_cpu']:.2f}" for r in ratio["rounds"])
         table.add_row(
             case.name,
             case.backend,
@@ -182,7 +185,7 @@ def collect_table(cases: list[Case], config: Config) -> Table:
             f"{t['rps']:,.0f}",
             f"{t['server_us_per_req']:.0f}+{t['database_us_per_req']:.0f}",
             f"{ratio['rps']:.2f}",
-            f"{ratio['per_cpu']:.2f}",
+            f"[bold]{ratio['per_cpu']:.2f}[/] ({rounds})",
             f"{t['latency_ms']['p50']:.1f} / {t['latency_ms']['p99']:.1f}",
             f"{ol['latency_ms'].get('p99', float('nan')):.1f} @ {ol['offered_rps']:,.0f}",
             cpu,

@@ -169,9 +169,9 @@ class _Runner:
                 port = free_port()
                 # One at a time: each start saves the demo site, and the first creates the schema.
                 argv = tracker_argv(port, data_dir, db, workers)
-                servers.append(
-                    start(f"tracker-{backend}-{instances}-{workers}-{index}", argv, self.logs, self.env, port)
-                )
+                server = start(f"tracker-{backend}-{instances}-{workers}-{index}", argv, self.logs, self.env, port)
+                server.database = db.rsplit("/", 1)[-1] if db else None
+                servers.append(server)
         except Unavailable as exc:
             for server in servers:
                 server.stop()

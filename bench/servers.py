@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--log-level", "warning")
 _TICKS = os.sysconf("SC_CLK_TCK")
 PG_ADMIN = ("-h", "127.0.0.1", "-p", "5432", "-U", "postgres")
+# A backend's process title holds its client's address: "postgres: user database 127.0.0.1(5678) idle".
+_BACKEND = re.compile(r"\(\d+\)|\[local\]")
 
 
 def free_port() -> int:
@@ -43,6 +46,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    database: str | None = None  # the PostgreSQL database it uses, whose backends' CPU is counted
 
     @property
     def pid(self) -> int:
@@ -143,15 +147,32 @@ def _cpu_seconds(stat: str) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def cpu_seconds_of(command: str) -> float:
-    """CPU seconds used so far by every live process named ``command`` (e.g. the PostgreSQL backends)."""
-    total = 0.0
+def postgres_cpu(database: str | None) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process working for ``database`` ({} for None: SQLite).
+
+    That is the backends connected to it (their title names the database) and the
+    shared auxiliary processes (WAL writer, checkpointer, ...), which flush whoever's
+    writes; backends of other databases (someone else's tests) are left out.
+    """
+    if database is None:
+        return {}
+    found: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             text = stat.read_text()
-            if text[text.find("(") + 1 : text.rfind(")")] == command:
-                total += _cpu_seconds(text)
-    return total
+            if text[text.find("(") + 1 : text.rfind(")")] != "postgres":
+                continue
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if _BACKEND.search(title) and f" {database} " not in title:
+                continue
+            found[int(stat.parent.name)] = _cpu_seconds(text)
+    return found
+
+
+def cpu_delta(before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """CPU spent between two per-process snapshots; a process gone meanwhile is not subtracted
+    (summing all, one that exited would make the delta negative)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def machine_cpu_seconds() -> float:

@@ -54,7 +54,8 @@ def percentiles(samples: Sequence[float], points: Sequence[float] = (50, 90, 99,
     ordered = sorted(samples)
     found = {"min": ordered[0], "mean": statistics.fmean(ordered), "max": ordered[-1]}
     for point in points:
-        rank = max(1, math.ceil(point / 100 * len(ordered)))
+        # Rounded first: 99.9 / 100 * 1000 is 999.0000000000001 in floating point, not rank 1000.
+        rank = max(1, math.ceil(round(point / 100 * len(ordered), 9)))
         found[f"p{point:g}".replace(".", "")] = ordered[rank - 1]
     return found
 

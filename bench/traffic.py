@@ -23,11 +23,8 @@ USER_AGENT = (
 )
 # What the beacon's fetch() sends: a string body is text/plain, which needs no CORS preflight.
 BEACON_HEADERS = {"Content-Type": "text/plain;charset=UTF-8", "User-Agent": USER_AGENT, "Accept": "*/*"}
-# White paper C is worth +12 engagement: one download puts a visitor on the sales threshold.
+# The white paper Segment batches report as downloaded (+12 engagement in the seed programme).
 PRIMER_URL = f"{ORIGIN}/demo/files/livre-blanc-c.pdf"
-# "undecided-interest" (frequency "always") answers every request of a visitor with
-# engagement >= 12 and |medical - general| <= 2, so every measured request must carry it.
-EXPECTED_DECISION = "undecided-interest"
 # The placeholder bench/bodies.lua replaces with a unique value per request.
 SEQ = "{{seq}}"
 
@@ -62,14 +59,7 @@ def beacon_body(token: str | None, hits: list[Hit], sent_at_ms: int) -> bytes:
     return orjson.dumps(body)
 
 
-def primer_body(sent_at_ms: int) -> bytes:
-    """A new visitor downloading white paper C (from the home page)."""
-    return beacon_body(None, [Hit("download", PRIMER_URL, props={"page": f"{ORIGIN}/demo/"})], sent_at_ms)
-
-
-# Pages a primed visitor keeps browsing: none of them touches the general or medical
-# score, so the undecided-interest decision holds on every request; the quality blog
-# adds +2 engagement each time, so the ledger grows as it would in real traffic.
+# Pages the Segment batches carry (their last hit each).
 _HOME = Hit("page", f"{ORIGIN}/demo/", "https://www.google.com/", "Imprimantes 3D professionnelles")
 _BLOG_A = Hit(
     "page",
@@ -86,11 +76,6 @@ _BLOG_B = Hit(
 _ENGAGED_A = Hit("engaged", _BLOG_A.url, props={"seconds": 48, "scroll": 85})
 _ABOUT = Hit("page", f"{ORIGIN}/demo/a-propos", f"{ORIGIN}/demo/", "À propos")
 BROWSING: tuple[tuple[Hit, ...], ...] = ((_HOME,), (_BLOG_A,), (_ENGAGED_A, _BLOG_B), (_ABOUT,))
-
-
-def browsing_bodies(tokens: list[str], sent_at_ms: int) -> list[bytes]:
-    """One body per (visitor, page), ordered so consecutive requests are different visitors."""
-    return [beacon_body(token, list(hits), sent_at_ms) for hits in BROWSING for token in tokens]
 
 
 # -- Segment ``/v1/batch`` ---------------------------------------------------------------
