@@ -38,8 +38,17 @@ _BATCH_MIN_SECONDS = 5.0
 # (past wrk's timeout on PostgreSQL) without adding throughput.
 _BATCH_CONNECTIONS = 8
 # Metrics of a measured run that are summarised by their median over the rounds.
-_MEDIAN_KEYS = ("rps", "server_us_per_req", "database_us_per_req", "server_cpu_pct", "database_cpu_pct")
-_MEDIAN_KEYS += ("loadgen_cpu_pct", "other_cpu_pct", "rss_mib", "hwm_mib")
+_MEDIAN_KEYS: tuple[str, ...] = (
+    "rps",
+    "server_us_per_req",
+    "database_us_per_req",
+    "server_cpu_pct",
+    "database_cpu_pct",
+    "loadgen_cpu_pct",
+    "other_cpu_pct",
+    "rss_mib",
+    "hwm_mib",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +246,11 @@ def _check(case: Case, runs: Sequence[dict[str, Any]]) -> None:
         share = 100 * matched / max(1, checked)
         first = next(r["first_unexpected"] for r in runs if r["first_unexpected"])
         case.status, case.reason = "failed", f"{share:.2f}% of responses stored; first other: {first[:200]}"
-    elif case.metrics.get("open_loop", {}).get("errors"):
-        case.status, case.reason = "failed", f"open-loop errors: {case.metrics['open_loop']['errors']}"
+    elif "open_loop" in case.metrics:
+        loop = case.metrics["open_loop"]
+        other = {k: v for k, v in loop["statuses"].items() if k != "200"}
+        if loop["errors"] or other:
+            case.status, case.reason = "failed", f"open-loop: {loop['errors']} errors, statuses {other}"
 
 
 # -- /v1/batch --------------------------------------------------------------------------------
