@@ -85,9 +85,10 @@ def measure(
 ) -> tuple[dict[str, Any], list[int]]:
     """Warm up, then measure for ``config.duration``; also returns where the bodies' rotation stopped."""
     connections = connections or config.connections
-    warm = run_wrk(load, config.work, connections=connections, seconds=config.warmup, offsets=offsets)
+    if config.warmup > 0:  # --quick skips it: a smoke run proves the harness, not the numbers
+        offsets = run_wrk(load, config.work, connections=connections, seconds=config.warmup, offsets=offsets).sent
     before = _cpu(servers)
-    result = run_wrk(load, config.work, connections=connections, seconds=config.duration, offsets=warm.sent)
+    result = run_wrk(load, config.work, connections=connections, seconds=config.duration, offsets=offsets)
     after = _cpu(servers)
     server, machine = after[0] - before[0], after[2] - before[2]
     database = cpu_delta(before[1], after[1])
