@@ -151,12 +151,15 @@ class Traffic:
 
 
 def prime(port: int, visitors: list[Visitor]) -> list[str]:
-    """Send every visitor's past requests, step by step; returns each one's signed token."""
+    """Send every visitor's past requests, step by step, back-dated to when they happened (days ago)."""
     tokens: list[str | None] = [None] * len(visitors)
     sent_at = int(time.time() * 1000)
     for step in range(max(len(v.history) for v in visitors)):
         due = [i for i, v in enumerate(visitors) if step < len(v.history)]
-        bodies = [beacon_body(tokens[i], visitors[i].history[step], sent_at) for i in due]
+        bodies = [
+            beacon_body(tokens[i], visitors[i].history[step], sent_at, sent_at - int(1000 * visitors[i].ago[step]))
+            for i in due
+        ]
         replies = asyncio.run(post_all(port, COLLECT, BEACON_HEADERS, bodies))
         for index, reply in zip(due, replies, strict=True):
             vid = reply.json().get("vid") if reply.status == 200 else None

@@ -48,14 +48,18 @@ class Hit:
         return raw
 
 
-def beacon_body(token: str | None, hits: list[Hit], sent_at_ms: int) -> bytes:
-    """A /collect body exactly shaped like js/beacon.js sends it."""
+def beacon_body(token: str | None, hits: list[Hit], sent_at_ms: int, at_ms: int | None = None) -> bytes:
+    """A /collect body exactly shaped like js/beacon.js sends it.
+
+    Events happened at ``at_ms`` (default: when sent); an earlier time is what the
+    beacon's offline queue sends, and tracker back-dates such events up to a week.
+    """
     body: dict[str, Any] = {"site": SITE}
     if token is not None:
         body["vid"] = token
     body["sent_at"] = sent_at_ms
     body["ctx"] = {"screen": "desktop", "webdriver": False}
-    body["events"] = [hit.to_beacon(sent_at_ms) for hit in hits]
+    body["events"] = [hit.to_beacon(sent_at_ms if at_ms is None else at_ms) for hit in hits]
     return orjson.dumps(body)
 
 

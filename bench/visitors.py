@@ -29,12 +29,15 @@ NEW_SHARE = 0.25
 # Past visits of a primed visitor: 1 to this many.
 _PAST_VISITS = 3
 _PAST_PAGES = (1, 4)
+_VISIT_GAP_DAYS = (0.8, 1.8)
+_PAGE_GAP = (10.0, 120.0)  # seconds between two pages of a past visit
 
 
 @dataclass(frozen=True, slots=True)
 class Visitor:
     number: int
     history: list[list[Hit]]  # past requests, sent once while priming, in order
+    ago: list[float]  # how many seconds before priming each past request happened
     visit: list[list[Hit]]  # the timed visit: PAGES requests
 
 
@@ -49,13 +52,21 @@ def _visit(rng: random.Random, number: int, pages: int) -> list[list[Hit]]:
 
 
 def returning(count: int, seed: int = 13) -> list[Visitor]:
+    """Visitors whose past visits happened over the last days, so the timed visit is a new session."""
     rng = random.Random(seed)
     made: list[Visitor] = []
     for number in range(count):
         history: list[list[Hit]] = []
-        for _ in range(rng.randint(1, _PAST_VISITS)):
-            history += _visit(rng, number, rng.randint(*_PAST_PAGES))
-        made.append(Visitor(number, history, _visit(rng, number, PAGES)))
+        ago: list[float] = []
+        gaps = [rng.uniform(*_VISIT_GAP_DAYS) * 86400 for _ in range(rng.randint(1, _PAST_VISITS))]
+        for index in range(len(gaps)):
+            # Visits a day or two apart, the last one about a day ago: all within tracker's week of back-dating.
+            at = sum(gaps[index:])
+            for hits in _visit(rng, number, rng.randint(*_PAST_PAGES)):
+                history.append(hits)
+                ago.append(at)
+                at -= rng.uniform(*_PAGE_GAP)
+        made.append(Visitor(number, history, ago, _visit(rng, number, PAGES)))
     return made
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import orjson
@@ -71,6 +72,14 @@ def test_a_visitors_requests_are_a_whole_round_apart() -> None:
         seen[token] = index
     assert all(v.history for v in visitors)
     assert len({len(v.history) for v in visitors}) > 1  # visitors are primed into different states
+
+
+def test_past_visits_are_back_dated_in_order_within_a_week() -> None:
+    for visitor in returning(200):
+        assert len(visitor.ago) == len(visitor.history)
+        assert all(a > b for a, b in itertools.pairwise(visitor.ago))
+        # The last past visit ended hours ago (a new session now), the first is within tracker's week.
+        assert visitor.ago[-1] > 3600 and visitor.ago[0] < 7 * 86400
 
 
 def test_mixed_traffic_spreads_new_visitors_evenly() -> None:
