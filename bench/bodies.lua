@@ -34,7 +34,7 @@ function init(args)
    end
    -- Bodies without a placeholder are formatted once: request() then costs a table lookup.
    -- The others are split around their placeholders once, so request() only joins pieces.
-   prepared, templates = {}, {}
+   entries = {}
    for line in io.lines(string.format(os.getenv("BENCH_BODIES"), id)) do
       if line:find("{{seq}}", 1, true) then
          local pieces, start = {}, 1
@@ -45,9 +45,9 @@ function init(args)
             table.insert(pieces, false)  -- where the sequence goes
             start = at + 7
          end
-         table.insert(templates, pieces)
+         table.insert(entries, pieces)
       else
-         table.insert(prepared, wrk.format("POST", path, headers, line))
+         table.insert(entries, wrk.format("POST", path, headers, line))
       end
    end
    prefix = (os.getenv("BENCH_RUN") or "") .. "t" .. id .. "n"
@@ -64,15 +64,15 @@ end
 
 function request()
    sent = sent + 1
-   if #templates > 0 then
-      local pieces, seq = templates[(sent - 1) % #templates + 1], prefix .. sent
-      local parts = {}
-      for i, piece in ipairs(pieces) do
-         parts[i] = piece or seq
-      end
-      return wrk.format("POST", path, headers, table.concat(parts))
+   local entry = entries[(sent - 1) % #entries + 1]
+   if type(entry) == "string" then
+      return entry
    end
-   return prepared[(sent - 1) % #prepared + 1]
+   local seq, parts = prefix .. sent, {}
+   for i, piece in ipairs(entry) do
+      parts[i] = piece or seq
+   end
+   return wrk.format("POST", path, headers, table.concat(parts))
 end
 
 function response(status, headers, body)

@@ -3,8 +3,8 @@
 wrk is C with one LuaJIT state per thread: one thread drives 32 keep-alive
 connections at tens of thousands of requests per second on a fraction of one core,
 so on a 2-core machine the Python server, not the load generator, is what is
-measured.  The asyncio client only primes visitors and takes samples; it is
-never timed.
+measured.  The asyncio client here only primes visitors and takes samples; it is
+never timed.  Open-loop latency at a fixed rate is bench/openloop.py's.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Servers under test: started as subprocesses on loopback, watched through /proc.
 
 tracker is started with its own CLI (``tracker serve``), so what is measured is what
-ships; the floor gets the same uvicorn settings on the command line.  A server that
+ships; the floor gets the same uvicorn settings on the command line.  With
+``--workers N`` uvicorn forks: a server's CPU and memory are those of its whole
+process tree, read from /proc.  A server that
 exits before it listens becomes ``Unavailable`` with the last line it printed, which
 is how a backend that does not exist yet shows up in the results.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,10 +25,12 @@ from pathlib import Path
 from .load import Unavailable
 
 REPO = Path(__file__).resolve().parent.parent
-# Same as ``tracker serve`` (tracker/cli.py): uvloop, httptools, one worker, warnings only.
-UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--workers", "1", "--log-level", "warning")
+# Same as ``tracker serve`` (tracker/cli.py): uvloop, httptools, warnings only.
+UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--log-level", "warning")
 _TICKS = os.sysconf("SC_CLK_TCK")
 PG_ADMIN = ("-h", "127.0.0.1", "-p", "5432", "-U", "postgres")
+# A backend's process title holds its client's address: "postgres: user database 127.0.0.1(5678) idle".
+_BACKEND = re.compile(r"\(\d+\)|\[local\]")
 
 
 def free_port() -> int:
@@ -41,23 +46,42 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    database: str | None = None  # the PostgreSQL database it uses, whose backends' CPU is counted
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    def pids(self) -> list[int]:
+        """The server process and its descendants (uvicorn's workers)."""
+        return process_tree(self.pid)
+
+    def workers(self) -> int:
+        """Processes that serve requests: uvicorn's spawned workers, or the server itself."""
+        spawned = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                spawned += b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return spawned or 1
+
     def memory_kib(self) -> dict[str, int]:
-        """VmRSS (now) and VmHWM (peak resident set) of the server process."""
+        """VmRSS (now) and VmHWM (peak resident set) summed over the server's processes."""
         found: dict[str, int] = {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                found[key] = int(value.split()[0])
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    key, _, value = line.partition(":")
+                    if key in ("VmRSS", "VmHWM"):
+                        found[key] = found.get(key, 0) + int(value.split()[0])
         return found
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process and its threads so far."""
-        return _cpu_seconds(Path(f"/proc/{self.pid}/stat").read_text())
+        """User + system CPU time so far of the process tree (threads included)."""
+        total = 0.0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                total += _cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
+        return total
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -82,11 +106,20 @@ def start(name: str, argv: Sequence[str], log_dir: Path, env: Mapping[str, str],
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise Unavailable(f"{name} exited ({process.returncode}) before listening: {_last_line(log)}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        if _answers(port):
             return server
         time.sleep(0.1)
     server.stop()
     raise Unavailable(f"{name} did not listen on port {port} within 30 s: {_last_line(log)}")
+
+
+def _answers(port: int) -> bool:
+    """Whether an HTTP request gets a status line: with ``--workers`` the parent listens
+    before any worker can answer, so accepting a connection is not being ready."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return sock.recv(16).startswith(b"HTTP/1.1 ")
+    return False
 
 
 def _last_line(log: Path) -> str:
@@ -94,20 +127,52 @@ def _last_line(log: Path) -> str:
     return lines[-1] if lines else "(no output)"
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and every live descendant, from the parent pids in /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def _cpu_seconds(stat: str) -> float:
     fields = stat.rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def cpu_seconds_of(command: str) -> float:
-    """CPU seconds used so far by every live process named ``command`` (e.g. the PostgreSQL backends)."""
-    total = 0.0
+def postgres_cpu(database: str | None) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process working for ``database`` ({} for None: SQLite).
+
+    That is the backends connected to it (their title names the database) and the
+    shared auxiliary processes (WAL writer, checkpointer, ...), which flush whoever's
+    writes; backends of other databases (someone else's tests) are left out.
+    """
+    if database is None:
+        return {}
+    found: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             text = stat.read_text()
-            if text[text.find("(") + 1 : text.rfind(")")] == command:
-                total += _cpu_seconds(text)
-    return total
+            if text[text.find("(") + 1 : text.rfind(")")] != "postgres":
+                continue
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if _BACKEND.search(title) and f" {database} " not in title:
+                continue
+            found[int(stat.parent.name)] = _cpu_seconds(text)
+    return found
+
+
+def cpu_delta(before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """CPU spent between two per-process snapshots; a process gone meanwhile is not subtracted
+    (summing all, one that exited would make the delta negative)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def machine_cpu_seconds() -> float:
@@ -116,8 +181,9 @@ def machine_cpu_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / _TICKS
 
 
-def tracker_argv(port: int, data_dir: Path, db: str | None = None) -> list[str]:
+def tracker_argv(port: int, data_dir: Path, db: str | None = None, workers: int = 1) -> list[str]:
     argv = [sys.executable, "-m", "tracker", "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
+    argv += ["--workers", str(workers)]
     return [*argv, "--db", db] if db else argv
 
 
@@ -132,9 +198,9 @@ def create_ingest_key(data_dir: Path, db: str | None, site: str) -> str:
     return lines[-1]
 
 
-def floor_argv(port: int) -> list[str]:
+def floor_argv(port: int, workers: int = 1) -> list[str]:
     app = ["-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1", "--port", str(port)]
-    return [sys.executable, *app, *UVICORN_FLAGS]
+    return [sys.executable, *app, *UVICORN_FLAGS, "--workers", str(workers)]
 
 
 @contextlib.contextmanager
@@ -158,6 +224,8 @@ def pg_database(name: str) -> Iterator[str]:
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
-        subprocess.run(
-            ["dropdb", *PG_ADMIN, "--force", "--if-exists", name], capture_output=True, timeout=30, check=False
-        )
+        # A busy PostgreSQL can take a while; a database left behind must not lose the run's results.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                ["dropdb", *PG_ADMIN, "--force", "--if-exists", name], capture_output=True, timeout=120, check=False
+            )

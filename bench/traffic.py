@@ -23,11 +23,8 @@ USER_AGENT = (
 )
 # What the beacon's fetch() sends: a string body is text/plain, which needs no CORS preflight.
 BEACON_HEADERS = {"Content-Type": "text/plain;charset=UTF-8", "User-Agent": USER_AGENT, "Accept": "*/*"}
-# White paper C is worth +12 engagement: one download puts a visitor on the sales threshold.
+# The white paper Segment batches report as downloaded (+12 engagement in the seed programme).
 PRIMER_URL = f"{ORIGIN}/demo/files/livre-blanc-c.pdf"
-# "undecided-interest" (frequency "always") answers every request of a visitor with
-# engagement >= 12 and |medical - general| <= 2, so every measured request must carry it.
-EXPECTED_DECISION = "undecided-interest"
 # The placeholder bench/bodies.lua replaces with a unique value per request.
 SEQ = "{{seq}}"
 
@@ -51,25 +48,22 @@ class Hit:
         return raw
 
 
-def beacon_body(token: str | None, hits: list[Hit], sent_at_ms: int) -> bytes:
-    """A /collect body exactly shaped like js/beacon.js sends it."""
+def beacon_body(token: str | None, hits: list[Hit], sent_at_ms: int, at_ms: int | None = None) -> bytes:
+    """A /collect body exactly shaped like js/beacon.js sends it.
+
+    Events happened at ``at_ms`` (default: when sent); an earlier time is what the
+    beacon's offline queue sends, and tracker back-dates such events up to a week.
+    """
     body: dict[str, Any] = {"site": SITE}
     if token is not None:
         body["vid"] = token
     body["sent_at"] = sent_at_ms
     body["ctx"] = {"screen": "desktop", "webdriver": False}
-    body["events"] = [hit.to_beacon(sent_at_ms) for hit in hits]
+    body["events"] = [hit.to_beacon(sent_at_ms if at_ms is None else at_ms) for hit in hits]
     return orjson.dumps(body)
 
 
-def primer_body(sent_at_ms: int) -> bytes:
-    """A new visitor downloading white paper C (from the home page)."""
-    return beacon_body(None, [Hit("download", PRIMER_URL, props={"page": f"{ORIGIN}/demo/"})], sent_at_ms)
-
-
-# Pages a primed visitor keeps browsing: none of them touches the general or medical
-# score, so the undecided-interest decision holds on every request; the quality blog
-# adds +2 engagement each time, so the ledger grows as it would in real traffic.
+# Pages the Segment batches carry (their last hit each).
 _HOME = Hit("page", f"{ORIGIN}/demo/", "https://www.google.com/", "Imprimantes 3D professionnelles")
 _BLOG_A = Hit(
     "page",
@@ -86,11 +80,6 @@ _BLOG_B = Hit(
 _ENGAGED_A = Hit("engaged", _BLOG_A.url, props={"seconds": 48, "scroll": 85})
 _ABOUT = Hit("page", f"{ORIGIN}/demo/a-propos", f"{ORIGIN}/demo/", "À propos")
 BROWSING: tuple[tuple[Hit, ...], ...] = ((_HOME,), (_BLOG_A,), (_ENGAGED_A, _BLOG_B), (_ABOUT,))
-
-
-def browsing_bodies(tokens: list[str], sent_at_ms: int) -> list[bytes]:
-    """One body per (visitor, page), ordered so consecutive requests are different visitors."""
-    return [beacon_body(token, list(hits), sent_at_ms) for hits in BROWSING for token in tokens]
 
 
 # -- Segment ``/v1/batch`` ---------------------------------------------------------------
@@ -154,8 +143,11 @@ _DOWNLOADS = ("livre-blanc-a.pdf", "livre-blanc-b.pdf", "livre-blanc-c.pdf", "fi
 _REFERRERS = ("https://www.google.com/", "https://www.linkedin.com/", "", "")
 
 
-def site_hits(rng: random.Random, visitor: int, previous: str) -> list[Hit]:
-    """One beacon request of a visitor browsing the whole site (1 to 3 events, ~1.4 on average)."""
+def site_hits(rng: random.Random, visitor: int | str, previous: str) -> list[Hit]:
+    """One beacon request of a visitor browsing the whole site (1 to 3 events, ~1.4 on average).
+
+    ``visitor`` names the e-mail of a form: a number, or ``SEQ`` for one e-mail per request.
+    """
     weights = [p[0] for p in _SITE_PAGES]
     _, path, title, extra = rng.choices(_SITE_PAGES, weights)[0]
     url = ORIGIN + path
