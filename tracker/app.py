@@ -30,6 +30,7 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
+from tracker.web.admin import dashboard
 from tracker.web.admin import pages as console
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
@@ -40,6 +41,7 @@ from tracker.web.responses import json_response
 log = logging.getLogger("tracker")
 DEMO_PROGRAMME = asset_root() / "examples" / "seed-programme.toml"
 DEMO_SITE = "demo"
+DEMO_NAME = "Démo — imprimantes 3D"
 
 
 def create_app(
@@ -75,7 +77,7 @@ def create_app(
             await save_site(
                 store,
                 DEMO_SITE,
-                name="Démo — imprimantes 3D",
+                name=DEMO_NAME,
                 origins=None,
                 programme=DEMO_PROGRAMME.read_text(encoding="utf-8"),
                 now=clock(),
@@ -155,7 +157,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         beacon_route(),
         # The console (README "Console"): each page names its permission in the role matrix.
         Route("/", console.root, methods=["GET"]),
-        Route("/admin/", console.home, methods=["GET"]),
+        Route("/admin/", dashboard.home, methods=["GET"]),
         Route("/admin/console.css", console.console_asset, methods=["GET"]),
         Route("/admin/console.js", console.console_asset, methods=["GET"]),
         Route("/admin/htmx.js", console.console_asset, methods=["GET"]),
