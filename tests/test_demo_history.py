@@ -24,8 +24,7 @@ async def write(store: Store, now: float = START) -> Any:
 async def people(store: Store) -> list[tuple[Any, ...]]:
     async def read(q: Queries) -> list[tuple[Any, ...]]:
         rows = await q.conn.fetchall(
-            "SELECT p.email, p.stage, s.score, s.value FROM persons p"
-            " LEFT JOIN person_scores s ON s.person_id = p.id"
+            "SELECT p.email, p.stage, s.score, s.value FROM persons p LEFT JOIN person_scores s ON s.person_id = p.id"
         )
         return sorted((tuple(row) for row in rows), key=repr)  # NULLs sort apart on each backend
 
