@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from tracker.domain.sites import Site
 from tracker.services.abuse import BY_USER_AGENT, INTERNAL, TOO_FAST
-from tracker.services.reports import DAYS, dashboard, midnight, week_start
+from tracker.services.reports import DAYS, TOPS_SECONDS, WeekTops, dashboard, midnight, week_start
 
 from .conftest import SEED_GRID, START, Server
 from .test_ingest import marc_journey
@@ -129,3 +129,17 @@ async def test_ignored_traffic_per_utc_day_over_two_weeks(server: Server) -> Non
     assert report.ignored[0].counts == {"bot": 7, "internal": 0}
     assert report.ignored[-1].counts == {"bot": 0, "internal": 6}
     assert sum(sum(day.counts.values()) for day in report.ignored) == 13
+
+
+async def test_the_weeks_top_lists_are_kept_a_minute(server: Server) -> None:
+    tops = WeekTops()
+    await server.beacon().download("/demo/files/livre-blanc-b.pdf")
+    first = await dashboard(server.runtime.store, demo(server), server.clock(), UTC, tops)
+    await server.beacon().download("/demo/files/livre-blanc-c.pdf")
+    server.clock.advance(TOPS_SECONDS - 1)
+    kept = await dashboard(server.runtime.store, demo(server), server.clock(), UTC, tops)
+    assert [rule.rule_id for rule in kept.top_rules] == [rule.rule_id for rule in first.top_rules] == ["wp-b"]
+    assert kept.stages["anonymous"] == 2  # the counts are live
+    server.clock.advance(1)
+    fresh = await dashboard(server.runtime.store, demo(server), server.clock(), UTC, tops)
+    assert [rule.rule_id for rule in fresh.top_rules] == ["wp-c", "wp-b"]

@@ -23,6 +23,7 @@ from tracker.errors import HTTPError
 from tracker.services import abuse, metrics
 from tracker.services.outbox import Deliverer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
+from tracker.services.reports import WeekTops
 from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, save_site
 from tracker.services.webhooks import renderer
@@ -112,6 +113,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.deliverer = deliverer
     app.state.console = Console(runtime)
+    app.state.week_tops = WeekTops()  # the dashboard's top lists, shared by its readers
     return app
 
 

@@ -17,6 +17,9 @@ from tracker.services.abuse import INTERNAL
 from tracker.store import Queries, Store
 
 ACTIVE_SECONDS = 5 * 60
+# The week's top pages and rules read every ledger row of the week: a server computes them at
+# most this often per site and week, whoever opens the dashboard (counts stay live).
+TOPS_SECONDS = 60.0
 # Charts cover two weeks: long enough to see a trend, short enough to read each day.
 DAYS = 14
 TOP = 8
@@ -58,6 +61,33 @@ class Dashboard:
     ignored: list[Day]  # bot and internal events ignored per UTC day
 
 
+Tops = tuple[list[TopPage], list[TopRule]]
+
+
+class WeekTops:
+    """The week's top pages and rules per (site, start of week), kept ``TOPS_SECONDS``."""
+
+    def __init__(self, seconds: float = TOPS_SECONDS) -> None:
+        self.seconds = seconds
+        self._kept: dict[tuple[int, float], tuple[float, Tops]] = {}
+
+    async def read(self, q: Queries, site_id: int, since: float, now: float) -> Tops:
+        key = (site_id, since)
+        kept = self._kept.get(key)
+        if kept is not None and 0 <= now - kept[0] < self.seconds:
+            return kept[1]
+        tops = await read_tops(q, site_id, since)
+        # Only the current weeks are worth keeping: drop what the clock has left behind.
+        self._kept = {k: v for k, v in self._kept.items() if now - v[0] < self.seconds}
+        self._kept[key] = (now, tops)
+        return tops
+
+
+async def read_tops(q: Queries, site_id: int, since: float) -> Tops:
+    pages = [TopPage(*row) for row in await q.top_pages(site_id, since, TOP)]
+    return pages, [TopRule(*row) for row in await q.top_rules(site_id, since, TOP)]
+
+
 def midnight(now: float, tz: tzinfo, days_back: int = 0) -> datetime:
     """The reader's midnight ``days_back`` days before today."""
     local = datetime.fromtimestamp(now, tz).date() - timedelta(days=days_back)
@@ -68,7 +98,9 @@ def week_start(now: float, tz: tzinfo) -> datetime:
     return midnight(now, tz, datetime.fromtimestamp(now, tz).weekday())
 
 
-async def dashboard(store: Store, site: Site, now: float, tz: tzinfo) -> Dashboard:
+async def dashboard(store: Store, site: Site, now: float, tz: tzinfo, tops: WeekTops | None = None) -> Dashboard:
+    """The dashboard of ``site`` at ``now`` for a reader in ``tz``; ``tops`` keeps the week's
+    top lists between calls (None: read them now)."""
     today = midnight(now, tz)
     week = week_start(now, tz)
     first = midnight(now, tz, DAYS - 1)
@@ -79,14 +111,16 @@ async def dashboard(store: Store, site: Site, now: float, tz: tzinfo) -> Dashboa
         counts = await q.stage_counts(site.id)
         entries = await q.stage_entries(site.id, QUALIFIED, since)
         ignored = await q.ignored_traffic(site.id, first_utc)
+        since_monday = week.timestamp()
+        pages, rules = await (tops.read(q, site.id, since_monday, now) if tops else read_tops(q, site.id, since_monday))
         return Dashboard(
             stages={stage: counts.get(stage, 0) for stage in STAGES},
             today=_count(entries, today.timestamp()),
             week=_count(entries, week.timestamp()),
             qualified=_per_day(entries, first, tz),
             active=await q.active_visitors(site.id, now - ACTIVE_SECONDS),
-            top_pages=[TopPage(*row) for row in await q.top_pages(site.id, week.timestamp(), TOP)],
-            top_rules=[TopRule(*row) for row in await q.top_rules(site.id, week.timestamp(), TOP)],
+            top_pages=pages,
+            top_rules=rules,
             ignored=_ignored_per_day(ignored, date.fromisoformat(first_utc)),
         )
 

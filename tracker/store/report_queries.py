@@ -6,6 +6,10 @@ from tracker.store.conn import Conn
 
 
 class ReportQueries:
+    """What scored this week is read from the ledger's time index outwards: ``CROSS JOIN`` is
+    how SQLite is told to start from the ledger (it would otherwise walk every person of the
+    site and all their ledger rows); PostgreSQL plans it as the inner join it is."""
+
     conn: Conn
 
     async def stage_counts(self, site_id: int) -> dict[str, int]:
@@ -40,8 +44,8 @@ class ReportQueries:
         """``(url, points, people)`` of the pages whose events earned the most points since ``since``."""
         rows = await self.conn.fetchall(
             "SELECT e.url, SUM(l.points) AS points, COUNT(DISTINCT l.person_id) AS people"
-            " FROM ledger l JOIN events e ON e.id = l.event_id JOIN persons p ON p.id = l.person_id"
-            " WHERE l.ts >= ? AND l.points > 0 AND p.site_id = ?"
+            " FROM ledger l CROSS JOIN persons p CROSS JOIN events e"
+            " WHERE e.id = l.event_id AND p.id = l.person_id AND l.ts >= ? AND l.points > 0 AND p.site_id = ?"
             " GROUP BY e.url ORDER BY points DESC, e.url LIMIT ?",
             since,
             site_id,
@@ -53,8 +57,8 @@ class ReportQueries:
         """``(rule_id, score, points, times)`` of the rules that gave the most points since ``since``."""
         rows = await self.conn.fetchall(
             "SELECT l.rule_id, l.score, SUM(l.points) AS points, COUNT(*) AS times"
-            " FROM ledger l JOIN persons p ON p.id = l.person_id"
-            " WHERE l.ts >= ? AND l.points > 0 AND p.site_id = ?"
+            " FROM ledger l CROSS JOIN persons p"
+            " WHERE p.id = l.person_id AND l.ts >= ? AND l.points > 0 AND p.site_id = ?"
             " GROUP BY l.rule_id, l.score ORDER BY points DESC, l.rule_id LIMIT ?",
             since,
             site_id,

@@ -45,7 +45,7 @@ async def home(request: Request, visit: Visit, form: dict[str, str]) -> Response
         return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
     # This instance's latest ignored-traffic counts too, as GET /api/ignored-traffic does.
     await runtime.guard.ignored.flush(runtime.store)
-    report = await dashboard(runtime.store, site, runtime.clock(), tz)
+    report = await dashboard(runtime.store, site, runtime.clock(), tz, request.app.state.week_tops)
     top_points = max([page.points for page in report.top_pages] + [rule.points for rule in report.top_rules] + [0])
     return _page(
         request,
