@@ -46,7 +46,6 @@ async def home(request: Request, visit: Visit, form: dict[str, str]) -> Response
     # This instance's latest ignored-traffic counts too, as GET /api/ignored-traffic does.
     await runtime.guard.ignored.flush(runtime.store)
     report = await dashboard(runtime.store, site, runtime.clock(), tz, request.app.state.week_tops)
-    top_points = max([page.points for page in report.top_pages] + [rule.points for rule in report.top_rules] + [0])
     return _page(
         request,
         visit,
@@ -57,7 +56,8 @@ async def home(request: Request, visit: Visit, form: dict[str, str]) -> Response
         qualified_chart=_chart(report.qualified, QUALIFIED, language),
         ignored_chart=_chart(report.ignored, IGNORED, language),
         ignored_total=sum(sum(day.counts.values()) for day in report.ignored),
-        top_points=top_points,
+        pages_top=max([page.points for page in report.top_pages], default=0),
+        rules_top=max([rule.points for rule in report.top_rules], default=0),
         share=share,
         day_label=lambda day: _label(day, language),
         owner=visit.session.user.owner,
