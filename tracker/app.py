@@ -25,6 +25,7 @@ from tracker.errors import HTTPError
 from tracker.services import abuse, metrics
 from tracker.services.outbox import Deliverer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
+from tracker.services.reports import WeekTops
 from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, save_site
 from tracker.services.webhooks import renderer
@@ -32,9 +33,9 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
+from tracker.web.admin import dashboard, thresholds
 from tracker.web.admin import pages as console
 from tracker.web.admin import settings as own_settings
-from tracker.web.admin import thresholds
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
 from tracker.web.demo import demo_routes
@@ -44,6 +45,7 @@ from tracker.web.responses import json_response
 log = logging.getLogger("tracker")
 DEMO_PROGRAMME = asset_root() / "examples" / "seed-programme.toml"
 DEMO_SITE = "demo"
+DEMO_NAME = "Démo — imprimantes 3D"
 
 
 def create_app(
@@ -79,7 +81,7 @@ def create_app(
             await save_site(
                 store,
                 DEMO_SITE,
-                name="Démo — imprimantes 3D",
+                name=DEMO_NAME,
                 origins=None,
                 programme=DEMO_PROGRAMME.read_text(encoding="utf-8"),
                 now=clock(),
@@ -118,6 +120,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.deliverer = deliverer
     app.state.console = Console(runtime)
+    app.state.week_tops = WeekTops()  # the dashboard's top lists, shared by its readers
     return app
 
 
@@ -163,7 +166,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         beacon_route(),
         # The console (README "Console"): each page names its permission in the role matrix.
         Route("/", console.root, methods=["GET"]),
-        Route("/admin/", console.home, methods=["GET"]),
+        Route("/admin/", dashboard.home, methods=["GET"]),
         Route("/admin/console.css", console.console_asset, methods=["GET"]),
         Route("/admin/console.js", console.console_asset, methods=["GET"]),
         Route("/admin/htmx.js", console.console_asset, methods=["GET"]),

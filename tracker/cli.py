@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 from starlette.applications import Starlette
 
+from tracker.cli_demo import demo_history_line
 from tracker.cli_users import serve_banner, users_group
 from tracker.config import Settings
 from tracker.domain.clock import iso
@@ -57,6 +58,7 @@ def main() -> None:
 @click.option(
     "--demo", is_flag=True, help="Load the seed programme as site 'demo' and serve the demo site under /demo/."
 )
+@click.option("--demo-history/--no-demo-history", default=True, help="With --demo: generated visitors on first start.")
 @click.option(
     "--sqlite-synchronous",
     type=click.Choice(["full", "normal"], case_sensitive=False),
@@ -70,6 +72,7 @@ def serve(
     port: int,
     workers: int,
     demo: bool,
+    demo_history: bool,
     sqlite_synchronous: str | None,
     data_dir: Path | None,
     db: str | None,
@@ -86,6 +89,8 @@ def serve(
         os.environ["TRACKER_SQLITE_SYNCHRONOUS"] = sqlite_synchronous.upper()
     os.environ["TRACKER_DEMO"] = "1" if demo else ""
     settings = Settings.from_env()
+    if demo and demo_history:
+        click.echo(demo_history_line(settings, _with_store))
     click.echo("\n".join(serve_banner(settings, f"http://{host}:{port}", demo, _with_store)))
     uvicorn.run(
         "tracker.cli:app_from_env",

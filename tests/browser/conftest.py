@@ -7,6 +7,7 @@ minified beacon) and a scripted ``/collect`` that records what the beacon sends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -164,19 +165,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="package")
 def tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
+    # Without the generated history: these tests count on a demo where only they have been.
+    with serving(tmp_path_factory.mktemp("tracker-data"), "--no-demo-history") as running:
+        yield running
+
+
+@contextlib.contextmanager
+def serving(data: Path, *options: str) -> Iterator[Tracker]:
+    """A live ``tracker serve --demo`` on a free port, with ``options``, and a sales key for it."""
     executable = shutil.which("tracker")
     if executable is None:
         pytest.fail("the tracker command is not installed (pip install -e .)")
-    data = tmp_path_factory.mktemp("tracker-data")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = data / "server.log"
+    command = [executable, "serve", "--demo", *options, "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [executable, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = subprocess.Popen([*command, "--data-dir", str(data)], stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(base, server, log_path)
         created = subprocess.run(

@@ -67,7 +67,8 @@ def test_a_threshold_change_needs_marketing_and_sales(
     sales_context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         sales = tracker.signed_in(sales_context, "sales")
-        sales.get_by_role("link", name="Thresholds").click()
+        # Signing in opens the dashboard, where both sides see what waits for them.
+        expect(sales.get_by_role("heading", name="Threshold changes waiting for a decision")).to_be_visible()
         pending = sales.locator(".proposal", has_text="Reps say 12 points")
         expect(pending.get_by_role("button", name="Approve for Sales")).to_be_visible()
         screenshot(sales, "thresholds-waiting-for-sales")

@@ -173,11 +173,6 @@ async def setup(request: Request) -> Response:
 # ---- pages ------------------------------------------------------------------------------
 
 
-@requires("console")
-async def home(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    return _page(request, visit, "home.html")
-
-
 @requires("leads.read")
 async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     runtime = _runtime(request)

@@ -1,0 +1,219 @@
+"""Journeys people take through the demo site, as data: what a generated history is made of.
+
+A journey is a list of visits; a visit is the beacon requests of one device, minutes apart;
+visits of one journey are days apart.  ``demo_history`` picks people, a journey for each
+and the day they start, then replays every request through the ingest pipeline.  The
+calibration reports (issue 14) extend the same pieces: more journeys, more people, more days.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Pages that score nothing in the seed programme, for people who only look around.
+BROWSING = (
+    "/demo/",
+    "/demo/blog/",
+    "/demo/blog/tendances-impression-3d",
+    "/demo/blog/choisir-sa-resine",
+    "/demo/produits/",
+    "/demo/produits/general/prisme-mini",
+    "/demo/produits/general/prisme-pro",
+    "/demo/produits/medical/medica-dent",
+    "/demo/app",
+)
+QUALITY = (
+    "/demo/blog/qualite/controle-qualite-piece-par-piece",
+    "/demo/blog/qualite/certification-iso-13485",
+    "/demo/blog/qualite/sav-sous-48-heures",
+)
+PRICES = {
+    "prisme-mini": ("general", 390),
+    "prisme-pro": ("general", 4900),
+    "prisme-atelier": ("general", 24500),
+    "kit-guides": ("medical", 290),
+    "medica-dent": ("medical", 6900),
+    "medica-lab": ("medical", 12900),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event: its type, the demo path it happened on, its props and (forms) its name."""
+
+    type: str
+    path: str
+    props: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """Requests of one device in one sitting; ``day`` counts from the journey's first day."""
+
+    day: int
+    requests: list[list[Step]]
+    device: str = "desktop"  # "desktop" or "mobile": a second device is a second visitor
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    first: str
+    last: str
+    email: str
+    company: str
+    job_title: str
+
+
+Journey = Callable[[Persona, random.Random], list[Visit]]
+
+
+def page(path: str) -> Step:
+    slug = path.rstrip("/").rsplit("/", 1)[-1]
+    if slug in PRICES:
+        line, price = PRICES[slug]
+        return Step("page", path, {"line": line, "price": price, "product": slug})
+    return Step("page", path)
+
+
+def download(name: str) -> Step:
+    return Step("download", f"/demo/files/{name}.pdf", {"page": "/demo/"})
+
+
+def form(name: str, person: Persona, *, job: bool = False) -> Step:
+    fields: dict[str, Any] = {"email": person.email, "company": person.company}
+    if job:
+        fields["job_title"] = person.job_title
+    return Step("form", "/demo/contact", fields, name)
+
+
+def feedback(kind: str, campaign: str, path: str = "/demo/") -> Step:
+    """What the beacon reports of a campaign: impression, close or conversion."""
+    return Step(kind, path, {"campaign": campaign})
+
+
+def _browse(rng: random.Random, count: int) -> list[list[Step]]:
+    return [[page(path)] for path in rng.sample(BROWSING, count)]
+
+
+# ---- the journeys -------------------------------------------------------------------------
+
+
+def browser(person: Persona, rng: random.Random) -> list[Visit]:
+    """Looks around once or twice and leaves: anonymous, no score."""
+    visits = [Visit(0, _browse(rng, rng.randint(1, 3)))]
+    if rng.random() < 0.3:
+        visits.append(Visit(rng.randint(1, 6), _browse(rng, rng.randint(1, 2)), rng.choice(("desktop", "mobile"))))
+    return visits
+
+
+def reader(person: Persona, rng: random.Random) -> list[Visit]:
+    """Reads the overview and a quality article or two; never says who they are."""
+    reading = [[page("/demo/")], [download("livre-blanc-a")]]
+    reading += [[page(path)] for path in rng.sample(QUALITY, rng.randint(1, 2))]
+    return [Visit(0, reading)]
+
+
+def newsletter(person: Persona, rng: random.Random) -> list[Visit]:
+    """Élodie's path: white paper B and the newsletter, then nurtured (known, 5)."""
+    first = [[page("/demo/")], [download("livre-blanc-b")], [form("newsletter", person)]]
+    visits = [Visit(0, first)]
+    if rng.random() < 0.6:  # comes back: the banner is shown, often closed
+        later = [[page(rng.choice(BROWSING))], [feedback("impression", "newsletter-banner")]]
+        if rng.random() < 0.5:
+            later.append([feedback("close", "newsletter-banner")])
+        visits.append(Visit(rng.randint(2, 9), later))
+    return visits
+
+
+def evaluator(person: Persona, rng: random.Random) -> list[Visit]:
+    """White paper B, then pricing a few days later: marketing-qualified (10)."""
+    return [
+        Visit(0, [[page("/demo/produits/")], [download("livre-blanc-b")], [form("newsletter", person)]]),
+        Visit(rng.randint(1, 4), [[page("/demo/")], [page("/demo/tarifs")]]),
+    ]
+
+
+def buyer(person: Persona, rng: random.Random) -> list[Visit]:
+    """Marc's path: A, B, three quality articles (13), the call-back pop-up, the form."""
+    return [
+        Visit(0, [[page("/demo/")], [download("livre-blanc-a")], [download("livre-blanc-b")]]),
+        Visit(rng.randint(1, 3), [[page(QUALITY[0])], [page(QUALITY[1])]]),
+        Visit(
+            rng.randint(4, 6),
+            [
+                [page(QUALITY[2])],
+                [feedback("impression", "sales-popup", QUALITY[2])],
+                [feedback("conversion", "sales-popup", QUALITY[2]), form("popup-demo", person, job=True)],
+            ],
+        ),
+    ]
+
+
+def vision(person: Persona, rng: random.Random) -> list[Visit]:
+    """Capucine's path: the newsletter, white paper C, three quality articles (18)."""
+    return [
+        Visit(0, [[form("newsletter", person)], [download("livre-blanc-c")]]),
+        Visit(rng.randint(1, 5), [[page(path)] for path in QUALITY]),
+    ]
+
+
+def medical(person: Persona, rng: random.Random) -> list[Visit]:
+    """A hospital buyer: the big medical printer, its data sheet, a demo request (field sales)."""
+    return [
+        Visit(0, [[page("/demo/produits/medical/medica-lab")], [download("fiche-technique-medical-medica-lab")]]),
+        Visit(
+            rng.randint(1, 5),
+            [[page("/demo/produits/medical/medica-dent")], [page("/demo/contact")], [form("demo", person, job=True)]],
+        ),
+    ]
+
+
+def kit(person: Persona, rng: random.Random) -> list[Visit]:
+    """A clinic after the surgical-guide kit: a demo request on the cheap line (call centre)."""
+    return [Visit(0, [[page("/demo/produits/medical/kit-guides")], [form("demo", person, job=True)]], "mobile")]
+
+
+def job_seeker(person: Persona, rng: random.Random) -> list[Visit]:
+    """Looks at the job offers: engagement goes below zero."""
+    visits = [Visit(0, [[page("/demo/")], [page("/demo/emplois")]])]
+    if rng.random() < 0.4:
+        visits.append(Visit(rng.randint(1, 3), [[page("/demo/emplois")], [form("newsletter", person)]]))
+    return visits
+
+
+# How often each journey is taken, out of the generated people.
+JOURNEYS: tuple[tuple[Journey, int], ...] = (
+    (browser, 40),
+    (reader, 14),
+    (newsletter, 13),
+    (evaluator, 10),
+    (buyer, 7),
+    (vision, 4),
+    (medical, 5),
+    (kit, 3),
+    (job_seeker, 4),
+)
+
+FIRST_NAMES = (
+    "Julien", "Camille", "Thomas", "Léa", "Nicolas", "Manon", "Antoine", "Chloé", "Maxime", "Inès",
+    "Hugo", "Sarah", "Lucas", "Emma", "Romain", "Clara", "Mathieu", "Pauline", "Alexandre", "Juliette",
+    "Benoît", "Sophie", "Guillaume", "Anaïs", "Pierre", "Margaux", "Olivier", "Hélène", "Yann", "Nadia",
+)  # fmt: skip
+LAST_NAMES = (
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
+    "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier",
+    "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Faure",
+)  # fmt: skip
+COMPANIES = (
+    "Mécanique Rhône", "Clinique du Parc", "Labo Dentaire Azur", "Atelier Vidal", "CHU Saint-Roch",
+    "Prototypes Lemoine", "Orthodontie Bellevue", "Industries Carnot", "Design & Forme", "Cabinet Pasteur",
+    "Aéro Composites", "Polyclinique Sud", "Moules Bretons", "Studio Volume", "Outillage Alpin",
+)  # fmt: skip
+JOB_TITLES = (
+    "Responsable achats", "Ingénieur méthodes", "Directrice technique", "Chirurgien-dentiste",
+    "Responsable bureau d'études", "Acheteuse", "Prothésiste dentaire", "Étudiant", "Gérant",
+)  # fmt: skip
