@@ -169,7 +169,7 @@ async def test_the_role_matrix_over_every_console_route(server: Server) -> None:
     for route in server.app.routes:
         if not isinstance(route, Route) or not (route.path == "/" or route.path.startswith("/admin")):
             continue
-        path = route.path.replace("{person_id}", str(lead))
+        path = route.path.replace("{person_id}", str(lead)).replace("{campaign_id}", "sales-popup")
         methods = sorted((route.methods or set()) - {"HEAD"})
         if route.path in PUBLIC:
             continue
@@ -187,7 +187,9 @@ async def test_the_role_matrix_over_every_console_route(server: Server) -> None:
                 if not allowed:
                     assert response.status_code == 403 and "Not allowed" in response.text, (role, method, path)
                 else:
-                    assert response.status_code in (200, 303), (role, method, path, response.text)
+                    # A form sent with its token alone is bad input (400) or names no base version
+                    # (stale, 409): the permission let it through to the form's own checks.
+                    assert response.status_code in (200, 303, 400, 409), (role, method, path, response.text)
                 if method != "GET" and allowed:  # signing out: sign in again for the next route
                     sessions[role] = await session_of_again(server, role)
             walked += 1

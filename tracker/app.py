@@ -30,6 +30,7 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
+from tracker.web.admin import campaigns
 from tracker.web.admin import pages as console
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
@@ -167,6 +168,13 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/leads", console.leads, methods=["GET"]),
         Route("/admin/leads/{person_id}", console.lead, methods=["GET"]),
         Route("/admin/programme", console.programme, methods=["GET"]),
+        Route("/admin/campaigns", campaigns.campaign_list, methods=["GET"]),
+        Route("/admin/campaigns/new", campaigns.campaign_new, methods=["GET"]),
+        Route("/admin/campaigns/new", campaigns.campaign_save, methods=["POST"]),
+        Route("/admin/campaigns/preview", campaigns.campaign_preview, methods=["GET"]),
+        Route("/admin/campaigns/{campaign_id}", campaigns.campaign_edit, methods=["GET"]),
+        Route("/admin/campaigns/{campaign_id}", campaigns.campaign_save, methods=["POST"]),
+        Route("/admin/campaigns/{campaign_id}/delete", campaigns.campaign_delete, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

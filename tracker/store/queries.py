@@ -12,6 +12,7 @@ from typing import Any
 from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
+from tracker.store.campaign_queries import CampaignQueries
 from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.lead_queries import LeadQueries
@@ -64,7 +65,7 @@ MERGE_RULES: dict[str, str] = {
 }
 
 
-class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQueries):
+class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQueries, CampaignQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
