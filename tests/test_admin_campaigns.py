@@ -283,14 +283,35 @@ async def test_the_preview_page_runs_the_beacon_on_the_draft_and_nothing_else(se
 
 
 async def test_who_would_see_it_counts_stored_state_and_names_what_needs_a_visit(server: Server) -> None:
-    await marc_journey(server)
-    anonymous = server.beacon()
-    for slug in ("precision", "controle", "service", "delais", "prix"):
+    await marc_journey(server)  # identified, 13
+    anonymous = server.beacon()  # the same path without the form: 13, anonymous
+    await anonymous.download("/demo/files/livre-blanc-a.pdf")
+    await anonymous.download("/demo/files/livre-blanc-b.pdf")
+    for slug in ("precision", "controle", "service"):
         await anonymous.page(f"/demo/blog/qualite/{slug}")
+    await server.beacon().page("/demo/")  # 0: not in the audience
     headers, _ = await marketer(server)
     page = (await server.http.get("/admin/campaigns/sales-popup", headers=headers)).text
-    assert "1 identified people and" in page
-    assert 'href="/admin/leads/' in page and "marc@example.com" in page
+    assert '<dd id="audience-people">1</dd>' in page and '<dd id="audience-anonymous">1</dd>' in page
+    assert "marc@example.com" in page and "Anonymous visitor #" in page
     assert "It also depends on the page URL, which only a visit tells" in page
     banner = (await server.http.get("/admin/campaigns/newsletter-banner", headers=headers)).text
     assert "a returning visit" in banner
+    assert '<dd id="audience-anonymous">1</dd>' in banner  # the visitor at 0 (engagement <= 7)
+
+
+async def test_who_would_see_it_follows_the_draft_and_says_at_least_past_the_cap(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await marc_journey(server)
+    await server.beacon().page("/demo/")
+    headers, csrf = await marketer(server)
+    values = await editor(server, headers, "sales-popup")
+    draft = {**values, "score_engagement": ">= 0", "when_url": "", "action": "preview", "csrf": csrf}
+    shown = (await post(server, headers, "/admin/campaigns/sales-popup", draft)).text
+    assert '<dd id="audience-people">1</dd>' in shown and '<dd id="audience-anonymous">1</dd>' in shown
+    assert "only a visit tells" not in shown
+    monkeypatch.setattr("tracker.services.campaigns.AUDIENCE_SCAN", 1)
+    capped = (await post(server, headers, "/admin/campaigns/sales-popup", draft)).text
+    assert "Only the 1 most recently seen were checked." in capped
+    assert re.search(r'<dd id="audience-anonymous">at least 1</dd>', capped)
