@@ -87,3 +87,18 @@ def test_the_editor_saves_and_the_next_visitor_gets_the_new_copy(
         )
     finally:
         console.close()
+
+
+def test_the_editor_speaks_french_and_previews_in_french(browser: Browser, tracker: Tracker) -> None:
+    console = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    try:
+        marketer = tracker.signed_in(console, "marketing")
+        marketer.goto(tracker.url("/admin/campaigns/medical-chat"))
+        expect(marketer.get_by_role("heading", name="Qui la verrait maintenant")).to_be_visible()
+        expect(marketer.get_by_label("Message d’accueil du chat")).to_have_value(re.compile("^Bonjour !"))
+        chat = marketer.frame_locator("#campaign-preview").locator('tracker-ui[data-tracker-campaign="medical-chat"]')
+        expect(chat.locator("dialog.chat")).to_have_attribute("open", "")
+        expect(chat.get_by_role("button", name="Envoyer")).to_be_visible()
+        screenshot(marketer, "campaigns-editor-fr")
+    finally:
+        console.close()

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tracker.domain.audience import state_targeting
-from tracker.domain.decisions import DEVICES, KINDS, UTM_KEYS, compile_campaigns
+from tracker.domain.decisions import DEVICES, KINDS, MAX_FORM_FIELDS, UTM_KEYS, compile_campaigns
 from tracker.domain.facts import STAGES
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.edit import CampaignMissing, campaign_tables
 from tracker.domain.sites import Site
 from tracker.errors import HTTPError
-from tracker.services.campaigns import AUDIENCE_SCAN, audience, delete_campaign, save_campaign
+from tracker.services.campaigns import audience, delete_campaign, save_campaign
 from tracker.services.programmes import StalePublish
 from tracker.services.runtime import Runtime
 from tracker.web.admin import campaign_words as words
@@ -90,7 +90,8 @@ async def campaign_list(request: Request, visit: Visit, form: dict[str, str]) ->
         }
         for campaign_id, table in campaign_tables(site.programme.source).items()
     ]
-    rows.sort(key=lambda row: -int(row["priority"]) if isinstance(row["priority"], int) else 0)
+    # Highest priority first, ties in programme order: the order in which decisions pick them.
+    rows.sort(key=lambda row: -row["priority"] if isinstance(row["priority"], int) else 0)
     return _page(
         request,
         visit,
@@ -259,8 +260,10 @@ async def _editor(
     runtime = _runtime(request)
     names = list(site.programme.scoring.scores)
     preview_language = (form or {}).get("lang") or request.query_params.get("lang") or language
-    found = await _who(runtime, site, values, names, errors)
-    rows = sum(1 for row in range(10) if values.get(f"field_name_{row}") or values.get(f"field_label_{row}"))
+    found = await _who(runtime, site, values, names)
+    rows = sum(
+        1 for row in range(MAX_FORM_FIELDS) if values.get(f"field_name_{row}") or values.get(f"field_label_{row}")
+    )
     query = {"site": site.key, "lang": preview_language, **values}
     return _page(
         request,
@@ -278,7 +281,7 @@ async def _editor(
         devices=DEVICES,
         utm_keys=UTM_KEYS,
         scores=names,
-        field_rows=min(10, rows + EMPTY_FIELD_ROWS),
+        field_rows=min(MAX_FORM_FIELDS, rows + EMPTY_FIELD_ROWS),
         languages=LANGUAGES,
         preview_language=preview_language,
         preview_url=f"/admin/campaigns/preview?{urlencode(query)}",
@@ -287,9 +290,7 @@ async def _editor(
     )
 
 
-async def _who(
-    runtime: Runtime, site: Site, values: dict[str, str], names: list[str], errors: dict[str, str]
-) -> dict[str, Any] | None:
+async def _who(runtime: Runtime, site: Site, values: dict[str, str], names: list[str]) -> dict[str, Any] | None:
     """ "Who would see it now" for the targeting in ``values``; None while it does not compile."""
     try:
         when = table_of(values, names, {}).get("when", {})
@@ -297,7 +298,7 @@ async def _who(
     except (FormError, ProgrammeError):
         return None
     found = await audience(runtime.store, site, targeting, runtime.clock())
-    return {"found": found, "visit_keys": targeting.visit_keys, "cap": AUDIENCE_SCAN, "errors": bool(errors)}
+    return {"found": found, "visit_keys": targeting.visit_keys}
 
 
 # ---- the preview ----------------------------------------------------------------------------
