@@ -71,3 +71,14 @@ def test_a_campaign_deleted_in_the_meantime_is_named() -> None:
     assert caught.value.where == "campaigns[gone]"
     with pytest.raises(CampaignMissing):
         remove_campaign(SOURCE, "gone")
+
+
+def test_targeting_written_inline_stays_inline_and_new_keys_go_before_sections() -> None:
+    source = SOURCE.replace('text = "Lettre"', 'text = "Lettre"\nwhen = { stage = "sql" }')
+    news = {**campaign_tables(source)["news"], "when": {"stage": ["mql", "sql"]}}
+    edited = put_campaign(source, "news", news)
+    assert edited == source.replace('when = { stage = "sql" }', 'when = {stage = ["mql", "sql"]}')
+    offer = {**campaign_tables(SOURCE)["offer"], "priority": 3}
+    edited = put_campaign(SOURCE, "offer", offer)
+    assert tomllib.loads(edited)["campaigns"][0] == offer
+    assert edited.index("priority = 3") < edited.index("[campaigns.when]")

@@ -76,7 +76,8 @@ def _sync(target: Table, wanted: Mapping[str, Any]) -> None:
         if isinstance(current, Table) and isinstance(value, Mapping):
             _sync(current, value)  # a [campaigns.when] section stays a section
         elif current is None or _plain(current) != _plain(value):
-            target[key] = _item(value, section=key == "when")
+            # ``when`` becomes a [campaigns.when] section, unless the marketer wrote it inline.
+            target[key] = _item(value, section=key == "when" and not isinstance(current, InlineTable))
 
 
 def _plain(value: Any) -> Any:
