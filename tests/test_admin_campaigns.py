@@ -315,3 +315,18 @@ async def test_who_would_see_it_follows_the_draft_and_says_at_least_past_the_cap
     capped = (await post(server, headers, "/admin/campaigns/sales-popup", draft)).text
     assert "Only the 1 most recently seen were checked." in capped
     assert re.search(r'<dd id="audience-anonymous">at least 1</dd>', capped)
+
+
+async def test_the_audience_block_alone_for_htmx(server: Server) -> None:
+    await marc_journey(server)
+    headers, _ = await marketer(server)
+    wanted = {"site": "demo", "kind": "popup", "score_engagement": ">= 13", "when_stage_sql": "on"}
+    block = await server.http.get("/admin/campaigns/audience", params=wanted, headers=headers)
+    assert block.status_code == 200 and "<html" not in block.text
+    assert '<dd id="audience-people">1</dd>' in block.text and "only a visit tells" not in block.text
+    wanted["score_engagement"] = "> 13"
+    block = await server.http.get("/admin/campaigns/audience", params=wanted, headers=headers)
+    assert '<dd id="audience-people">0</dd>' in block.text
+    wanted["score_engagement"] = "~("
+    block = await server.http.get("/admin/campaigns/audience", params=wanted, headers=headers)
+    assert "Fix the targeting to count who it reaches." in block.text

@@ -172,6 +172,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/campaigns/new", campaigns.campaign_new, methods=["GET"]),
         Route("/admin/campaigns/new", campaigns.campaign_save, methods=["POST"]),
         Route("/admin/campaigns/preview", campaigns.campaign_preview, methods=["GET"]),
+        Route("/admin/campaigns/audience", campaigns.campaign_audience, methods=["GET"]),
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_edit, methods=["GET"]),
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_save, methods=["POST"]),
         Route("/admin/campaigns/{campaign_id}/delete", campaigns.campaign_delete, methods=["POST"]),

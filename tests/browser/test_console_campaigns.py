@@ -58,6 +58,11 @@ def test_the_preview_renders_the_same_dom_as_the_live_beacon(
         expect(frame.locator("tracker-ui dialog label").nth(1)).to_have_text("Société")
         assert sent == []
         assert marketer.locator("#campaign-preview").get_attribute("sandbox") == "allow-scripts"
+
+        # Who would see it follows the targeting as it is typed (htmx).
+        marketer.get_by_label("Score engagement").fill(">= 1000")
+        expect(marketer.locator("#audience-people")).to_have_text("0")
+        expect(marketer.locator("#audience-anonymous")).to_have_text("0")
     finally:
         console.close()
 

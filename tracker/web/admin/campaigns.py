@@ -35,12 +35,12 @@ from tracker.web.admin.campaign_form import (
 )
 from tracker.web.admin.i18n import LANGUAGES, gettext
 from tracker.web.admin.pages import _page, _runtime
-from tracker.web.admin.render import environment, reader
+from tracker.web.admin.render import environment, reader, render
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
 
 # Paths of the console itself: a campaign with one of these ids could not be opened.
-RESERVED_IDS = frozenset({"new", "preview"})
+RESERVED_IDS = frozenset({"new", "preview", "audience"})
 # Inputs the preview and the editor share; the rest (csrf, comment, base version) is the form's own.
 _NOT_CAMPAIGN = frozenset({"csrf", "comment", "base_version", "action"})
 EMPTY_FIELD_ROWS = 2
@@ -286,7 +286,7 @@ async def _editor(
         preview_language=preview_language,
         preview_url=f"/admin/campaigns/preview?{urlencode(query)}",
         audience=found,
-        visit_keys_words=words.visit_keys(language, found["visit_keys"]) if found else "",
+        visit_keys_words=_visit_words(language, found),
     )
 
 
@@ -299,6 +299,26 @@ async def _who(runtime: Runtime, site: Site, values: dict[str, str], names: list
         return None
     found = await audience(runtime.store, site, targeting, runtime.clock())
     return {"found": found, "visit_keys": targeting.visit_keys}
+
+
+@requires("campaigns.edit")
+async def campaign_audience(request: Request, visit: Visit, form: dict[str, str]) -> Response:
+    """Only the "who would see it now" block, for the draft in the query (htmx swaps it in as the user types)."""
+    site = _site_or_error(request, visit, request.query_params.get("site"))
+    if isinstance(site, Response):
+        return site
+    language, _ = reader(request, visit)
+    values = {key: value for key, value in request.query_params.items() if key not in _NOT_CAMPAIGN}
+    found = await _who(_runtime(request), site, values, list(site.programme.scoring.scores))
+    return render(
+        request,
+        "campaign_audience.html",
+        {"visit": visit, "audience": found, "visit_keys_words": _visit_words(language, found)},
+    )
+
+
+def _visit_words(language: str, found: dict[str, Any] | None) -> str:
+    return words.visit_keys(language, found["visit_keys"]) if found else ""
 
 
 # ---- the preview ----------------------------------------------------------------------------
