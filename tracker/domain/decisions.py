@@ -136,6 +136,10 @@ class Campaign:
         return True
 
 
+def is_campaign_id(text: str) -> bool:
+    return _ID.fullmatch(text) is not None
+
+
 def _within(since: float | None, span: float, now: float) -> bool:
     return since is not None and now - since < span
 

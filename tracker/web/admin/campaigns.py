@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tracker.domain.audience import state_targeting
-from tracker.domain.decisions import DEVICES, KINDS, MAX_FORM_FIELDS, UTM_KEYS, compile_campaigns
+from tracker.domain.decisions import DEVICES, KINDS, MAX_FORM_FIELDS, UTM_KEYS, compile_campaigns, is_campaign_id
 from tracker.domain.facts import STAGES
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.edit import CampaignMissing, campaign_tables
@@ -336,7 +336,8 @@ async def campaign_preview(request: Request, visit: Visit, form: dict[str, str])
         # The preview shows the campaign; its targeting is for "who would see it now".
         values = {key: value for key, value in params.items() if not _targeting_input(key)}
         table = table_of(values, (), {})
-        table["id"] = table.get("id") or "preview"
+        # An id still being typed must not hide the rest of the preview.
+        table["id"] = table["id"] if is_campaign_id(table["id"]) else "preview"
         (campaign,) = compile_campaigns([table], site.programme.scoring.scores.keys())
     except (FormError, ProgrammeError, HTTPError) as exc:
         message = gettext(language, exc.message, **exc.values) if isinstance(exc, FormError) else exc.message
