@@ -330,3 +330,20 @@ async def test_the_audience_block_alone_for_htmx(server: Server) -> None:
     wanted["score_engagement"] = "~("
     block = await server.http.get("/admin/campaigns/audience", params=wanted, headers=headers)
     assert "Fix the targeting to count who it reaches." in block.text
+
+
+async def test_editing_a_campaign_deleted_meanwhile_keeps_the_input_as_a_new_one(server: Server) -> None:
+    headers, csrf = await marketer(server)
+    values = await editor(server, headers, "medical-chat")
+    version = values["base_version"]
+    deleted = await post(
+        server, headers, "/admin/campaigns/medical-chat/delete", {"csrf": csrf, "base_version": version}
+    )
+    assert deleted.status_code == 303
+    mine = {**values, "opener": "Une question ?", "csrf": csrf}
+    kept = await post(server, headers, "/admin/campaigns/medical-chat", mine)
+    assert kept.status_code == 409 and "deleted meanwhile" in kept.text
+    again = inputs(kept.text)
+    assert again["opener"] == "Une question ?" and 'action="/admin/campaigns/new"' in kept.text
+    assert (await post(server, headers, "/admin/campaigns/new", {**again, "csrf": csrf})).status_code == 303
+    assert campaign_tables(source_of(server))["medical-chat"]["opener"] == "Une question ?"

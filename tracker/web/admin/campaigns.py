@@ -136,10 +136,13 @@ async def campaign_save(request: Request, visit: Visit, form: dict[str, str]) ->
         return site
     original = request.path_params.get("campaign_id")
     tables = campaign_tables(site.programme.source)
-    if original is not None and original not in tables:
-        return _missing(request, visit, original)
     values = {key: value for key, value in form.items() if key not in _NOT_CAMPAIGN}
     language, _ = reader(request, visit)
+    if original is not None and original not in tables:
+        # Deleted by someone else meanwhile: the user's input comes back as a new campaign.
+        message = gettext(language, "This campaign was deleted meanwhile; saving creates it again.")
+        fresh = {**form, "base_version": str(site.version)}
+        return await _editor(request, visit, site, None, values, {"top": message}, form=fresh, status=409)
     names = list(site.programme.scoring.scores)
     errors: dict[str, str] = {}
     try:
