@@ -25,6 +25,8 @@
   // setting: their headers ride along, and a form must still get through.
   let ask = attr(script, 'consent') == 'required';
   let fr = /^fr/i.test(html.lang);
+  // The console's preview page hands one decision to render as visitors get it, and nothing is sent.
+  let preview = attr(script, 'preview');
 
   let queue = [], timer = 0, here = '', seconds = 0, depth = 0, shown = {};
 
@@ -32,7 +34,7 @@
   // memory; after a no, no page does.
   let push = (type, e) => {
     let consent = get('tk_consent');
-    if (consent == '0' || ask && !consent) return;
+    if (preview || consent == '0' || ask && !consent) return;
     queue.push({ type, url: loc.href, t: Date.now(), props: {}, ...e });
     timer = timer || setTimeout(flush);
   };
@@ -235,6 +237,6 @@
   // Calls made through the snippet's stub before this script loaded: [method, ...args].
   let early = w.tracker?.q || [];
   w.tracker = { ...api, ready: 1 };
-  page();
+  preview ? render(json(preview)) : page();
   early.forEach(safe(([method, ...args]) => api[method]?.(...args)));
 })();

@@ -13,4 +13,17 @@
     var field = event.target;
     if (field && field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.requestSubmit();
   });
+  // Campaign editor: the preview frame follows the form (the Preview button does the same without JS).
+  var previewTimer = 0;
+  document.addEventListener("input", function (event) {
+    var form = event.target && event.target.form;
+    var frame = form && document.getElementById(form.getAttribute("data-campaign-preview") || "");
+    if (!frame) return;
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(function () {
+      var data = new FormData(form);
+      ["csrf", "comment", "base_version"].forEach(function (name) { data.delete(name); });
+      frame.src = frame.getAttribute("data-preview-base") + "?" + new URLSearchParams(data).toString();
+    }, 300);
+  });
 })();

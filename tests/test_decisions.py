@@ -398,6 +398,15 @@ def test_full_popup_renders_to_json() -> None:
     assert decision.priority == 3
 
 
+def test_form_fields_carry_their_labels_to_the_beacon() -> None:
+    fields = [{"name": "email", "label": " E-mail professionnel "}, "company", {"name": "job_title"}]
+    campaign = compile_one(form={"name": "popup-demo", "fields": fields})
+    (decision,) = decide((campaign,), person(), ctx(), NOW)
+    sent = orjson.loads(orjson.dumps(decision.to_json()))
+    # A label is plain text like the rest of the copy; a table without one is the bare name.
+    assert sent["form"]["fields"] == [{"name": "email", "label": "E-mail professionnel"}, "company", "job_title"]
+
+
 def test_content_campaign_names_its_slot() -> None:
     (campaign,) = compile_campaigns([{"id": "hero", "kind": "content", "slot": "hero", "text": "x"}], SCORES)
     assert campaign.placement == "slot:hero"
@@ -506,7 +515,28 @@ def bad(**raw: Any) -> list[dict[str, Any]]:
         (bad(form={"name": "f", "fields": ["company"]}), "campaigns[c].form.fields", "must include 'email'"),
         (bad(form={"name": "f", "fields": []}), "campaigns[c].form.fields", "list of 1 to"),
         (bad(form={"name": "f", "fields": ["email", "email"]}), "campaigns[c].form.fields", "twice"),
-        (bad(form={"name": "f", "fields": ["email", "a b"]}), "campaigns[c].form.fields", "'a b'"),
+        (bad(form={"name": "f", "fields": ["email", "a b"]}), "campaigns[c].form.fields[1]", "'a b'"),
+        (bad(form={"name": "f", "fields": ["email", {"name": "a b"}]}), "campaigns[c].form.fields[1].name", "'a b'"),
+        (
+            bad(form={"name": "f", "fields": [{"name": "email", "label": ""}]}),
+            "campaigns[c].form.fields[0].label",
+            "non-empty",
+        ),
+        (
+            bad(form={"name": "f", "fields": [{"name": "email", "label": "x" * 61}]}),
+            "campaigns[c].form.fields[0].label",
+            "at most 60",
+        ),
+        (
+            bad(form={"name": "f", "fields": [{"name": "email", "hint": "x"}]}),
+            "campaigns[c].form.fields[0].hint",
+            "unknown",
+        ),
+        (
+            bad(form={"name": "f", "fields": ["email", {"name": "email", "label": "E"}]}),
+            "campaigns[c].form.fields",
+            "twice",
+        ),
         (bad(form={"fields": ["email"]}), "campaigns[c].form.name", "form name"),
         (bad(form={"name": "f", "fields": ["email"], "action": "/x"}), "campaigns[c].form.action", "unknown"),
         (bad(form={"name": "f", "fields": ["email"], "submit": ""}), "campaigns[c].form.submit", "non-empty"),

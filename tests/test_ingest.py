@@ -311,7 +311,12 @@ async def test_the_event_that_crosses_the_threshold_gets_the_popup(server: Serve
     assert [("sales-popup" in campaigns(r)) for r in responses] == [False] * 5 + [True]
     popup = next(d for d in responses[-1]["decisions"] if d["campaign"] == "sales-popup")
     assert popup["kind"] == "popup" and popup["trigger"] == {"on": "immediate"}
-    assert popup["form"]["fields"] == ["email", "company", "job_title"]
+    # The demo site is French: every field carries its French label to the beacon.
+    assert popup["form"]["fields"] == [
+        {"name": "email", "label": "E-mail professionnel"},
+        {"name": "company", "label": "Entreprise"},
+        {"name": "job_title", "label": "Fonction"},
+    ]
 
 
 async def test_decisions_never_carry_personal_data(server: Server) -> None:

@@ -33,7 +33,7 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
-from tracker.web.admin import dashboard, thresholds
+from tracker.web.admin import campaigns, dashboard, thresholds
 from tracker.web.admin import pages as console
 from tracker.web.admin import settings as own_settings
 from tracker.web.admin.session import Console
@@ -185,6 +185,14 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/thresholds/{proposal_id}/approve", thresholds.approve, methods=["POST"]),
         Route("/admin/thresholds/{proposal_id}/reject", thresholds.reject, methods=["POST"]),
         Route("/admin/thresholds/{proposal_id}/withdraw", thresholds.withdraw, methods=["POST"]),
+        Route("/admin/campaigns", campaigns.campaign_list, methods=["GET"]),
+        Route("/admin/campaigns/new", campaigns.campaign_new, methods=["GET"]),
+        Route("/admin/campaigns/new", campaigns.campaign_save, methods=["POST"]),
+        Route("/admin/campaigns/preview", campaigns.campaign_preview, methods=["GET"]),
+        Route("/admin/campaigns/audience", campaigns.campaign_audience, methods=["GET"]),
+        Route("/admin/campaigns/{campaign_id}", campaigns.campaign_edit, methods=["GET"]),
+        Route("/admin/campaigns/{campaign_id}", campaigns.campaign_save, methods=["POST"]),
+        Route("/admin/campaigns/{campaign_id}/delete", campaigns.campaign_delete, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

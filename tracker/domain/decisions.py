@@ -71,6 +71,7 @@ _CAMPAIGN_KEYS = frozenset(
 _WHEN_KEYS = frozenset({"scores", "stage", "url", "referrer", "utm", "device", "returning", "visits", "condition"})
 _CTA_KEYS = frozenset({"label", "url"})
 _FORM_KEYS = frozenset({"name", "submit", "fields"})
+_FIELD_KEYS = frozenset({"name", "label"})
 _TEXT_LIMITS: Mapping[str, int] = {"title": 120, "text": 1000, "opener": 500, "label": 60}
 # Keys that belong to one kind only: required for it, refused for the others.
 _KIND_ONLY: Mapping[str, str] = {"slot": "content", "opener": "chat"}
@@ -110,6 +111,12 @@ class Campaign:
     after_conversion: float
     checks: tuple[Check, ...]
 
+    def decision(self) -> Decision:
+        """What the beacon receives to show this campaign (the console's preview renders the same)."""
+        return Decision(
+            campaign=self.id, kind=self.kind, content=self.content, trigger=self.trigger, priority=self.priority
+        )
+
     def targets(self, person: PersonView, ctx: VisitContext) -> bool:
         return all(check(person, ctx) for check in self.checks)
 
@@ -127,6 +134,10 @@ class Campaign:
         if self.frequency == "every":
             return not _within(memory.last_impression, self.every, now)
         return True
+
+
+def is_campaign_id(text: str) -> bool:
+    return _ID.fullmatch(text) is not None
 
 
 def _within(since: float | None, span: float, now: float) -> bool:
@@ -149,16 +160,7 @@ def decide(campaigns: Sequence[Campaign], person: PersonView, ctx: VisitContext,
         if campaign.targets(person, ctx) and campaign.allows(memory, ctx.session, now):
             chosen[campaign.placement] = (index, campaign)
     ranked = sorted(chosen.values(), key=lambda held: (-held[1].priority, held[0]))
-    return [
-        Decision(
-            campaign=campaign.id,
-            kind=campaign.kind,
-            content=campaign.content,
-            trigger=campaign.trigger,
-            priority=campaign.priority,
-        )
-        for _, campaign in ranked
-    ]
+    return [campaign.decision() for _, campaign in ranked]
 
 
 def record_feedback(
@@ -238,7 +240,7 @@ def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
         every=every,
         after_close=_compile_span(table.get("after_close", "30d"), f"{where}.after_close"),
         after_conversion=_compile_span(table.get("after_conversion", "forever"), f"{where}.after_conversion"),
-        checks=_compile_targeting(table.get("when", {}), names, f"{where}.when"),
+        checks=compile_targeting(table.get("when", {}), names, f"{where}.when"),
     )
 
 
@@ -322,18 +324,32 @@ def _compile_form(spec: Any, where: str) -> dict[str, Any]:
     fields = table.get("fields")
     if not isinstance(fields, list) or not 1 <= len(fields) <= MAX_FORM_FIELDS:
         raise ProgrammeError(f"{where}.fields", f"expected a list of 1 to {MAX_FORM_FIELDS} field names")
-    for field in fields:
-        if not isinstance(field, str) or not _FIELD.fullmatch(field):
-            raise ProgrammeError(f"{where}.fields", f"invalid field name {field!r}")
-    if len(set(fields)) != len(fields):
+    compiled = tuple(_compile_field(field, f"{where}.fields[{i}]") for i, field in enumerate(fields))
+    names = [field if isinstance(field, str) else field["name"] for field in compiled]
+    if len(set(names)) != len(names):
         raise ProgrammeError(f"{where}.fields", "a field is listed twice")
     # The form exists to identify the visitor; without an e-mail it cannot.
-    if "email" not in fields:
+    if "email" not in names:
         raise ProgrammeError(f"{where}.fields", "must include 'email'")
-    form: dict[str, Any] = {"name": name, "fields": tuple(fields)}
+    form: dict[str, Any] = {"name": name, "fields": compiled}
     if "submit" in table:
         form["submit"] = _plain_text(table["submit"], "label", f"{where}.submit")
     return form
+
+
+def _compile_field(spec: Any, where: str) -> str | dict[str, str]:
+    """A field name ("job_title", shown as "Job title") or ``{ name, label }`` with the label in the site's words."""
+    if isinstance(spec, Mapping):
+        reject_unknown(spec, _FIELD_KEYS, where)
+        name = spec.get("name")
+        if not isinstance(name, str) or not _FIELD.fullmatch(name):
+            raise ProgrammeError(f"{where}.name", f"invalid field name {name!r}")
+        if "label" not in spec:
+            return name
+        return {"name": name, "label": _plain_text(spec["label"], "label", f"{where}.label")}
+    if not isinstance(spec, str) or not _FIELD.fullmatch(spec):
+        raise ProgrammeError(where, f"invalid field name {spec!r}")
+    return spec
 
 
 def _compile_trigger(spec: Any, kind: str, where: str) -> dict[str, Any]:
@@ -369,7 +385,7 @@ def _compile_span(spec: Any, where: str) -> float:
 # Targeting: every key of [campaigns.when] becomes one check; all must hold.
 
 
-def _compile_targeting(spec: Any, names: frozenset[str], where: str) -> tuple[Check, ...]:
+def compile_targeting(spec: Any, names: frozenset[str], where: str) -> tuple[Check, ...]:
     table = expect_table(spec, where)
     reject_unknown(table, _WHEN_KEYS, where)
     checks: list[Check] = []

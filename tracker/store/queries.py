@@ -12,6 +12,7 @@ from typing import Any
 from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
+from tracker.store.campaign_queries import CampaignQueries
 from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.lead_queries import LeadQueries
@@ -66,7 +67,16 @@ MERGE_RULES: dict[str, str] = {
 }
 
 
-class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, ReportQueries, UserQueries, ThresholdQueries):
+class Queries(
+    PrivacyQueries,
+    AbuseQueries,
+    HandoffQueries,
+    LeadQueries,
+    ReportQueries,
+    UserQueries,
+    ThresholdQueries,
+    CampaignQueries,
+):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
