@@ -30,6 +30,7 @@ from tracker.store.rows import (
     site_of_row,
     visitor_of_row,
 )
+from tracker.store.timeline_queries import TimelineQueries
 from tracker.store.user_queries import UserQueries
 
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
@@ -64,7 +65,7 @@ MERGE_RULES: dict[str, str] = {
 }
 
 
-class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQueries):
+class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, TimelineQueries, UserQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 

@@ -92,6 +92,12 @@ class UserQueries:
     async def record_login(self, user_id: int, now: float) -> None:
         await self.conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", now, user_id)
 
+    async def set_leads_seen(self, user_id: int, now: float) -> float | None:
+        """Record that the user opens the lead list now; when they did before (None: never)."""
+        before = await self.conn.fetchval("SELECT leads_seen_at FROM users WHERE id = ?", user_id)
+        await self.conn.execute("UPDATE users SET leads_seen_at = ? WHERE id = ?", now, user_id)
+        return float(before) if before is not None else None
+
     async def update_user_settings(self, user_id: int, *, locale: str | None, timezone: str | None) -> None:
         await self.conn.execute("UPDATE users SET locale = ?, timezone = ? WHERE id = ?", locale, timezone, user_id)
 
