@@ -23,10 +23,14 @@ from tracker.services.leads import decode_visit_cursor, encode_visit_cursor, lea
 from tracker.services.outcomes import record_outcome
 from tracker.store import Queries
 from tracker.web.admin.i18n import gettext
+from tracker.web.admin.leads import words
 from tracker.web.admin.pages import _page, _runtime
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.params import int_param
+
+# What the page's two forms were sent with, and their errors by field (empty: nothing sent).
+FORMS = ("outcome_form", "outcome_errors", "reassign_form", "reassign_errors")
 
 
 def _seconds(text: str | None) -> float | None:
@@ -78,7 +82,7 @@ async def _view(request: Request, requested: int | None, older: str | None) -> d
         ],
         "unscored": [name for name in site.programme.scoring.scores if not any(r["score"] == name for r in ledger)],
         # The ledger in words: "+12 Livre blanc C · 3 nov. 10:42", newest first.
-        "words": [
+        "ledger_words": [
             {**row, "label": labels.get(row["rule_id"], row["rule_id"]), "decay": row["rule_id"] == DECAY_RULE_ID}
             for row in ledger
         ],
@@ -101,13 +105,8 @@ async def _show(request: Request, visit: Visit, requested: int | None, status: i
     if view is None:
         title, message = gettext(language, "No such lead"), gettext(language, "This lead does not exist (any more).")
         return _page(request, visit, "error.html", 404, title=title, message=message)
-    defaults: dict[str, dict[str, str]] = {
-        "outcome_form": {},
-        "outcome_errors": {},
-        "reassign_form": {},
-        "reassign_errors": {},
-    }
-    return _page(request, visit, "lead.html", status, **view, **{**defaults, **forms})
+    forms = {name: forms.get(name, {}) for name in FORMS}
+    return _page(request, visit, "lead.html", status, **view, **forms, words=words(language))
 
 
 @requires("leads.read")

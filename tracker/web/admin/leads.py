@@ -32,6 +32,20 @@ PAGE_SIZE = 50
 FILTERS = ("q", "stage", "score", "min_score", "max_score", "queue", "owner", "new_since")
 
 
+def words(language: str) -> dict[str, str]:
+    """Data shown in words: outcome kinds and device types (the values themselves stay in English)."""
+    return {
+        "contacted": gettext(language, "contacted"),
+        "meeting": gettext(language, "meeting"),
+        "won": gettext(language, "won"),
+        "lost": gettext(language, "lost"),
+        "desktop": gettext(language, "desktop"),
+        "mobile": gettext(language, "mobile"),
+        "tablet": gettext(language, "tablet"),
+        "bot": gettext(language, "bot"),
+    }
+
+
 @requires("leads.read")
 async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     runtime = _runtime(request)
@@ -56,6 +70,7 @@ async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Respons
         "queues": list(dict.fromkeys(route.queue for route in routes)),
         "owners": list(owners_of(routes)),
         "my_owner": user.owner,
+        "words": words(language),
         "seen_before": seen_before,
         "new_since": iso(seen_before) or "",
         "errors": {},
