@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from .conftest import BASE, Server
-from .test_admin import csrf_of, session_of
+from .test_admin import csrf_of, session_of, session_of_again
 from .test_ingest import marc_journey
 
 
@@ -141,6 +141,10 @@ async def test_my_leads_and_new_since_my_last_visit(server: Server) -> None:
     server.clock.advance(3600)
     elodie = server.beacon()
     await elodie.form("newsletter", email="elodie@example.com")
+    # Same session, same visit: everything is still new.
+    assert "First visit" in (await server.http.get("/admin/leads", headers=headers)).text
+    server.clock.advance(3600)
+    headers = await session_of_again(server, "sales")
     again = await server.http.get("/admin/leads", headers=headers)
     assert emails(again.text) == ["marc@example.com", "elodie@example.com"]
     new = next(link for link in links(again.text) if "new_since=" in link)
@@ -226,7 +230,13 @@ async def test_everything_a_visitor_typed_renders_as_text(server: Server) -> Non
     fields = {"company": script, "job_title": image, "first_name": js, "message": f"{script}{image}"}
     await visitor.form("contact", email="x+evil@example.com", **fields)
     await visitor.send({"type": "custom", "name": image, "url": f"{BASE}/demo/{script}"})
+    for kind in ("impression", "close", "conversion"):
+        await visitor.send({"type": kind, "url": f"{BASE}/demo/", "props": {"campaign": script}})
     person = await lead_id(server, "x+evil@example.com")
+    # What a CRM sends back is shown the same way.
+    key = {"authorization": f"Bearer {await server.key('sales')}"}
+    body = {"kind": "lost", "reason": image, "note": script}
+    assert (await server.http.post(f"/api/leads/{person}/outcome", json=body, headers=key)).status_code == 201
     headers = await session_of(server, "sales")
     for path in ("/admin/leads", f"/admin/leads?q={script}", f"/admin/leads/{person}"):
         page = (await server.http.get(path, headers=headers)).text

@@ -3,7 +3,7 @@
 The query string is parsed by the API's own ``web.exports.lead_filter`` and the page is read
 by ``services.exports.lead_page``: the filters, the order and the keyset pages are the API's,
 and the CSV link hands the same query to the export.  Opening the list records the visit
-(``users.leads_seen_at``) so "new since my last visit" means the visit before this one.
+(``users.leads_seen_at``, once a session) so "new since my last visit" means the session before this one.
 """
 
 from __future__ import annotations
@@ -57,10 +57,9 @@ async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Respons
     except HTTPError as exc:
         title = gettext(language, "Cannot list these leads")
         return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
-    # The first page is a visit to the list; paging on is the same visit.
-    seen_before = user.leads_seen_at
-    if not params.get("cursor"):
-        seen_before = await runtime.store.write(lambda q: q.set_leads_seen(user.id, runtime.clock()))
+    # "My last visit" is the previous session's: filtering and paging in this one do not move it.
+    started = visit.session.created_at
+    seen_before = await runtime.store.write(lambda q: q.set_leads_seen(user.id, started, runtime.clock()))
     routes = site.programme.routes
     context: dict[str, Any] = {
         "site": site,
