@@ -29,6 +29,8 @@ from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.params import int_param
 
+# Ledger rows shown in words, newest first; the chart draws them all, the API lists them all.
+LEDGER_SHOWN = 100
 # What the page's two forms were sent with, and their errors by field (empty: nothing sent).
 FORMS = ("outcome_form", "outcome_errors", "reassign_form", "reassign_errors")
 
@@ -84,8 +86,9 @@ async def _view(request: Request, requested: int | None, older: str | None) -> d
         # The ledger in words: "+12 Livre blanc C · 3 nov. 10:42", newest first.
         "ledger_words": [
             {**row, "label": labels.get(row["rule_id"], row["rule_id"]), "decay": row["rule_id"] == DECAY_RULE_ID}
-            for row in ledger
+            for row in ledger[:LEDGER_SHOWN]
         ],
+        "ledger_hidden": max(0, len(ledger) - LEDGER_SHOWN),
         "stages": [{**row, "ts": _seconds(row["ts"])} for row in story["stages"]],
         "history": [{**row, "ts": _seconds(row["ts"])} for row in story["profile_history"]],
         "routing_since": _seconds(story["routing"]["assigned_at"]),
