@@ -63,6 +63,19 @@ async def test_sales_reads_marcs_lead_at_a_glance_and_downloads_the_csv(server: 
     assert "Download CSV" not in (await server.http.get("/admin/leads", headers=marketing)).text
 
 
+async def test_the_lead_page_in_french(server: Server) -> None:
+    await marc_journey(server)
+    marc = await lead_id(server, "marc@example.com")
+    headers = {**(await session_of(server, "sales")), "accept-language": "fr-FR,fr;q=0.9"}
+    await post(server, f"/admin/leads/{marc}/outcome", headers, kind="won", value="12500")
+    page = (await server.http.get(f"/admin/leads/{marc}", headers=headers)).text
+    assert '<html lang="fr">' in page and "D’où viennent ces scores" in page
+    assert re.search(r"\+2</strong>\s*Livre blanc A", page) and "1 janv. 00:00" in page
+    assert "Enregistré par les ventes" in page and "gagné" in page and "12\u202f500" in page
+    listing = (await server.http.get("/admin/leads", headers=headers)).text
+    assert "E-mail ou entreprise" in listing and "gagné" in listing
+
+
 async def three_leads(server: Server) -> None:
     await marc_journey(server)
     elodie = server.beacon()

@@ -21,7 +21,12 @@ SALES_SCHEMAS: dict[str, Schema] = {
             "created_at": {"type": "string", "format": "date-time"},
             "identified_at": {"type": ["string", "null"], "format": "date-time"},
             "last_seen_at": {"type": "string", "format": "date-time"},
-            "outcome": {"oneOf": [ref("Outcome"), {"type": "null"}], "description": "the latest outcome"},
+            "outcome": {"oneOf": [ref("Outcome"), {"type": "null"}], "description": "the latest outcome (lists)"},
+            "outcomes": {
+                "type": "array",
+                "items": ref("Outcome"),
+                "description": "every outcome, oldest first (a lead's story)",
+            },
             "routing": {
                 "type": ["object", "null"],
                 "description": "the queue and owner the lead is routed to (the lead's story adds route, "
