@@ -54,9 +54,7 @@ async def _view(request: Request, requested: int | None, older: str | None) -> d
     before = decode_visit_cursor(older) if older else None
 
     async def read(q: Queries) -> dict[str, Any] | None:
-        resolved = await q.resolve_person_id(requested) if requested is not None else None
-        person = await q.person(resolved) if resolved is not None else None
-        site = runtime.sites.by_id(person.site_id) if person is not None else None
+        site = await _site_in(q, request, requested) if requested is not None else None
         if site is None or requested is None:
             return None
         story = await lead_story(q, site, requested, now, timeline=False)
@@ -182,16 +180,14 @@ async def reassign(request: Request, visit: Visit, form: dict[str, str]) -> Resp
     return RedirectResponse(f"/admin/leads/{person_id}#routing-h", status_code=303)
 
 
-async def _site_of(request: Request, requested: int | None) -> Site | None:
+async def _site_in(q: Queries, request: Request, requested: int) -> Site | None:
     """The site of the lead ``requested`` names (a merged-away id resolves), None if there is none."""
-    runtime = _runtime(request)
+    resolved = await q.resolve_person_id(requested)
+    person = await q.person(resolved) if resolved is not None else None
+    return _runtime(request).sites.by_id(person.site_id) if person is not None else None
+
+
+async def _site_of(request: Request, requested: int | None) -> Site | None:
     if requested is None:
         return None
-
-    async def read(q: Queries) -> int | None:
-        resolved = await q.resolve_person_id(requested)
-        person = await q.person(resolved) if resolved is not None else None
-        return person.site_id if person is not None else None
-
-    site_id = await runtime.store.read(read)
-    return runtime.sites.by_id(site_id) if site_id is not None else None
+    return await _runtime(request).store.read(lambda q: _site_in(q, request, requested))
