@@ -110,7 +110,7 @@ async def test_every_console_page_has_something_to_show(server: Server) -> None:
     assert marc is not None
     lead = (await server.http.get(f"/admin/leads/{marc.id}", headers=headers)).text
     assert MARC.email in lead and 'data-score="engagement">13<' in lead
-    assert "livre-blanc-a" in lead and "wp-a" in lead  # its timeline and ledger
+    assert "Livre blanc A" in lead and '<span class="url">http' in lead  # its ledger in words and timeline
     programme = await server.http.get("/admin/programme", headers=headers)
     assert programme.status_code == 200 and "wp-c" in programme.text
 

@@ -183,6 +183,13 @@ async def test_tracker_export_writes_the_file_with_a_progress_bar(server: Server
     rows = list(csv.DictReader(output.open(encoding="utf-8")))
     assert sorted(row["email"] for row in rows) == [f"lead{n}@example.com" for n in range(3)]
     assert {row["owner"] for row in rows} == {"chloe", "david", "emma"}
+    one = tmp_path / "one.csv"
+    command = ["export", "--site", "demo", "--output", str(one), "--search", "LEAD1@", "--max-score", "13"]
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "tracker", *command, *database], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert [row["email"] for row in csv.DictReader(one.open(encoding="utf-8"))] == ["lead1@example.com"]
     timeline = tmp_path / "timeline.ndjson"
     command = ["export", "--site", "demo", "--what", "timeline", "--format", "ndjson", "--output", str(timeline)]
     done = await asyncio.to_thread(

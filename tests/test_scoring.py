@@ -192,9 +192,34 @@ def fold(scoring: Scoring, events: Iterable[Event]) -> ScoringResult:
 def test_seed_file_holds_the_seed_grid() -> None:
     doc = tomllib.loads(SEED_FILE.read_text(encoding="utf-8"))
     expected = tomllib.loads(SEED_GRID)
+    # Descriptions are how the console words a rule ("+12 Livre blanc C"), not part of the grid.
+    doc["rules"] = [{key: value for key, value in rule.items() if key != "description"} for rule in doc["rules"]]
     assert {key: doc[key] for key in ("tokens", "scores", "rules")} == expected
     assert SEED.scores["engagement"].decay == Decay(after=30 * DAY, percent=50.0)
     assert [r.id for r in SEED.rules][:3] == ["wp-a", "wp-b", "wp-c"]
+
+
+def test_a_rule_is_labelled_by_its_description_else_its_id() -> None:
+    rule = {"score": "engagement", "when": {"type": "page"}, "points": 1}
+    scoring = compile_scoring(
+        {
+            "scores": {"engagement": {}},
+            "rules": [{**rule, "id": "a", "description": " Livre blanc C "}, {**rule, "id": "b"}],
+        }
+    )
+    assert [r.label for r in scoring.rules] == ["Livre blanc C", "b"]
+    with pytest.raises(ProgrammeError, match="expected text"):
+        compile_scoring({"scores": {"engagement": {}}, "rules": [{**rule, "id": "a", "description": 3}]})
+
+
+def test_an_outcome_event_never_scores() -> None:
+    scoring = compile_scoring(
+        {
+            "scores": {"engagement": {}},
+            "rules": [{"id": "any", "score": "engagement", "when": {"url": "*"}, "points": 1}],
+        }
+    )
+    assert scoring.candidates("outcome") == () and scoring.candidates("page")
 
 
 def test_marc_reaches_the_sales_threshold_with_13() -> None:

@@ -147,7 +147,10 @@ WEBHOOK_PERSON_FIELDS = {
     "timeline",
     "decisions",
     "devices",
+    "outcomes",
 }
+# What a person.outcome announcement's data carries (the person is the whole story, as above).
+OUTCOME_DATA_FIELDS = {"kind", "value", "reason", "event_id"}
 
 
 async def test_a_receiver_on_loopback_gets_signed_payloads_with_the_whole_story(
@@ -213,6 +216,30 @@ async def test_campaign_conversions_are_announced(server: Server, receiver: Rece
     await b.send({"type": "conversion", "url": "http://shop.test/demo/", "props": {"campaign": "forged"}})
     await server.app.state.deliverer.run_once()
     assert [p["data"]["campaign"] for p in receiver.payloads()] == ["sales-popup"]
+
+
+async def test_an_outcome_is_announced_with_its_fields(server: Server, receiver: Receiver) -> None:
+    await subscribe(server, receiver.url, "person.outcome")
+    marc = await sales_ready(server, "marc@example.com")
+    person_id = (await server.person_of(marc))["id"]
+    key = await server.key("sales")
+    body = {"kind": "lost", "reason": "chose a competitor"}
+    response = await server.http.post(
+        f"/api/leads/{person_id}/outcome", json=body, headers={"authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 201, response.text
+    await server.app.state.deliverer.run_once()
+    assert receiver.events() == ["person.outcome"]
+    sent = receiver.payloads()[0]
+    assert set(sent["data"]) == OUTCOME_DATA_FIELDS
+    assert sent["data"] == {
+        "kind": "lost",
+        "value": None,
+        "reason": "chose a competitor",
+        "event_id": sent["data"]["event_id"],
+    }
+    assert [o["kind"] for o in sent["person"]["outcomes"]] == ["lost"]
+    assert sent["person"]["timeline"][0]["type"] == "outcome"
 
 
 async def test_erasure_removes_announcements_not_yet_sent(hooked: Server, receiver: Receiver) -> None:

@@ -33,7 +33,8 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
-from tracker.web.admin import campaigns, dashboard, thresholds
+from tracker.web.admin import campaigns, dashboard, lead_page, thresholds
+from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
 from tracker.web.admin import settings as own_settings
 from tracker.web.admin.session import Console
@@ -140,6 +141,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/leads", exports.list_leads, methods=["GET"]),
         Route("/api/leads/{person_id}", api.get_lead, methods=["GET"]),
         Route("/api/leads/{person_id}/reroute", api.reroute_lead, methods=["POST"]),
+        Route("/api/leads/{person_id}/outcome", api.record_lead_outcome, methods=["POST"]),
         Route("/api/owners", api.list_owners, methods=["GET"]),
         Route("/api/owners/{owner}", api.set_owner, methods=["PUT"]),
         Route("/api/webhooks", webhooks.list_webhooks, methods=["GET"]),
@@ -175,8 +177,10 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/logout", console.logout, methods=["POST"]),
         Route("/admin/setup", console.setup_form, methods=["GET"]),
         Route("/admin/setup", console.setup, methods=["POST"]),
-        Route("/admin/leads", console.leads, methods=["GET"]),
-        Route("/admin/leads/{person_id}", console.lead, methods=["GET"]),
+        Route("/admin/leads", leads_console.leads, methods=["GET"]),
+        Route("/admin/leads/{person_id}", lead_page.lead, methods=["GET"]),
+        Route("/admin/leads/{person_id}/outcome", lead_page.outcome, methods=["POST"]),
+        Route("/admin/leads/{person_id}/reassign", lead_page.reassign, methods=["POST"]),
         Route("/admin/programme", console.programme, methods=["GET"]),
         Route("/admin/settings", own_settings.settings_form, methods=["GET"]),
         Route("/admin/settings", own_settings.save_settings, methods=["POST"]),

@@ -360,9 +360,12 @@ def audit(site_key: str, limit: int, data_dir: Path | None, db: str | None) -> N
 @click.option("--stage", default=None, help="Comma-separated stages (default known,mql,sql).")
 @click.option("--score", default=None, help="Score to filter on (default: the sales score).")
 @click.option("--min-score", default=None, help="Lowest score, decay applied.")
+@click.option("--max-score", default=None, help="Highest score, decay applied.")
 @click.option("--since", default=None, help="Last seen at or after (ISO 8601 or POSIX seconds).")
 @click.option("--queue", default=None, help="Only leads routed to this queue.")
 @click.option("--owner", default=None, help="Only leads routed to this owner.")
+@click.option("--new-since", default=None, help="Entered their current stage at or after (ISO 8601 or POSIX seconds).")
+@click.option("--search", "q", default=None, help="Part of the e-mail or company, any case.")
 @data_dir_option
 @db_option
 def export(

@@ -66,6 +66,6 @@ def test_sales_signs_in_and_opens_a_lead(context: BrowserContext, tracker: Track
     expect(page.get_by_role("link", name="Download CSV")).to_be_visible()
     page.get_by_role("link", name="lea@example.com").click()
     expect(page.get_by_role("heading", name="lea@example.com")).to_be_visible()
-    expect(page.locator('td[data-score="engagement"]')).to_have_text("5")
-    expect(page.get_by_text("by rule wp-b: 0 → 5")).to_be_visible()
+    expect(page.locator('.lead-summary [data-score="engagement"]')).to_have_text("5")
+    expect(page.locator("ul.ledger")).to_contain_text("+5 Livre blanc B")
     page.screenshot(path=str(tracker.data / "console-lead.png"), full_page=True)

@@ -30,6 +30,8 @@ EVENT_TYPES = frozenset(
     }
 )
 FEEDBACK_TYPES = frozenset({"impression", "close", "conversion"})
+# Recorded by sales (domain.outcomes), never sent by a visitor: in the timeline, never scored.
+OUTCOME_EVENT = "outcome"
 
 Stage = Literal["anonymous", "known", "mql", "sql"]
 STAGES: tuple[Stage, ...] = ("anonymous", "known", "mql", "sql")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from tracker.domain.facts import EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.facts import EVENT_TYPES, OUTCOME_EVENT, Crossing, Event, LedgerEntry, ScoreState
 from tracker.domain.programme.checks import (
     ProgrammeError,
     compile_pattern,
@@ -50,7 +50,7 @@ _POINTS = re.compile(r"\s*([=+-]?)\s*(\S+)\s*")
 
 _SCORE_KEYS = frozenset({"mql", "sql", "decay"})
 _DECAY_KEYS = frozenset({"after", "percent"})
-_RULE_KEYS = frozenset({"id", "score", "when", "points", "limit"})
+_RULE_KEYS = frozenset({"id", "score", "when", "points", "limit", "description"})
 _WHEN_KEYS = frozenset({"type", "name", "form", "url", "url_regex", "referrer", "props", "fields", "engaged", "visit"})
 # Conditions that only make sense for one event type; they imply that type.
 _IMPLIED_TYPE: Mapping[str, str] = {"form": "form", "fields": "form", "engaged": "engaged"}
@@ -104,6 +104,12 @@ class Rule:
     matches: Callable[[Event], bool]
     # The event types this rule can match (None: any), so events only meet their candidates.
     types: frozenset[str] | None = None
+    # How people read the rule (the lead page's ledger: "+12 Livre blanc C"); the id when empty.
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.description or self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,8 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     by_type = {
         kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in EVENT_TYPES
     }
+    # What sales records about a lead is in its timeline but never scores it.
+    by_type[OUTCOME_EVENT] = ()
     return Scoring(MappingProxyType(tokens), MappingProxyType(scores), tuple(compiled), MappingProxyType(by_type))
 
 
@@ -198,6 +206,9 @@ def _compile_rule(
     op, points = _compile_points(table["points"], tokens, f"{where}.points")
     limit = _compile_limit(table.get("limit", "once"), f"{where}.limit")
     matches, types = compile_when(table["when"], f"{where}.when")
+    description = table.get("description", "")
+    if not isinstance(description, str):
+        raise ProgrammeError(f"{where}.description", "expected text")
     return Rule(
         id=rule_id,
         score=score,
@@ -206,6 +217,7 @@ def _compile_rule(
         limit=limit,
         matches=matches,
         types=types,
+        description=description.strip(),
     )
 
 

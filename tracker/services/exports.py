@@ -12,14 +12,16 @@ import csv
 import io
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
 import orjson
 
 from tracker.domain.clock import iso
+from tracker.domain.lead_filter import LeadFilter
 from tracker.domain.leads import lead_summary
+from tracker.domain.outcomes import outcome_of_event
 from tracker.domain.people import PersonRecord
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site
@@ -48,28 +50,10 @@ TIMELINE_COLUMNS = (
     "device",
     "props",
 )
+# The latest outcome sales recorded (domain.outcomes), after the profile so older readers keep their columns.
+OUTCOME_COLUMNS = ("outcome", "outcome_value", "outcome_reason", "outcome_at")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True, slots=True)
-class LeadFilter:
-    stages: tuple[str, ...]
-    score: str
-    min_score: float | None = None
-    since: float | None = None
-    queue: str | None = None
-    owner: str | None = None
-
-    def sql(self) -> dict[str, Any]:
-        """The keyword arguments of ``Queries.leads`` and ``Queries.count_leads``."""
-        return {
-            "score": self.score,
-            "min_score": self.min_score,
-            "since": self.since,
-            "queue": self.queue,
-            "owner": self.owner,
-        }
 
 
 # ---------------------------------------------------------------------------
@@ -111,7 +95,7 @@ async def lead_page(
     kept: list[tuple[float, int, PersonRecord]] = []
 
     async def scan(after: tuple[float, int] | None) -> list[tuple[float, PersonRecord]]:
-        return await store.read(lambda q: q.leads(site.id, wanted.stages, **wanted.sql(), after=after, limit=SCAN))
+        return await store.read(lambda q: q.leads(site.id, wanted, after=after, limit=SCAN))
 
     def full_below(stored: float) -> bool:
         # Decay only lowers a score: every row from here on scores at most `stored` now.
@@ -124,7 +108,7 @@ async def lead_page(
                 break
             value = current_scores(scoring, person.scoring, at)[wanted.score]
             key = (-value, person.id)
-            if (wanted.min_score is not None and value < wanted.min_score) or (last is not None and key <= last):
+            if not wanted.admits(person, value) or (last is not None and key <= last):
                 continue  # filtered out, or on an earlier page
             bisect.insort(kept, (*key, person), key=lambda item: (item[0], item[1]))
             del kept[limit + 1 :]
@@ -136,14 +120,18 @@ async def lead_page(
     return [person for _, _, person in page], following
 
 
-async def _summaries(q: Queries, site: Site, persons: Sequence[PersonRecord], now: float) -> list[dict[str, Any]]:
-    """Lead summaries with the routing in force (queue and owner, or None)."""
-    routed = await q.active_assignments([person.id for person in persons])
+async def lead_summaries(q: Queries, site: Site, persons: Sequence[PersonRecord], now: float) -> list[dict[str, Any]]:
+    """Lead summaries with the routing in force (queue and owner, or None) and the latest outcome (or None)."""
+    ids = [person.id for person in persons]
+    routed = await q.active_assignments(ids)
+    outcomes = await q.latest_outcomes(ids)
     summaries = []
     for person in persons:
         summary = lead_summary(site, person, now)
         assignment = routed.get(person.id)
         summary["routing"] = {"queue": assignment["queue"], "owner": assignment["owner"]} if assignment else None
+        outcome = outcomes.get(person.id)
+        summary["outcome"] = {**outcome_of_event(outcome), "ts": iso(outcome["ts"])} if outcome else None
         summaries.append(summary)
     return summaries
 
@@ -153,7 +141,7 @@ async def _summaries(q: Queries, site: Site, persons: Sequence[PersonRecord], no
 
 
 async def count_leads(store: Store, site: Site, wanted: LeadFilter) -> int:
-    return await store.read(lambda q: q.count_leads(site.id, wanted.stages, **wanted.sql()))
+    return await store.read(lambda q: q.count_leads(site.id, wanted))
 
 
 async def load_site(store: Store, key: str) -> Site:
@@ -168,7 +156,8 @@ async def audit_export(
     store: Store, site: Site, actor: str, what: str, fmt: str, wanted: LeadFilter, now: float
 ) -> None:
     """Bulk exports of personal data are accounted for like single-person ones (no personal data logged)."""
-    detail = {"format": fmt, "stages": list(wanted.stages), "queue": wanted.queue, "owner": wanted.owner}
+    # The whole filter, so the log says which leads left; the search is what the user typed, not a lead's data.
+    detail = {"format": fmt, **{key: value for key, value in asdict(wanted).items() if value is not None}}
     await store.write(lambda q: q.insert_audit(site.id, now, actor, f"export_{what}", None, detail))
 
 
@@ -211,23 +200,21 @@ async def _batches(
     while True:
 
         async def read(q: Queries, after: tuple[float, int] | None = after) -> tuple[Any, ...]:
-            batch = await q.leads(site.id, wanted.stages, **wanted.sql(), after=after, limit=SCAN)
-            kept = [person for _, person in batch if _passes(site, wanted, person, now)]
+            batch = await q.leads(site.id, wanted, after=after, limit=SCAN)
+            scoring = site.programme.scoring
+            kept = [
+                person
+                for _, person in batch
+                if wanted.admits(person, current_scores(scoring, person.scoring, now)[wanted.score])
+            ]
             events = await q.events_of_many([person.id for person in kept]) if with_events else []
-            return batch, await _summaries(q, site, kept, now), events
+            return batch, await lead_summaries(q, site, kept, now), events
 
         batch, leads, events = await store.read(read)
         yield len(batch), leads, events
         if len(batch) < SCAN:
             return
         after = (batch[-1][0], batch[-1][1].id)
-
-
-def _passes(site: Site, wanted: LeadFilter, person: PersonRecord, now: float) -> bool:
-    """The decayed min_score filter (the database filtered on stored values, an upper bound)."""
-    if wanted.min_score is None:
-        return True
-    return current_scores(site.programme.scoring, person.scoring, now)[wanted.score] >= wanted.min_score
 
 
 def _timeline_entry(event: Mapping[str, Any], email: str | None) -> dict[str, Any]:
@@ -255,6 +242,7 @@ def _lead_header(scores: Sequence[str]) -> list[str]:
         "identified_at",
         "last_seen_at",
         "profile",
+        *OUTCOME_COLUMNS,
     ]
 
 
@@ -273,7 +261,15 @@ def _lead_row(scores: Sequence[str], lead: Mapping[str, Any]) -> list[Any]:
         lead["identified_at"],
         lead["last_seen_at"],
         _cell(lead["profile"]),
+        *_outcome_cells(lead["outcome"]),
     ]
+
+
+def _outcome_cells(outcome: Mapping[str, Any] | None) -> list[Any]:
+    """The latest outcome: kind, won value, lost reason, when."""
+    if outcome is None:
+        return [None] * len(OUTCOME_COLUMNS)
+    return [outcome["kind"], outcome["value"], _cell(outcome["reason"]), outcome["ts"]]
 
 
 def _cell(value: Any) -> Any:

@@ -15,10 +15,18 @@ from tracker.domain.people import PersonRecord
 from tracker.domain.routing import ROUTE_STAGES, LeadView, Route, choose_route, pick_owner
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site
+from tracker.errors import BadRequest, HTTPError
 from tracker.services.outbox import announce
 from tracker.store import Queries
 
 SYSTEM = "system"
+
+
+class ReassignedMeanwhile(HTTPError):
+    """The lead's routing changed since the reassigning user read it: nothing was changed."""
+
+    status = 409
+    code = "conflict"
 
 
 # ---------------------------------------------------------------------------
@@ -42,10 +50,10 @@ async def assign(
     actor: str,
     now: float,
     previous: Mapping[str, Any] | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """Put the person in ``route``'s queue with the next available owner; record and announce it."""
-    owner = None
-    if route.owners:
+    """Put the person in ``route``'s queue with ``owner``, else the next available one; record and announce it."""
+    if owner is None and route.owners:
         unavailable = await q.unavailable_owners(site_id)
         owner, turn = pick_owner(route.owners, unavailable, await q.take_turn(site_id, route.queue))
         await q.set_turn(site_id, route.queue, turn)
@@ -134,3 +142,41 @@ async def _another_route(
     if route is None or (current is not None and current["queue"] == route.queue):
         return None
     return route
+
+
+async def reassign(
+    q: Queries,
+    site: Site,
+    person: PersonRecord,
+    *,
+    route_id: str,
+    owner: str | None,
+    expected: tuple[str | None, str | None] | None,
+    actor: str,
+    now: float,
+) -> dict[str, Any]:
+    """Hand a lead to a route's queue and, if named, one of its owners (else the next in turn).
+
+    ``expected`` is the (queue, owner) the user saw: if another change came in between, the
+    reassignment is refused rather than silently undoing it.  Call with the person locked.
+    """
+    route = next((route for route in site.programme.routes if route.id == route_id), None)
+    if route is None:
+        raise BadRequest(f"no route {route_id!r} in this site's programme", field="route")
+    if owner is not None and owner not in route.owners:
+        raise BadRequest(f"{owner} does not serve queue {route.queue}", field="owner")
+    current = (await q.active_assignments([person.id])).get(person.id)
+    seen = (current["queue"], current["owner"]) if current else (None, None)
+    if expected is not None and seen != expected:
+        queue, by = seen
+        raise ReassignedMeanwhile(
+            f"this lead was routed meanwhile (now: {queue or 'no queue'}, {by or 'no owner'}); review and retry",
+            field="route",
+        )
+    routed = await assign(
+        q, site.id, person.id, route, reason="reassign", actor=actor, now=now, previous=current, owner=owner
+    )
+    before = {key: current[key] for key in ("route", "queue", "owner")} if current else None
+    after = {key: routed[key] for key in ("route", "queue", "owner")}
+    await q.insert_audit(site.id, now, actor, "lead_reassign", person.id, {"before": before, "after": after})
+    return routed

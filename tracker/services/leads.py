@@ -6,22 +6,34 @@ A merged-away id resolves to the survivor.  The response of ``GET /api/leads/{id
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 from typing import Any
+
+import orjson
 
 from tracker.domain.clock import iso
 from tracker.domain.leads import lead_summary
 from tracker.domain.sites import Site
+from tracker.domain.timeline import VISITS_PER_PAGE, group_visits
+from tracker.errors import BadRequest
 from tracker.services.handoff import suggestion
+from tracker.services.outcomes import outcomes_of
 from tracker.store import Queries
+from tracker.store.timeline_queries import VisitKey
 
 LEDGER_LIMIT = 1000
 TIMELINE_LIMIT = 2000
 
 
-async def lead_story(q: Queries, site: Site, requested: int, now: float) -> dict[str, Any] | None:
+async def lead_story(
+    q: Queries, site: Site, requested: int, now: float, *, timeline: bool = True
+) -> dict[str, Any] | None:
     """Everything sales (or a CRM, through a webhook) needs about one person, None if not of ``site``.
 
-    A merged-away id resolves to the survivor, and says so in ``resolved_from``.
+    A merged-away id resolves to the survivor, and says so in ``resolved_from``.  Without
+    ``timeline`` the flat event list is left out (the console pages it by visit instead).
     """
     person_id = await q.resolve_person_id(requested)
     person = await q.person(person_id) if person_id is not None else None
@@ -47,7 +59,10 @@ async def lead_story(q: Queries, site: Site, requested: int, now: float) -> dict
                 {**row, "ts": iso(row["ts"])} for row in await q.profile_history_of(person.id, LEDGER_LIMIT)
             ],
             "ledger": [{**row, "ts": iso(row["ts"])} for row in await q.ledger_of(person.id, LEDGER_LIMIT)],
-            "timeline": [{**row, "ts": iso(row["ts"])} for row in await q.timeline(person.id, TIMELINE_LIMIT)],
+            "timeline": [{**row, "ts": iso(row["ts"])} for row in await q.timeline(person.id, TIMELINE_LIMIT)]
+            if timeline
+            else [],
+            "outcomes": await outcomes_of(q, person.id),
             "decisions": [{**row, "ts": iso(row["ts"])} for row in await q.decisions_of(person.id, LEDGER_LIMIT)],
             "devices": [
                 {
@@ -63,3 +78,35 @@ async def lead_story(q: Queries, site: Site, requested: int, now: float) -> dict
         }
     )
     return story
+
+
+async def visit_page(
+    q: Queries, person_id: int, before: VisitKey | None, limit: int = VISITS_PER_PAGE
+) -> tuple[list[dict[str, Any]], VisitKey | None]:
+    """A page of a person's visits, newest first, with their events; the cursor of older visits, if any."""
+    visits = await q.visits_of(person_id, before, limit + 1)
+    page = visits[:limit]
+    if not page:
+        return [], None
+    events = await q.events_during(person_id, min(v["first_ts"] for v in page), max(v["last_ts"] for v in page))
+    devices = {
+        device.id: {"type": device.device, "browser": device.browser} for device in await q.visitors_of(person_id)
+    }
+    last = page[-1]
+    older = (last["last_ts"], last["device"], last["visit"], last["solo"]) if len(visits) > limit else None
+    return group_visits(page, events, devices), older
+
+
+def encode_visit_cursor(key: VisitKey) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+
+def decode_visit_cursor(text: str) -> VisitKey:
+    try:
+        last, device, visit, solo = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        key = (float(last), str(device), int(visit), int(solo))
+    except (binascii.Error, orjson.JSONDecodeError, TypeError, ValueError, OverflowError):
+        raise BadRequest("not a page of visits this server gave", field="older") from None
+    if not math.isfinite(key[0]) or not all(-(2**63) <= n < 2**63 for n in key[2:]):
+        raise BadRequest("not a page of visits this server gave", field="older")
+    return key

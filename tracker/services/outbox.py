@@ -42,6 +42,7 @@ EVENTS: tuple[str, ...] = (
     "person.routed",
     "score.threshold_crossed",
     "campaign.converted",
+    "person.outcome",
 )
 SIGNATURE_HEADER = "Tracker-Signature"
 # A receiver refuses a signature older (or newer) than this: a captured request cannot be replayed later.

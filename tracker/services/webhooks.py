@@ -108,6 +108,7 @@ def sample(event: str, now: float) -> bytes:
         "person.routed": {"route": "inside-sales", "queue": "inside-sales", "owner": "chloe", "reason": "stage:sql"},
         "score.threshold_crossed": {"score": "engagement", "level": "sql", "event_id": 7},
         "campaign.converted": {"campaign": "sales-popup", "event_id": 8},
+        "person.outcome": {"kind": "won", "value": 24000.0, "reason": None, "event_id": 9},
     }
     person = {
         "id": 1,

@@ -33,6 +33,7 @@ from tracker.store.rows import (
     visitor_of_row,
 )
 from tracker.store.threshold_queries import ThresholdQueries
+from tracker.store.timeline_queries import TimelineQueries
 from tracker.store.user_queries import UserQueries
 
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
@@ -73,6 +74,7 @@ class Queries(
     HandoffQueries,
     LeadQueries,
     ReportQueries,
+    TimelineQueries,
     UserQueries,
     ThresholdQueries,
     CampaignQueries,

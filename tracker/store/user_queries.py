@@ -92,6 +92,22 @@ class UserQueries:
     async def record_login(self, user_id: int, now: float) -> None:
         await self.conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", now, user_id)
 
+    async def set_leads_seen(self, user_id: int, session_started: float, now: float) -> float | None:
+        """Record a visit to the lead list; when the previous visit began (None: this is the first).
+
+        A visit is a session: only the session's first open moves the mark, atomically, so two
+        tabs opened together agree, and every open of the session answers the same moment.
+        """
+        await self.conn.execute(
+            "UPDATE users SET leads_seen_before = leads_seen_at, leads_seen_at = ?"
+            " WHERE id = ? AND (leads_seen_at IS NULL OR leads_seen_at < ?)",
+            now,
+            user_id,
+            session_started,
+        )
+        before = await self.conn.fetchval("SELECT leads_seen_before FROM users WHERE id = ?", user_id)
+        return float(before) if before is not None else None
+
     async def update_user_settings(self, user_id: int, *, locale: str | None, timezone: str | None) -> None:
         await self.conn.execute("UPDATE users SET locale = ?, timezone = ? WHERE id = ?", locale, timezone, user_id)
 

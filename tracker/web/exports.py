@@ -1,6 +1,6 @@
 """Handlers for leads out: the cursor-paged list (``GET /api/leads``) and CSV / NDJSON exports.
 
-Query parameters become a ``services.exports.LeadFilter`` here; the CLI's ``tracker export``
+Query parameters become a ``domain.lead_filter.LeadFilter`` here; the CLI's ``tracker export``
 parses its options through the same ``lead_filter``.
 """
 
@@ -15,18 +15,18 @@ from starlette.responses import Response, StreamingResponse
 
 from tracker.domain.clock import iso
 from tracker.domain.facts import STAGES
+from tracker.domain.lead_filter import LeadFilter
 from tracker.domain.sites import Site
 from tracker.errors import BadRequest
 from tracker.services.exports import (
     DEFAULT_LEAD_STAGES,
     MAX_LIMIT,
-    LeadFilter,
-    _summaries,
     audit_export,
     decode_cursor,
     encode_cursor,
     export_lines,
     lead_page,
+    lead_summaries,
 )
 from tracker.services.runtime import Runtime
 from tracker.web.auth import authenticate, caller, site_of
@@ -46,7 +46,7 @@ async def list_leads(request: Request) -> Response:
     cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
     at = cursor.at if cursor is not None else runtime.clock()
     page, following = await lead_page(runtime.store, site, wanted, limit, cursor, at)
-    leads = await runtime.store.read(lambda q: _summaries(q, site, page, at))
+    leads = await runtime.store.read(lambda q: lead_summaries(q, site, page, at))
     return json_response(
         {
             "score": wanted.score,
@@ -94,13 +94,19 @@ def lead_filter(site: Site, params: Mapping[str, str]) -> LeadFilter:
     score = params.get("score") or site.programme.primary_score
     if score is None or score not in site.programme.scoring.scores:
         raise BadRequest(f"unknown score {score!r}", field="score")
+    low, high = _number(params.get("min_score"), "min_score"), _number(params.get("max_score"), "max_score")
+    if low is not None and high is not None and low > high:
+        raise BadRequest("max_score is below min_score", field="max_score")
     return LeadFilter(
         stages=_stages(params.get("stage")),
         score=score,
-        min_score=_number(params.get("min_score"), "min_score"),
-        since=_since(params.get("since")),
+        min_score=low,
+        max_score=high,
+        since=_since(params.get("since"), "since"),
+        new_since=_since(params.get("new_since"), "new_since"),
         queue=text_param(params.get("queue"), "queue"),
         owner=text_param(params.get("owner"), "owner"),
+        search=text_param(params.get("q"), "q"),
     )
 
 
@@ -126,17 +132,17 @@ def _number(raw: str | None, field: str) -> float | None:
     return value
 
 
-def _since(raw: str | None) -> float | None:
+def _since(raw: str | None, field: str) -> float | None:
     if not raw:
         return None
     try:
-        return _number(raw, "since")
+        return _number(raw, field)
     except BadRequest:
         pass
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest("since must be an ISO 8601 time or POSIX seconds", field="since") from None
+        raise BadRequest(f"{field} must be an ISO 8601 time or POSIX seconds", field=field) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -13,12 +13,14 @@ from starlette.responses import Response
 from tracker.domain.clock import iso
 from tracker.domain.identity import IdentityError, normalise_email, normalise_user_id
 from tracker.domain.leads import lead_summary
+from tracker.domain.outcomes import OutcomeError, check_outcome
 from tracker.domain.routing import owners_of
 from tracker.domain.sites import Site
 from tracker.errors import BadRequest, NotFound
 from tracker.services import privacy
 from tracker.services.handoff import reroute
 from tracker.services.leads import lead_story
+from tracker.services.outcomes import record_outcome
 from tracker.services.privacy import PersonRef
 from tracker.services.runtime import Runtime
 from tracker.store import Queries
@@ -60,6 +62,28 @@ async def reroute_lead(request: Request) -> Response:
     story = await runtime.store.read(lambda q: lead_story(q, site, person_id, now))
     assert story is not None
     return json_response({"changed": routed is not None, "id": person_id, "routing": story["routing"]})
+
+
+async def record_lead_outcome(request: Request) -> Response:
+    """What became of a lead (contacted, meeting, won with its value, lost with its reason): 201 with the outcome."""
+    key = await authenticate(request, "sales")
+    runtime: Runtime = request.app.state.runtime
+    site = site_of(runtime, key.site_id)
+    requested = int_param(request.path_params["person_id"], "person_id")
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise BadRequest("body must be JSON", field="body") from None
+    if not isinstance(body, dict):
+        raise BadRequest('expected an object such as {"kind": "won", "value": 12000}', field="body")
+    try:
+        outcome = check_outcome(body)
+    except OutcomeError as exc:
+        raise BadRequest(exc.message, field=exc.field) from None
+    recorded = await record_outcome(runtime.store, site, requested, outcome, actor=f"key:{key.id}", now=runtime.clock())
+    if recorded is None:
+        raise NotFound(f"no lead {requested}", field="person_id")
+    return json_response(recorded, 201)
 
 
 async def list_owners(request: Request) -> Response:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from tracker.domain.facts import STAGES
+from tracker.domain.outcomes import KINDS, MAX_TEXT, MAX_VALUE
 from tracker.services.exports import MAX_LIMIT
-from tracker.web.openapi_parts import Schema, errors, limit_param, ok, operation, path_param, query, ref
+from tracker.web.openapi_parts import Schema, content, errors, limit_param, ok, operation, path_param, query, ref
 
 SALES_SCHEMAS: dict[str, Schema] = {
     "Lead": {
@@ -20,11 +21,30 @@ SALES_SCHEMAS: dict[str, Schema] = {
             "created_at": {"type": "string", "format": "date-time"},
             "identified_at": {"type": ["string", "null"], "format": "date-time"},
             "last_seen_at": {"type": "string", "format": "date-time"},
+            "outcome": {"oneOf": [ref("Outcome"), {"type": "null"}], "description": "the latest outcome (lists)"},
+            "outcomes": {
+                "type": "array",
+                "items": ref("Outcome"),
+                "description": "every outcome, oldest first (a lead's story)",
+            },
             "routing": {
                 "type": ["object", "null"],
                 "description": "the queue and owner the lead is routed to (the lead's story adds route, "
                 "assigned_at, history and `suggested`: where the table would route it now, if elsewhere)",
             },
+        },
+    },
+    "Outcome": {
+        "type": "object",
+        "description": "what became of a lead, as sales recorded it; also an event of the timeline (type outcome)",
+        "properties": {
+            "kind": {"enum": list(KINDS)},
+            "value": {"type": ["number", "null"], "description": "the deal's value (won only)"},
+            "reason": {"type": ["string", "null"], "description": "why (lost only)"},
+            "note": {"type": ["string", "null"]},
+            "actor": {"type": "string", "description": "who recorded it: key:<id> or user:<id>"},
+            "event_id": {"type": "integer"},
+            "ts": {"type": "string", "format": "date-time"},
         },
     },
     "Owner": {
@@ -46,8 +66,11 @@ def _lead_filters() -> list[Schema]:
         query("score", "score to filter and sort by (default: the programme's sales score)"),
         query("min_score", "lowest score to include", {"type": "number"}),
         query("since", "last seen at or after (ISO 8601 or POSIX seconds)"),
+        query("max_score", "highest score to include", {"type": "number"}),
+        query("new_since", "entered their current stage at or after (ISO 8601 or POSIX seconds)"),
         query("queue", "only leads routed to this queue"),
         query("owner", "only leads routed to this owner"),
+        query("q", "part of the e-mail or of the company, any case"),
     ]
 
 
@@ -63,6 +86,16 @@ _LEAD_PAGE: Schema = {
         "count": {"type": "integer"},
         "leads": {"type": "array", "items": ref("Lead")},
         "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
+    },
+}
+_OUTCOME_BODY: Schema = {
+    "type": "object",
+    "required": ["kind"],
+    "properties": {
+        "kind": {"enum": list(KINDS)},
+        "value": {"type": "number", "minimum": 0, "maximum": MAX_VALUE, "description": "required for won, else absent"},
+        "reason": {"type": "string", "maxLength": MAX_TEXT, "description": "required for lost, else absent"},
+        "note": {"type": "string", "maxLength": MAX_TEXT},
     },
 }
 _VISITOR: Schema = {
@@ -135,6 +168,16 @@ def sales_paths() -> Schema:
                 "sales",
                 ok(_REROUTED) | errors(400, 401, 403, 404),
                 parameters=lead_id,
+            )
+        },
+        "/api/leads/{person_id}/outcome": {
+            "post": operation(
+                "record_outcome",
+                "Record what became of a lead: stored in its timeline, exported, announced (person.outcome)",
+                "sales",
+                {"201": {"description": "recorded", "content": content(ref("Outcome"))}} | errors(400, 401, 403, 404),
+                parameters=lead_id,
+                body=_OUTCOME_BODY,
             )
         },
         "/api/owners": {

@@ -1,25 +1,20 @@
-"""The console's pages: sign-in and first run, the lead list and a lead's story, the programme.
+"""The console's pages: sign-in and first run, the home page, the programme.
 
-Each page calls what the API calls (``services.exports.lead_page``, ``services.leads.lead_story``,
-``web.exports.lead_filter``) and only shapes the answer for reading.
+Each page calls what the API calls and only shapes the answer for reading.  The lead list
+and the lead page are in ``leads`` and ``lead_page``.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tracker.domain.clock import iso
 from tracker.domain.programme.describe import describe
 from tracker.errors import HTTPError
 from tracker.services.accounts import FIRST_ADMIN, AccountError
-from tracker.services.exports import MAX_LIMIT, _summaries, decode_cursor, encode_cursor, lead_page
-from tracker.services.leads import lead_story
 from tracker.services.runtime import Runtime
-from tracker.store import Queries
 from tracker.web.admin.i18n import N_, gettext
 from tracker.web.admin.render import asset, reader, render
 from tracker.web.admin.session import (
@@ -33,11 +28,8 @@ from tracker.web.admin.session import (
     set_cookie,
 )
 from tracker.web.auth import console_site
-from tracker.web.exports import lead_filter
-from tracker.web.params import int_param
 
 SIGN_IN_FAILED = N_("Wrong e-mail or password.")
-PAGE_SIZE = 50
 ASSET_HEADERS = {"cache-control": "public, max-age=3600"}  # nosniff comes from web.nosniff, as everywhere
 
 
@@ -171,72 +163,6 @@ async def setup(request: Request) -> Response:
 
 
 # ---- pages ------------------------------------------------------------------------------
-
-
-@requires("leads.read")
-async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
-    params = request.query_params
-    try:
-        site = console_site(runtime, params.get("site"))
-        wanted = lead_filter(site, params)
-        limit = int_param(params.get("limit"), "limit", minimum=1, maximum=MAX_LIMIT, default=PAGE_SIZE)
-        cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
-    except HTTPError as exc:
-        return _page(request, visit, "error.html", exc.status, title="Cannot list these leads", message=exc.message)
-    at = cursor.at if cursor is not None else runtime.clock()
-    page, following = await lead_page(runtime.store, site, wanted, limit, cursor, at)
-    rows = await runtime.store.read(lambda q: _summaries(q, site, page, at))
-    kept = {k: v for k, v in params.items() if k != "cursor" and v}
-    kept["site"] = site.key
-    return _page(
-        request,
-        visit,
-        "leads.html",
-        site=site,
-        leads=rows,
-        wanted=wanted,
-        params=params,
-        scores=list(site.programme.scoring.scores),
-        as_of=iso(at),
-        next_url=f"/admin/leads?{urlencode({**kept, 'cursor': encode_cursor(following)})}" if following else None,
-        export_url=f"/api/exports/leads.csv?{urlencode(kept)}",
-    )
-
-
-@requires("leads.read")
-async def lead(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
-    try:
-        person_id = int_param(request.path_params["person_id"], "person_id")
-    except HTTPError:
-        person_id = None
-    now = runtime.clock()
-
-    async def read(q: Queries) -> dict[str, Any] | None:
-        resolved = await q.resolve_person_id(person_id) if person_id is not None else None
-        person = await q.person(resolved) if resolved is not None else None
-        site = runtime.sites.by_id(person.site_id) if person is not None else None
-        if site is None or person_id is None:
-            return None
-        story = await lead_story(q, site, person_id, now)
-        return {"story": story, "site": site} if story is not None else None
-
-    found = await runtime.store.read(read)
-    if found is None:
-        return _page(
-            request, visit, "error.html", 404, title="No such lead", message="This lead does not exist (any more)."
-        )
-    site = found["site"]
-    scores = site.programme.scoring.scores
-    return _page(
-        request,
-        visit,
-        "lead.html",
-        lead=found["story"],
-        site=site,
-        thresholds={name: (score.mql, score.sql) for name, score in scores.items()},
-    )
 
 
 @requires("programme.read")
