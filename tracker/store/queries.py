@@ -16,6 +16,7 @@ from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.lead_queries import LeadQueries
 from tracker.store.privacy_queries import PrivacyQueries
+from tracker.store.programme_queries import ProgrammeQueries
 from tracker.store.rows import (
     EVENT_COLUMNS,
     PERSON_COLUMNS,
@@ -64,7 +65,7 @@ MERGE_RULES: dict[str, str] = {
 }
 
 
-class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQueries):
+class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQueries, ProgrammeQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
