@@ -31,6 +31,7 @@ from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
 from tracker.web.admin import pages as console
+from tracker.web.admin import programme_edit, programme_pages
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
 from tracker.web.demo import demo_routes
@@ -166,7 +167,23 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/setup", console.setup, methods=["POST"]),
         Route("/admin/leads", console.leads, methods=["GET"]),
         Route("/admin/leads/{person_id}", console.lead, methods=["GET"]),
-        Route("/admin/programme", console.programme, methods=["GET"]),
+        Route("/admin/programme", programme_pages.programme, methods=["GET"]),
+        Route("/admin/programme/versions", programme_pages.versions, methods=["GET"]),
+        Route("/admin/programme/version", programme_pages.version, methods=["GET"]),
+        Route("/admin/programme/export", programme_pages.export, methods=["GET"]),
+        Route("/admin/programme/rollback", programme_pages.rollback, methods=["POST"]),
+        Route("/admin/programme/clone", programme_pages.clone, methods=["POST"]),
+        Route("/admin/programme/edit", programme_edit.edit_page, methods=["GET"]),
+        Route("/admin/programme/edit/tokens", programme_edit.save_tokens, methods=["POST"]),
+        Route("/admin/programme/edit/scores", programme_edit.save_scores, methods=["POST"]),
+        Route("/admin/programme/edit/toml", programme_edit.save_toml, methods=["POST"]),
+        Route("/admin/programme/edit/discard", programme_edit.discard, methods=["POST"]),
+        Route("/admin/programme/edit/rebase", programme_edit.rebase, methods=["POST"]),
+        Route("/admin/programme/rule", programme_edit.rule_page, methods=["GET"]),
+        Route("/admin/programme/rule", programme_edit.save_rule, methods=["POST"]),
+        Route("/admin/programme/publish", programme_edit.publish, methods=["POST"]),
+        Route("/admin/programme/import", programme_edit.import_page, methods=["GET"]),
+        Route("/admin/programme/import", programme_edit.import_toml, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

@@ -198,17 +198,18 @@ def _append(rules: AoT, table: Table) -> None:
 
 def _inline(value: Mapping[str, Any]) -> InlineTable:
     """``{ type = "page", url = "/x" }``, spaced as people write it."""
-    item = tomlkit.parse(f"v = {_inline_text(value)}")["v"]
+    item = tomlkit.parse(f"v = {inline_text(value)}")["v"]
     assert isinstance(item, InlineTable)
     return item
 
 
-def _inline_text(value: Any) -> str:
+def inline_text(value: Any) -> str:
+    """A value as inline TOML: ``{ type = \"page\" }``, ``[\"a\", \"b\"]``, ``2``."""
     if isinstance(value, Mapping):
-        inner = ", ".join(f"{_key(k)} = {_inline_text(v)}" for k, v in value.items())
+        inner = ", ".join(f"{_key(k)} = {inline_text(v)}" for k, v in value.items())
         return f"{{ {inner} }}" if inner else "{}"
     if isinstance(value, list):
-        return "[" + ", ".join(_inline_text(v) for v in value) + "]"
+        return "[" + ", ".join(inline_text(v) for v in value) + "]"
     return str(tomlkit.item(value).as_string())
 
 

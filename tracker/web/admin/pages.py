@@ -1,4 +1,5 @@
-"""The console's pages: sign-in and first run, the lead list and a lead's story, the programme.
+"""The console's pages: sign-in and first run, the lead list and a lead's story (the programme's are in
+``programme_pages`` and ``programme_edit``).
 
 Each page calls what the API calls (``services.exports.lead_page``, ``services.leads.lead_story``,
 ``web.exports.lead_filter``) and only shapes the answer for reading.
@@ -13,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tracker.domain.clock import iso
-from tracker.domain.programme.describe import describe
 from tracker.errors import HTTPError
 from tracker.services.accounts import FIRST_ADMIN, AccountError
 from tracker.services.exports import MAX_LIMIT, _summaries, decode_cursor, encode_cursor, lead_page
@@ -235,13 +235,3 @@ async def lead(request: Request, visit: Visit, form: dict[str, str]) -> Response
         site=site,
         thresholds={name: (score.mql, score.sql) for name, score in scores.items()},
     )
-
-
-@requires("programme.read")
-async def programme(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
-    try:
-        site = console_site(runtime, request.query_params.get("site"))
-    except HTTPError as exc:
-        return _page(request, visit, "error.html", exc.status, title="No programme", message=exc.message)
-    return _page(request, visit, "programme.html", site=site, tables=describe(site.programme))
