@@ -176,3 +176,42 @@ async def test_rollback_and_import(server: Server) -> None:
     assert imported.status_code == 303 and imported.headers["location"].endswith("saved=imported")
     bad = await post(server, "/admin/programme/import", headers, csrf, source="[tokens\n")
     assert 'aria-describedby="import-error"' in bad.text and "[tokens" in bad.text
+
+
+async def test_clone_publishes_this_version_on_another_site(server: Server) -> None:
+    await server.load_programme("[scores.engagement]\nsql = 20\n", site="acme")
+    headers, csrf = await marketing(server)
+    # The seed's thresholds differ from acme's: that is for marketing and sales to agree on.
+    disagreed = await post(server, "/admin/programme/clone", headers, csrf, n="1", target="acme", comment="x")
+    assert "engagement: sql 20 → 12" in disagreed.text and "/admin/thresholds?site=demo" in disagreed.text
+    await server.load_programme("", site="acme")
+    refused = await post(server, "/admin/programme/clone", headers, csrf, n="1", target="demo", comment="x")
+    assert 'id="clone-error"' in refused.text
+    cloned = await post(server, "/admin/programme/clone", headers, csrf, n="1", target="acme", comment="same grid")
+    assert cloned.status_code == 303 and "site=acme" in cloned.headers["location"]
+    assert server.runtime.sites.get("acme").programme.source == SEED_GRID  # type: ignore[union-attr]
+
+
+async def test_the_pages_speak_french(server: Server) -> None:
+    headers, _ = await marketing(server)
+    french = {**headers, "accept-language": "fr-FR,fr;q=0.9"}
+    page = await server.http.get("/admin/programme/edit", headers=french)
+    assert "Modifier le programme" in page.text and "Publier en gardant" not in page.text
+    assert "Enregistrer les jetons" in page.text and "wp_vision" in page.text  # data stays as written
+    versions = await server.http.get("/admin/programme/versions", headers=french)
+    assert "Versions du programme" in versions.text
+
+
+def test_every_string_of_the_programme_pages_has_its_french() -> None:
+    from babel.messages.pofile import read_po
+
+    from tracker.assets import asset_root
+    from tracker.web.admin.i18n import CATALOGS
+
+    with (CATALOGS / "fr" / "programme.po").open("rb") as source:
+        catalog = read_po(source, locale="fr")
+    marked = set()
+    for template in (asset_root() / "templates" / "admin").glob("programme*.html"):
+        marked |= {m.replace('\\"', '"') for m in re.findall(r'_\("((?:[^"\\]|\\.)*)"', template.read_text())}
+    missing = sorted(m for m in marked if not (catalog.get(m) and catalog.get(m).string))
+    assert not missing
