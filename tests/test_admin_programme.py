@@ -183,7 +183,7 @@ async def test_clone_publishes_this_version_on_another_site(server: Server) -> N
     headers, csrf = await marketing(server)
     # The seed's thresholds differ from acme's: that is for marketing and sales to agree on.
     disagreed = await post(server, "/admin/programme/clone", headers, csrf, n="1", target="acme", comment="x")
-    assert "engagement: sql 20 → 12" in disagreed.text and "/admin/thresholds?site=demo" in disagreed.text
+    assert "engagement: sql 20 → 12" in disagreed.text and "/admin/thresholds?site=acme" in disagreed.text
     await server.load_programme("", site="acme")
     refused = await post(server, "/admin/programme/clone", headers, csrf, n="1", target="demo", comment="x")
     assert 'id="clone-error"' in refused.text

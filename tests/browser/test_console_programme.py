@@ -75,6 +75,12 @@ def test_marketing_edits_a_token_publishes_and_the_next_event_scores_with_it(
     page.goto(tracker.url("/admin/programme/versions?site=demo"))
     expect(page.get_by_role("cell", name="White paper C shows stronger intent")).to_be_visible()
     screenshot(page, "programme-versions")
+    page.goto(tracker.url("/admin/programme/rule?site=demo&id=field-sales"))
+    expect(page.get_by_label("Event type (several: comma-separated; another name is a custom event)")).to_have_value(
+        "page, view_product"
+    )
+    expect(page.locator("#prop-value-0")).to_have_value(">= 10000")
+    screenshot(page, "programme-rule")
     roll_back(page, tracker, seed)
     assert engagement_after_download(tracker, "livre-blanc-c.pdf") == 12
 

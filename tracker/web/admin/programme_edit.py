@@ -239,6 +239,9 @@ async def publish(request: Request, visit: Visit, form: dict[str, str]) -> Respo
             request, visit, work, source=source, errors={"comment": gettext(language, "Say what changes and why.")}
         )
     site, user = work.history.site, visit.session.user
+    if source == site.programme:
+        message = gettext(language, "Nothing to publish: this is the active version.")
+        return await editor(request, visit, work, source=source, comment=comment, errors={"comment": message})
     try:
         if form.get("keep_thresholds"):
             source = keep_active_thresholds(source, site.programme)

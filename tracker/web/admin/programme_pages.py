@@ -77,6 +77,7 @@ async def versions_page(
     *,
     errors: dict[str, str] | None = None,
     thresholds: list[str] | None = None,
+    thresholds_site: str | None = None,
 ) -> Response:
     """The history; after a refused roll back or clone, with the error beside the form it concerns."""
     try:
@@ -91,6 +92,7 @@ async def versions_page(
         history=history,
         errors=errors or {},
         thresholds=thresholds or [],
+        thresholds_site=thresholds_site or history.site.key,
         others=[s for s in _runtime(request).sites.all() if s.key != history.site.key],
     )
 
@@ -215,7 +217,12 @@ async def clone(request: Request, visit: Visit, form: dict[str, str]) -> Respons
         )
     except ThresholdsNeedAgreement as exc:
         return await versions_page(
-            request, visit, site_key, errors={"clone": exc.message}, thresholds=list(exc.extra["changes"])
+            request,
+            visit,
+            site_key,
+            errors={"clone": exc.message},
+            thresholds=list(exc.extra["changes"]),
+            thresholds_site=target,
         )
     except (ProgrammeError, HTTPError) as exc:
         return await versions_page(request, visit, site_key, errors={"clone": stale_words(request, visit, exc)})
