@@ -36,7 +36,7 @@ async def test_everyone_reads_the_programme_with_its_version_and_history(server:
     assert page.status_code == 200 and "version 1" in page.text and "wp-c" in page.text
     assert "/admin/programme/edit" not in page.text  # sales reads, marketing edits
     versions = await server.http.get("/admin/programme/versions", headers=headers)
-    assert versions.status_code == 200 and "<td>cli</td>" in versions.text
+    assert versions.status_code == 200 and "<td>command line</td>" in versions.text
     export = await server.http.get("/admin/programme/export?site=demo&n=1", headers=headers)
     assert export.text == SEED_GRID and "demo-programme-v1.toml" in export.headers["content-disposition"]
     assert (await server.http.get("/admin/programme/edit", headers=headers)).status_code == 403

@@ -24,8 +24,8 @@ from tracker.errors import HTTPError, NotFound
 from tracker.store import Queries, SiteRecord, Store
 from tracker.store.programme_queries import DraftRecord, VersionRecord
 
-# How a version came to be (programme_versions.origin).
-PUBLISH, ROLLBACK, IMPORT, CLONE, CLI = "publish", "rollback", "import", "clone", "cli"
+# How a version came to be (programme_versions.origin; 0009's own rows say "migration").
+PUBLISH, ROLLBACK, CLONE, CLI = "publish", "rollback", "clone", "cli"
 HISTORY_LIMIT = 500
 
 

@@ -16,7 +16,7 @@ class VersionRecord:
     number: int
     author: str  # a console user's e-mail, or "cli"
     comment: str
-    origin: str  # publish, rollback, import, clone, cli, migration
+    origin: str  # publish, rollback, clone, cli, migration
     created_at: float
 
 

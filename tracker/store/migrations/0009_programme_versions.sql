@@ -1,5 +1,5 @@
 -- Every published programme of a site, numbered from 1: who (a user's e-mail or "cli"), when,
--- why (comment) and how (origin: publish, rollback, import, clone, cli, migration), with the
+-- why (comment) and how (origin: publish, rollback, clone, cli, migration), with the
 -- whole TOML, so any two versions can be compared and any one published again.
 -- sites.programme stays the active copy the servers compile; the latest row holds the same text.
 CREATE TABLE programme_versions (
