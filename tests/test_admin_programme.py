@@ -66,6 +66,12 @@ async def test_a_token_edit_is_a_draft_until_published_then_a_version_with_its_d
     version = await server.http.get(published.headers["location"], headers=headers)
     assert "rule wp-c: points 12 → 15" in text_of(version) and 'class="diff-add"' in version.text
     assert "C is worth more" in version.text
+    user = await server.runtime.store.read(lambda q: q.user_by_email("marketing@example.com"))
+    audit = await server.runtime.store.read(lambda q: q.audit_entries(1, 1))
+    assert user is not None and (audit[0]["actor"], audit[0]["detail"]["comment"]) == (
+        f"user:{user.id}",
+        "C is worth more",
+    )
     # The draft is gone: the editor starts from version 2.
     assert "from version 2" in (await server.http.get("/admin/programme/edit", headers=headers)).text
 

@@ -134,4 +134,6 @@ def test_edits_keep_comments_and_errors_point_at_their_line() -> None:
     assert where is not None and lines[where - 1] == 'points = "wp_vision"'
     where = error_line(SEED_GRID, ProgrammeError("scores.engagement.sql", "x"))
     assert where is not None and lines[where - 1].startswith("sql = 12")
+    where = error_line(SEED_GRID, ProgrammeError("campaigns[medical-chat].when.condition", "x"))
+    assert where is not None and lines[where - 1] == 'condition = "medical > general"'
     assert error_line("a = 1\nb = \n", ProgrammeError("toml", "Invalid value (at line 2, column 5)")) == 2

@@ -102,7 +102,10 @@ async def publish(
         }
         if agreement is not None:
             detail["agreement"] = {"marketing": agreement.marketing, "sales": agreement.sales}
-        await q.insert_audit(site.id, now, author, "programme_publish", None, detail)
+        # The audit log names console users as everywhere else (user:<id>); scripts by what they said.
+        user = await q.user_by_email(author)
+        actor = f"user:{user.id}" if user is not None else author
+        await q.insert_audit(site.id, now, actor, "programme_publish", None, {"author": author, **detail})
         return Published(site_key, number, changed)
 
     return await store.write(unit)

@@ -136,8 +136,8 @@ def delete_rule(source: str, rule_id: str) -> str:
 def error_line(source: str, error: ProgrammeError) -> int | None:
     """The 1-based line ``error`` is about: the TOML parser's own line, else the key ``where`` names."""
     if error.where == "toml":
-        found = _TOML_LINE.search(error.message)
-        return int(found.group(1)) if found else None
+        parsed = _TOML_LINE.search(error.message)
+        return int(parsed.group(1)) if parsed else None
     lines = source.splitlines()
     segments = [(m.group(1).strip(), m.group(2)) for m in _SEGMENT.finditer(error.where)]
     if not segments:
@@ -145,12 +145,24 @@ def error_line(source: str, error: ProgrammeError) -> int | None:
     start, end, rest = _block(lines, segments)
     if start is None:
         return None
-    for key, _ in rest[:1]:
+    table = segments[0][0]
+    while rest:
+        key = rest[0][0]
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*[=.]")
-        for number_ in range(start, end):
-            if pattern.match(lines[number_]):
-                return number_ + 1
+        found = next((n for n in range(start, end) if pattern.match(lines[n])), None)
+        if found is not None:
+            return found + 1
+        # An array item's sub-table follows it: [[campaigns]] … then [campaigns.when].
+        table = f"{table}.{key}"
+        header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
+        if end >= len(lines) or not header.match(lines[end]):
+            break
+        start, end, rest = end, _next_header(lines, end), rest[1:]
     return start + 1 if start < len(lines) and lines[start].lstrip().startswith("[") else None
+
+
+def _next_header(lines: list[str], after: int) -> int:
+    return next((n for n in range(after + 1, len(lines)) if lines[n].lstrip().startswith("[")), len(lines))
 
 
 def _block(lines: list[str], segments: list[tuple[str, str | None]]) -> tuple[int | None, int, list[Any]]:
