@@ -14,11 +14,3 @@
     if (field && field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.requestSubmit();
   });
 })();
-// An <input type="file" data-load-into="ID"> reads the chosen file into the textarea ID (TOML import);
-// without script the textarea takes a paste.
-document.addEventListener("change", function (event) {
-  var input = event.target;
-  var target = input && input.getAttribute && document.getElementById(input.getAttribute("data-load-into") || "");
-  if (!target || !input.files || !input.files[0]) return;
-  input.files[0].text().then(function (text) { target.value = text; });
-});

@@ -221,3 +221,17 @@ def test_every_string_of_the_programme_pages_has_its_french() -> None:
         marked |= {m.replace('\\"', '"') for m in re.findall(r'_\("((?:[^"\\]|\\.)*)"', template.read_text())}
     missing = sorted(m for m in marked if not (catalog.get(m) and catalog.get(m).string))
     assert not missing
+
+
+async def test_a_toml_file_is_uploaded_as_the_draft(server: Server) -> None:
+    headers, csrf = await marketing(server)
+    upload = SEED_GRID.replace("wp_vision = 12", "wp_vision = 13")
+    response = await server.http.post(
+        "/admin/programme/import",
+        headers=headers,
+        data={"csrf": csrf, "site": "demo", "source": ""},
+        files={"file": ("grid.toml", upload.encode(), "application/toml")},
+    )
+    assert response.status_code == 303, response.text
+    editor = await server.http.get("/admin/programme/edit", headers=headers)
+    assert "token wp_vision 12 → 13" in text_of(editor)

@@ -288,8 +288,8 @@ async def import_page(request: Request, visit: Visit, form: dict[str, str]) -> R
 
 @requires("programme.edit")
 async def import_toml(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    """Pasted (or, with JS, read from a file) TOML becomes the draft, to review and publish."""
-    source = form.get("source", "")
+    """An uploaded or pasted TOML becomes the draft, to review and publish."""
+    source = form.get("file") or form.get("source", "")
     try:
         work = await working(request, visit, form.get("site"))
         if not source.strip():
