@@ -11,7 +11,7 @@ points at /admin/thresholds and can be published without it.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +26,7 @@ from tracker.domain.programme.load import load_programme
 from tracker.errors import HTTPError
 from tracker.services import programmes
 from tracker.services.programmes import History, StalePublish, ThresholdsNeedAgreement
+from tracker.store.programme_queries import VersionRecord
 from tracker.web.admin.i18n import gettext
 from tracker.web.admin.pages import _page, _runtime
 from tracker.web.admin.programme_pages import changes, keep_active_thresholds, no_programme, site_history, stale_words
@@ -47,7 +48,7 @@ class Working:
         self.saved_at = saved_at  # None: no draft, the active programme
 
     @property
-    def newer(self) -> list[Any]:
+    def newer(self) -> list[VersionRecord]:
         """Versions published since the draft started: publishing it would be refused."""
         return [v for v in self.history.versions if v.number > self.base]
 
@@ -61,17 +62,27 @@ async def working(request: Request, visit: Visit, key: str | None) -> Working:
 
 
 async def editor(
-    request: Request, visit: Visit, work: Working, *, source: str | None = None, **context: Any
+    request: Request,
+    visit: Visit,
+    work: Working,
+    *,
+    source: str | None = None,
+    errors: Mapping[str, str] | None = None,
+    toml_error: tuple[int | None, ProgrammeError] | None = None,
+    thresholds: Sequence[str] = (),
+    comment: str = "",
+    form: Mapping[str, str] | None = None,
+    stale: str | None = None,
+    saved: str | None = None,
 ) -> Response:
-    """The edit page; ``source`` is the user's text when it could not be saved (kept, never lost)."""
+    """The edit page; ``source`` and ``form`` are the user's input when it could not be saved (kept, never lost)."""
     text = source if source is not None else work.source
     try:
         tables: dict[str, Any] | None = describe(load_programme(work.source))
         raw = tomllib.loads(work.source)
     except ProgrammeError:
         tables, raw = None, {}
-    errors: dict[str, str] = context.pop("errors", {})
-    toml_error = context.pop("toml_error", None)
+    line = toml_error[0] if toml_error else None
     return _page(
         request,
         visit,
@@ -82,14 +93,14 @@ async def editor(
         tables=tables,
         raw_scores=raw.get("scores", {}),
         diff=changes(work.history.site.programme, work.source),
-        errors=errors,
+        errors=errors or {},
         toml_error=toml_error,
-        excerpt=_excerpt(text, toml_error[0]) if toml_error and toml_error[0] else [],
-        thresholds=context.pop("thresholds", []),
-        comment=context.pop("comment", ""),
-        form=context.pop("form", {}),
-        stale=context.pop("stale", None),
-        saved=context.pop("saved", None),
+        excerpt=_excerpt(text, line) if line else [],
+        thresholds=list(thresholds),
+        comment=comment,
+        form=form or {},
+        stale=stale,
+        saved=saved,
     )
 
 
