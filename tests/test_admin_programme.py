@@ -132,11 +132,14 @@ async def test_stale_publish_names_the_other_publisher_and_keeps_the_text(server
     second = SEED_GRID.replace("wp_choose = 5", "wp_choose = 6")
     done = await post(server, "/admin/programme/publish", anne, anne_csrf, source=first, base_version="1", comment="a")
     assert done.status_code == 303
-    refused = await post(
-        server, "/admin/programme/publish", bob, bob_csrf, source=second, base_version="1", comment="b"
-    )
+    crlf = second.replace("\n", "\r\n")  # as browsers send a textarea
+    refused = await post(server, "/admin/programme/publish", bob, bob_csrf, source=crlf, base_version="1", comment="b")
     assert "version 2 was published by anne@example.com" in text_of(refused)
-    assert "wp_choose = 6" in refused.text  # kept in the form and as Bob's draft
+    assert "wp_choose = 6" in refused.text  # kept in the form and as Bob's draft, with the file's own line ends
+    user = await server.runtime.store.read(lambda q: q.user_by_email("bob@example.com"))
+    assert user is not None
+    kept = await programmes.draft(server.runtime.store, user.id, 1)
+    assert kept is not None and (kept.source, kept.base_version) == (second, 1)
     assert (await programmes.history(server.runtime.store, "demo")).current == 2
 
 

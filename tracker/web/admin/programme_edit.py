@@ -104,6 +104,11 @@ async def editor(
     )
 
 
+def toml_text(posted: str) -> str:
+    """A posted TOML with the line ends it was written with: browsers send a textarea's as CRLF."""
+    return posted.replace("\r\n", "\n")
+
+
 def _excerpt(source: str, line: int) -> list[tuple[int, str, bool]]:
     lines = source.splitlines()
     return [(n, lines[n - 1], n == line) for n in range(max(1, line - 2), min(len(lines), line + 2) + 1)]
@@ -213,7 +218,7 @@ def _optional(text: str, where: str) -> float | None:
 
 @requires("programme.edit")
 async def save_toml(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    source = form.get("source", "")
+    source = toml_text(form.get("source", ""))
     try:
         work = await working(request, visit, form.get("site"))
         await keep(request, visit, work, source)
@@ -244,7 +249,7 @@ async def publish(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         base = int_param(form.get("base_version"), "base_version", minimum=0, default=work.base)
     except HTTPError as exc:
         return no_programme(request, visit, exc)
-    source, comment = form.get("source", work.source), form.get("comment", "").strip()
+    source, comment = toml_text(form.get("source", work.source)), form.get("comment", "").strip()
     if not comment:
         return await editor(
             request, visit, work, source=source, errors={"comment": gettext(language, "Say what changes and why.")}
@@ -300,7 +305,7 @@ async def import_page(request: Request, visit: Visit, form: dict[str, str]) -> R
 @requires("programme.edit")
 async def import_toml(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """An uploaded or pasted TOML becomes the draft, to review and publish."""
-    source = form.get("file") or form.get("source", "")
+    source = toml_text(form.get("file") or form.get("source", ""))
     try:
         work = await working(request, visit, form.get("site"))
         if not source.strip():
