@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tracker.domain.programme.edit import campaign_tables
+from tracker.domain.programme.campaign_edit import campaign_tables
 
 from .conftest import Server
 from .test_admin import csrf_of, session_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker.assets import asset_root
-from tracker.domain.programme.edit import campaign_tables
+from tracker.domain.programme.campaign_edit import campaign_tables
 from tracker.web.admin.campaign_form import FormError, input_of, table_of, values_of
 
 SCORES = ("engagement", "medical", "general", "fit")

@@ -33,7 +33,7 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
-from tracker.web.admin import campaigns, dashboard, lead_page, thresholds
+from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
 from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
 from tracker.web.admin import settings as own_settings
@@ -181,7 +181,6 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/leads/{person_id}", lead_page.lead, methods=["GET"]),
         Route("/admin/leads/{person_id}/outcome", lead_page.outcome, methods=["POST"]),
         Route("/admin/leads/{person_id}/reassign", lead_page.reassign, methods=["POST"]),
-        Route("/admin/programme", console.programme, methods=["GET"]),
         Route("/admin/settings", own_settings.settings_form, methods=["GET"]),
         Route("/admin/settings", own_settings.save_settings, methods=["POST"]),
         Route("/admin/thresholds", thresholds.page, methods=["GET"]),
@@ -197,6 +196,23 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_edit, methods=["GET"]),
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_save, methods=["POST"]),
         Route("/admin/campaigns/{campaign_id}/delete", campaigns.campaign_delete, methods=["POST"]),
+        Route("/admin/programme", programme_pages.programme, methods=["GET"]),
+        Route("/admin/programme/versions", programme_pages.versions, methods=["GET"]),
+        Route("/admin/programme/version", programme_pages.version, methods=["GET"]),
+        Route("/admin/programme/export", programme_pages.export, methods=["GET"]),
+        Route("/admin/programme/rollback", programme_pages.rollback, methods=["POST"]),
+        Route("/admin/programme/clone", programme_pages.clone, methods=["POST"]),
+        Route("/admin/programme/edit", programme_edit.edit_page, methods=["GET"]),
+        Route("/admin/programme/edit/tokens", programme_edit.save_tokens, methods=["POST"]),
+        Route("/admin/programme/edit/scores", programme_edit.save_scores, methods=["POST"]),
+        Route("/admin/programme/edit/toml", programme_edit.save_toml, methods=["POST"]),
+        Route("/admin/programme/edit/discard", programme_edit.discard, methods=["POST"]),
+        Route("/admin/programme/edit/rebase", programme_edit.rebase, methods=["POST"]),
+        Route("/admin/programme/rule", programme_edit.rule_page, methods=["GET"]),
+        Route("/admin/programme/rule", programme_edit.save_rule, methods=["POST"]),
+        Route("/admin/programme/publish", programme_edit.publish, methods=["POST"]),
+        Route("/admin/programme/import", programme_edit.import_page, methods=["GET"]),
+        Route("/admin/programme/import", programme_edit.import_toml, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

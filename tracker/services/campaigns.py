@@ -14,7 +14,7 @@ from typing import Any
 
 from tracker.domain.audience import Audience, StateTargeting
 from tracker.domain.decisions import PersonView
-from tracker.domain.programme.edit import campaign_tables, put_campaign, remove_campaign
+from tracker.domain.programme.campaign_edit import campaign_tables, put_campaign, remove_campaign
 from tracker.domain.programme.load import load_programme
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site

@@ -14,6 +14,7 @@ from tracker.domain.privacy import PrivacySettings
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
 from tracker.domain.sites import INTERNAL_SETTING, Site, internal_networks, normalise_origin
+from tracker.services.programmes import CLI, record_version
 from tracker.store import Queries, Store
 from tracker.store.rows import SiteRecord
 
@@ -85,11 +86,16 @@ async def save_site(
     async def unit(q: Queries) -> SiteRecord:
         existing = await q.site_by_key(key)
         if existing is None:
-            await q.insert_site(key, name or key, origins or [], programme or "", now)
+            site_id = await q.insert_site(key, name or key, origins or [], programme or "", now)
+            if programme:
+                await q.insert_programme_version(site_id, 1, programme, author=CLI, comment="", origin=CLI, now=now)
         else:
             changed_origins = origins if origins is not None and origins != existing.origins else None
-            changed_programme = programme if programme is not None and programme != existing.programme else None
-            await q.update_site(existing.id, origins=changed_origins, programme=changed_programme)
+            await q.update_site(existing.id, origins=changed_origins)
+            if programme is not None and programme != existing.programme:
+                # Scripts are the last writer: no base version to check, but a version like any other.
+                await q.lock_site(existing.id)
+                await record_version(q, existing.id, programme, author=CLI, comment="", origin=CLI, now=now)
         saved = await q.site_by_key(key)
         assert saved is not None
         return saved

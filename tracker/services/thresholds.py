@@ -30,7 +30,7 @@ from tracker.domain.programme.threshold_edit import (
 from tracker.domain.programme.thresholds import NO_THRESHOLDS, Thresholds, score_changes, threshold_changes
 from tracker.domain.roles import THRESHOLD_SIDES
 from tracker.errors import Forbidden, HTTPError, NotFound
-from tracker.services.programmes import Agreement, StalePublish, ThresholdsNeedAgreement, publish
+from tracker.services.programmes import CLI, Agreement, StalePublish, ThresholdsNeedAgreement, publish
 from tracker.store import ProposalRecord, Queries, SiteRecord, Store
 
 OPEN = ("pending", "applying")
@@ -324,6 +324,7 @@ async def publish_agreed(
             comment=comment,
             now=now,
             agreement=agreement,
+            origin=CLI,
         )
     except ThresholdsNeedAgreement as exc:
         raise ThresholdsNeedAgreement(exc.message, field="thresholds", changes=changes) from None
@@ -380,9 +381,9 @@ class Active:
 
 
 async def _active(q: Queries, site: SiteRecord) -> Active:
-    # The site row's version counts every change of the site; with programme versions
-    # (services.programmes), this is the number of the latest programme version instead.
-    return Active(site, site.version)
+    # The latest programme version (not the site row's version, which also counts origin changes).
+    latest = await q.latest_programme_version(site.id)
+    return Active(site, latest.number if latest is not None else 0)
 
 
 async def _active_of(q: Queries, site_key: str) -> Active:

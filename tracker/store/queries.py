@@ -17,6 +17,7 @@ from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.lead_queries import LeadQueries
 from tracker.store.privacy_queries import PrivacyQueries
+from tracker.store.programme_queries import ProgrammeQueries
 from tracker.store.report_queries import ReportQueries
 from tracker.store.rows import (
     EVENT_COLUMNS,
@@ -78,6 +79,7 @@ class Queries(
     UserQueries,
     ThresholdQueries,
     CampaignQueries,
+    ProgrammeQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn

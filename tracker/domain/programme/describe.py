@@ -32,7 +32,8 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _seconds(seconds: float) -> str:
+def duration_words(seconds: float) -> str:
+    """86400 → "1d", 5400 → "90m": the TOML's own duration units."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
@@ -91,7 +92,7 @@ def describe(programme: Programme) -> dict[str, Any]:
                 "name": score.name,
                 "mql": score.mql,
                 "sql": score.sql,
-                "decay": f"−{_number(score.decay.percent)} % after {_seconds(score.decay.after)} without scoring"
+                "decay": f"−{_number(score.decay.percent)} % after {duration_words(score.decay.after)} without scoring"
                 if score.decay is not None
                 else None,
             }

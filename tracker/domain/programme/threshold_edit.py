@@ -7,9 +7,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import tomlkit
-from tomlkit.items import Table
+from tomlkit.items import InlineTable, Table
 
+from tracker.domain.programme.edit import keep_thresholds, parse
 from tracker.domain.programme.thresholds import NO_THRESHOLDS, Thresholds
 
 # Messages are catalog ids: the console shows them translated next to their field.
@@ -79,14 +79,7 @@ def _number(raw: str) -> float | None:
 
 def with_thresholds(source: str, score: str, thresholds: Thresholds) -> str:
     """``source`` with ``[scores.<score>]`` given these thresholds (None: no threshold), all else as it was."""
-    document = tomlkit.parse(source)
-    scores = document.get("scores")
-    table = scores.get(score) if scores is not None else None
-    if not isinstance(table, (Table, dict)):
+    scores = parse(source).get("scores")
+    if not isinstance(scores, Table) or not isinstance(scores.get(score), (Table, InlineTable)):
         raise KeyError(score)
-    for key, value in zip(("mql", "sql"), thresholds, strict=True):
-        if value is None:
-            table.pop(key, None)
-        else:
-            table[key] = int(value) if value == int(value) else value
-    return tomlkit.dumps(document)
+    return keep_thresholds(source, {score: thresholds})

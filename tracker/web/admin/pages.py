@@ -1,7 +1,6 @@
-"""The console's pages: sign-in and first run, the home page, the programme.
-
-Each page calls what the API calls and only shapes the answer for reading.  The lead list
-and the lead page are in ``leads`` and ``lead_page``.
+"""What every console page shares (``_page``, ``_runtime``), and the pages that belong to no area:
+signing in and out, first run, and the console's own files.  Each area (dashboard, leads,
+programme, campaigns, thresholds…) has its module and calls what the API calls.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tracker.domain.programme.describe import describe
-from tracker.errors import HTTPError
 from tracker.services.accounts import FIRST_ADMIN, AccountError
 from tracker.services.runtime import Runtime
 from tracker.web.admin.i18n import N_, gettext
@@ -27,7 +24,6 @@ from tracker.web.admin.session import (
     requires,
     set_cookie,
 )
-from tracker.web.auth import console_site
 
 SIGN_IN_FAILED = N_("Wrong e-mail or password.")
 ASSET_HEADERS = {"cache-control": "public, max-age=3600"}  # nosniff comes from web.nosniff, as everywhere
@@ -160,16 +156,3 @@ async def setup(request: Request) -> Response:
     email = form.get("email", "") if link is None or link.user is None else link.user.email
     context = {"visit": None, "link": link, "first": link is not None and link.purpose == FIRST_ADMIN}
     return render(request, "setup.html", {**context, "token": token, "email": email, "error": error}, 400)
-
-
-# ---- pages ------------------------------------------------------------------------------
-
-
-@requires("programme.read")
-async def programme(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
-    try:
-        site = console_site(runtime, request.query_params.get("site"))
-    except HTTPError as exc:
-        return _page(request, visit, "error.html", exc.status, title="No programme", message=exc.message)
-    return _page(request, visit, "programme.html", site=site, tables=describe(site.programme))

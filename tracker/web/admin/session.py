@@ -15,6 +15,8 @@ import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
@@ -31,7 +33,8 @@ from tracker.web.admin.render import render
 
 COOKIE = "tk_session"
 LOGIN = "/admin/login"
-FORM_LIMIT = 64 * 1024
+# A programme's whole TOML is posted by its editor and its import.
+FORM_LIMIT = 512 * 1024
 SAFE_METHODS = ("GET", "HEAD")
 # Sign-in attempts: 5 per account then one a minute; 20 per address then one every 6 s.
 ACCOUNT_RATE = Rate(per_second=1 / 60, burst=5)
@@ -105,17 +108,35 @@ def clear_cookie(request: Request, response: Response) -> None:
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """An ``application/x-www-form-urlencoded`` body as a dict (the last value of a repeated name)."""
+    """A form body as a dict (the last value of a repeated name).
+
+    ``application/x-www-form-urlencoded``, or ``multipart/form-data`` for a form that uploads a
+    text file (the programme's TOML import): a file's field holds its text.
+    """
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > FORM_LIMIT:
             return {}
+    content_type = request.headers.get("content-type", "")
     try:
+        if content_type.startswith("multipart/form-data"):
+            return _multipart(body, content_type)
         text = body.decode()
     except UnicodeDecodeError:
         return {}
     return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _multipart(body: bytes, content_type: str) -> dict[str, str]:
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts() if message.is_multipart() else ():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = payload.decode()
+    return fields
 
 
 def csrf_ok(visit: Visit, form: dict[str, str], request: Request) -> bool:

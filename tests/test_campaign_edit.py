@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from tracker.domain.programme.edit import CampaignMissing, campaign_tables, put_campaign, remove_campaign
+from tracker.domain.programme.campaign_edit import CampaignMissing, campaign_tables, put_campaign, remove_campaign
 from tracker.domain.programme.load import load_programme
 
 SOURCE = """# The demo programme
