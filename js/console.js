@@ -13,4 +13,20 @@
     var field = event.target;
     if (field && field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.requestSubmit();
   });
+  // A button with data-copy="#id" copies that element's text (an input's value) to the clipboard:
+  // snippets, one-time links, new API keys.  Without JS the text is there to select by hand.
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = "value" in source ? source.value : source.textContent;
+    var done = function () { button.setAttribute("data-copied", ""); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    } else if (source.select) {
+      source.select();
+      done();
+    }
+  });
 })();

@@ -14,11 +14,10 @@ from typing import Any, TypeVar
 import click
 from starlette.applications import Starlette
 
+from tracker.cli_sites import keys_group, sites_group
 from tracker.cli_users import serve_banner, users_group
 from tracker.config import Settings
 from tracker.domain.clock import iso
-from tracker.domain.keys import ROLES, digest, new_key
-from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
 from tracker.domain.programme.thresholds import threshold_changes
@@ -26,12 +25,11 @@ from tracker.errors import HTTPError
 from tracker.services import exports
 from tracker.services.exports import FORMATS, WHATS
 from tracker.services.outbox import EVENTS
-from tracker.services.privacy import plan_purge, run_purge, save_privacy
+from tracker.services.privacy import plan_purge, run_purge
 from tracker.services.sites import load_programme_file, save_site
 from tracker.services.webhooks import add_webhook, new_secret, send_test, webhooks_of
 from tracker.store import Store, open_store
 from tracker.web.exports import lead_filter
-from tracker.web.params import int_param
 
 T = TypeVar("T")
 
@@ -162,96 +160,6 @@ def programme_load(
 
     changed = _with_store(settings, run)
     click.echo(f"loaded {file} into site {site_key!r}" + (f" (thresholds: {'; '.join(changed)})" if changed else ""))
-
-
-@main.group()
-def sites() -> None:
-    """Sites (one per customer website)."""
-
-
-@sites.command("add")
-@click.argument("key")
-@click.option("--name", default=None)
-@click.option("--origin", "origins", multiple=True, help="Allowed page origin, e.g. https://www.example.com (repeat).")
-@click.option("--programme", "programme_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--consent", type=click.Choice(CONSENT_MODES), default=None, help="required: keep nothing until consent.")
-@click.option("--dnt", type=click.Choice(SIGNAL_MODES), default=None, help="Do Not Track (default honour).")
-@click.option("--gpc", type=click.Choice(SIGNAL_MODES), default=None, help="Global Privacy Control (default honour).")
-@click.option("--ip", type=click.Choice(IP_MODES), default=None, help="drop (default) or keep a /24 or /48 prefix.")
-@click.option(
-    "--retention-anonymous-days", type=click.IntRange(min=1), default=None, help="Default 395 days of inactivity."
-)
-@click.option(
-    "--retention-identified-days", default=None, metavar="DAYS|never", help="Default 1095 days of inactivity."
-)
-@data_dir_option
-@db_option
-def sites_add(
-    key: str,
-    name: str | None,
-    origins: tuple[str, ...],
-    programme_file: Path | None,
-    consent: str | None,
-    dnt: str | None,
-    gpc: str | None,
-    ip: str | None,
-    retention_anonymous_days: int | None,
-    retention_identified_days: str | None,
-    data_dir: Path | None,
-    db: str | None,
-) -> None:
-    """Create or update site KEY."""
-    source = _compile_or_exit(programme_file).source if programme_file else None
-    given = {"consent": consent, "dnt": dnt, "gpc": gpc, "ip": ip, "retention_anonymous_days": retention_anonymous_days}
-    privacy: dict[str, Any] = {option: value for option, value in given.items() if value is not None}
-    if retention_identified_days is not None:
-        privacy["retention_identified_days"] = _days_or_never(retention_identified_days)
-    settings = Settings.from_env(data_dir=data_dir, db=db)
-
-    async def run(store: Store) -> PrivacySettings:
-        await save_site(store, key, name=name, origins=list(origins) or None, programme=source, now=time.time())
-        return await save_privacy(store, key, privacy)
-
-    policy = _with_store(settings, run)
-    click.echo(
-        f'site {key!r} saved; embed: <script async src="https://YOUR_TRACKER_HOST/t.js" data-site="{key}"></script>'
-    )
-    identified = policy.retention_identified_days
-    click.echo(
-        f"privacy: consent {policy.consent}, DNT {policy.dnt}, GPC {policy.gpc}, IP {policy.ip}; inactive people kept"
-        f" {policy.retention_anonymous_days} days if anonymous, "
-        + (f"{identified} days if identified" if identified else "forever if identified")
-    )
-
-
-def _days_or_never(raw: str) -> int | None:
-    if raw == "never":
-        return None
-    try:
-        return int_param(raw, "days", minimum=1)
-    except HTTPError:
-        raise click.BadParameter(
-            "a number of days (1 or more) or never", param_hint="--retention-identified-days"
-        ) from None
-
-
-@sites.command("internal")
-@click.argument("key")
-@click.argument("ranges", nargs=-1)
-@click.option("--clear", is_flag=True, help="Remove every internal range.")
-@data_dir_option
-@db_option
-def sites_internal(key: str, ranges: tuple[str, ...], clear: bool, data_dir: Path | None, db: str | None) -> None:
-    """Set the address RANGES (CIDR) of site KEY's own staff, whose traffic is ignored; none given: show them."""
-    from tracker.services.abuse import internal_ranges
-
-    settings = Settings.from_env(data_dir=data_dir, db=db)
-    given = list(ranges) if ranges or clear else None
-    try:
-        networks = _with_store(settings, lambda store: internal_ranges(store, key, given))
-    except (ProgrammeError, LookupError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"site {key!r}: internal ranges {', '.join(map(str, networks)) or 'none'}")
 
 
 @main.command("purge")
@@ -468,33 +376,6 @@ async def _site_id(store: Store, site_key: str) -> int:
     return site.id
 
 
-@main.group()
-def keys() -> None:
-    """API keys for the sales API."""
-
-
-@keys.command("create")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--site", "site_key", required=True)
-@click.option("--name", default="", help="Who or what the key is for.")
-@data_dir_option
-@db_option
-def keys_create(role: str, site_key: str, name: str, data_dir: Path | None, db: str | None) -> None:
-    """Create an API key; it is shown once (only its digest is stored)."""
-    settings = Settings.from_env(data_dir=data_dir, db=db)
-    key = new_key()
-
-    async def run(store: Store) -> None:
-        site = await store.read(lambda q: q.site_by_key(site_key))
-        if site is None:
-            raise click.ClickException(f"no site {site_key!r}")
-        await store.write(lambda q: q.insert_api_key(site.id, role, name, digest(key), time.time()))
-
-    _with_store(settings, run)
-    click.echo(f"{role} key for site {site_key!r} (shown once):", err=True)
-    click.echo(key)
-
-
 def _compile_or_exit(file: Path) -> Programme:
     try:
         return load_programme_file(file)
@@ -520,3 +401,5 @@ def _with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> 
 
 
 main.add_command(users_group(data_dir_option, db_option, _with_store))
+main.add_command(sites_group(data_dir_option, db_option, _with_store, _compile_or_exit))
+main.add_command(keys_group(data_dir_option, db_option, _with_store))

@@ -12,15 +12,16 @@ from typing import Any
 from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
+from tracker.store.audit_queries import AuditQueries
 from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
+from tracker.store.key_queries import KeyQueries
 from tracker.store.lead_queries import LeadQueries
 from tracker.store.privacy_queries import PrivacyQueries
 from tracker.store.rows import (
     EVENT_COLUMNS,
     PERSON_COLUMNS,
     VISITOR_COLUMNS,
-    ApiKeyRecord,
     SiteRecord,
     dicts,
     dumps,
@@ -64,7 +65,7 @@ MERGE_RULES: dict[str, str] = {
 }
 
 
-class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQueries):
+class Queries(PrivacyQueries, AbuseQueries, AuditQueries, HandoffQueries, KeyQueries, LeadQueries, UserQueries):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
@@ -105,28 +106,12 @@ class Queries(PrivacyQueries, AbuseQueries, HandoffQueries, LeadQueries, UserQue
                 "UPDATE sites SET programme = ?, version = version + 1 WHERE id = ?", programme, site_id
             )
 
+    async def rename_site(self, site_id: int, name: str) -> None:
+        await self.conn.execute("UPDATE sites SET name = ?, version = version + 1 WHERE id = ?", name, site_id)
+
     async def site_versions(self) -> dict[int, int]:
         rows = await self.conn.fetchall("SELECT id, version FROM sites")
         return {int(row["id"]): int(row["version"]) for row in rows}
-
-    # -- api keys ------------------------------------------------------------------------------
-
-    async def insert_api_key(self, site_id: int, role: str, name: str, digest: str, now: float) -> int:
-        key_id = await self.conn.fetchval(
-            "INSERT INTO api_keys (site_id, role, name, hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            site_id,
-            role,
-            name,
-            digest,
-            now,
-        )
-        return int(key_id)
-
-    async def api_key(self, digest: str) -> ApiKeyRecord | None:
-        row = await self.conn.fetchone("SELECT id, site_id, role, name FROM api_keys WHERE hash = ?", digest)
-        if row is None:
-            return None
-        return ApiKeyRecord(id=int(row["id"]), site_id=int(row["site_id"]), role=row["role"], name=row["name"])
 
     # -- persons -------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class ApiKeyRecord:
     site_id: int
     role: str
     name: str
+    created_at: float = 0.0
+    last_used_at: float | None = None
 
 
 PERSON_COLUMNS = (
