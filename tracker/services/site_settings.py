@@ -84,11 +84,11 @@ def _checked(key: str, change: SiteChange, creating: bool) -> SiteChange:
                 origins.append(check_origin(raw))
             except ValueError as exc:
                 errors.setdefault("origins", str(exc))
-    if change.privacy is not None:
-        try:
-            PrivacySettings.from_json(change.privacy)
+    for field, value in (change.privacy or {}).items():
+        try:  # one field at a time, so that each bad one is named
+            PrivacySettings.from_json({field: value})
         except ProgrammeError as exc:
-            errors[exc.where.removeprefix("settings.")] = exc.message
+            errors[field] = exc.message
     internal: list[str] | None = None
     if change.internal is not None:
         try:
