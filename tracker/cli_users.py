@@ -129,7 +129,7 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
         accounts_of = _accounts(settings)
 
         async def run(store: Store) -> str:
-            return await accounts_of(store).password_link(email, time.time())
+            return await accounts_of(store).password_link(email, time.time(), actor="cli")
 
         token = _with_store(settings, _or_exit(run))
         click.echo(f"one-time link for {email} (valid 24 h):", err=True)
