@@ -10,7 +10,9 @@ import re
 
 import pytest
 
+from tracker.assets import asset_root
 from tracker.services.accounts import AccountError
+from tracker.web.admin import i18n
 
 from .conftest import Server
 from .test_admin import PASSWORD, accounts, csrf_of, session_of, sign_in
@@ -162,3 +164,36 @@ async def test_a_user_form_without_the_csrf_token_is_refused(server: Server) -> 
     body = {"email": "x@example.com", "role": "admin"}
     assert (await server.http.post("/admin/users", data=body, headers=headers)).status_code == 403
     assert await accounts(server).user("x@example.com") is None
+
+
+ADMIN_TEMPLATES = ("users", "keys", "sites", "site", "webhooks", "audit", "privacy")
+# Words French writes the same (names of standards, loanwords).
+SAME_IN_FRENCH = {"E-mail", "Actions", "Site", "Sites", "IP", "DNT / GPC", "Webhooks", "Action", "Lead", "e-mail"}
+SAME_IN_FRENCH |= {"Do Not Track", "Global Privacy Control"}
+
+
+def test_every_string_of_the_admin_pages_has_its_french() -> None:
+    catalog = i18n.translations("fr")
+    for name in ADMIN_TEMPLATES:
+        source = (asset_root() / "templates" / "admin" / f"{name}.html").read_text(encoding="utf-8")
+        for _quote, message in re.findall(r"""_\(\s*(["'])(.*?)(?<!\\)\1""", source):
+            assert catalog.gettext(message) != message or message in SAME_IN_FRENCH, (name, message)
+
+
+async def test_the_admin_pages_speak_french(server: Server) -> None:
+    headers, _ = await admin(server)
+    french = {**headers, "accept-language": "fr-FR,fr;q=0.9"}
+    pages = {
+        "/admin/users": "Créer un utilisateur",
+        "/admin/sites": "Créer un site",
+        "/admin/sites/demo": "Extrait à coller",
+        "/admin/keys": "Créer une clé",
+        "/admin/webhooks": "Ajouter un webhook",
+        "/admin/audit": "Journal d’audit",
+        "/admin/privacy": "Demandes RGPD",
+    }
+    for path, text in pages.items():
+        page = await server.http.get(path, headers=french)
+        assert page.status_code == 200 and text in page.text and '<html lang="fr">' in page.text, path
+    missing = await server.http.get("/admin/sites/nope", headers=french)
+    assert missing.status_code == 404 and "Ce site n’existe pas." in missing.text

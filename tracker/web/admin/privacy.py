@@ -15,12 +15,20 @@ from tracker.domain.sites import Site
 from tracker.errors import HTTPError
 from tracker.services import privacy
 from tracker.services.privacy import PersonRef
+from tracker.web.admin import i18n
 from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
 from tracker.web.leads import export_body, person_ref
 
 WAYS = ("email", "user_id", "id")
+NOBODY = "Nobody on this site matches."
+
+
+def _say(request: Request, visit: Visit, message: str) -> str:
+    """``message`` in the reader's language (plain text: the template escapes it)."""
+    return i18n.gettext(reader(request, visit)[0], message)
 
 
 def _ref(by: str, value: str) -> PersonRef:
@@ -56,7 +64,7 @@ async def privacy_page(request: Request, visit: Visit, form: dict[str, str]) -> 
         return await _page_for(request, visit, values, 400, errors={"value": exc.message})
     person = await _find(request, site, ref)
     if person is None:
-        return await _page_for(request, visit, values, 404, errors={"value": "Nobody on this site matches."})
+        return await _page_for(request, visit, values, 404, errors={"value": _say(request, visit, NOBODY)})
     return await _page_for(request, visit, values, person=person, site=site)
 
 
@@ -73,7 +81,7 @@ async def download(request: Request, visit: Visit, form: dict[str, str]) -> Resp
     actor = f"user:{visit.session.user.id}"
     found = await privacy.export_person(runtime.store, site.id, ref, actor=actor, now=now)
     if found is None:
-        return await _page_for(request, visit, values, 404, errors={"value": "Nobody on this site matches."})
+        return await _page_for(request, visit, values, 404, errors={"value": _say(request, visit, NOBODY)})
     body = orjson.dumps(export_body(site, found, now), option=orjson.OPT_INDENT_2)
     filename = f"person-{site.key}-{found.person.id}.json"
     return Response(
@@ -94,10 +102,10 @@ async def erase(request: Request, visit: Visit, form: dict[str, str]) -> Respons
         return await _page_for(request, visit, values, 400, errors={"value": exc.message})
     if form.get("confirm") != "yes":
         person = await _find(request, site, ref)
-        errors = {"confirm": "Tick the box to confirm: erasure cannot be undone."}
+        errors = {"confirm": _say(request, visit, "Tick the box to confirm: erasure cannot be undone.")}
         return await _page_for(request, visit, values, 400, person=person, site=site, errors=errors)
     actor = f"user:{visit.session.user.id}"
     erased = await privacy.erase_person(runtime.store, site.id, ref, actor=actor, now=runtime.clock())
     if erased is None:
-        return await _page_for(request, visit, values, 404, errors={"value": "Nobody on this site matches."})
+        return await _page_for(request, visit, values, 404, errors={"value": _say(request, visit, NOBODY)})
     return RedirectResponse(f"/admin/privacy?site={site.key}&erased={erased.person_id}", status_code=303)

@@ -14,7 +14,9 @@ from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, Privac
 from tracker.domain.sites import INTERNAL_SETTING
 from tracker.services.site_settings import PRIVACY_FIELDS, SiteChange, SiteErrors, save_settings
 from tracker.store import SiteRecord
+from tracker.web.admin import i18n
 from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 
 CHOICES = {"consent": CONSENT_MODES, "dnt": SIGNAL_MODES, "gpc": SIGNAL_MODES, "ip": IP_MODES}
@@ -114,7 +116,9 @@ async def _record(request: Request) -> SiteRecord | None:
 
 
 def _missing(request: Request, visit: Visit) -> Response:
-    return _page(request, visit, "error.html", 404, title="No such site", message="This site does not exist.")
+    language = reader(request, visit)[0]
+    title, message = i18n.gettext(language, "No such site"), i18n.gettext(language, "This site does not exist.")
+    return _page(request, visit, "error.html", 404, title=title, message=message)
 
 
 @requires("sites.manage")
