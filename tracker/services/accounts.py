@@ -309,6 +309,7 @@ class Accounts:
                 await q.set_password_hash(user.id, hashed)
                 await q.delete_sessions_of(user.id)
             assert user is not None
+            await q.record_login(user.id, now)  # the link signs them in
             return user
 
         return await self.store.write(unit)
