@@ -22,11 +22,18 @@
     if (!source) return;
     var text = "value" in source ? source.value : source.textContent;
     var done = function () { button.setAttribute("data-copied", ""); };
+    // Without clipboard access (plain http, a refused permission) the text is selected for Ctrl+C.
+    var select = function () {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      if (source.select) source.select();
+    };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () {});
-    } else if (source.select) {
-      source.select();
-      done();
+      navigator.clipboard.writeText(text).then(done, select);
+    } else {
+      select();
     }
   });
 })();

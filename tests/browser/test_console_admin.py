@@ -68,6 +68,11 @@ def test_an_admin_creates_a_key_shown_once_and_revokes_it(context: BrowserContex
     page.get_by_role("button", name="Create the key").click()
     key = page.locator("#secret").input_value()
     assert key.startswith("tk_")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=tracker.base)
+    copy = page.get_by_role("button", name="Copy")
+    copy.click()
+    expect(copy).to_have_attribute("data-copied", "")
+    assert page.evaluate("navigator.clipboard.readText()") == key
     screenshot(page, "admin-keys-created")
     bearer = {"authorization": f"Bearer {key}"}
     assert httpx.get(tracker.url("/api/leads"), headers=bearer, timeout=10).status_code == 200

@@ -109,7 +109,7 @@ async def save_settings(
     checked = _checked(key, change, create is True)
 
     async def unit(q: Queries) -> SiteRecord:
-        site = await q.site_by_key(key)
+        site = await q.site_by_key(key, for_update=True)
         if create is True and site is not None:
             raise SiteErrors({"key": f"a site {key!r} exists already"})
         if site is None and create is False:

@@ -88,9 +88,12 @@ class Queries(PrivacyQueries, AbuseQueries, AuditQueries, HandoffQueries, KeyQue
         )
         return [site_of_row(row) for row in rows]
 
-    async def site_by_key(self, key: str) -> SiteRecord | None:
+    async def site_by_key(self, key: str, *, for_update: bool = False) -> SiteRecord | None:
+        """The site; ``for_update`` locks its row (PostgreSQL) so a read-modify-write of its settings
+        by two instances ends as if one ran after the other."""
+        lock = self.conn.lock_rows() if for_update else ""
         row = await self.conn.fetchone(
-            "SELECT id, key, name, origins, programme, version, settings FROM sites WHERE key = ?", key
+            "SELECT id, key, name, origins, programme, version, settings FROM sites WHERE key = ?" + lock, key
         )
         return site_of_row(row) if row else None
 
