@@ -1,5 +1,5 @@
 """/admin/webhooks (web/admin/webhooks.py): list, add (secret shown once), remove, and the
-latest deliveries with resend — the services and queries /api/webhooks uses."""
+latest deliveries with resend — the services /api/webhooks uses, audited as the console user."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ async def test_add_list_deliveries_resend_and_remove(server: Server) -> None:
     )
     assert removed.status_code == 303
     assert await server.runtime.store.read(lambda q: q.webhooks(1)) == []
+    entries = await server.runtime.store.read(lambda q: q.audit_entries(1, 10))
+    changes = [(e["action"], e["actor"]) for e in entries if e["action"].startswith("webhook_")]
+    assert changes == [("webhook_remove", "user:1"), ("webhook_resend", "user:1"), ("webhook_add", "user:1")]
 
 
 async def test_a_bad_webhook_keeps_the_input_and_names_the_field(server: Server) -> None:

@@ -27,7 +27,7 @@ from tracker.services.exports import FORMATS, WHATS
 from tracker.services.outbox import EVENTS
 from tracker.services.privacy import plan_purge, run_purge
 from tracker.services.sites import load_programme_file, save_site
-from tracker.services.webhooks import add_webhook, new_secret, send_test, webhooks_of
+from tracker.services.webhooks import add_webhook, new_secret, remove_webhook, send_test, webhooks_of
 from tracker.store import Store, open_store
 from tracker.web.exports import lead_filter
 
@@ -309,7 +309,7 @@ def webhooks_add(url: str, site_key: str, events: tuple[str, ...], data_dir: Pat
     async def run(store: Store) -> dict[str, Any]:
         site = await _site_id(store, site_key)
         try:
-            return await add_webhook(store, site, url, list(events) or None, time.time())
+            return await add_webhook(store, site, url, list(events) or None, time.time(), actor="cli")
         except HTTPError as exc:
             raise click.ClickException(exc.message) from None
 
@@ -343,7 +343,7 @@ def webhooks_remove(webhook_id: int, site_key: str, data_dir: Path | None, db: s
 
     async def run(store: Store) -> bool:
         site = await _site_id(store, site_key)
-        return await store.write(lambda q: q.delete_webhook(site, webhook_id))
+        return await remove_webhook(store, site, webhook_id, actor="cli", now=time.time())
 
     if not _with_store(Settings.from_env(data_dir=data_dir, db=db), run):
         raise click.ClickException(f"no webhook {webhook_id} on site {site_key!r}")

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from tracker.domain.sites import Site
 from tracker.errors import HTTPError
 from tracker.services.outbox import EVENTS
-from tracker.services.webhooks import add_webhook, webhooks_of
+from tracker.services.webhooks import add_webhook, redeliver, remove_webhook, webhooks_of
 from tracker.web.admin.pages import _page, _runtime
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -44,6 +44,10 @@ async def _listing(request: Request, visit: Visit, site: Site, status: int = 200
     )
 
 
+def _actor(visit: Visit) -> str:
+    return f"user:{visit.session.user.id}"
+
+
 def _site(request: Request, key: str | None) -> Site:
     return console_site(_runtime(request), key or None)
 
@@ -71,7 +75,7 @@ async def add(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     url = form.get("url", "").strip()
     wanted = [event for event in EVENTS if form.get(EVENT_FIELD + event)]
     try:
-        created = await add_webhook(runtime.store, site.id, url, wanted, runtime.clock())
+        created = await add_webhook(runtime.store, site.id, url, wanted, runtime.clock(), actor=_actor(visit))
     except HTTPError as exc:
         new = {"url": url, "events": wanted}
         return await _listing(request, visit, site, 400, new=new, errors={exc.field or "url": exc.message})
@@ -86,7 +90,7 @@ async def remove(request: Request, visit: Visit, form: dict[str, str]) -> Respon
         webhook_id = int_param(form.get("id"), "id")
     except HTTPError as exc:
         return _no_site(request, visit, exc)
-    if not await runtime.store.write(lambda q: q.delete_webhook(site.id, webhook_id)):
+    if not await remove_webhook(runtime.store, site.id, webhook_id, actor=_actor(visit), now=runtime.clock()):
         return await _listing(request, visit, site, 404, failed=f"no webhook {webhook_id} (removed already?)")
     return RedirectResponse(f"/admin/webhooks?site={site.key}", status_code=303)
 
@@ -99,7 +103,7 @@ async def resend(request: Request, visit: Visit, form: dict[str, str]) -> Respon
         delivery_id = int_param(form.get("id"), "id")
     except HTTPError as exc:
         return _no_site(request, visit, exc)
-    if not await runtime.store.write(lambda q: q.resend_delivery(site.id, delivery_id, runtime.clock())):
+    if not await redeliver(runtime.store, site.id, delivery_id, actor=_actor(visit), now=runtime.clock()):
         return await _listing(request, visit, site, 404, failed=f"no delivery {delivery_id}")
     request.app.state.deliverer.wake()
     return RedirectResponse(f"/admin/webhooks?site={site.key}", status_code=303)
