@@ -69,3 +69,17 @@ def test_keys_list_and_revoke(tmp_path: Path) -> None:
     code, _, err = run("keys", "revoke", "1", *data)
     assert code == 1 and "no API key 1" in err
     assert audit_of(tmp_path)[-2:] == [(1, "cli", "key_create"), (1, "cli", "key_revoke")]
+
+
+def test_tracker_audit_filters_install_wide_and_by_action(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert run("sites", "add", "acme", *data)[0] == 0
+    assert run("users", "create", "boss@acme.fr", "--role", "admin", *data)[0] == 0
+    assert run("keys", "create", "--role", "sales", "--site", "acme", *data)[0] == 0
+    code, out, _ = run("audit", "--install", *data)
+    assert code == 0 and [line.split()[1:3] for line in out.splitlines()] == [["cli", "user_create"]]
+    assert '"user": "boss@acme.fr"' in out
+    code, out, _ = run("audit", "--site", "acme", "--action", "key_create", *data)
+    assert code == 0 and len(out.splitlines()) == 1 and " cli key_create " in out
+    assert len(run("audit", *data)[1].splitlines()) == 3  # everything
+    assert run("audit", "--site", "nope", *data)[0] == 1

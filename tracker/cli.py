@@ -23,12 +23,15 @@ from tracker.domain.programme.load import Programme, load_programme
 from tracker.domain.programme.thresholds import threshold_changes
 from tracker.errors import HTTPError
 from tracker.services import exports
+from tracker.services.audit import MAX_LIMIT as MAX_AUDIT
+from tracker.services.audit import AuditPage, audit_page
 from tracker.services.exports import FORMATS, WHATS
 from tracker.services.outbox import EVENTS
 from tracker.services.privacy import plan_purge, run_purge
 from tracker.services.sites import load_programme_file, save_site
 from tracker.services.webhooks import add_webhook, new_secret, remove_webhook, send_test, webhooks_of
 from tracker.store import Store, open_store
+from tracker.store.audit_queries import INSTALL, AuditFilter
 from tracker.web.exports import lead_filter
 
 T = TypeVar("T")
@@ -228,24 +231,38 @@ def backup(target: Path, data_dir: Path | None, db: str | None) -> None:
 
 
 @main.command("audit")
-@click.option("--site", "site_key", required=True, help="Site key.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--site", "site_key", default=None, help="Only this site's entries.")
+@click.option("--install", is_flag=True, help="Only install-wide entries (users).")
+@click.option("--actor", default=None, help='Only this actor\'s: "user:3", "key:5", "cli", "scheduler".')
+@click.option("--action", default=None, help="Only this action, e.g. erase, key_create, user_role.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1, max=MAX_AUDIT))
 @data_dir_option
 @db_option
-def audit(site_key: str, limit: int, data_dir: Path | None, db: str | None) -> None:
-    """The latest exports, erasures and purges of a site, newest first (they hold no personal data)."""
+def audit(
+    site_key: str | None,
+    install: bool,
+    actor: str | None,
+    action: str | None,
+    limit: int,
+    data_dir: Path | None,
+    db: str | None,
+) -> None:
+    """The latest changes, newest first: who (users by e-mail), what, before and after."""
     settings = Settings.from_env(data_dir=data_dir, db=db)
 
-    async def run(store: Store) -> list[dict[str, Any]]:
-        site = await store.read(lambda q: q.site_by_key(site_key))
-        if site is None:
-            raise click.ClickException(f"no site {site_key!r}")
-        return await store.read(lambda q: q.audit_entries(site.id, limit))
+    async def run(store: Store) -> AuditPage:
+        site_id = INSTALL if install else None
+        if site_key is not None:
+            site = await store.read(lambda q: q.site_by_key(site_key))
+            if site is None:
+                raise click.ClickException(f"no site {site_key!r}")
+            site_id = site.id
+        return await audit_page(store, AuditFilter(site_id, actor, action), limit)
 
-    for entry in _with_store(settings, run):
+    for entry in _with_store(settings, run).entries:
         subject = "" if entry["subject"] is None else f" person {entry['subject']}"
         detail = json.dumps(entry["detail"], ensure_ascii=False)
-        click.echo(f"{iso(entry['at'])} {entry['actor']} {entry['action']}{subject} {detail}")
+        click.echo(f"{iso(entry['at'])} {entry['who']} {entry['action']}{subject} {detail}")
 
 
 @main.command("export")
