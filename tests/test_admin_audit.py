@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tracker.services.audit import audit_page, who
+from tracker.services.audit import audit_page, changes, who
 from tracker.store.audit_queries import INSTALL, AuditFilter
 
 from .conftest import Server
@@ -56,3 +56,14 @@ async def test_filters_and_keyset_pages(server: Server) -> None:
 async def test_only_admins_read_the_audit_log(server: Server) -> None:
     for role in ("sales", "marketing"):
         assert (await server.http.get("/admin/audit", headers=await session_of(server, role))).status_code == 403
+
+
+def test_changes_are_listed_field_by_field() -> None:
+    before = {"name": "Démo", "privacy": {"consent": "none", "ip": "drop"}, "origins": []}
+    after = {"name": "Démo", "privacy": {"consent": "required", "ip": "drop"}, "origins": ["https://a.fr"]}
+    assert changes({"site": "demo", "before": before, "after": after}) == [
+        ("privacy.consent", "none", "required"),
+        ("origins", [], ["https://a.fr"]),
+    ]
+    assert changes({"after": {"role": "sales", "owner": None}}) == [("role", None, "sales")]
+    assert changes({"via": "email"}) == []

@@ -86,7 +86,8 @@ async def test_role_owner_disable_enable_and_reset_are_audited_by_email(server: 
     # ... and, oldest, the admin's own creation (by the test, as the CLI would).
     assert actions == ["user_reset_link", "user_enable", "user_disable", "user_role", "user_create", "user_create"]
     assert "admin@example.com" in log.text and "user:" not in log.text.split("<tbody>", 1)[1]
-    assert '{"owner": null, "role": "marketing"}' in log.text and '{"owner": "bob", "role": "sales"}' in log.text
+    assert '<dt>role</dt><dd class="change"><del>marketing</del> → <ins>sales</ins></dd>' in log.text
+    assert '<dt>owner</dt><dd class="change"><ins>bob</ins></dd>' in log.text
 
 
 async def test_the_last_active_admin_can_neither_leave_nor_be_demoted(server: Server) -> None:

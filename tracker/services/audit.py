@@ -14,7 +14,7 @@ MAX_LIMIT = 200
 
 @dataclass(frozen=True, slots=True)
 class AuditPage:
-    entries: list[dict[str, Any]]  # each with "who": the actor as people read it
+    entries: list[dict[str, Any]]  # each with "who" (the actor as people read it) and "changes"
     next_before: int | None  # the ``before`` of the next page; None on the last one
     actors: dict[str, str]  # every actor in the log → how it reads, for the filter
     actions: list[str]
@@ -27,6 +27,25 @@ def _user_ids(actors: list[str]) -> list[int]:
         if kind == "user" and number.isdigit():
             ids.append(int(number))
     return ids
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, inner in value.items():
+        flat.update(_flat(inner, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def changes(detail: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """What an entry's before/after changed, field by field (``privacy.consent``: none → required);
+    a creation lists what it set, with None before."""
+    if "after" not in detail:
+        return []
+    before, after = _flat(detail.get("before") or {}), _flat(detail["after"])
+    fields = [*after, *(field for field in before if field not in after)]
+    return [(field, before.get(field), after.get(field)) for field in fields if before.get(field) != after.get(field)]
 
 
 def who(actor: str, emails: dict[int, str]) -> str:
@@ -45,7 +64,7 @@ async def audit_page(store: Store, wanted: AuditFilter, limit: int) -> AuditPage
         actors, actions = await q.audit_choices()
         emails = await q.user_emails(_user_ids(actors))
         page = rows[:limit]
-        entries = [{**row, "who": who(row["actor"], emails)} for row in page]
+        entries = [{**row, "who": who(row["actor"], emails), "changes": changes(row["detail"])} for row in page]
         following = page[-1]["id"] if len(rows) > limit else None
         return AuditPage(entries, following, {actor: who(actor, emails) for actor in actors}, actions)
 
