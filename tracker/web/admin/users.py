@@ -81,6 +81,8 @@ async def change_user(request: Request, visit: Visit, form: dict[str, str]) -> R
         else:
             await the_console.accounts.set_role(email, form.get("role", ""), form.get("owner"), now=now, actor=actor)
     except AccountError as exc:
-        row = {"email": email, "role": form.get("role", ""), "owner": form.get("owner", ""), "error": exc.message}
+        row = {"email": email, "action": action, "error": exc.message}
+        if action == "save":  # what they chose is shown again; a button's row shows the user as stored
+            row.update(role=form.get("role", ""), owner=form.get("owner", ""))
         return await _listing(request, visit, 400, row=row)
     return RedirectResponse(USERS, status_code=303)
