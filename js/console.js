@@ -25,5 +25,27 @@
       ["csrf", "comment", "base_version"].forEach(function (name) { data.delete(name); });
       frame.src = frame.getAttribute("data-preview-base") + "?" + new URLSearchParams(data).toString();
     }, 300);
+  // A button with data-copy="#id" copies that element's text (an input's value) to the clipboard:
+  // snippets, one-time links, new API keys.  Without JS the text is there to select by hand.
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = "value" in source ? source.value : source.textContent;
+    var done = function () { button.setAttribute("data-copied", ""); };
+    // Without clipboard access (plain http, a refused permission) the text is selected for Ctrl+C.
+    var select = function () {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      if (source.select) source.select();
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, select);
+    } else {
+      select();
+    }
   });
 })();

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tracker.domain.keys import ROLES, digest, new_key
+from tracker.domain.keys import digest, new_key
+from tracker.domain.roles import KEY_ROLES as ROLES
 from tracker.store import Queries
 
 from .conftest import Server

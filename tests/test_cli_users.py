@@ -38,6 +38,24 @@ def test_users_create_list_disable_and_reset_link(tmp_path: Path) -> None:
     assert code == 2
 
 
+def test_users_role_and_enable_keep_the_last_admin(tmp_path: Path) -> None:
+    data = ("--data-dir", str(tmp_path))
+    assert run("users", "create", "boss@acme.fr", "--role", "admin", *data)[0] == 0
+    code, _, err = run("users", "role", "boss@acme.fr", "--role", "sales", *data)
+    assert code == 1 and "last active admin" in err
+    code, _, err = run("users", "disable", "boss@acme.fr", *data)
+    assert code == 1 and "last active admin" in err
+    assert run("users", "create", "amelie@acme.fr", "--role", "marketing", *data)[0] == 0
+    code, out, _ = run("users", "role", "amelie@acme.fr", "--role", "sales", "--owner", "amelie", *data)
+    assert code == 0 and out.strip() == "amelie@acme.fr is sales, owner amelie"
+    code, _, err = run("users", "role", "boss@acme.fr", "--role", "marketing", "--owner", "x", *data)
+    assert code == 1 and "only a sales user is a routing owner" in err
+    assert run("users", "disable", "amelie@acme.fr", *data)[0] == 0
+    code, out, _ = run("users", "enable", "amelie@acme.fr", *data)
+    assert code == 0 and "\tactive\t" not in out and "amelie@acme.fr enabled" in out
+    assert run("users", "list", *data)[1].count("\tinvited\t") == 2  # neither has set a password yet
+
+
 def test_serve_prints_the_console_and_a_first_admin_link_once(tmp_path: Path) -> None:
     process, base = start_server(tmp_path, "--demo")
     try:

@@ -19,8 +19,9 @@ from tracker.domain.facts import Incoming
 from tracker.domain.privacy import PrivacySettings, admit, consent_in, ip_prefix, truncate_ip
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.errors import BadRequest
-from tracker.services.privacy import PersonRef, plan_purge, run_purge, save_privacy
-from tracker.store import Queries, open_store
+from tracker.services.privacy import PersonRef, plan_purge, run_purge
+from tracker.services.site_settings import SiteChange, SiteErrors, save_settings
+from tracker.store import Queries, SiteRecord, open_store
 from tracker.store.privacy_queries import PERSON_REFERENCES
 from tracker.web.leads import person_ref
 
@@ -67,18 +68,19 @@ def test_bad_settings_name_the_key(raw: dict[str, Any], where: str) -> None:
 
 
 async def test_saved_settings_reach_the_running_site(server: Server) -> None:
-    saved = await save_privacy(server.runtime.store, "demo", {"consent": "required", "ip": "truncate"})
+    saved = PrivacySettings.from_json((await save_privacy(server, consent="required", ip="truncate")).settings)
     assert (saved.consent, saved.ip, saved.dnt) == ("required", "truncate", "honour")
-    await save_privacy(server.runtime.store, "demo", {"retention_identified_days": None})
+    await save_privacy(server, retention_identified_days=None)
     await server.runtime.sites.refresh()
     site = server.runtime.sites.get("demo")
     assert site is not None
     policy = site.privacy
     assert (policy.consent, policy.ip, policy.retention_identified_days) == ("required", "truncate", None)
-    with pytest.raises(ProgrammeError):
-        await save_privacy(server.runtime.store, "demo", {"consent": "sometimes"})
-    with pytest.raises(LookupError):
-        await save_privacy(server.runtime.store, "nope", {})
+    with pytest.raises(SiteErrors) as caught:
+        await save_privacy(server, consent="sometimes")
+    assert caught.value.errors == {"consent": "'sometimes' is not one of none, required"}
+    with pytest.raises(SiteErrors):
+        await save_privacy(server, "nope")
 
 
 # -- the gate (pure) ----------------------------------------------------------------------------
@@ -169,8 +171,13 @@ async def stored(server: Server) -> dict[str, int]:
 NOTHING = {"persons": 0, "visitors": 0, "events": 0, "ledger": 0}
 
 
+async def save_privacy(server: Server, site: str = "demo", **settings: Any) -> SiteRecord:
+    change = SiteChange(privacy=settings)
+    return await save_settings(server.runtime.store, site, change, create=False, actor="test", now=server.clock())
+
+
 async def use_privacy(server: Server, **settings: Any) -> None:
-    await save_privacy(server.runtime.store, "demo", settings)
+    await save_privacy(server, **settings)
     await server.runtime.sites.refresh()
 
 
@@ -343,9 +350,11 @@ async def privacy_call(server: Server, method: str, path: str, expect: int = 200
 
 
 async def audit(server: Server) -> list[dict[str, Any]]:
+    """The demo site's entries about people (its settings changes are audited too)."""
     site = server.runtime.sites.get("demo")
     assert site is not None
-    return await server.runtime.store.read(lambda q: q.audit_entries(site.id, 100))
+    entries = await server.runtime.store.read(lambda q: q.audit_entries(site.id, 100))
+    return [entry for entry in entries if not entry["action"].startswith("site_")]
 
 
 async def test_export_holds_everything_about_the_person(server: Server) -> None:
@@ -538,5 +547,7 @@ def test_sites_add_sets_privacy_and_purge_reports_progress(tmp_path: Path) -> No
 
     result = runner.invoke(main, ["audit", "--site", "acme", "--data-dir", data])
     assert result.exit_code == 0
-    assert re.fullmatch(r'\S+Z cli purge \{"anonymous": 3, "anonymous_days": 30\}\n', result.output), result.output
+    purge, *changes = result.output.splitlines()  # newest first: the purge, then the site's settings
+    assert re.fullmatch(r'\S+Z cli purge \{"anonymous": 3, "anonymous_days": 30\}', purge), result.output
+    assert [line.split()[2] for line in changes] == ["site_update", "site_create"]
     assert runner.invoke(main, ["audit", "--site", "nope", "--data-dir", data]).exit_code == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from tracker.store import open_store
@@ -21,4 +22,39 @@ async def test_migrations_apply_once(tmp_path: Path, database: str | None) -> No
         await store.open()
         versions = await store.read(lambda q: q.conn.fetchall("SELECT version FROM schema_migrations ORDER BY 1"))
         assert [row["version"] for row in versions] == [m.version for m in load("sqlite")]
+        await store.close()
+
+
+async def test_0011_keeps_the_audit_log_and_lets_install_wide_entries_in(tmp_path: Path) -> None:
+    """The audit log is rebuilt so site_id may be NULL: what it held stays, in order."""
+    path = tmp_path / "t.db"
+    db = sqlite3.connect(path)
+    for migration in load("sqlite"):
+        if migration.version < 11:
+            for statement in migration.statements:
+                db.execute(statement)
+    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL)")
+    db.executemany(
+        "INSERT INTO schema_migrations VALUES (?, ?, 0)",
+        [(m.version, m.name) for m in load("sqlite") if m.version < 11],
+    )
+    for n in range(3):
+        db.execute(
+            "INSERT INTO audit_log (site_id, at, actor, action, detail) VALUES (1, ?, 'cli', 'purge', '{}')", (n,)
+        )
+    db.commit()
+    db.close()
+    store = open_store(str(path))
+    await store.open()
+    try:
+        new_id = await store.write(lambda q: q.insert_audit(None, 9.0, "cli", "user_create", None, {}))
+        rows = await store.read(lambda q: q.conn.fetchall("SELECT id, site_id, at, action FROM audit_log ORDER BY id"))
+        assert [(r["site_id"], r["at"], r["action"]) for r in rows] == [
+            (1, 0.0, "purge"),
+            (1, 1.0, "purge"),
+            (1, 2.0, "purge"),
+            (None, 9.0, "user_create"),
+        ]
+        assert new_id == rows[-1]["id"] > rows[-2]["id"]
+    finally:
         await store.close()

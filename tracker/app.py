@@ -33,10 +33,16 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
+from tracker.web.admin import audit as audit_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
+from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
+from tracker.web.admin import privacy as privacy_page
 from tracker.web.admin import settings as own_settings
+from tracker.web.admin import sites as sites_page
+from tracker.web.admin import users as users_page
+from tracker.web.admin import webhooks as webhooks_page
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
 from tracker.web.demo import demo_routes
@@ -213,6 +219,24 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/programme/publish", programme_edit.publish, methods=["POST"]),
         Route("/admin/programme/import", programme_edit.import_page, methods=["GET"]),
         Route("/admin/programme/import", programme_edit.import_toml, methods=["POST"]),
+        Route("/admin/users", users_page.users_page, methods=["GET"]),
+        Route("/admin/users", users_page.create_user, methods=["POST"]),
+        Route("/admin/users/change", users_page.change_user, methods=["POST"]),
+        Route("/admin/sites", sites_page.sites_page, methods=["GET"]),
+        Route("/admin/sites", sites_page.create_site, methods=["POST"]),
+        Route("/admin/sites/{key}", sites_page.site_page, methods=["GET"]),
+        Route("/admin/sites/{key}", sites_page.save_site, methods=["POST"]),
+        Route("/admin/keys", keys_page.keys_page, methods=["GET"]),
+        Route("/admin/keys", keys_page.create, methods=["POST"]),
+        Route("/admin/keys/revoke", keys_page.revoke, methods=["POST"]),
+        Route("/admin/webhooks", webhooks_page.webhooks_page, methods=["GET"]),
+        Route("/admin/webhooks", webhooks_page.add, methods=["POST"]),
+        Route("/admin/webhooks/remove", webhooks_page.remove, methods=["POST"]),
+        Route("/admin/webhooks/resend", webhooks_page.resend, methods=["POST"]),
+        Route("/admin/audit", audit_page.audit, methods=["GET"]),
+        Route("/admin/privacy", privacy_page.privacy_page, methods=["GET"]),
+        Route("/admin/privacy/export", privacy_page.download, methods=["POST"]),
+        Route("/admin/privacy/erase", privacy_page.erase, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

@@ -15,25 +15,26 @@ import click
 from starlette.applications import Starlette
 
 from tracker.cli_demo import demo_history_line
+from tracker.cli_sites import keys_group, sites_group
 from tracker.cli_users import serve_banner, users_group
 from tracker.config import Settings
 from tracker.domain.clock import iso
-from tracker.domain.keys import ROLES, digest, new_key
-from tracker.domain.privacy import CONSENT_MODES, IP_MODES, SIGNAL_MODES, PrivacySettings
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme
 from tracker.errors import HTTPError, NotFound
 from tracker.services import exports
+from tracker.services.audit import MAX_LIMIT as MAX_AUDIT
+from tracker.services.audit import AuditPage, audit_page
 from tracker.services.exports import FORMATS, WHATS
 from tracker.services.outbox import EVENTS
-from tracker.services.privacy import plan_purge, run_purge, save_privacy
+from tracker.services.privacy import plan_purge, run_purge
 from tracker.services.programmes import Agreement, ThresholdsNeedAgreement
-from tracker.services.sites import load_programme_file, save_site
+from tracker.services.sites import load_programme_file
 from tracker.services.thresholds import publish_agreed
-from tracker.services.webhooks import add_webhook, new_secret, send_test, webhooks_of
+from tracker.services.webhooks import add_webhook, new_secret, remove_webhook, send_test, webhooks_of
 from tracker.store import Store, open_store
+from tracker.store.audit_queries import INSTALL, AuditFilter
 from tracker.web.exports import lead_filter
-from tracker.web.params import int_param
 
 T = TypeVar("T")
 
@@ -176,96 +177,6 @@ def programme_load(
     click.echo(f"loaded {file} into site {site_key!r}" + (f" (thresholds: {'; '.join(changed)})" if changed else ""))
 
 
-@main.group()
-def sites() -> None:
-    """Sites (one per customer website)."""
-
-
-@sites.command("add")
-@click.argument("key")
-@click.option("--name", default=None)
-@click.option("--origin", "origins", multiple=True, help="Allowed page origin, e.g. https://www.example.com (repeat).")
-@click.option("--programme", "programme_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--consent", type=click.Choice(CONSENT_MODES), default=None, help="required: keep nothing until consent.")
-@click.option("--dnt", type=click.Choice(SIGNAL_MODES), default=None, help="Do Not Track (default honour).")
-@click.option("--gpc", type=click.Choice(SIGNAL_MODES), default=None, help="Global Privacy Control (default honour).")
-@click.option("--ip", type=click.Choice(IP_MODES), default=None, help="drop (default) or keep a /24 or /48 prefix.")
-@click.option(
-    "--retention-anonymous-days", type=click.IntRange(min=1), default=None, help="Default 395 days of inactivity."
-)
-@click.option(
-    "--retention-identified-days", default=None, metavar="DAYS|never", help="Default 1095 days of inactivity."
-)
-@data_dir_option
-@db_option
-def sites_add(
-    key: str,
-    name: str | None,
-    origins: tuple[str, ...],
-    programme_file: Path | None,
-    consent: str | None,
-    dnt: str | None,
-    gpc: str | None,
-    ip: str | None,
-    retention_anonymous_days: int | None,
-    retention_identified_days: str | None,
-    data_dir: Path | None,
-    db: str | None,
-) -> None:
-    """Create or update site KEY."""
-    source = _compile_or_exit(programme_file).source if programme_file else None
-    given = {"consent": consent, "dnt": dnt, "gpc": gpc, "ip": ip, "retention_anonymous_days": retention_anonymous_days}
-    privacy: dict[str, Any] = {option: value for option, value in given.items() if value is not None}
-    if retention_identified_days is not None:
-        privacy["retention_identified_days"] = _days_or_never(retention_identified_days)
-    settings = Settings.from_env(data_dir=data_dir, db=db)
-
-    async def run(store: Store) -> PrivacySettings:
-        await save_site(store, key, name=name, origins=list(origins) or None, programme=source, now=time.time())
-        return await save_privacy(store, key, privacy)
-
-    policy = _with_store(settings, run)
-    click.echo(
-        f'site {key!r} saved; embed: <script async src="https://YOUR_TRACKER_HOST/t.js" data-site="{key}"></script>'
-    )
-    identified = policy.retention_identified_days
-    click.echo(
-        f"privacy: consent {policy.consent}, DNT {policy.dnt}, GPC {policy.gpc}, IP {policy.ip}; inactive people kept"
-        f" {policy.retention_anonymous_days} days if anonymous, "
-        + (f"{identified} days if identified" if identified else "forever if identified")
-    )
-
-
-def _days_or_never(raw: str) -> int | None:
-    if raw == "never":
-        return None
-    try:
-        return int_param(raw, "days", minimum=1)
-    except HTTPError:
-        raise click.BadParameter(
-            "a number of days (1 or more) or never", param_hint="--retention-identified-days"
-        ) from None
-
-
-@sites.command("internal")
-@click.argument("key")
-@click.argument("ranges", nargs=-1)
-@click.option("--clear", is_flag=True, help="Remove every internal range.")
-@data_dir_option
-@db_option
-def sites_internal(key: str, ranges: tuple[str, ...], clear: bool, data_dir: Path | None, db: str | None) -> None:
-    """Set the address RANGES (CIDR) of site KEY's own staff, whose traffic is ignored; none given: show them."""
-    from tracker.services.abuse import internal_ranges
-
-    settings = Settings.from_env(data_dir=data_dir, db=db)
-    given = list(ranges) if ranges or clear else None
-    try:
-        networks = _with_store(settings, lambda store: internal_ranges(store, key, given))
-    except (ProgrammeError, LookupError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"site {key!r}: internal ranges {', '.join(map(str, networks)) or 'none'}")
-
-
 @main.command("purge")
 @click.option("--site", "site_key", default=None, help="Only this site (default: every site).")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
@@ -332,24 +243,38 @@ def backup(target: Path, data_dir: Path | None, db: str | None) -> None:
 
 
 @main.command("audit")
-@click.option("--site", "site_key", required=True, help="Site key.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--site", "site_key", default=None, help="Only this site's entries.")
+@click.option("--install", is_flag=True, help="Only install-wide entries (users).")
+@click.option("--actor", default=None, help='Only this actor\'s: "user:3", "key:5", "cli", "scheduler".')
+@click.option("--action", default=None, help="Only this action, e.g. erase, key_create, user_role.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1, max=MAX_AUDIT))
 @data_dir_option
 @db_option
-def audit(site_key: str, limit: int, data_dir: Path | None, db: str | None) -> None:
-    """The latest exports, erasures and purges of a site, newest first (they hold no personal data)."""
+def audit(
+    site_key: str | None,
+    install: bool,
+    actor: str | None,
+    action: str | None,
+    limit: int,
+    data_dir: Path | None,
+    db: str | None,
+) -> None:
+    """The latest changes, newest first: who (users by e-mail), what, before and after."""
     settings = Settings.from_env(data_dir=data_dir, db=db)
 
-    async def run(store: Store) -> list[dict[str, Any]]:
-        site = await store.read(lambda q: q.site_by_key(site_key))
-        if site is None:
-            raise click.ClickException(f"no site {site_key!r}")
-        return await store.read(lambda q: q.audit_entries(site.id, limit))
+    async def run(store: Store) -> AuditPage:
+        site_id = INSTALL if install else None
+        if site_key is not None:
+            site = await store.read(lambda q: q.site_by_key(site_key))
+            if site is None:
+                raise click.ClickException(f"no site {site_key!r}")
+            site_id = site.id
+        return await audit_page(store, AuditFilter(site_id, actor, action), limit)
 
-    for entry in _with_store(settings, run):
+    for entry in _with_store(settings, run).entries:
         subject = "" if entry["subject"] is None else f" person {entry['subject']}"
         detail = json.dumps(entry["detail"], ensure_ascii=False)
-        click.echo(f"{iso(entry['at'])} {entry['actor']} {entry['action']}{subject} {detail}")
+        click.echo(f"{iso(entry['at'])} {entry['who']} {entry['action']}{subject} {detail}")
 
 
 @main.command("export")
@@ -416,7 +341,7 @@ def webhooks_add(url: str, site_key: str, events: tuple[str, ...], data_dir: Pat
     async def run(store: Store) -> dict[str, Any]:
         site = await _site_id(store, site_key)
         try:
-            return await add_webhook(store, site, url, list(events) or None, time.time())
+            return await add_webhook(store, site, url, list(events) or None, time.time(), actor="cli")
         except HTTPError as exc:
             raise click.ClickException(exc.message) from None
 
@@ -450,7 +375,7 @@ def webhooks_remove(webhook_id: int, site_key: str, data_dir: Path | None, db: s
 
     async def run(store: Store) -> bool:
         site = await _site_id(store, site_key)
-        return await store.write(lambda q: q.delete_webhook(site, webhook_id))
+        return await remove_webhook(store, site, webhook_id, actor="cli", now=time.time())
 
     if not _with_store(Settings.from_env(data_dir=data_dir, db=db), run):
         raise click.ClickException(f"no webhook {webhook_id} on site {site_key!r}")
@@ -483,33 +408,6 @@ async def _site_id(store: Store, site_key: str) -> int:
     return site.id
 
 
-@main.group()
-def keys() -> None:
-    """API keys for the sales API."""
-
-
-@keys.command("create")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--site", "site_key", required=True)
-@click.option("--name", default="", help="Who or what the key is for.")
-@data_dir_option
-@db_option
-def keys_create(role: str, site_key: str, name: str, data_dir: Path | None, db: str | None) -> None:
-    """Create an API key; it is shown once (only its digest is stored)."""
-    settings = Settings.from_env(data_dir=data_dir, db=db)
-    key = new_key()
-
-    async def run(store: Store) -> None:
-        site = await store.read(lambda q: q.site_by_key(site_key))
-        if site is None:
-            raise click.ClickException(f"no site {site_key!r}")
-        await store.write(lambda q: q.insert_api_key(site.id, role, name, digest(key), time.time()))
-
-    _with_store(settings, run)
-    click.echo(f"{role} key for site {site_key!r} (shown once):", err=True)
-    click.echo(key)
-
-
 def _compile_or_exit(file: Path) -> Programme:
     try:
         return load_programme_file(file)
@@ -535,3 +433,5 @@ def _with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> 
 
 
 main.add_command(users_group(data_dir_option, db_option, _with_store))
+main.add_command(sites_group(data_dir_option, db_option, _with_store, _compile_or_exit))
+main.add_command(keys_group(data_dir_option, db_option, _with_store))

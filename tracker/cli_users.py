@@ -1,5 +1,6 @@
 """``tracker users``: console accounts from the command line (create with a one-time link, list,
-disable, reset-link), and what ``tracker serve`` says about the console when it starts."""
+role, disable, enable, reset-link; audited as "cli"), and what ``tracker serve`` says about the
+console when it starts."""
 
 from __future__ import annotations
 
@@ -118,6 +119,37 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
 
         click.echo(f"{_with_store(settings, _or_exit(run))} disabled; their sessions have ended")
 
+    @users.command("enable")
+    @click.argument("email")
+    @data_dir_option
+    @db_option
+    def users_enable(email: str, data_dir: Path | None, db: str | None) -> None:
+        """Let a disabled user sign in again."""
+        settings = Settings.from_env(data_dir=data_dir, db=db)
+        accounts_of = _accounts(settings)
+
+        async def run(store: Store) -> str:
+            return (await accounts_of(store).enable(email)).email
+
+        click.echo(f"{_with_store(settings, _or_exit(run))} enabled")
+
+    @users.command("role")
+    @click.argument("email")
+    @click.option("--role", type=click.Choice(USER_ROLES), required=True)
+    @click.option("--owner", default=None, help='A sales user\'s routing owner (for "my leads").')
+    @data_dir_option
+    @db_option
+    def users_role(email: str, role: str, owner: str | None, data_dir: Path | None, db: str | None) -> None:
+        """Change a user's role (and routing owner); the last active admin stays one."""
+        settings = Settings.from_env(data_dir=data_dir, db=db)
+        accounts_of = _accounts(settings)
+
+        async def run(store: Store) -> str:
+            user = await accounts_of(store).set_role(email, role, owner)
+            return f"{user.email} is {user.role}" + (f", owner {user.owner}" if user.owner else "")
+
+        click.echo(_with_store(settings, _or_exit(run)))
+
     @users.command("reset-link")
     @click.argument("email")
     @base_option
@@ -129,7 +161,7 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
         accounts_of = _accounts(settings)
 
         async def run(store: Store) -> str:
-            return await accounts_of(store).password_link(email, time.time())
+            return await accounts_of(store).password_link(email, time.time(), actor="cli")
 
         token = _with_store(settings, _or_exit(run))
         click.echo(f"one-time link for {email} (valid 24 h):", err=True)

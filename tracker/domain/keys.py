@@ -1,7 +1,8 @@
 """API keys: random bearer tokens, stored only as SHA-256 digests.
 
 A key is 256 bits of randomness, so a fast digest is enough: there is nothing to
-brute-force, unlike a password.  Each key belongs to one site and one role.
+brute-force, unlike a password.  Each key belongs to one site and one role
+(``domain.roles.KEY_ROLES``, with what each grants).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-ROLES = ("sales", "marketing", "ingest", "admin")
 PREFIX = "tk_"
 
 

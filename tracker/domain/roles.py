@@ -1,8 +1,9 @@
-"""Console roles and what each may do: the role matrix, as data.
+"""Roles and what each may do, as data: console users' role matrix and API keys' grants.
 
 A console page or action names one permission; a role may use it when the matrix lists the
 role under it.  README "Console" shows the same table; tests/test_admin.py walks the route
-list against it.
+list against it.  An API key has one of ``KEY_ROLES``: an endpoint asks for a role, and a key
+may act as the roles its own grants (``KEY_GRANTS``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 USER_ROLES = ("admin", "marketing", "sales")
+# Keys add "ingest" (server-side event sources such as Segment), which no person signs in as.
+KEY_ROLES = ("sales", "marketing", "ingest", "admin")
 
 # The two sides of the MQL/SQL agreement (seed 004): a threshold change needs one approval
 # from each.  An admin is neither side.
@@ -34,6 +37,18 @@ MATRIX: Mapping[str, frozenset[str]] = {
     "privacy.erase": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
 }
+
+
+# key role → the roles whose endpoints it may call: its own; an admin key, every one.
+KEY_GRANTS: Mapping[str, frozenset[str]] = {
+    **{role: frozenset({role}) for role in KEY_ROLES},
+    "admin": frozenset(KEY_ROLES),
+}
+
+
+def key_may(key_role: str, role: str) -> bool:
+    """Whether an API key of ``key_role`` may call an endpoint that needs ``role``."""
+    return role in KEY_GRANTS.get(key_role, frozenset())
 
 
 def may(role: str, permission: str) -> bool:

@@ -34,7 +34,7 @@ from starlette.requests import Request
 from tracker.config import Settings
 from tracker.domain.devices import device_of
 from tracker.domain.facts import STAGE_RANK, Incoming
-from tracker.domain.sites import INTERNAL_SETTING, IPAddress, IPNetwork, Site, internal_networks
+from tracker.domain.sites import IPAddress, Site
 from tracker.errors import HTTPError
 from tracker.services import metrics
 from tracker.services.rebuild import rebuild_scores
@@ -279,25 +279,6 @@ class InternalBrowsers:
 
 def is_internal(site: Site, address: IPAddress | None) -> bool:
     return address is not None and any(address in network for network in site.internal)
-
-
-async def internal_ranges(store: Store, site_key: str, ranges: Sequence[str] | None) -> tuple[IPNetwork, ...]:
-    """Site ``site_key``'s internal ranges, replaced by ``ranges`` if given (ProgrammeError names a bad one).
-
-    Running servers apply a change within seconds, as they do a programme.
-    """
-    networks = internal_networks(list(ranges)) if ranges is not None else ()
-
-    async def unit(q: Queries) -> tuple[IPNetwork, ...]:
-        site = await q.site_by_key(site_key)
-        if site is None:
-            raise LookupError(f"no site {site_key!r}")
-        if ranges is None:
-            return internal_networks(site.settings.get(INTERNAL_SETTING, []))
-        await q.save_site_settings(site.id, {**site.settings, INTERNAL_SETTING: [str(n) for n in networks]})
-        return networks
-
-    return await store.write(unit)
 
 
 # ---- counting what is ignored -----------------------------------------------------------

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -34,6 +36,7 @@ FIRST_ADMIN_SECONDS = 3600  # the link printed by `tracker serve` on an empty us
 PASSWORD_LINK_SECONDS = 24 * 3600  # a new user's or a reset link
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
+MAX_OWNER = 200
 FIRST_ADMIN = "first-admin"
 PASSWORD = "password"
 
@@ -69,6 +72,22 @@ def check_role(role: str) -> str:
     return role
 
 
+def check_owner(owner: str | None, role: str) -> str | None:
+    """A sales user's routing owner (the name routes give, for "my leads"); nobody else has one."""
+    name = (owner or "").strip()
+    if not name:
+        return None
+    if role != "sales":
+        raise AccountError("only a sales user is a routing owner", field="owner")
+    if len(name) > MAX_OWNER or any(ord(c) < 32 for c in name):
+        raise AccountError(f"an owner is a name of at most {MAX_OWNER} characters", field="owner")
+    return name
+
+
+def _state(role: str, owner: str | None) -> dict[str, Any]:
+    return {"role": role, "owner": owner}
+
+
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters", field="password")
@@ -100,14 +119,18 @@ class Accounts:
 
     # -- users ---------------------------------------------------------------------------------
 
-    async def create_user(self, email: str, role: str, now: float) -> UserRecord:
-        address, role = user_email(email), check_role(role)
+    async def create_user(
+        self, email: str, role: str, now: float, *, owner: str | None = None, actor: str = "cli"
+    ) -> UserRecord:
+        """A user without a password yet (they set it from ``password_link``); audited."""
+        address, role, owner = user_email(email), check_role(role), check_owner(owner, role)
 
         async def unit(q: Queries) -> UserRecord:
             if await q.user_by_email(address) is not None:
                 raise AccountError(f"{address} already has an account", field="email")
-            await q.insert_user(address, role, None, now)
-            user = await q.user_by_email(address)
+            user_id = await q.insert_user(address, role, None, now, owner)
+            await q.insert_audit(None, now, actor, "user_create", None, {"user": address, "after": _state(role, owner)})
+            user = await q.user_by_id(user_id)
             assert user is not None
             return user
 
@@ -120,17 +143,60 @@ class Accounts:
         address = user_email(email)
         return await self.store.read(lambda q: q.user_by_email(address))
 
-    async def disable(self, email: str) -> UserRecord:
-        """Disable a user and end every session they have."""
+    async def disable(self, email: str, *, now: float | None = None, actor: str = "cli") -> UserRecord:
+        """Disable a user and end every session they have (never the last active admin)."""
+        return await self._change(email, now, actor, disabled=True)
+
+    async def enable(self, email: str, *, now: float | None = None, actor: str = "cli") -> UserRecord:
+        return await self._change(email, now, actor, disabled=False)
+
+    async def set_role(
+        self, email: str, role: str, owner: str | None, *, now: float | None = None, actor: str = "cli"
+    ) -> UserRecord:
+        """Change a user's role and routing owner (never demoting the last active admin)."""
+        role = check_role(role)
+        return await self._change(email, now, actor, role=role, owner=check_owner(owner, role))
+
+    async def _change(
+        self,
+        email: str,
+        now: float | None,
+        actor: str,
+        *,
+        disabled: bool | None = None,
+        role: str | None = None,
+        owner: str | None = None,
+    ) -> UserRecord:
         address = user_email(email)
+        at = time.time() if now is None else now
 
         async def unit(q: Queries) -> UserRecord:
+            admins = await q.active_admin_ids()  # locked first: admins changing each other serialise here
             user = await q.user_by_email(address)
             if user is None:
                 raise AccountError(f"no user {address}", field="email")
-            await q.set_user_disabled(user.id, True)
-            await q.delete_sessions_of(user.id)
-            return user
+            after_role = role if role is not None else user.role
+            after_disabled = disabled if disabled is not None else user.disabled
+            still_admin = after_role == "admin" and not after_disabled
+            if admins == [user.id] and not still_admin:
+                field = "role" if role is not None and role != "admin" else "email"
+                raise AccountError(f"{address} is the last active admin: make someone else admin first", field=field)
+            changes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+            if disabled is not None and disabled != user.disabled:
+                await q.set_user_disabled(user.id, disabled)
+                if disabled:
+                    await q.delete_sessions_of(user.id)
+                changes.append(("user_disable" if disabled else "user_enable", {}, {}))
+            if role is not None and (role, owner) != (user.role, user.owner):
+                await q.set_user_role(user.id, role)
+                await q.set_user_owner(user.id, owner)
+                changes.append(("user_role", _state(user.role, user.owner), _state(role, owner)))
+            for action, before, after in changes:
+                detail: dict[str, Any] = {"user": address, **({"before": before, "after": after} if after else {})}
+                await q.insert_audit(None, at, actor, action, None, detail)
+            changed = await q.user_by_id(user.id)
+            assert changed is not None
+            return changed
 
         return await self.store.write(unit)
 
@@ -152,8 +218,11 @@ class Accounts:
 
         return self._sign(nonce, FIRST_ADMIN) if await self.store.write(unit) else None
 
-    async def password_link(self, email: str, now: float) -> str:
-        """A token that sets ``email``'s password; it voids the user's earlier links."""
+    async def password_link(self, email: str, now: float, *, actor: str | None = None) -> str:
+        """A token that sets ``email``'s password; it voids the user's earlier links.
+
+        ``actor`` (who asked for a reset) is audited; a new user's first link is part of their creation.
+        """
         address = user_email(email)
         nonce = secrets.token_urlsafe(24)
 
@@ -164,6 +233,8 @@ class Accounts:
             if user.disabled:
                 raise AccountError(f"{address} is disabled", field="email")
             await q.insert_link(nonce, user.id, PASSWORD, now + PASSWORD_LINK_SECONDS)
+            if actor is not None:
+                await q.insert_audit(None, now, actor, "user_reset_link", None, {"user": address})
 
         await self.store.write(unit)
         return self._sign(nonce, PASSWORD)
@@ -228,6 +299,12 @@ class Accounts:
                 if await q.count_users() > 0:
                     raise spent
                 new_id = await q.insert_user(address, "admin", hashed, now)
+                # Two first-admin links used at once (two instances) both see no user: the unique
+                # mark lets one commit; the other's unit fails, and on a re-run sees a user.
+                await q.mark_first_admin(new_id, now)
+                await q.insert_audit(
+                    None, now, f"user:{new_id}", "user_create", None, {"user": address, "after": _state("admin", None)}
+                )
                 user = await q.user_by_id(new_id)
             else:
                 user = await q.user_by_id(user_id) if user_id is not None else None
@@ -236,6 +313,7 @@ class Accounts:
                 await q.set_password_hash(user.id, hashed)
                 await q.delete_sessions_of(user.id)
             assert user is not None
+            await q.record_login(user.id, now)  # the link signs them in
             return user
 
         return await self.store.write(unit)

@@ -1,4 +1,4 @@
-"""Privacy work with I/O: site policy changes, the retention purge, and the data subject's
+"""Privacy work with I/O: the retention purge, and the data subject's
 rights of access and erasure (both in one transaction, audited without personal data).
 """
 
@@ -20,25 +20,6 @@ log = logging.getLogger("tracker.privacy")
 PURGE_BATCH = 1000
 PURGE_EVERY = 3600.0
 _IDENTIFIED_STAGES = tuple(stage for stage in STAGES if stage != "anonymous")
-
-
-async def save_privacy(store: Store, site_key: str, changes: Mapping[str, Any]) -> PrivacySettings:
-    """Change some of site ``site_key``'s settings; running servers apply them within seconds.
-
-    Keys not given keep their value; the whole result is checked before anything is written.
-    """
-
-    async def unit(q: Queries) -> PrivacySettings:
-        site = await q.site_by_key(site_key)
-        if site is None:
-            raise LookupError(f"no site {site_key!r}")
-        merged = {**site.settings, **changes}
-        settings = PrivacySettings.from_json(merged)
-        if merged != site.settings:
-            await q.save_site_settings(site.id, merged)
-        return settings
-
-    return await store.write(unit)
 
 
 # -- retention ------------------------------------------------------------------------------------

@@ -51,12 +51,44 @@ def check_subscription(url: Any, events: Any) -> tuple[str, list[str]]:
     return url, list(dict.fromkeys(events))
 
 
-async def add_webhook(store: Store, site_id: int, url: Any, events: Any, now: float) -> dict[str, Any]:
-    """Subscribe ``url`` to ``events``; the answer holds the signing secret, shown this once."""
+async def add_webhook(store: Store, site_id: int, url: Any, events: Any, now: float, *, actor: str) -> dict[str, Any]:
+    """Subscribe ``url`` to ``events``; the answer holds the signing secret, shown this once (audited)."""
     url, wanted = check_subscription(url, events)
     secret = new_secret()
-    webhook_id = await store.write(lambda q: q.insert_webhook(site_id, url, secret, wanted, now))
+
+    async def unit(q: Queries) -> int:
+        webhook_id = await q.insert_webhook(site_id, url, secret, wanted, now)
+        await q.insert_audit(
+            site_id, now, actor, "webhook_add", None, {"webhook": webhook_id, "url": url, "events": wanted}
+        )
+        return webhook_id
+
+    webhook_id = await store.write(unit)
     return {"id": webhook_id, "url": url, "events": wanted, "secret": secret, "created_at": iso(now)}
+
+
+async def remove_webhook(store: Store, site_id: int, webhook_id: int, *, actor: str, now: float) -> bool:
+    """Delete a subscription and its deliveries, sent or not; False if the site has no such webhook."""
+
+    async def unit(q: Queries) -> bool:
+        if not await q.delete_webhook(site_id, webhook_id):
+            return False
+        await q.insert_audit(site_id, now, actor, "webhook_remove", None, {"webhook": webhook_id})
+        return True
+
+    return await store.write(unit)
+
+
+async def redeliver(store: Store, site_id: int, delivery_id: int, *, actor: str, now: float) -> bool:
+    """Make a delivery due now with a fresh budget of attempts; False if the site has no such delivery."""
+
+    async def unit(q: Queries) -> bool:
+        if not await q.resend_delivery(site_id, delivery_id, now):
+            return False
+        await q.insert_audit(site_id, now, actor, "webhook_resend", None, {"delivery": delivery_id})
+        return True
+
+    return await store.write(unit)
 
 
 async def webhooks_of(store: Store, site_id: int) -> list[dict[str, Any]]:

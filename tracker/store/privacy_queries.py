@@ -58,7 +58,7 @@ class PrivacyQueries:
     # -- audit log -----------------------------------------------------------------------------
 
     async def insert_audit(
-        self, site_id: int, at: float, actor: str, action: str, subject: int | None, detail: Mapping[str, Any]
+        self, site_id: int | None, at: float, actor: str, action: str, subject: int | None, detail: Mapping[str, Any]
     ) -> int:
         audit_id = await self.conn.fetchval(
             "INSERT INTO audit_log (site_id, at, actor, action, subject, detail)"

@@ -12,9 +12,11 @@ from typing import Any
 from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
+from tracker.store.audit_queries import AuditQueries
 from tracker.store.campaign_queries import CampaignQueries
 from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
+from tracker.store.key_queries import KeyQueries
 from tracker.store.lead_queries import LeadQueries
 from tracker.store.privacy_queries import PrivacyQueries
 from tracker.store.programme_queries import ProgrammeQueries
@@ -23,7 +25,6 @@ from tracker.store.rows import (
     EVENT_COLUMNS,
     PERSON_COLUMNS,
     VISITOR_COLUMNS,
-    ApiKeyRecord,
     SiteRecord,
     dicts,
     dumps,
@@ -72,7 +73,9 @@ MERGE_RULES: dict[str, str] = {
 class Queries(
     PrivacyQueries,
     AbuseQueries,
+    AuditQueries,
     HandoffQueries,
+    KeyQueries,
     LeadQueries,
     ReportQueries,
     TimelineQueries,
@@ -103,9 +106,12 @@ class Queries(
         )
         return [site_of_row(row) for row in rows]
 
-    async def site_by_key(self, key: str) -> SiteRecord | None:
+    async def site_by_key(self, key: str, *, for_update: bool = False) -> SiteRecord | None:
+        """The site; ``for_update`` locks its row (PostgreSQL) so a read-modify-write of its settings
+        by two instances ends as if one ran after the other."""
+        lock = self.conn.lock_rows() if for_update else ""
         row = await self.conn.fetchone(
-            "SELECT id, key, name, origins, programme, version, settings FROM sites WHERE key = ?", key
+            "SELECT id, key, name, origins, programme, version, settings FROM sites WHERE key = ?" + lock, key
         )
         return site_of_row(row) if row else None
 
@@ -121,28 +127,12 @@ class Queries(
                 "UPDATE sites SET programme = ?, version = version + 1 WHERE id = ?", programme, site_id
             )
 
+    async def rename_site(self, site_id: int, name: str) -> None:
+        await self.conn.execute("UPDATE sites SET name = ?, version = version + 1 WHERE id = ?", name, site_id)
+
     async def site_versions(self) -> dict[int, int]:
         rows = await self.conn.fetchall("SELECT id, version FROM sites")
         return {int(row["id"]): int(row["version"]) for row in rows}
-
-    # -- api keys ------------------------------------------------------------------------------
-
-    async def insert_api_key(self, site_id: int, role: str, name: str, digest: str, now: float) -> int:
-        key_id = await self.conn.fetchval(
-            "INSERT INTO api_keys (site_id, role, name, hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            site_id,
-            role,
-            name,
-            digest,
-            now,
-        )
-        return int(key_id)
-
-    async def api_key(self, digest: str) -> ApiKeyRecord | None:
-        row = await self.conn.fetchone("SELECT id, site_id, role, name FROM api_keys WHERE hash = ?", digest)
-        if row is None:
-            return None
-        return ApiKeyRecord(id=int(row["id"]), site_id=int(row["site_id"]), role=row["role"], name=row["name"])
 
     # -- persons -------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class ApiKeyRecord:
     site_id: int
     role: str
     name: str
+    created_at: float
+    last_used_at: float | None  # written at most once a minute (web.auth)
 
 
 PERSON_COLUMNS = (

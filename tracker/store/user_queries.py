@@ -62,15 +62,46 @@ class UserQueries:
     async def count_users(self) -> int:
         return int(await self.conn.fetchval("SELECT COUNT(*) FROM users"))
 
-    async def insert_user(self, email: str, role: str, password_hash: str | None, now: float) -> int:
+    async def insert_user(
+        self, email: str, role: str, password_hash: str | None, now: float, owner: str | None = None
+    ) -> int:
         user_id = await self.conn.fetchval(
-            "INSERT INTO users (email, role, password_hash, disabled, created_at) VALUES (?, ?, ?, 0, ?) RETURNING id",
+            "INSERT INTO users (email, role, password_hash, disabled, created_at, owner)"
+            " VALUES (?, ?, ?, 0, ?, ?) RETURNING id",
             email,
             role,
             password_hash,
             now,
+            owner,
         )
         return int(user_id)
+
+    async def mark_first_admin(self, user_id: int, now: float) -> None:
+        """Fails on the primary key if the install already has its first admin (see 0011_admin.sql)."""
+        await self.conn.execute(
+            "INSERT INTO install_marks (name, user_id, at) VALUES ('first-admin', ?, ?)", user_id, now
+        )
+
+    async def active_admin_ids(self) -> list[int]:
+        """The admins who can sign in, locked until the transaction ends (PostgreSQL): two admins
+        demoting each other at once are then serialised, and the second sees the first's change."""
+        rows = await self.conn.fetchall(
+            "SELECT id FROM users WHERE role = 'admin' AND disabled = 0 ORDER BY id" + self.conn.lock_rows()
+        )
+        return [int(row["id"]) for row in rows]
+
+    async def set_user_role(self, user_id: int, role: str) -> None:
+        await self.conn.execute("UPDATE users SET role = ? WHERE id = ?", role, user_id)
+
+    async def set_user_owner(self, user_id: int, owner: str | None) -> None:
+        await self.conn.execute("UPDATE users SET owner = ? WHERE id = ?", owner, user_id)
+
+    async def user_emails(self, user_ids: list[int]) -> dict[int, str]:
+        if not user_ids:
+            return {}
+        marks = ", ".join("?" for _ in user_ids)
+        rows = await self.conn.fetchall(f"SELECT id, email FROM users WHERE id IN ({marks})", *user_ids)
+        return {int(row["id"]): row["email"] for row in rows}
 
     async def user_by_email(self, email: str) -> UserRecord | None:
         row = await self.conn.fetchone(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", email)

@@ -1,8 +1,8 @@
 """Who is calling: ``Authorization: Bearer <API key>``, checked against the key's role, or
 (for the routes the console shares with the API, such as exports) a console session.
 
-Roles grant what they name; admin grants everything (``domain.keys`` for the key format).
-Console roles follow the matrix of ``domain.roles``.
+A key's role grants what ``domain.roles.KEY_GRANTS`` says (admin: everything; ``domain.keys``
+for the key format).  Console roles follow the matrix of the same module.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from tracker.domain.keys import ROLES, digest
-from tracker.domain.roles import may
+from tracker.domain.keys import digest
+from tracker.domain.roles import key_may, may
 from tracker.domain.sites import Site
 from tracker.errors import Forbidden, NotFound, Unauthorized
 from tracker.services.runtime import Runtime
 from tracker.store.rows import ApiKeyRecord
 from tracker.web.admin.session import COOKIE, current
 
-# Which roles may do what; admin may do everything.
-_GRANTS = {"sales": {"sales"}, "marketing": {"marketing"}, "ingest": {"ingest"}, "admin": set(ROLES)}
+# A key's "last used" is written at most this often: an API client must not cost a write per call.
+TOUCH_KEY_EVERY = 60.0
 
 
 async def authenticate(request: Request, role: str) -> ApiKeyRecord:
@@ -34,8 +34,11 @@ async def authenticate(request: Request, role: str) -> ApiKeyRecord:
     record = await runtime.store.read(lambda q: q.api_key(hashed))
     if record is None:
         raise Unauthorized("unknown API key", field="authorization")
-    if role not in _GRANTS.get(record.role, set()):
+    if not key_may(record.role, role):
         raise Forbidden(f"a {record.role} key cannot do this; it needs the {role} role", field="authorization")
+    now = runtime.clock()
+    if record.last_used_at is None or now - record.last_used_at >= TOUCH_KEY_EVERY:
+        await runtime.store.write(lambda q: q.touch_api_key(record.id, now))
     return record
 
 

@@ -143,9 +143,14 @@ async def export_person(request: Request) -> Response:
     found = await privacy.export_person(runtime.store, site.id, ref, actor=actor, now=now)
     if found is None:
         raise NotFound("no such person on this site", field=_ref_field(ref))
+    return json_response(export_body(site, found, now))
+
+
+def export_body(site: Site, found: privacy.Export, now: float) -> dict[str, Any]:
+    """A person's export as the API and the console's download give it."""
     body = lead_summary(site, found.person, now)
     body.update({"exported_at": iso(now), "merged_ids": found.merged_ids, "data": found.tables})
-    return json_response(body)
+    return body
 
 
 async def erase_person(request: Request) -> Response:

@@ -33,6 +33,7 @@ from tracker.domain.devices import device_of
 from tracker.domain.facts import Incoming
 from tracker.domain.identity import IdentityError, is_identified, normalise_email, normalise_user_id, without_secrets
 from tracker.domain.keys import digest
+from tracker.domain.roles import key_may
 from tracker.domain.sites import Site
 from tracker.errors import BadRequest, Unauthorized
 from tracker.services.ingest import Subject, open_subject, record, save_subject
@@ -309,7 +310,7 @@ async def _write_key(request: Request, envelope: Mapping[str, Any], runtime: Run
         raise Unauthorized("a write key is required: HTTP Basic user, or writeKey in the body", field="writeKey")
     hashed = digest(key)
     record_ = await runtime.store.read(lambda q: q.api_key(hashed))
-    if record_ is None or record_.role not in ("ingest", "admin"):
+    if record_ is None or not key_may(record_.role, "ingest"):
         raise Unauthorized("unknown write key (create one with `tracker keys create --role ingest`)", field="writeKey")
     return record_
 
