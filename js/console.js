@@ -25,6 +25,7 @@
       ["csrf", "comment", "base_version"].forEach(function (name) { data.delete(name); });
       frame.src = frame.getAttribute("data-preview-base") + "?" + new URLSearchParams(data).toString();
     }, 300);
+  });
   // A button with data-copy="#id" copies that element's text (an input's value) to the clipboard:
   // snippets, one-time links, new API keys.  Without JS the text is there to select by hand.
   document.addEventListener("click", function (event) {

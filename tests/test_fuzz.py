@@ -136,8 +136,10 @@ def test_every_route_survives_hostile_parameters(live: Live) -> None:
     )
     # The console's sign-in answers a wrong password with 401: that is its job, not a missing key.
     assert not any(status == 401 and " /admin/" not in route for route, status in tally.statuses), tally.summary()
-    succeeded = {route for (route, status), _ in tally.statuses.items() if status < 300}
-    assert len(succeeded) >= len(operations) // 2, (sorted(succeeded), tally.summary())
+    # The API's routes answered some of it; the console's send a key-bearing caller to sign in (303).
+    api = [f"{method} {path}" for method, path, _ in operations if not path.startswith("/admin") and path != "/"]
+    succeeded = {route for (route, status), _ in tally.statuses.items() if status < 300} & set(api)
+    assert len(succeeded) >= len(api) // 2, (sorted(succeeded), tally.summary())
 
 
 @pytest.mark.parametrize("live", ["sqlite"], indirect=True)  # schema-level: one backend is enough

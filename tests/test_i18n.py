@@ -59,6 +59,18 @@ def test_every_marked_string_has_its_french_with_the_same_placeholders() -> None
     assert not wrong, f"placeholders differ in French: {wrong}"
 
 
+def test_no_two_catalogs_translate_one_message_differently() -> None:
+    # The catalogs are merged: a message with two French versions would show whichever came last.
+    versions: dict[str, set[tuple[str, str]]] = {}
+    for path in sorted((i18n.CATALOGS / "fr").glob("*.po")):
+        with path.open("rb") as source:
+            for message in read_po(source, locale="fr"):
+                if message.id and message.string:
+                    versions.setdefault(str(message.id), set()).add((str(message.string), path.name))
+    clashes = {msgid: found for msgid, found in versions.items() if len({french for french, _ in found}) > 1}
+    assert not clashes, clashes
+
+
 def test_catalogs_load_and_translate() -> None:
     assert i18n.gettext("fr", "Sign out") == "Se déconnecter"
     assert i18n.gettext("en", "Sign out") == "Sign out"
@@ -97,7 +109,7 @@ def test_an_unknown_time_zone_falls_back_to_utc() -> None:
 
 
 # Words shown as they are in every language.
-UNTRANSLATED = {"tracker", "UTC"}
+UNTRANSLATED = {"tracker", "UTC", "URL"}
 JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
 ATTRIBUTE = re.compile(r'\s[\w-]+="[^"<>]*"')  # attributes a macro writes between tags
 TAG = re.compile(r"<[^>]*>", re.S)

@@ -30,10 +30,15 @@ def start_server(
     env: dict[str, str] | None = None,
     tracker: Sequence[str] = (sys.executable, "-m", "tracker"),
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `tracker serve` (the command ``tracker``) on a free loopback port; return the process and its base URL."""
+    """Start `tracker serve` (the command ``tracker``) on a free loopback port; return the process and its base URL.
+
+    A ``--demo`` server starts without its generated history unless ``--demo-history`` is among
+    ``args``: these tests count what they send themselves.
+    """
     port = free_port()
+    history = [] if "--demo" not in args or "--demo-history" in args else ["--no-demo-history"]
     process = subprocess.Popen(
-        [*tracker, "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
+        [*tracker, "serve", "--port", str(port), "--data-dir", str(data_dir), *args, *history],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
