@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tracker.domain.programme.checks import ProgrammeError
-from tracker.services.sites import SiteRegistry, compile_site, load_programme_file, save_site
+from tracker.services.sites import SiteRegistry, compile_site, load_programme_file, save_site, seed_site
 from tracker.store import Queries
 from tracker.store.rows import SiteRecord
 
@@ -177,3 +177,14 @@ def test_load_programme_file(tmp_path: Path) -> None:
     with pytest.raises(ProgrammeError) as caught:
         load_programme_file(missing)
     assert (caught.value.where, caught.value.message) == (str(missing), "cannot read file: No such file or directory")
+
+
+async def test_seeding_creates_a_missing_site_and_never_overwrites_a_published_programme(server: Server) -> None:
+    created = await seed_site(server.runtime.store, "acme", name="Acme", programme=FIRST, now=server.clock())
+    assert (created.name, created.programme) == ("Acme", FIRST)
+    # What a marketer published since is theirs: seeding again (a restart of --demo) keeps it.
+    await save(server, SECOND)
+    again = await seed_site(server.runtime.store, "acme", name="Acme", programme=FIRST, now=server.clock())
+    assert again.programme == SECOND
+    latest = await server.runtime.store.read(lambda q: q.latest_programme_version(created.id))
+    assert latest is not None and latest.number == 2

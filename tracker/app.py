@@ -27,7 +27,7 @@ from tracker.services.outbox import Deliverer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
 from tracker.services.reports import WeekTops
 from tracker.services.runtime import Runtime, new_visitor_id
-from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, save_site
+from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, seed_site
 from tracker.services.webhooks import renderer
 from tracker.store import open_store
 from tracker.web import collect as ingest
@@ -85,13 +85,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         if settings.demo:
-            await save_site(
-                store,
-                DEMO_SITE,
-                name=DEMO_NAME,
-                origins=None,
-                programme=DEMO_PROGRAMME.read_text(encoding="utf-8"),
-                now=clock(),
+            await seed_site(
+                store, DEMO_SITE, name=DEMO_NAME, programme=DEMO_PROGRAMME.read_text(encoding="utf-8"), now=clock()
             )
         await runtime.sites.load()
         # The first visitor should not pay for compiling the crawler list (~100 ms); and what

@@ -46,7 +46,7 @@ from tracker.services.demo_journeys import (
     vision,
 )
 from tracker.services.ingest import SESSION_GAP, process
-from tracker.services.sites import compile_site, save_site
+from tracker.services.sites import compile_site, seed_site
 from tracker.store import Queries, Store
 
 SEED = 2026
@@ -231,7 +231,7 @@ async def ensure_demo(
 ) -> Written | None:
     """Create the demo site and write its history unless it is there; what was written, or None."""
     started = time.perf_counter()
-    site = compile_site(await save_site(store, key, name=name, origins=None, programme=programme, now=now))
+    site = compile_site(await seed_site(store, key, name=name, programme=programme, now=now))
     history = plan(now, people=people)
     if not await write_history(store, site, history):
         return None

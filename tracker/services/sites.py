@@ -103,6 +103,18 @@ async def save_site(
     return await store.write(unit)
 
 
+async def seed_site(store: Store, key: str, *, name: str, programme: str, now: float) -> SiteRecord:
+    """The site ``key`` as it is, or created with ``programme`` if missing (the demo's start).
+
+    Once a site exists its programme belongs to the people who edit it in the console: a restart
+    must not publish the shipped file over their versions.
+    """
+    existing = await store.read(lambda q: q.site_by_key(key))
+    if existing is not None:
+        return existing
+    return await save_site(store, key, name=name, origins=None, programme=programme, now=now)
+
+
 def compile_site(record: SiteRecord) -> Site:
     return Site(
         id=record.id,
