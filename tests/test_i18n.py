@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates" / "admin"
 CONSOLE_CODE = ROOT / "tracker" / "web" / "admin"
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "1", "lstrip_blocks": "1"}
+# gettext(language, message), N_(message), and privacy's _say(request, visit, message).
+PYTHON_KEYWORDS = {"gettext": (2,), "N_": None, "_say": (3,)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -33,7 +35,7 @@ def marked_strings() -> Iterator[tuple[str, str]]:
                     yield f"{path.name}:{line}", text
     for path in sorted(CONSOLE_CODE.glob("*.py")):
         with path.open("rb") as source:
-            for line, message, _, _ in extract("python", source, keywords={"gettext": (2,), "N_": None}):
+            for line, message, _, _ in extract("python", source, keywords=PYTHON_KEYWORDS):
                 text = message[0] if isinstance(message, tuple) else message
                 if text is not None:  # a variable: its values are marked where they are written (N_)
                     yield f"{path.name}:{line}", text

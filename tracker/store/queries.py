@@ -32,6 +32,7 @@ from tracker.store.rows import (
     loads,
     person_of_row,
     site_of_row,
+    timeline_event_of_row,
     visitor_of_row,
 )
 from tracker.store.threshold_queries import ThresholdQueries
@@ -315,20 +316,7 @@ class Queries(
             person_id,
             limit,
         )
-        return [
-            {
-                "id": int(row["id"]),
-                "type": row["type"],
-                "name": row["name"],
-                "url": row["url"],
-                "referrer": row["referrer"],
-                "props": loads(row["props"]),
-                "visit": int(row["visit"]),
-                "ts": float(row["ts"]),
-                "device": row["visitor_id"],
-            }
-            for row in rows
-        ]
+        return [timeline_event_of_row(row) for row in rows]
 
     async def insert_ledger(self, person_id: int, entries: Iterable[LedgerEntry]) -> None:
         await self.conn.executemany(

@@ -115,3 +115,18 @@ def event_of_row(row: Row) -> Event:
         props=loads(row["props"]),
         visit=int(row["visit"]),
     )
+
+
+def timeline_event_of_row(row: Row) -> dict[str, Any]:
+    """An event as a lead's timeline shows it, with the device (``visitor_id``) that sent it."""
+    return {
+        "id": int(row["id"]),
+        "type": row["type"],
+        "name": row["name"],
+        "url": row["url"],
+        "referrer": row["referrer"],
+        "props": loads(row["props"]),
+        "visit": int(row["visit"]),
+        "ts": float(row["ts"]),
+        "device": row["visitor_id"],
+    }

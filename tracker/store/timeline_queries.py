@@ -12,7 +12,7 @@ from typing import Any
 
 from tracker.domain.facts import OUTCOME_EVENT
 from tracker.store.conn import Conn
-from tracker.store.rows import loads
+from tracker.store.rows import timeline_event_of_row
 
 # (last event's ts, visitor_id, visit, solo): the order of visits, newest first, and a page's cursor.
 VisitKey = tuple[float, str, int, int]
@@ -60,7 +60,7 @@ class TimelineQueries:
             start,
             end,
         )
-        return [_event(row) for row in rows]
+        return [timeline_event_of_row(row) for row in rows]
 
     async def outcomes_of(self, person_id: int) -> list[dict[str, Any]]:
         """Every outcome recorded for the person, oldest first (the calibration reports read these)."""
@@ -70,7 +70,7 @@ class TimelineQueries:
             person_id,
             OUTCOME_EVENT,
         )
-        return [_event(row) for row in rows]
+        return [timeline_event_of_row(row) for row in rows]
 
     async def latest_outcomes(self, person_ids: Collection[int]) -> dict[int, dict[str, Any]]:
         """The newest outcome of each of these persons that has one."""
@@ -84,18 +84,4 @@ class TimelineQueries:
             OUTCOME_EVENT,
         )
         # Oldest first: the last row written for a person is their newest.
-        return {int(row["person_id"]): _event(row) for row in rows}
-
-
-def _event(row: Any) -> dict[str, Any]:
-    return {
-        "id": int(row["id"]),
-        "device": row["visitor_id"],
-        "ts": float(row["ts"]),
-        "type": row["type"],
-        "name": row["name"],
-        "url": row["url"],
-        "referrer": row["referrer"],
-        "props": loads(row["props"]),
-        "visit": int(row["visit"]),
-    }
+        return {int(row["person_id"]): timeline_event_of_row(row) for row in rows}

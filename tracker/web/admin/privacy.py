@@ -23,7 +23,7 @@ from tracker.web.auth import console_site
 from tracker.web.leads import export_body, person_ref
 
 WAYS = ("email", "user_id", "id")
-NOBODY = "Nobody on this site matches."
+NOBODY = i18n.N_("Nobody on this site matches.")
 
 
 def _say(request: Request, visit: Visit, message: str) -> str:
@@ -48,6 +48,14 @@ async def _find(request: Request, site: Site, ref: PersonRef) -> PersonRecord | 
     return await _runtime(request).store.read(lambda q: privacy.find_person(q, site.id, ref))
 
 
+async def _target(request: Request, visit: Visit, values: dict[str, str]) -> tuple[Site, PersonRef] | Response:
+    """The site and the person the form names, or the page saying what is wrong with them."""
+    try:
+        return console_site(_runtime(request), values["site"] or None), _ref(values["by"], values["value"])
+    except HTTPError as exc:
+        return await _page_for(request, visit, values, 400, errors={"value": exc.message})
+
+
 def _values(source: Any) -> dict[str, str]:
     return {"site": source.get("site", ""), "by": source.get("by", "email"), "value": source.get("value", "")}
 
@@ -57,11 +65,10 @@ async def privacy_page(request: Request, visit: Visit, form: dict[str, str]) -> 
     values = _values(request.query_params)
     if not values["value"]:
         return await _page_for(request, visit, values)
-    try:
-        site = console_site(_runtime(request), values["site"] or None)
-        ref = _ref(values["by"], values["value"])
-    except HTTPError as exc:
-        return await _page_for(request, visit, values, 400, errors={"value": exc.message})
+    target = await _target(request, visit, values)
+    if isinstance(target, Response):
+        return target
+    site, ref = target
     person = await _find(request, site, ref)
     if person is None:
         return await _page_for(request, visit, values, 404, errors={"value": _say(request, visit, NOBODY)})
@@ -72,11 +79,10 @@ async def privacy_page(request: Request, visit: Visit, form: dict[str, str]) -> 
 async def download(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Everything held about the person, as the API's JSON, to save (audited as an export)."""
     runtime, values = _runtime(request), _values(form)
-    try:
-        site = console_site(runtime, values["site"] or None)
-        ref = _ref(values["by"], values["value"])
-    except HTTPError as exc:
-        return await _page_for(request, visit, values, 400, errors={"value": exc.message})
+    target = await _target(request, visit, values)
+    if isinstance(target, Response):
+        return target
+    site, ref = target
     now = runtime.clock()
     actor = f"user:{visit.session.user.id}"
     found = await privacy.export_person(runtime.store, site.id, ref, actor=actor, now=now)
@@ -95,11 +101,10 @@ async def download(request: Request, visit: Visit, form: dict[str, str]) -> Resp
 async def erase(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Erase the person and everything pointing at them; the box "I understand" must be ticked."""
     runtime, values = _runtime(request), _values(form)
-    try:
-        site = console_site(runtime, values["site"] or None)
-        ref = _ref(values["by"], values["value"])
-    except HTTPError as exc:
-        return await _page_for(request, visit, values, 400, errors={"value": exc.message})
+    target = await _target(request, visit, values)
+    if isinstance(target, Response):
+        return target
+    site, ref = target
     if form.get("confirm") != "yes":
         person = await _find(request, site, ref)
         errors = {"confirm": _say(request, visit, "Tick the box to confirm: erasure cannot be undone.")}
