@@ -49,6 +49,7 @@ from tracker.web.demo import demo_routes
 from tracker.web.nosniff import NoSniff
 from tracker.web.responses import json_response
 
+GC_THRESHOLDS = (10_000, 50, 100)
 log = logging.getLogger("tracker")
 DEMO_PROGRAMME = asset_root() / "examples" / "seed-programme.toml"
 DEMO_SITE = "demo"
@@ -93,6 +94,11 @@ def create_app(
         # start-up built lives as long as the process: keep the collector from re-scanning it.
         warm_up()
         gc.freeze()
+        # A beacon call allocates a few thousand short-lived objects; the default threshold (700)
+        # ran a young collection several times per request.  Measured: /collect in-process 165 →
+        # 151 CPU-µs per request; under wrk new visitors 329 → 309, /v1/batch −7 %, returning
+        # visitors unchanged (311 → 312).
+        gc.set_threshold(*GC_THRESHOLDS)
         reloader = asyncio.create_task(_reload_sites(runtime.sites), name="site-reloader")
         purger = asyncio.create_task(purge_periodically(store, clock, purge_every), name="retention-purge")
         await deliverer.start()
