@@ -11,7 +11,9 @@ from starlette.responses import Response
 from tracker.errors import HTTPError
 from tracker.services.audit import audit_page
 from tracker.store.audit_queries import INSTALL, AuditFilter
+from tracker.web.admin.i18n import gettext
 from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.params import int_param
 
@@ -32,7 +34,8 @@ async def audit(request: Request, visit: Visit, form: dict[str, str]) -> Respons
     try:
         before = int_param(params.get("before"), "before", default=0) or None
     except HTTPError as exc:
-        return _page(request, visit, "error.html", exc.status, title="Audit log", message=exc.message)
+        title = gettext(reader(request, visit)[0], "Audit log")
+        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
     wanted = AuditFilter(site_id, params.get("actor") or None, params.get("action") or None, before)
     page = await audit_page(runtime.store, wanted, PAGE_SIZE)
     kept = {name: params[name] for name in ("site", "actor", "action") if params.get(name)}

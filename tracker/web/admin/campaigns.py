@@ -66,7 +66,8 @@ def _site_or_error(request: Request, visit: Visit, key: str | None) -> Site | Re
     try:
         return console_site(_runtime(request), key)
     except HTTPError as exc:
-        return _page(request, visit, "error.html", exc.status, title="No programme", message=exc.message)
+        title = gettext(reader(request, visit)[0], "No programme")
+        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
 
 
 # ---- the list -------------------------------------------------------------------------------

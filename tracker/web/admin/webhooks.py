@@ -13,7 +13,9 @@ from tracker.domain.sites import Site
 from tracker.errors import HTTPError
 from tracker.services.outbox import EVENTS
 from tracker.services.webhooks import add_webhook, redeliver, remove_webhook, webhooks_of
+from tracker.web.admin.i18n import gettext
 from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
 from tracker.web.params import int_param
@@ -53,7 +55,8 @@ def _site(request: Request, key: str | None) -> Site:
 
 
 def _no_site(request: Request, visit: Visit, exc: HTTPError) -> Response:
-    return _page(request, visit, "error.html", exc.status, title="Webhooks", message=exc.message)
+    title = gettext(reader(request, visit)[0], "Webhooks")
+    return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
 
 
 @requires("webhooks.manage")
