@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates" / "admin"
 CONSOLE_CODE = ROOT / "tracker" / "web" / "admin"
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "1", "lstrip_blocks": "1"}
-# gettext(language, message), N_(message), and privacy's _say(request, visit, message).
-PYTHON_KEYWORDS = {"gettext": (2,), "N_": None, "_say": (3,)}
+# gettext(language, message) and N_(message) (a message kept in a constant, translated where shown).
+PYTHON_KEYWORDS = {"gettext": (2,), "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 

@@ -24,6 +24,7 @@ from tracker.web.leads import export_body, person_ref
 
 WAYS = ("email", "user_id", "id")
 NOBODY = i18n.N_("Nobody on this site matches.")
+CONFIRM = i18n.N_("Tick the box to confirm: erasure cannot be undone.")
 
 
 def _say(request: Request, visit: Visit, message: str) -> str:
@@ -107,7 +108,7 @@ async def erase(request: Request, visit: Visit, form: dict[str, str]) -> Respons
     site, ref = target
     if form.get("confirm") != "yes":
         person = await _find(request, site, ref)
-        errors = {"confirm": _say(request, visit, "Tick the box to confirm: erasure cannot be undone.")}
+        errors = {"confirm": _say(request, visit, CONFIRM)}
         return await _page_for(request, visit, values, 400, person=person, site=site, errors=errors)
     actor = f"user:{visit.session.user.id}"
     erased = await privacy.erase_person(runtime.store, site.id, ref, actor=actor, now=runtime.clock())
