@@ -212,21 +212,6 @@ async def test_the_pages_speak_french(server: Server) -> None:
     assert "Versions du programme" in versions.text
 
 
-def test_every_string_of_the_programme_pages_has_its_french() -> None:
-    from babel.messages.pofile import read_po
-
-    from tracker.assets import asset_root
-    from tracker.web.admin.i18n import CATALOGS
-
-    with (CATALOGS / "fr" / "programme.po").open("rb") as source:
-        catalog = read_po(source, locale="fr")
-    marked = set()
-    for template in (asset_root() / "templates" / "admin").glob("programme*.html"):
-        marked |= {m.replace('\\"', '"') for m in re.findall(r'_\("((?:[^"\\]|\\.)*)"', template.read_text())}
-    missing = sorted(m for m in marked if not (catalog.get(m) and catalog.get(m).string))
-    assert not missing
-
-
 async def test_a_toml_file_is_uploaded_as_the_draft(server: Server) -> None:
     headers, csrf = await marketing(server)
     upload = SEED_GRID.replace("wp_vision = 12", "wp_vision = 13")
