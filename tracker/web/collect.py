@@ -82,10 +82,13 @@ async def _collect(request: Request) -> Response:
     device = device_of(user_agent)
 
     # 3. Identify the device: a missing, tampered or foreign token simply starts a new visitor.
-    presented = next(
-        (t for t in (payload.token, request.cookies.get(COOKIE)) if runtime.tokens.verify(site.key, t)), None
-    )
-    visitor_id = runtime.tokens.verify(site.key, presented) if presented is not None else None
+    presented: str | None = None
+    visitor_id: str | None = None
+    for candidate in (payload.token, request.cookies.get(COOKIE)):
+        visitor_id = runtime.tokens.verify(site.key, candidate)
+        if visitor_id is not None:
+            presented = candidate
+            break
     if visitor_id is not None:
         runtime.guard.limiter.check_visitor(site.id, visitor_id, now)
     # Arrival times say nothing of a browser's pace: only the beacon's own times are judged.
@@ -116,8 +119,8 @@ async def _collect(request: Request) -> Response:
         metrics.DECISIONS.labels(decision.kind).inc()
     # A returning device keeps the token it presented: signing is deterministic, so re-signing
     # would only spend an HMAC to produce the same string.
-    same = presented is not None and outcome.visitor_id == visitor_id
-    token = presented if same and presented is not None else runtime.tokens.sign(site.key, outcome.visitor_id)
+    kept = presented if presented is not None and outcome.visitor_id == visitor_id else None
+    token = kept if kept is not None else runtime.tokens.sign(site.key, outcome.visitor_id)
     body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
     response = _json(body, origin)
     response.headers.append("set-cookie", _cookie(request, token, COOKIE_MAX_AGE))
