@@ -12,7 +12,7 @@ from tracker.errors import HTTPError
 from tracker.services.audit import audit_page
 from tracker.store.audit_queries import INSTALL, AuditFilter
 from tracker.web.admin.i18n import gettext
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.params import int_param
@@ -22,7 +22,7 @@ PAGE_SIZE = 50
 
 @requires("audit.read")
 async def audit(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     params = request.query_params
     site_key = params.get("site", "")
     site_id: int | None = None
@@ -35,12 +35,12 @@ async def audit(request: Request, visit: Visit, form: dict[str, str]) -> Respons
         before = int_param(params.get("before"), "before", default=0) or None
     except HTTPError as exc:
         title = gettext(reader(request, visit)[0], "Audit log")
-        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
+        return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
     wanted = AuditFilter(site_id, params.get("actor") or None, params.get("action") or None, before)
     page = await audit_page(runtime.store, wanted, PAGE_SIZE)
     kept = {name: params[name] for name in ("site", "actor", "action") if params.get(name)}
     following = f"/admin/audit?{urlencode({**kept, 'before': page.next_before})}" if page.next_before else None
-    return _page(
+    return show_page(
         request,
         visit,
         "audit.html",

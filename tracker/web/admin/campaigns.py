@@ -34,7 +34,7 @@ from tracker.web.admin.campaign_form import (
     values_of,
 )
 from tracker.web.admin.i18n import LANGUAGES, gettext
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import environment, reader, render
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -64,10 +64,10 @@ def _actor(visit: Visit) -> str:
 
 def _site_or_error(request: Request, visit: Visit, key: str | None) -> Site | Response:
     try:
-        return console_site(_runtime(request), key)
+        return console_site(runtime_of(request), key)
     except HTTPError as exc:
         title = gettext(reader(request, visit)[0], "No programme")
-        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
+        return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
 
 
 # ---- the list -------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ async def campaign_list(request: Request, visit: Visit, form: dict[str, str]) ->
     ]
     # Highest priority first, ties in programme order: the order in which decisions pick them.
     rows.sort(key=lambda row: -row["priority"] if isinstance(row["priority"], int) else 0)
-    return _page(
+    return show_page(
         request,
         visit,
         "campaigns.html",
@@ -130,7 +130,7 @@ async def campaign_edit(request: Request, visit: Visit, form: dict[str, str]) ->
 
 @requires("campaigns.edit")
 async def campaign_save(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     await runtime.sites.refresh()  # save onto the newest programme this server can see
     site = _site_or_error(request, visit, form.get("site"))
     if isinstance(site, Response):
@@ -180,7 +180,7 @@ async def campaign_save(request: Request, visit: Visit, form: dict[str, str]) ->
 
 @requires("campaigns.edit")
 async def campaign_delete(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     await runtime.sites.refresh()
     site = _site_or_error(request, visit, form.get("site"))
     if isinstance(site, Response):
@@ -245,7 +245,7 @@ async def _stale(
 def _missing(request: Request, visit: Visit, campaign_id: str) -> Response:
     language, _ = reader(request, visit)
     message = gettext(language, "There is no campaign %(id)s (any more).", id=campaign_id)
-    return _page(request, visit, "error.html", 404, title=gettext(language, "No such campaign"), message=message)
+    return show_page(request, visit, "error.html", 404, title=gettext(language, "No such campaign"), message=message)
 
 
 async def _editor(
@@ -261,7 +261,7 @@ async def _editor(
     status: int | None = None,
 ) -> Response:
     language, _ = reader(request, visit)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     names = list(site.programme.scoring.scores)
     preview_language = (form or {}).get("lang") or request.query_params.get("lang") or language
     found = await _who(runtime, site, values, names)
@@ -269,7 +269,7 @@ async def _editor(
         1 for row in range(MAX_FORM_FIELDS) if values.get(f"field_name_{row}") or values.get(f"field_label_{row}")
     )
     query = {"site": site.key, "lang": preview_language, **values}
-    return _page(
+    return show_page(
         request,
         visit,
         "campaign.html",
@@ -313,7 +313,7 @@ async def campaign_audience(request: Request, visit: Visit, form: dict[str, str]
         return site
     language, _ = reader(request, visit)
     values = {key: value for key, value in request.query_params.items() if key not in _NOT_CAMPAIGN}
-    found = await _who(_runtime(request), site, values, list(site.programme.scoring.scores))
+    found = await _who(runtime_of(request), site, values, list(site.programme.scoring.scores))
     return render(
         request,
         "campaign_audience.html",
@@ -336,7 +336,7 @@ async def campaign_preview(request: Request, visit: Visit, form: dict[str, str])
     language = wanted if wanted in LANGUAGES else reader(request, visit)[0]
     context: dict[str, Any] = {"lang": language, "decision": None, "slot": None, "problem": None}
     try:
-        site = console_site(_runtime(request), params.get("site"))
+        site = console_site(runtime_of(request), params.get("site"))
         # The preview shows the campaign; its targeting is for "who would see it now".
         values = {key: value for key, value in params.items() if not _targeting_input(key)}
         table = table_of(values, (), {})

@@ -18,7 +18,7 @@ from tracker.services.reports import QUALIFIED, Day, dashboard
 from tracker.services.runtime import Runtime
 from tracker.web.admin.charts import Columns, columns, share
 from tracker.web.admin.i18n import gettext
-from tracker.web.admin.pages import _page
+from tracker.web.admin.pages import show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -43,11 +43,11 @@ async def home(request: Request, visit: Visit, form: dict[str, str]) -> Response
         site = console_site(runtime, request.query_params.get("site"))
     except HTTPError as exc:
         title = gettext(language, "No dashboard yet")
-        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
+        return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
     # This instance's latest ignored-traffic counts too, as GET /api/ignored-traffic does.
     await runtime.guard.ignored.flush(runtime.store)
     report = await dashboard(runtime.store, site, runtime.clock(), tz, request.app.state.week_tops)
-    return _page(
+    return show_page(
         request,
         visit,
         "home.html",

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from tracker.domain.roles import KEY_ROLES
 from tracker.errors import HTTPError
 from tracker.services.api_keys import create_key, keys_of, revoke_key
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.session import Visit, requires
 from tracker.web.params import int_param
 
@@ -19,12 +19,12 @@ KEYS = "/admin/keys"
 
 
 async def _listing(request: Request, visit: Visit, status: int = 200, **context: Any) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     keys = await keys_of(runtime.store, None)
     by_site = {site.id: [key for key in keys if key.site_id == site.id] for site in runtime.sites.all()}
     new = context.pop("new", {"site": request.query_params.get("site", ""), "role": "sales", "name": ""})
     errors = context.pop("errors", {})
-    return _page(
+    return show_page(
         request, visit, "keys.html", status, by_site=by_site, roles=KEY_ROLES, new=new, errors=errors, **context
     )
 
@@ -37,7 +37,7 @@ async def keys_page(request: Request, visit: Visit, form: dict[str, str]) -> Res
 @requires("keys.manage")
 async def create(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     new = {name: form.get(name, "") for name in ("site", "role", "name")}
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     actor = f"user:{visit.session.user.id}"
     try:
         record, key = await create_key(
@@ -50,7 +50,7 @@ async def create(request: Request, visit: Visit, form: dict[str, str]) -> Respon
 
 @requires("keys.manage")
 async def revoke(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         key_id = int_param(form.get("id"), "key")
         await revoke_key(runtime.store, key_id, actor=f"user:{visit.session.user.id}", now=runtime.clock())

@@ -24,7 +24,7 @@ from tracker.services.outcomes import record_outcome
 from tracker.store import Queries
 from tracker.web.admin.i18n import gettext
 from tracker.web.admin.leads import words
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.params import int_param
@@ -49,7 +49,7 @@ def _requested(request: Request) -> int | None:
 
 async def _view(request: Request, requested: int | None, older: str | None) -> dict[str, Any] | None:
     """What the lead page shows, or None when there is no such lead on any site."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     now = runtime.clock()
     before = decode_visit_cursor(older) if older else None
 
@@ -102,12 +102,12 @@ async def _show(request: Request, visit: Visit, requested: int | None, status: i
         view = await _view(request, requested, request.query_params.get("older"))
     except HTTPError as exc:
         title = gettext(language, "Cannot show this lead")
-        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
+        return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
     if view is None:
         title, message = gettext(language, "No such lead"), gettext(language, "This lead does not exist (any more).")
-        return _page(request, visit, "error.html", 404, title=title, message=message)
+        return show_page(request, visit, "error.html", 404, title=title, message=message)
     forms = {name: forms.get(name, {}) for name in FORMS}
-    return _page(request, visit, "lead.html", status, **view, **forms, words=words(language))
+    return show_page(request, visit, "lead.html", status, **view, **forms, words=words(language))
 
 
 @requires("leads.read")
@@ -118,7 +118,7 @@ async def lead(request: Request, visit: Visit, form: dict[str, str]) -> Response
 @requires("leads.outcome")
 async def outcome(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Record an outcome; a bad one comes back with what was typed and the error beside its field."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     requested = _requested(request)
     try:
         recorded = check_outcome({key: form.get(key) for key in ("kind", "value", "reason", "note")})
@@ -145,7 +145,7 @@ async def outcome(request: Request, visit: Visit, form: dict[str, str]) -> Respo
 @requires("leads.reassign")
 async def reassign(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Hand the lead to another queue (and owner) of the programme's routes, unless it moved meanwhile."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     requested = _requested(request)
     site = await _site_of(request, requested)
     if site is None or requested is None:
@@ -184,10 +184,10 @@ async def _site_in(q: Queries, request: Request, requested: int) -> Site | None:
     """The site of the lead ``requested`` names (a merged-away id resolves), None if there is none."""
     resolved = await q.resolve_person_id(requested)
     person = await q.person(resolved) if resolved is not None else None
-    return _runtime(request).sites.by_id(person.site_id) if person is not None else None
+    return runtime_of(request).sites.by_id(person.site_id) if person is not None else None
 
 
 async def _site_of(request: Request, requested: int | None) -> Site | None:
     if requested is None:
         return None
-    return await _runtime(request).store.read(lambda q: _site_in(q, request, requested))
+    return await runtime_of(request).store.read(lambda q: _site_in(q, request, requested))

@@ -20,7 +20,7 @@ from tracker.domain.routing import owners_of
 from tracker.errors import HTTPError
 from tracker.services.exports import MAX_LIMIT, decode_cursor, encode_cursor, lead_page, lead_summaries
 from tracker.web.admin.i18n import gettext
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -48,7 +48,7 @@ def words(language: str) -> dict[str, str]:
 
 @requires("leads.read")
 async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     params = request.query_params
     language, _ = reader(request, visit)
     user = visit.session.user
@@ -56,7 +56,7 @@ async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Respons
         site = console_site(runtime, params.get("site"))
     except HTTPError as exc:
         title = gettext(language, "Cannot list these leads")
-        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
+        return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
     # "My last visit" is the previous session's: filtering and paging in this one do not move it.
     started = visit.session.created_at
     seen_before = await runtime.store.write(lambda q: q.set_leads_seen(user.id, started, runtime.clock()))
@@ -90,7 +90,7 @@ async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Respons
     except HTTPError as exc:
         # The form comes back with what was typed and the message beside the field at fault.
         context["errors"] = {exc.field or "q": exc.message}
-        return _page(request, visit, "leads.html", 400, **context)
+        return show_page(request, visit, "leads.html", 400, **context)
     at = cursor.at if cursor is not None else runtime.clock()
     page, following = await lead_page(runtime.store, site, wanted, limit, cursor, at)
     kept = {key: value for key, value in params.items() if key in (*FILTERS, "limit") and value}
@@ -107,4 +107,4 @@ async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Respons
         if seen_before is not None
         else None,
     )
-    return _page(request, visit, "leads.html", **context)
+    return show_page(request, visit, "leads.html", **context)

@@ -1,4 +1,4 @@
-"""What every console page shares (``_page``, ``_runtime``), and the pages that belong to no area:
+"""What every console page shares (``show_page``, ``runtime_of``), and the pages that belong to no area:
 signing in and out, first run, and the console's own files.  Each area (dashboard, leads,
 programme, campaigns, thresholds…) has its module and calls what the API calls.
 """
@@ -29,7 +29,7 @@ SIGN_IN_FAILED = N_("Wrong e-mail or password.")
 ASSET_HEADERS = {"cache-control": "public, max-age=3600"}  # nosniff comes from web.nosniff, as everywhere
 
 
-def _runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -41,8 +41,8 @@ def _local_target(raw: str | None) -> str:
     return "/admin/"
 
 
-def _page(request: Request, visit: Visit, template: str, status: int = 200, **context: Any) -> Response:
-    sites = _runtime(request).sites.all()
+def show_page(request: Request, visit: Visit, template: str, status: int = 200, **context: Any) -> Response:
+    sites = runtime_of(request).sites.all()
     return render(
         request,
         template,

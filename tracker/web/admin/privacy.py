@@ -16,7 +16,7 @@ from tracker.errors import HTTPError
 from tracker.services import privacy
 from tracker.services.privacy import PersonRef
 from tracker.web.admin import i18n
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -42,17 +42,17 @@ def _ref(by: str, value: str) -> PersonRef:
 async def _page_for(
     request: Request, visit: Visit, values: dict[str, str], status: int = 200, **context: Any
 ) -> Response:
-    return _page(request, visit, "privacy.html", status, values=values, ways=WAYS, **context)
+    return show_page(request, visit, "privacy.html", status, values=values, ways=WAYS, **context)
 
 
 async def _find(request: Request, site: Site, ref: PersonRef) -> PersonRecord | None:
-    return await _runtime(request).store.read(lambda q: privacy.find_person(q, site.id, ref))
+    return await runtime_of(request).store.read(lambda q: privacy.find_person(q, site.id, ref))
 
 
 async def _target(request: Request, visit: Visit, values: dict[str, str]) -> tuple[Site, PersonRef] | Response:
     """The site and the person the form names, or the page saying what is wrong with them."""
     try:
-        return console_site(_runtime(request), values["site"] or None), _ref(values["by"], values["value"])
+        return console_site(runtime_of(request), values["site"] or None), _ref(values["by"], values["value"])
     except HTTPError as exc:
         return await _page_for(request, visit, values, 400, errors={"value": exc.message})
 
@@ -79,7 +79,7 @@ async def privacy_page(request: Request, visit: Visit, form: dict[str, str]) -> 
 @requires("privacy.erase")
 async def download(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Everything held about the person, as the API's JSON, to save (audited as an export)."""
-    runtime, values = _runtime(request), _values(form)
+    runtime, values = runtime_of(request), _values(form)
     target = await _target(request, visit, values)
     if isinstance(target, Response):
         return target
@@ -101,7 +101,7 @@ async def download(request: Request, visit: Visit, form: dict[str, str]) -> Resp
 @requires("privacy.erase")
 async def erase(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Erase the person and everything pointing at them; the box "I understand" must be ticked."""
-    runtime, values = _runtime(request), _values(form)
+    runtime, values = runtime_of(request), _values(form)
     target = await _target(request, visit, values)
     if isinstance(target, Response):
         return target

@@ -28,7 +28,7 @@ from tracker.services import programmes
 from tracker.services.programmes import History, StalePublish, ThresholdsNeedAgreement
 from tracker.store.programme_queries import VersionRecord
 from tracker.web.admin.i18n import gettext
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.programme_pages import changes, keep_active_thresholds, no_programme, site_history, stale_words
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
@@ -55,7 +55,7 @@ class Working:
 
 async def working(request: Request, visit: Visit, key: str | None) -> Working:
     history = await site_history(request, key)
-    draft = await programmes.draft(_runtime(request).store, visit.session.user.id, history.site.id)
+    draft = await programmes.draft(runtime_of(request).store, visit.session.user.id, history.site.id)
     if draft is None:
         return Working(history, history.site.programme, history.current, None)
     return Working(history, draft.source, draft.base_version, draft.updated_at)
@@ -83,7 +83,7 @@ async def editor(
     except ProgrammeError:
         tables, raw = None, {}
     line = toml_error[0] if toml_error else None
-    return _page(
+    return show_page(
         request,
         visit,
         "programme_edit.html",
@@ -116,7 +116,7 @@ def _excerpt(source: str, line: int) -> list[tuple[int, str, bool]]:
 
 async def keep(request: Request, visit: Visit, work: Working, source: str, base: int | None = None) -> None:
     """Save ``source`` as the user's draft of the site (from ``base``, the draft's own by default)."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     await programmes.save_draft(
         runtime.store,
         visit.session.user.id,
@@ -235,7 +235,7 @@ async def discard(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         work = await working(request, visit, form.get("site"))
     except HTTPError as exc:
         return no_programme(request, visit, exc)
-    await programmes.discard_draft(_runtime(request).store, visit.session.user.id, work.history.site.id)
+    await programmes.discard_draft(runtime_of(request).store, visit.session.user.id, work.history.site.id)
     return _to_editor(work.history.site.key, "discarded")
 
 
@@ -243,7 +243,7 @@ async def discard(request: Request, visit: Visit, form: dict[str, str]) -> Respo
 async def publish(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Publish the text the page showed, from the version it showed; refusals keep the text as the draft."""
     language, _ = reader(request, visit)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         work = await working(request, visit, form.get("site"))
         base = int_param(form.get("base_version"), "base_version", minimum=0, default=work.base)
@@ -299,7 +299,7 @@ async def import_page(request: Request, visit: Visit, form: dict[str, str]) -> R
         work = await working(request, visit, request.query_params.get("site"))
     except HTTPError as exc:
         return no_programme(request, visit, exc)
-    return _page(request, visit, "programme_import.html", site=work.history.site, text="", error=None)
+    return show_page(request, visit, "programme_import.html", site=work.history.site, text="", error=None)
 
 
 @requires("programme.edit")
@@ -313,7 +313,8 @@ async def import_toml(request: Request, visit: Visit, form: dict[str, str]) -> R
         await keep(request, visit, work, source)
     except ProgrammeError as exc:
         line = edit.error_line(source, exc)
-        return _page(request, visit, "programme_import.html", site=work.history.site, text=source, error=exc, line=line)
+        site = work.history.site
+        return show_page(request, visit, "programme_import.html", site=site, text=source, error=exc, line=line)
     except HTTPError as exc:
         return no_programme(request, visit, exc)
     return _to_editor(work.history.site.key, "imported")
@@ -357,7 +358,7 @@ def _rule_form(
 ) -> Response:
     programme = load_programme(work.source)
     rows = {group: _rows(fields, group) for group in ("field", "prop")}
-    return _page(
+    return show_page(
         request,
         visit,
         "programme_rule.html",

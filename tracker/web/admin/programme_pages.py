@@ -22,7 +22,7 @@ from tracker.errors import HTTPError
 from tracker.services import programmes
 from tracker.services.programmes import History, StalePublish, ThresholdsNeedAgreement
 from tracker.web.admin.i18n import gettext, moment
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -31,7 +31,7 @@ from tracker.web.params import int_param
 
 async def site_history(request: Request, key: str | None) -> History:
     """The named (or first) site's versions, read from the store: what is published, not what is cached."""
-    return await programmes.history(_runtime(request).store, console_site(_runtime(request), key).key)
+    return await programmes.history(runtime_of(request).store, console_site(runtime_of(request), key).key)
 
 
 def changes(old_source: str, new_source: str) -> dict[str, Any]:
@@ -45,7 +45,8 @@ def changes(old_source: str, new_source: str) -> dict[str, Any]:
 
 def no_programme(request: Request, visit: Visit, exc: HTTPError) -> Response:
     language, _ = reader(request, visit)
-    return _page(request, visit, "error.html", exc.status, title=gettext(language, "No programme"), message=exc.message)
+    title = gettext(language, "No programme")
+    return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
 
 
 @requires("programme.read")
@@ -55,7 +56,7 @@ async def programme(request: Request, visit: Visit, form: dict[str, str]) -> Res
         tables = describe(load_programme(history.site.programme)) if history.site.programme else None
     except (HTTPError, ProgrammeError) as exc:
         return no_programme(request, visit, exc if isinstance(exc, HTTPError) else HTTPError(str(exc)))
-    return _page(
+    return show_page(
         request,
         visit,
         "programme.html",
@@ -84,7 +85,7 @@ async def versions_page(
         history = await site_history(request, site_key)
     except HTTPError as exc:
         return no_programme(request, visit, exc)
-    return _page(
+    return show_page(
         request,
         visit,
         "programme_versions.html",
@@ -93,7 +94,7 @@ async def versions_page(
         errors=errors or {},
         thresholds=thresholds or [],
         thresholds_site=thresholds_site or history.site.key,
-        others=[s for s in _runtime(request).sites.all() if s.key != history.site.key],
+        others=[s for s in runtime_of(request).sites.all() if s.key != history.site.key],
     )
 
 
@@ -105,12 +106,12 @@ async def version(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         history = await site_history(request, params.get("site"))
         number = int_param(params.get("n"), "n", minimum=1, default=max(history.current, 1))
         against = int_param(params.get("against"), "against", minimum=0, default=number - 1)
-        store, key = _runtime(request).store, history.site.key
+        store, key = runtime_of(request).store, history.site.key
         record, source = await programmes.version_source(store, key, number)
         old = (await programmes.version_source(store, key, against))[1] if against >= 1 else ""
     except HTTPError as exc:
         return no_programme(request, visit, exc)
-    return _page(
+    return show_page(
         request,
         visit,
         "programme_version.html",
@@ -130,7 +131,7 @@ async def export(request: Request, visit: Visit, form: dict[str, str]) -> Respon
     try:
         history = await site_history(request, params.get("site"))
         number = int_param(params.get("n"), "n", minimum=1, default=max(history.current, 1))
-        _, source = await programmes.version_source(_runtime(request).store, history.site.key, number)
+        _, source = await programmes.version_source(runtime_of(request).store, history.site.key, number)
     except HTTPError as exc:
         return no_programme(request, visit, exc)
     filename = f"{history.site.key}-programme-v{number}.toml"
@@ -145,7 +146,7 @@ async def export(request: Request, visit: Visit, form: dict[str, str]) -> Respon
 async def rollback(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Publish an old version again as a new one (with a comment saying why)."""
     language, _ = reader(request, visit)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         history = await site_history(request, form.get("site"))
     except HTTPError as exc:
@@ -191,7 +192,7 @@ async def rollback(request: Request, visit: Visit, form: dict[str, str]) -> Resp
 async def clone(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """Publish a version of this site on another site (Marketo's cloning, seed 004)."""
     language, _ = reader(request, visit)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         history = await site_history(request, form.get("site"))
         number = int_param(form.get("n"), "n", minimum=1, default=max(history.current, 1))

@@ -15,7 +15,7 @@ from tracker.domain.sites import INTERNAL_SETTING
 from tracker.services.site_settings import PRIVACY_FIELDS, SiteChange, SiteErrors, save_settings
 from tracker.store import SiteRecord
 from tracker.web.admin import i18n
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 
@@ -62,7 +62,7 @@ def change_of(form: dict[str, str]) -> SiteChange:
 
 async def _records(request: Request) -> list[SiteRecord]:
     # From the store, not the registry: a site made a moment ago on another instance shows too.
-    return await _runtime(request).store.read(lambda q: q.sites())
+    return await runtime_of(request).store.read(lambda q: q.sites())
 
 
 @requires("sites.manage")
@@ -75,12 +75,12 @@ async def _listing(request: Request, visit: Visit, status: int = 200, **context:
     rows = [(record, PrivacySettings.from_json(record.settings)) for record in records]
     new = context.pop("new", {"key": "", "name": ""})
     errors = context.pop("errors", {})
-    return _page(request, visit, "sites.html", status, rows=rows, new=new, errors=errors, **context)
+    return show_page(request, visit, "sites.html", status, rows=rows, new=new, errors=errors, **context)
 
 
 @requires("sites.manage")
 async def create_site(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     key, name = form.get("key", "").strip(), form.get("name", "").strip()
     change = SiteChange(name=name or key)
     try:
@@ -96,7 +96,7 @@ async def create_site(request: Request, visit: Visit, form: dict[str, str]) -> R
 async def _site_page(
     request: Request, visit: Visit, site: SiteRecord, values: dict[str, str], errors: dict[str, str], status: int = 200
 ) -> Response:
-    return _page(
+    return show_page(
         request,
         visit,
         "site.html",
@@ -112,13 +112,13 @@ async def _site_page(
 
 async def _record(request: Request) -> SiteRecord | None:
     key = request.path_params["key"]
-    return await _runtime(request).store.read(lambda q: q.site_by_key(key))
+    return await runtime_of(request).store.read(lambda q: q.site_by_key(key))
 
 
 def _missing(request: Request, visit: Visit) -> Response:
     language = reader(request, visit)[0]
     title, message = i18n.gettext(language, "No such site"), i18n.gettext(language, "This site does not exist.")
-    return _page(request, visit, "error.html", 404, title=title, message=message)
+    return show_page(request, visit, "error.html", 404, title=title, message=message)
 
 
 @requires("sites.manage")
@@ -131,7 +131,7 @@ async def site_page(request: Request, visit: Visit, form: dict[str, str]) -> Res
 
 @requires("sites.manage")
 async def save_site(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     site = await _record(request)
     if site is None:
         return _missing(request, visit)

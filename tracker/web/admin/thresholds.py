@@ -17,7 +17,7 @@ from tracker.errors import HTTPError
 from tracker.services import thresholds
 from tracker.services.thresholds import Actor, InvalidThresholds
 from tracker.web.admin.i18n import gettext
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -51,12 +51,12 @@ async def _render(
     failure: tuple[int, str, str] | None = None,  # (proposal id, field, message) of a failed decision
     reason_kept: str = "",  # what was typed as the reason of that decision
 ) -> Response:
-    store = _runtime(request).store
+    store = runtime_of(request).store
     language, _ = reader(request, visit)
     done = DONE.get(request.query_params.get("done", "")) if request.method == "GET" else None
     failed_id, failed_field, failed_message = failure or (0, "", "")
     given = errors or {}
-    return _page(
+    return show_page(
         request,
         visit,
         "thresholds.html",
@@ -79,10 +79,10 @@ async def _render(
 
 def _site_or_error(request: Request, visit: Visit, key: str | None) -> Site | Response:
     try:
-        return console_site(_runtime(request), key)
+        return console_site(runtime_of(request), key)
     except HTTPError as exc:
         title = gettext(reader(request, visit)[0], "No such site")
-        return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
+        return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
 
 
 def _back(site: Site, done: str, anchor: str = "") -> Response:
@@ -103,7 +103,7 @@ async def propose(request: Request, visit: Visit, form: dict[str, str]) -> Respo
     if isinstance(site, Response):
         return site
     kept = {name: form.get(name, "")[:2000] for name in EMPTY_FORM}
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         await thresholds.propose(runtime.store, site.key, actor_of(visit), **kept, now=runtime.clock())
     except InvalidThresholds as exc:
@@ -116,7 +116,7 @@ async def _decide(request: Request, visit: Visit, form: dict[str, str], action: 
     site = _site_or_error(request, visit, form.get("site"))
     if isinstance(site, Response):
         return site
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     store, actor, now = runtime.store, actor_of(visit), runtime.clock()
     reason = form.get("reason", "")[:2000]
     proposal_id = 0

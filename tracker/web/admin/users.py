@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tracker.domain.roles import USER_ROLES
 from tracker.services.accounts import AccountError
-from tracker.web.admin.pages import _page
+from tracker.web.admin.pages import show_page
 from tracker.web.admin.session import Visit, console, requires
 
 USERS = "/admin/users"
@@ -32,7 +32,7 @@ async def _listing(
     request: Request, visit: Visit, status: int = 200, *, new: dict[str, str] | None = None, **context: Any
 ) -> Response:
     users = await console(request).accounts.users()
-    return _page(
+    return show_page(
         request,
         visit,
         "users.html",

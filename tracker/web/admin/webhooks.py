@@ -14,7 +14,7 @@ from tracker.errors import HTTPError
 from tracker.services.outbox import EVENTS
 from tracker.services.webhooks import add_webhook, redeliver, remove_webhook, webhooks_of
 from tracker.web.admin.i18n import gettext
-from tracker.web.admin.pages import _page, _runtime
+from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
@@ -26,12 +26,12 @@ EVENT_FIELD = "event."
 
 
 async def _listing(request: Request, visit: Visit, site: Site, status: int = 200, **context: Any) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     hooks = await webhooks_of(runtime.store, site.id)
     deliveries = await runtime.store.read(lambda q: q.deliveries(site.id, None, None, RECENT))
     new = context.pop("new", {"url": "", "events": list(EVENTS)})
     errors = context.pop("errors", {})
-    return _page(
+    return show_page(
         request,
         visit,
         "webhooks.html",
@@ -51,12 +51,12 @@ def _actor(visit: Visit) -> str:
 
 
 def _site(request: Request, key: str | None) -> Site:
-    return console_site(_runtime(request), key or None)
+    return console_site(runtime_of(request), key or None)
 
 
 def _no_site(request: Request, visit: Visit, exc: HTTPError) -> Response:
     title = gettext(reader(request, visit)[0], "Webhooks")
-    return _page(request, visit, "error.html", exc.status, title=title, message=exc.message)
+    return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
 
 
 @requires("webhooks.manage")
@@ -70,7 +70,7 @@ async def webhooks_page(request: Request, visit: Visit, form: dict[str, str]) ->
 
 @requires("webhooks.manage")
 async def add(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         site = _site(request, form.get("site"))
     except HTTPError as exc:
@@ -87,7 +87,7 @@ async def add(request: Request, visit: Visit, form: dict[str, str]) -> Response:
 
 @requires("webhooks.manage")
 async def remove(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         site = _site(request, form.get("site"))
         webhook_id = int_param(form.get("id"), "id")
@@ -100,7 +100,7 @@ async def remove(request: Request, visit: Visit, form: dict[str, str]) -> Respon
 
 @requires("webhooks.manage")
 async def resend(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         site = _site(request, form.get("site"))
         delivery_id = int_param(form.get("id"), "id")
