@@ -235,6 +235,10 @@ def json_type(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
+# orjson gives exactly these types for JSON numbers and booleans; null is None.
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
 def clean_props(value: dict[str, Any], where: str, depth: int = 1) -> dict[str, Any]:
     """Properties within the caps (count, depth, string length), or ``Invalid`` naming the culprit."""
     if len(value) > MAX_PROPS:
@@ -246,7 +250,12 @@ def clean_props(value: dict[str, Any], where: str, depth: int = 1) -> dict[str, 
         if "\x00" in key:
             # Form fields become profile fields, stored as text: see ``optional_text``.
             raise Invalid(where, "a property name contains a NUL character")
-        cleaned[key] = _clean_value(item, f"{where}.{key}", depth)
+        # The common case, a short string or a scalar, is checked here without building the
+        # field's path, which only an error needs: most properties are valid scalars.
+        if (type(item) is str and len(item) <= MAX_STRING and "\x00" not in item) or type(item) in _SCALARS:
+            cleaned[key] = item
+        else:
+            cleaned[key] = _clean_value(item, f"{where}.{key}", depth)
     return cleaned
 
 
