@@ -727,3 +727,30 @@ def test_applying_events_one_by_one_equals_replaying_them(events: list[Event], r
     for name, value in replayed.state.values.items():
         assert sum(row.points for row in replayed.ledger if row.score == name) == pytest.approx(value)
     assert all(len(replayed.state.hits.get(r.id, [])) <= (r.limit.count or 0) for r in SEED.rules)
+
+
+_PATHS = ["/", "/blog/qualite/a", "/produits/medical/x", "/produits/general/y", "/tarifs", "/offres/stage", "/x?y=1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    type_=st.sampled_from(["page", "download", "form", "click", "engaged", "custom"]),
+    path=st.sampled_from(_PATHS),
+    name=st.sampled_from(["", "demo", "newsletter", "Order Completed"]),
+    seconds=st.integers(0, 600),
+)
+def test_offered_rules_are_exactly_the_matching_ones(type_: str, path: str, name: str, seconds: int) -> None:
+    """``Scoring.offered`` (per page, cached) plus ``matches_rest`` gives exactly what ``matches`` gives."""
+    hit = event(type_=type_, url=SITE + path, name=name, props={"seconds": seconds, "email": "a@b.example"})
+    expected = [r.id for r in SEED.candidates(type_) if r.matches(hit)]
+    for _ in range(2):  # computed, then from the cache
+        offered = [r.id for r in SEED.offered(hit) if r.matches_rest is None or r.matches_rest(hit)]
+        assert offered == expected
+
+
+def test_offered_pages_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tracker.domain.scoring.MAX_OFFERS", 3)
+    scoring = grid(rule('{ url = "/a/*" }'))
+    for n in range(10):
+        assert [r.id for r in scoring.offered(event(url=f"{SITE}/a/{n}"))] == ["r"]
+        assert len(scoring._offers) <= 3
