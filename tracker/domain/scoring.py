@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -395,6 +396,9 @@ def _compile_props(spec: Any, where: str) -> Callable[[Mapping[str, Any]], bool]
         (key, compile_pattern(compile_value, value, f"{where}.{key}"), _accepts_missing(value))
         for key, value in table.items()
     ]
+    if len(parts) == 1:  # the usual case, without a generator per event
+        [(key, match, if_missing)] = parts
+        return lambda props: match(props[key]) if key in props else if_missing
     return lambda props: all(match(props[key]) if key in props else if_missing for key, match, if_missing in parts)
 
 
@@ -416,10 +420,14 @@ def apply_event(scoring: Scoring, state: ScoreState, event: Event) -> ScoringRes
     return result
 
 
+# (ts, id): the order events happened in, ties in the order they were stored.
+_REPLAY_ORDER = operator.attrgetter("ts", "id")
+
+
 def replay(scoring: Scoring, events: Iterable[Event]) -> ScoringResult:
     """Score a whole history from scratch, in (ts, id) order."""
     result = ScoringResult(ScoreState(), [], [])
-    for event in sorted(events, key=lambda e: (e.ts, e.id)):
+    for event in sorted(events, key=_REPLAY_ORDER):
         _fold(scoring, result, event)
     return result
 
@@ -438,24 +446,25 @@ def threshold_level(state: ScoreState) -> str | None:
 def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
     """Apply every matching rule, in programme order, to ``result`` in place."""
     state = result.state
+    ts = event.ts
     for rule in scoring.offered(event):
         if rule.matches_rest is not None and not rule.matches_rest(event):
             continue
-        if rule.limit.count is not None and not _allowed(rule.limit, state.hits.get(rule.id, ()), event.ts):
+        if rule.limit.count is not None and not _allowed(rule.limit, state.hits.get(rule.id, ()), ts):
             continue
-        score = scoring.scores[rule.score]
+        name = rule.score
+        score = scoring.scores[name]
         if score.decay is not None:
-            _materialise_decay(score, state, event.ts, result.ledger)
-        before = state.values.get(rule.score, 0.0)
+            _materialise_decay(score, state, ts, result.ledger)
+        before = state.values.get(name, 0.0)
         after = _round(rule.points if rule.op == "set" else before + rule.points)
-        state.values[rule.score] = after
-        # max(): an event that arrives late must not move the decay clock backwards.
-        state.last[rule.score] = max(state.last.get(rule.score, event.ts), event.ts)
+        state.values[name] = after
+        # An event that arrives late must not move the decay clock backwards.
+        if ts > state.last.get(name, -math.inf):
+            state.last[name] = ts
         # Points are the change, whatever the op, so summing a score's ledger gives its value.
-        result.ledger.append(
-            LedgerEntry(rule.score, rule.id, event.id, rule.op, _round(after - before), before, after, event.ts)
-        )
-        _remember_hit(rule, state, event.ts)
+        result.ledger.append(LedgerEntry(name, rule.id, event.id, rule.op, _round(after - before), before, after, ts))
+        _remember_hit(rule, state, ts)
         if state.reached.get(score.name) != LEVELS[-1] and (score.mql is not None or score.sql is not None):
             result.crossings.extend(_cross(score, state, after, event))
 
