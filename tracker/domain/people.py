@@ -7,6 +7,9 @@ from typing import Any
 
 from tracker.domain.facts import CampaignMemory, ScoreState
 
+# A visit ends after 30 minutes without an event (the usual analytics convention).
+SESSION_GAP = 30 * 60.0
+
 
 @dataclass(slots=True)
 class PersonRecord:

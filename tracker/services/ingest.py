@@ -16,7 +16,7 @@ from tracker.domain.decisions import UTM_KEYS, PersonView, decide, record_feedba
 from tracker.domain.devices import Device
 from tracker.domain.facts import Decision, Event, Incoming, ProfileChange, VisitContext
 from tracker.domain.identity import Identity, update_profile
-from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.domain.people import SESSION_GAP, PersonRecord, VisitorRecord
 from tracker.domain.scoring import apply_event, current_scores
 from tracker.domain.sites import Site
 from tracker.services.abuse import MAX_DEVICES
@@ -25,8 +25,6 @@ from tracker.services.identify import identify, start_visitor
 from tracker.services.stages import advance_stage
 from tracker.store import Queries
 
-# A visit ends after 30 minutes without an event (the usual analytics convention).
-SESSION_GAP = 30 * 60.0
 # Events that report what the visitor did with a campaign; they go to the decision log.
 CAMPAIGN_EVENTS = frozenset({"impression", "close", "conversion", "chat"})
 

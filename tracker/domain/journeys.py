@@ -1,9 +1,10 @@
-"""Journeys people take through the demo site, as data: what a generated history is made of.
+"""Journeys people take through the demo site, as data: what a simulated history is made of.
 
 A journey is a list of visits; a visit is the beacon requests of one device, minutes apart;
-visits of one journey are days apart.  ``demo_history`` picks people, a journey for each
-and the day they start, then replays every request through the ingest pipeline.  The
-calibration reports (issue 14) extend the same pieces: more journeys, more people, more days.
+visits of one journey are days apart.  ``domain.simulation`` picks people, a journey for
+each and the day they start; ``services.simulate`` replays every request through the
+ingest pipeline.  Journeys take detours at random (white paper C, a second device), so a
+planted behaviour is done by people of several journeys, not by one journey alone.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ QUALITY = (
     "/demo/blog/qualite/certification-iso-13485",
     "/demo/blog/qualite/sav-sous-48-heures",
 )
+# Share of readers, subscribers, evaluators and buyers who also take white paper C.
+CURIOUS = 0.2
+# Share of evaluators who come back on their phone and subscribe again there (a second device, merged).
+SECOND_DEVICE = 0.3
 PRICES = {
     "prisme-mini": ("general", 390),
     "prisme-pro": ("general", 4900),
@@ -99,6 +104,11 @@ def _browse(rng: random.Random, count: int) -> list[list[Step]]:
     return [[page(path)] for path in rng.sample(BROWSING, count)]
 
 
+def _curious(rng: random.Random) -> list[list[Step]]:
+    """Sometimes white paper C as well: the download that says the most about a buyer."""
+    return [[download("livre-blanc-c")]] if rng.random() < CURIOUS else []
+
+
 # ---- the journeys -------------------------------------------------------------------------
 
 
@@ -114,7 +124,7 @@ def reader(person: Persona, rng: random.Random) -> list[Visit]:
     """Reads the overview and a quality article or two; never says who they are."""
     reading = [[page("/demo/")], [download("livre-blanc-a")]]
     reading += [[page(path)] for path in rng.sample(QUALITY, rng.randint(1, 2))]
-    return [Visit(0, reading)]
+    return [Visit(0, reading + _curious(rng))]
 
 
 def newsletter(person: Persona, rng: random.Random) -> list[Visit]:
@@ -122,7 +132,7 @@ def newsletter(person: Persona, rng: random.Random) -> list[Visit]:
     first = [[page("/demo/")], [download("livre-blanc-b")], [form("newsletter", person)]]
     visits = [Visit(0, first)]
     if rng.random() < 0.6:  # comes back: the banner is shown, often closed
-        later = [[page(rng.choice(BROWSING))], [feedback("impression", "newsletter-banner")]]
+        later = [[page(rng.choice(BROWSING))], [feedback("impression", "newsletter-banner")], *_curious(rng)]
         if rng.random() < 0.5:
             later.append([feedback("close", "newsletter-banner")])
         visits.append(Visit(rng.randint(2, 9), later))
@@ -130,18 +140,19 @@ def newsletter(person: Persona, rng: random.Random) -> list[Visit]:
 
 
 def evaluator(person: Persona, rng: random.Random) -> list[Visit]:
-    """White paper B, then pricing a few days later: marketing-qualified (10)."""
-    return [
-        Visit(0, [[page("/demo/produits/")], [download("livre-blanc-b")], [form("newsletter", person)]]),
-        Visit(rng.randint(1, 4), [[page("/demo/")], [page("/demo/tarifs")]]),
-    ]
+    """White paper B, then pricing a few days later (10), sometimes on the phone, subscribing there too."""
+    first = Visit(0, [[page("/demo/produits/")], [download("livre-blanc-b")], [form("newsletter", person)]])
+    pricing = [[page("/demo/")], [page("/demo/tarifs")], *_curious(rng)]
+    if rng.random() < SECOND_DEVICE:
+        return [first, Visit(rng.randint(1, 4), [*pricing, [form("newsletter", person)]], "mobile")]
+    return [first, Visit(rng.randint(1, 4), pricing)]
 
 
 def buyer(person: Persona, rng: random.Random) -> list[Visit]:
     """Marc's path: A, B, three quality articles (13), the call-back pop-up, the form."""
     return [
         Visit(0, [[page("/demo/")], [download("livre-blanc-a")], [download("livre-blanc-b")]]),
-        Visit(rng.randint(1, 3), [[page(QUALITY[0])], [page(QUALITY[1])]]),
+        Visit(rng.randint(1, 3), [[page(QUALITY[0])], [page(QUALITY[1])], *_curious(rng)]),
         Visit(
             rng.randint(4, 6),
             [
