@@ -44,8 +44,11 @@ def test_people_identify_use_several_devices_and_bots_come_every_day() -> None:
     assert sum(kinds == {"desktop", "mobile"} for kinds in devices.values()) >= 10  # phones besides desktops
     assert 100 < len(simulation.truth.leads) < 300  # many identify, not everybody
     assert simulation.scrapers == {"scraper0:desktop"}
-    crawled = {int((START - request.ts) // DAY) for request in simulation.ignored if request.agent is not None}
-    assert crawled == set(range(40)) and any(request.agent is None for request in simulation.ignored)
+    crawled = {int(request.ts // DAY) for request in simulation.ignored if request.agent is not None}
+    assert crawled == {int(START // DAY) - back for back in range(40)}  # every UTC day
+    assert any(request.agent is None for request in simulation.ignored)  # and the team's own visits
+    late = generate(START + 60, DEMO_PLAN, people=10, days=2, seed=5).ignored  # a minute past midnight
+    assert {int(request.ts // DAY) for request in late} == {int(START // DAY), int(START // DAY) - 1}
 
 
 def test_sales_record_what_the_plan_decided_after_the_last_visit() -> None:

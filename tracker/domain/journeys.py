@@ -33,6 +33,9 @@ QUALITY = (
 )
 # Share of readers, subscribers, evaluators and buyers who also take white paper C.
 CURIOUS = 0.2
+# Chance to come back once more after a journey, for leads and for anonymous visitors.
+COME_BACK_LEAD = 0.5
+COME_BACK = 0.2
 # Share of evaluators who come back on their phone and subscribe again there (a second device, merged).
 SECOND_DEVICE = 0.3
 PRICES = {
@@ -194,6 +197,23 @@ def job_seeker(person: Persona, rng: random.Random) -> list[Visit]:
     if rng.random() < 0.4:
         visits.append(Visit(rng.randint(1, 3), [[page("/demo/emplois")], [form("newsletter", person)]]))
     return visits
+
+
+def comebacks(rng: random.Random, visits: list[Visit], before: int) -> list[Visit]:
+    """Later visits, days apart, while the person keeps coming back (leads more often), before day ``before``.
+
+    They read the blog and the products, quality articles included, on whichever device is at hand:
+    a phone that never identifies stays an anonymous visitor of its own.
+    """
+    identified = any(step.type == "form" for visit in visits for request in visit.requests for step in request)
+    day, later = max(visit.day for visit in visits), []
+    while rng.random() < (COME_BACK_LEAD if identified else COME_BACK):
+        day += rng.randint(3, 21)
+        if day >= before:
+            break
+        reading = [[page(path)] for path in rng.sample(BROWSING + QUALITY, rng.randint(1, 3))]
+        later.append(Visit(day, reading, rng.choices(("desktop", "mobile"), (3, 1))[0]))
+    return later
 
 
 # How often each journey is taken, out of the generated people.

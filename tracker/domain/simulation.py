@@ -34,6 +34,7 @@ from tracker.domain.journeys import (
     Step,
     Visit,
     browser,
+    comebacks,
     download,
     feedback,
     form,
@@ -71,6 +72,14 @@ CRAWLERS = (
     "python-requests/2.32.3",
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36",
 )
+# Where visits come from, and how often ("": typed in, a bookmark).
+REFERRERS = {
+    "": 40,
+    "https://www.google.com/": 35,
+    "https://www.linkedin.com/": 15,
+    "https://www.bing.com/": 7,
+    "https://www.3dnatives.com/": 3,
+}
 SCRAPED = ("/demo/", "/demo/tarifs", "/demo/emplois", "/demo/blog/", "/demo/produits/", "/demo/app")
 
 
@@ -82,9 +91,10 @@ class Hit:
     device: str
     agent: str
     steps: tuple[Step, ...]
+    referrer: str = ""  # where the visit came from, on its first request
 
     def events(self) -> list[Incoming]:
-        return [_incoming(step, self.ts) for step in self.steps]
+        return [_incoming(step, self.ts, self.referrer) for step in self.steps]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +156,10 @@ def generate(now: float, plan: Plan, *, people: int = PEOPLE, days: int = DAYS, 
     sales: list[Sale] = []
     leads: list[Lead] = []
     for number, (persona, journey, days_ago) in enumerate(cast):
-        journey_hits = _journey_hits(rng, str(number), journey(persona, rng), now - days_ago * DAY, now)
+        visits = journey(persona, rng)
+        if number >= len(NAMED):  # the scripted people keep their scores
+            visits += comebacks(rng, visits, days_ago)
+        journey_hits = _journey_hits(rng, str(number), visits, now - days_ago * DAY, now)
         hits += journey_hits
         steps = [step for hit in journey_hits for step in hit.steps]
         if number >= len(NAMED) and any(step.type == "form" for step in steps):
@@ -243,26 +256,30 @@ def _journey_hits(rng: random.Random, who: str, visits: list[Visit], start: floa
 
 
 def _visit_hits(rng: random.Random, device: str, visit: Visit, at: float, pace: float | None = None) -> list[Hit]:
+    referrer = rng.choices(tuple(REFERRERS), tuple(REFERRERS.values()))[0]
     hits: list[Hit] = []
     for request in visit.requests:
-        hits.append(Hit(at, device, AGENTS[visit.device], tuple(request)))
+        hits.append(Hit(at, device, AGENTS[visit.device], tuple(request), referrer))
         at += pace if pace is not None else rng.uniform(*PACE) * 60
+        referrer = ""  # the next pages come from the site itself
     return hits
 
 
-def _incoming(step: Step, ts: float) -> Incoming:
+def _incoming(step: Step, ts: float, referrer: str) -> Incoming:
     props = dict(step.props)
     if "page" in props:
         props["page"] = ORIGIN + str(props["page"])
     email = str(props["email"]) if step.type == "form" and "email" in props else None
-    return Incoming(step.type, ts, step.name, ORIGIN + step.path, "", props, email)
+    return Incoming(step.type, ts, step.name, ORIGIN + step.path, referrer, props, email)
 
 
 def _ignored(now: float, days: int, rng: random.Random) -> Iterator[Ignored]:
     """Crawlers every day, the team on its own site on weekdays: requests the tracker counts and ignores."""
     for back in range(days):
+        midnight = (now // DAY - back) * DAY  # every UTC day has some, today's too however young
+        span = min(DAY, now - midnight)
         for _ in range(rng.randint(15, 90)):
-            yield Ignored(now - (back + rng.random()) * DAY, rng.randint(1, 2), rng.choice(CRAWLERS))
-        if datetime.fromtimestamp(now - back * DAY, UTC).weekday() < 5:
+            yield Ignored(midnight + rng.random() * span, rng.randint(1, 2), rng.choice(CRAWLERS))
+        if datetime.fromtimestamp(midnight, UTC).weekday() < 5:
             for _ in range(rng.randint(3, 25)):
-                yield Ignored(now - (back + rng.random()) * DAY, rng.randint(1, 2), None)
+                yield Ignored(midnight + rng.random() * span, rng.randint(1, 2), None)
