@@ -10,7 +10,7 @@ planted behaviour is done by people of several journeys, not by one journey alon
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,15 +199,20 @@ def job_seeker(person: Persona, rng: random.Random) -> list[Visit]:
     return visits
 
 
+def identifies(steps: Iterable[Step]) -> bool:
+    """Whether someone taking ``steps`` says who they are (every form asks for an e-mail)."""
+    return any(step.type == "form" for step in steps)
+
+
 def comebacks(rng: random.Random, visits: list[Visit], before: int) -> list[Visit]:
     """Later visits, days apart, while the person keeps coming back (leads more often), before day ``before``.
 
     They read the blog and the products, quality articles included, on whichever device is at hand:
     a phone that never identifies stays an anonymous visitor of its own.
     """
-    identified = any(step.type == "form" for visit in visits for request in visit.requests for step in request)
+    lead = identifies(step for visit in visits for request in visit.requests for step in request)
     day, later = max(visit.day for visit in visits), []
-    while rng.random() < (COME_BACK_LEAD if identified else COME_BACK):
+    while rng.random() < (COME_BACK_LEAD if lead else COME_BACK):
         day += rng.randint(3, 21)
         if day >= before:
             break

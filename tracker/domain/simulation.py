@@ -38,6 +38,7 @@ from tracker.domain.journeys import (
     download,
     feedback,
     form,
+    identifies,
     page,
     vision,
 )
@@ -121,10 +122,6 @@ class Simulation:
     ignored: list[Ignored]
     truth: Truth
 
-    @property
-    def scrapers(self) -> set[str]:
-        return {item.device for item in self.items if isinstance(item, Hit) and item.device.startswith("scraper")}
-
 
 def marc(person: Persona, rng: random.Random) -> list[Visit]:
     """Marc reads on his desktop and subscribes (11), then takes the call-back pop-up on his
@@ -156,13 +153,14 @@ def generate(now: float, plan: Plan, *, people: int = PEOPLE, days: int = DAYS, 
     sales: list[Sale] = []
     leads: list[Lead] = []
     for number, (persona, journey, days_ago) in enumerate(cast):
+        scripted = number < len(NAMED)  # they keep their scores, and have no fate to draw
         visits = journey(persona, rng)
-        if number >= len(NAMED):  # the scripted people keep their scores
+        if not scripted:
             visits += comebacks(rng, visits, days_ago)
         journey_hits = _journey_hits(rng, str(number), visits, now - days_ago * DAY, now)
         hits += journey_hits
         steps = [step for hit in journey_hits for step in hit.steps]
-        if number >= len(NAMED) and any(step.type == "form" for step in steps):
+        if not scripted and identifies(steps):
             lead = _fate(rng, plan, persona.email, steps, journey_hits[0].ts, journey_hits[-1].ts)
             leads.append(lead)
             sales += [sale for sale in _sales(rng, plan, lead) if sale.ts < now]
