@@ -53,3 +53,31 @@ def test_simulate_needs_a_site_that_exists(tmp_path: Path) -> None:
     assert code == 0
     code, out, err = run("simulate", "--site", "acme", "--people", "30", "--days", "5", "--data-dir", str(tmp_path))
     assert code == 0 and "into site 'acme'" in out, err
+
+
+def test_the_same_seed_and_now_write_the_same_truth(tmp_path: Path) -> None:
+    truths = []
+    for name in ("one", "two"):
+        truth = tmp_path / f"{name}.json"
+        args = ("--people", "40", "--days", "10", "--seed", "9", "--now", "2026-03-01T12:00:00", "--truth", str(truth))
+        code, _, err = run("simulate", "--site", DEMO_SITE, *args, "--data-dir", str(tmp_path / name))
+        assert code == 0, err
+        truths.append(truth.read_text(encoding="utf-8"))
+    assert truths[0] == truths[1]
+
+
+def test_simulate_plants_the_effects_of_a_plan_file_and_names_a_wrong_key(tmp_path: Path) -> None:
+    plan, truth = tmp_path / "plan.json", tmp_path / "truth.json"
+    plan.write_text(json.dumps({"base": 1.0, "window": [0.1, 0.2]}), encoding="utf-8")
+    args = ("--people", "40", "--days", "10", "--data-dir", str(tmp_path), "--truth", str(truth))
+    code, _, err = run("simulate", "--site", DEMO_SITE, "--plan", str(plan), *args)
+    assert code == 0, err
+    planted = json.loads(truth.read_text(encoding="utf-8"))
+    assert planted["plan"]["base"] == 1.0 and planted["plan"]["behaviours"] == []
+    assert all(lead["buys"] for lead in planted["leads"])  # every lead buys: the plan was used
+    plan.write_text(json.dumps({"base": 2}), encoding="utf-8")
+    code, _, err = run("simulate", "--site", DEMO_SITE, "--plan", str(plan), *args)
+    assert code == 1 and f"{plan}: base: a number from 0 to 1" in err
+    plan.write_text("{", encoding="utf-8")
+    code, _, err = run("simulate", "--site", DEMO_SITE, "--plan", str(plan), *args)
+    assert code == 1 and str(plan) in err

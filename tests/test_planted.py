@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tracker.domain.journeys import Persona, download, form, page
-from tracker.domain.planted import DEMO_PLAN, Behaviour, Lead, Plan, Truth, chance, did_and_score
+from tracker.domain.planted import DEMO_PLAN, Behaviour, Lead, Plan, PlanError, Truth, chance, did_and_score
 
 PERSON = Persona("Ana", "Lopez", "ana@example.test", "Acme", "Acheteuse")
 QUALITY = "/demo/blog/qualite/certification-iso-13485"
@@ -48,3 +48,29 @@ def test_the_truth_tells_who_was_won_by_now_and_reads_as_json() -> None:
     assert data["counts"] == {"people": 5, "requests": 9, "events": 9, "outcomes": 4, "bots": 1, "leads": 3, "won": 1}
     assert data["plan"]["threshold"] == 20 and data["plan"]["behaviours"][2]["name"] == "wp-c"
     assert data["leads"][0]["did"] == ["wp-c"] and data["leads"][0]["value"] == 900.0
+
+
+def test_a_plan_reads_back_from_its_json_and_a_wrong_key_is_named() -> None:
+    assert Plan.from_json(json.loads(json.dumps(DEMO_PLAN.to_json()))) == DEMO_PLAN
+    assert Plan.from_json({}) == Plan()
+    plan = Plan.from_json({"base": 0.1, "behaviours": [{"name": "c", "type": "download", "lift": 3}], "threshold": 20})
+    assert plan.behaviours == (Behaviour("c", "download", lift=3.0),) and plan.threshold == 20.0
+    wrong = [
+        ([], "plan"),
+        ({"bsae": 0.1}, "bsae"),
+        ({"base": 1.5}, "base"),
+        ({"base": True}, "base"),
+        ({"window": [30, 3]}, "window"),
+        ({"window": [1]}, "window"),
+        ({"reasons": []}, "reasons"),
+        ({"behaviours": {}}, "behaviours"),
+        ({"behaviours": [{"name": "c"}]}, "behaviours[0].type"),
+        ({"behaviours": [{"name": "c", "type": "page", "lift": -1}]}, "behaviours[0].lift"),
+        ({"behaviours": [{"name": "c", "type": "page", "once": "yes"}]}, "behaviours[0].once"),
+        ({"behaviours": [{"name": "c", "type": "page", "url": "/x"}]}, "behaviours[0].url"),
+        ({"threshold": float("nan")}, "threshold"),
+    ]
+    for data, key in wrong:
+        with pytest.raises(PlanError) as caught:
+            Plan.from_json(data)
+        assert caught.value.key == key, data

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from tracker.config import Settings
-from tracker.domain.planted import DEMO_PLAN, Truth
+from tracker.domain.planted import DEMO_PLAN, Plan, Truth
 from tracker.domain.sites import Site
 from tracker.store import Store
 
@@ -34,6 +34,13 @@ def simulate_command(data_dir_option: Option, db_option: Option, with_store: Wit
         help="When the history ends (UTC; default: now).",
     )
     @click.option(
+        "--plan",
+        "plan_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help='Planted effects as JSON (the "plan" a --truth file holds); default: the demo\'s.',
+    )
+    @click.option(
         "--truth",
         "truth_file",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -48,6 +55,7 @@ def simulate_command(data_dir_option: Option, db_option: Option, with_store: Wit
         days: int,
         seed: int,
         now_at: datetime | None,
+        plan_file: Path | None,
         truth_file: Path | None,
         data_dir: Path | None,
         db: str | None,
@@ -55,12 +63,13 @@ def simulate_command(data_dir_option: Option, db_option: Option, with_store: Wit
         """Generate PEOPLE visitors over DAYS into an empty site, through the ingest pipeline.
 
         Anonymous and identified visitors on the demo site's pages, downloads, forms, several
-        devices, bots, and the outcomes sales records, decided by the demo's planted effects.
+        devices, bots, and the outcomes sales records, decided by planted effects (--plan).
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         from tracker.services.simulate import simulate
 
+        plan = _plan(plan_file) if plan_file is not None else DEMO_PLAN
         settings = Settings.from_env(data_dir=data_dir, db=db)
         now = now_at.replace(tzinfo=UTC).timestamp() if now_at is not None else time.time()
 
@@ -72,7 +81,7 @@ def simulate_command(data_dir_option: Option, db_option: Option, with_store: Wit
                 return await simulate(
                     store,
                     site,
-                    DEMO_PLAN,
+                    plan,
                     now=now,
                     seed=seed,
                     people=people,
@@ -96,6 +105,13 @@ def simulate_command(data_dir_option: Option, db_option: Option, with_store: Wit
             click.echo(f"truth written to {truth_file}")
 
     return simulate_cmd
+
+
+def _plan(file: Path) -> Plan:
+    try:
+        return Plan.from_json(json.loads(file.read_text(encoding="utf-8")))
+    except (ValueError, UnicodeDecodeError) as exc:  # PlanError and JSON errors are ValueErrors
+        raise click.ClickException(f"{file}: {exc}") from None
 
 
 async def _empty_site(store: Store, key: str, now: float) -> Site:

@@ -57,6 +57,74 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: Any) -> Plan:
+        """A plan as ``to_json`` writes it (every key optional); ``PlanError`` names a wrong key."""
+        if not isinstance(data, Mapping):
+            raise PlanError("plan", "a plan is a JSON object")
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise PlanError(unknown[0], "unknown key")
+        default = cls()
+        behaviours = data.get("behaviours", [])
+        if not isinstance(behaviours, list):
+            raise PlanError("behaviours", "a list of behaviours")
+        threshold = data.get("threshold")
+        window = data.get("window", default.window)
+        if not (isinstance(window, list | tuple) and len(window) == 2):
+            raise PlanError("window", "two numbers of days: [earliest, latest]")
+        earliest, latest = (_number(day, "window", 0.0, 3650.0) for day in window)
+        if earliest > latest:
+            raise PlanError("window", "the earliest day comes after the latest")
+        reasons = data.get("reasons", default.reasons)
+        if not (isinstance(reasons, list | tuple) and reasons and all(isinstance(r, str) and r for r in reasons)):
+            raise PlanError("reasons", "a list of words saying why leads are lost")
+        return cls(
+            base=_number(data.get("base", default.base), "base", 0.0, 1.0),
+            behaviours=tuple(_behaviour(raw, f"behaviours[{n}]") for n, raw in enumerate(behaviours)),
+            threshold=None if threshold is None else _number(threshold, "threshold", -1e9, 1e9),
+            jump=_number(data.get("jump", default.jump), "jump", 0.0, 1e6),
+            window=(earliest, latest),
+            contacted=_number(data.get("contacted", default.contacted), "contacted", 0.0, 1.0),
+            reasons=tuple(reasons),
+        )
+
+
+class PlanError(ValueError):
+    """A plan that cannot be planted, naming the key that is wrong."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def _behaviour(raw: Any, where: str) -> Behaviour:
+    if not isinstance(raw, Mapping):
+        raise PlanError(where, "a behaviour is an object with a name and a type")
+    unknown = sorted(set(raw) - set(Behaviour.__dataclass_fields__))
+    if unknown:
+        raise PlanError(f"{where}.{unknown[0]}", "unknown key")
+    texts = {key: raw.get(key, "*" if key == "path" else "") for key in ("name", "type", "path", "form")}
+    for key, text in texts.items():
+        if not isinstance(text, str) or (key in ("name", "type") and not text):
+            raise PlanError(f"{where}.{key}", "text" if key in ("path", "form") else "text, not empty")
+    once = raw.get("once", True)
+    if not isinstance(once, bool):
+        raise PlanError(f"{where}.once", "true or false")
+    return Behaviour(
+        **texts,
+        lift=_number(raw.get("lift", 1.0), f"{where}.lift", 0.0, 1e6),
+        points=_number(raw.get("points", 0.0), f"{where}.points", -1e9, 1e9),
+        once=once,
+    )
+
+
+def _number(raw: Any, key: str, low: float, high: float) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or not low <= raw <= high:
+        raise PlanError(key, f"a number from {low:g} to {high:g}")
+    return float(raw)
+
 
 # The demo's truth: the seed programme's points as true points, white paper C triples the
 # chance, pricing and a demo request double it, the job offers all but end it, and 20 true
