@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
+from tracker.cli_users import Option, WithStore
 from tracker.config import Settings
 from tracker.domain.planted import DEMO_PLAN, Plan, Truth
 from tracker.domain.sites import Site
 from tracker.store import Store
-
-Option = Callable[[Any], Any]
-WithStore = Callable[[Settings, Callable[[Store], Any]], Any]
 
 
 def simulate_command(data_dir_option: Option, db_option: Option, with_store: WithStore) -> click.Command:
