@@ -90,7 +90,9 @@ def _unit(
     """Write ``chunk``; the unit returns the device keys' visitor ids and what it ignored.
 
     A unit may run more than once before it commits: it works on copies, and draws visitor
-    ids from a generator of its own so a second run draws the same.
+    ids from a generator of its own so a second run draws the same.  The pace memory
+    (``pages``) is shared: a second run only finds in it page views of the same requests,
+    which never make a human's pace look faster than it was.
     """
 
     async def unit(q: Queries) -> Replayed:
