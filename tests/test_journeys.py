@@ -51,5 +51,10 @@ def test_people_come_back_later_and_never_past_the_day_given() -> None:
     anonymous = sum(len(comebacks(rng, [Visit(0, [[page("/demo/")]])], 60)) for _ in range(300))
     assert lead_returns > 1.5 * anonymous  # leads come back more often
     read = {step.path for visits in later for visit in visits for request in visit.requests for step in request}
-    assert read & set(QUALITY) and {visit.device for visits in later for visit in visits} == {"desktop", "mobile"}
+    assert read & set(QUALITY) and {visit.device for visits in later for visit in visits} == {"desktop"}
+    on_the_phone = [Visit(0, [[page("/demo/")]]), Visit(1, [[form("newsletter", PERSON)]], "mobile")]
+    devices = {visit.device for _ in range(100) for visit in comebacks(rng, on_the_phone, 60)}
+    assert devices == {"mobile"}  # where they said who they are: what they read there is their lead's
+    anonymous_devices = {visit.device for _ in range(100) for visit in comebacks(rng, [Visit(0, [[page("/")]])], 60)}
+    assert anonymous_devices == {"desktop", "mobile"}
     assert comebacks(rng, journey, 0) == []  # a journey that started today has no later

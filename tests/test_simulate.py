@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.app import DEMO_SITE
-from tracker.domain.planted import Truth
+from tracker.domain.planted import DEMO_PLAN, Truth
 from tracker.domain.simulation import CRAWLERS
 from tracker.domain.sites import Site
 from tracker.services.abuse import agent_verdict
@@ -113,6 +113,20 @@ async def test_outcomes_are_stored_as_sales_records_them(server: Server) -> None
     assert outcomes[-1]["value"] == won.value and {o["actor"] for o in outcomes} == {ACTOR}
     lead = await server.api(f"/api/leads/{person.id}")
     assert lead["email"] == won.email
+
+
+async def test_the_true_score_is_the_programmes_engagement_when_nothing_decayed(server: Server) -> None:
+    site = server.runtime.sites.get(DEMO_SITE)
+    assert site is not None
+    # DEMO_PLAN's true points are the seed programme's; 20 days leave its 30-day decay no time to act.
+    truth = await simulate(server.runtime.store, site, DEMO_PLAN, now=START, seed=SEED, people=FEW, days=20)
+    scores = {}
+    for lead in truth.leads:
+        person = await server.runtime.store.read(lambda q, email=lead.email: q.person_by_email(site.id, email))
+        assert person is not None
+        scores[lead.email] = person.scoring.values.get("engagement", 0.0)
+    assert scores == {lead.email: lead.score for lead in truth.leads}
+    assert len({score >= 20 for score in scores.values()}) == 2  # leads on both sides of the planted threshold
 
 
 async def test_the_same_seed_writes_the_same_history_on_any_store(server: Server, tmp_path: Path) -> None:

@@ -207,17 +207,19 @@ def identifies(steps: Iterable[Step]) -> bool:
 def comebacks(rng: random.Random, visits: list[Visit], before: int) -> list[Visit]:
     """Later visits, days apart, while the person keeps coming back (leads more often), before day ``before``.
 
-    They read the blog and the products, quality articles included, on whichever device is at hand:
-    a phone that never identifies stays an anonymous visitor of its own.
+    They read the blog and the products, quality articles included.  A lead comes back on a
+    device they identified on, so whatever they do stays in their lead's history, as the
+    ground truth assumes; anyone else on whichever device is at hand.
     """
-    lead = identifies(step for visit in visits for request in visit.requests for step in request)
+    known = sorted({visit.device for visit in visits if identifies(step for r in visit.requests for step in r)})
+    devices = known or ["desktop", "desktop", "desktop", "mobile"]
     day, later = max(visit.day for visit in visits), []
-    while rng.random() < (COME_BACK_LEAD if lead else COME_BACK):
+    while rng.random() < (COME_BACK_LEAD if known else COME_BACK):
         day += rng.randint(3, 21)
         if day >= before:
             break
         reading = [[page(path)] for path in rng.sample(BROWSING + QUALITY, rng.randint(1, 3))]
-        later.append(Visit(day, reading, rng.choices(("desktop", "mobile"), (3, 1))[0]))
+        later.append(Visit(day, reading, rng.choice(devices)))
     return later
 
 

@@ -126,9 +126,10 @@ def _number(raw: Any, key: str, low: float, high: float) -> float:
     return float(raw)
 
 
-# The demo's truth: the seed programme's points as true points, white paper C triples the
-# chance, pricing and a demo request double it, the job offers all but end it, and 20 true
-# points (a demo request, or C with a few quality articles) triple it again.
+# The demo's truth: the seed programme's points as true points (a lead's true score is their
+# engagement as long as decay has not acted), white paper C triples the chance, pricing and a
+# demo request double it, the job offers all but end it, and 20 true points (a demo request,
+# or C with a few quality articles) triple it again.
 DEMO_PLAN = Plan(
     base=0.04,
     behaviours=(
