@@ -16,6 +16,10 @@ from tracker.domain.journeys import (
     page,
     reader,
 )
+from tracker.domain.planted import DEMO_PLAN
+from tracker.domain.simulation import Hit, generate
+
+from .conftest import START, Server
 
 PERSON = Persona("Ana", "Lopez", "ana@example.test", "Acme", "Acheteuse")
 
@@ -58,3 +62,11 @@ def test_people_come_back_later_and_never_past_the_day_given() -> None:
     anonymous_devices = {visit.device for _ in range(100) for visit in comebacks(rng, [Visit(0, [[page("/")]])], 60)}
     assert anonymous_devices == {"desktop", "mobile"}
     assert comebacks(rng, journey, 0) == []  # a journey that started today has no later
+
+
+async def test_every_page_and_file_people_visit_is_one_the_demo_site_serves(server: Server) -> None:
+    simulation = generate(START, DEMO_PLAN, people=400, days=60, seed=1)
+    paths = {step.path for item in simulation.items if isinstance(item, Hit) for step in item.steps}
+    assert len(paths) > 20
+    for path in sorted(paths):
+        assert (await server.http.get(path)).status_code == 200, path
