@@ -131,7 +131,7 @@ def reader(person: Persona, rng: random.Random) -> list[Visit]:
 
 
 def newsletter(person: Persona, rng: random.Random) -> list[Visit]:
-    """Élodie's path: white paper B and the newsletter, then nurtured (known, 5)."""
+    """White paper B and the newsletter (known, 5, like Élodie), then nurtured by the banner."""
     first = [[page("/demo/")], [download("livre-blanc-b")], [form("newsletter", person)]]
     visits = [Visit(0, first)]
     if rng.random() < 0.6:  # comes back: the banner is shown, often closed
