@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from tracker.domain.calibration.threshold import best_threshold, cuts, threshold_test
+from tracker.domain.calibration.threshold import Cut, best_threshold, cut_at, cuts, threshold_test
 
 
 def planted(seed: int, threshold: float, people: int = 3000) -> list[tuple[float, bool]]:
@@ -49,3 +49,12 @@ def test_seed_000_leads_above_the_threshold_convert_better_or_not() -> None:
     few = threshold_test([(30.0, True), (30.0, False), (5.0, False), (5.0, False)], 20)
     assert few.verdict == "unclear"
     assert threshold_test([(30.0, True)], 20).verdict == "no_data"
+
+
+def test_the_current_threshold_cut_sits_beside_the_best() -> None:
+    values = planted(2, 20)
+    current = cut_at(values, 12)
+    best = best_threshold(values, "f1", 20)
+    assert best is not None and current.leads > best.leads and current.recall >= best.recall
+    assert current.f1 < best.f1
+    assert cut_at([(1.0, True)], 5) == Cut(5, 0, 0, 0.0, 0.0, 0.0)

@@ -9,9 +9,9 @@ of the leads who did it divided by that of the leads who did not, with its log-r
 Points are judged against lift on the programme's own exchange rate: the median, over the
 behaviours it rewards that do lift conversion, of points per unit of log-lift.  Points above
 what even the top of the lift's interval would earn at that rate (with ``SLACK`` for a grid's
-round numbers) look too high; points below what its bottom would earn look too low.  A programme that rewards nothing that lifts has no
-rate, and only the sign is judged (points for what converters do less, none for what they do
-more).
+round numbers) look too high; points below what its bottom would earn look too low.  A
+programme that rewards nothing that lifts has no rate, and only the sign is judged (points for
+what converters do less, none for what they do more).
 """
 
 from __future__ import annotations

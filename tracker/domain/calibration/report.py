@@ -9,7 +9,14 @@ from tracker.domain.calibration.bands import Band, bands
 from tracker.domain.calibration.behaviours import Behaviour, behaviours, done_within
 from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow, PersonRow, leads_of
 from tracker.domain.calibration.intervals import Interval, Quartiles, quartiles, wilson
-from tracker.domain.calibration.threshold import Criterion, Cut, ThresholdTest, best_threshold, threshold_test
+from tracker.domain.calibration.threshold import (
+    Criterion,
+    Cut,
+    ThresholdTest,
+    best_threshold,
+    cut_at,
+    threshold_test,
+)
 from tracker.domain.facts import STAGES
 from tracker.domain.scoring import Scoring
 
@@ -67,6 +74,7 @@ class CalibrationReport:
     stages: list[StageRow]
     sql: float | None  # the chosen score's sales threshold today
     test: ThresholdTest | None  # above vs below it (None without one)
+    current: Cut | None  # what the threshold in force selects
     best: Cut | None
     behaviours: list[Behaviour]
     distributions: Mapping[str, list[Band]]  # every score, in programme order
@@ -94,6 +102,7 @@ def calibration_report(
         stages=_stages(leads),
         sql=sql,
         test=threshold_test(chosen, sql) if sql is not None else None,
+        current=cut_at(chosen, sql) if sql is not None else None,
         best=best_threshold(chosen, options.criterion, options.min_volume),
         behaviours=behaviours(leads, done, scoring, options.score),
         distributions={name: bands(_pairs(leads, name), options.width) for name in scoring.scores},

@@ -62,6 +62,17 @@ def cuts(values: Sequence[tuple[float, bool]]) -> list[Cut]:
     return result
 
 
+def cut_at(values: Sequence[tuple[float, bool]], threshold: float) -> Cut:
+    """The cut a given threshold makes (the current one, to show beside the best)."""
+    total = sum(did for _, did in values)
+    chosen = [did for score, did in values if score >= threshold]
+    converted = sum(chosen)
+    precision = converted / len(chosen) if chosen else 0.0
+    recall = converted / total if total else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Cut(threshold, len(chosen), converted, precision, recall, f1)
+
+
 def best_threshold(values: Sequence[tuple[float, bool]], criterion: Criterion, min_volume: int) -> Cut | None:
     """The cut that maximises ``criterion``: F1, or precision among cuts keeping at least
     ``min_volume`` leads (without a floor the single best lead would always win).  Ties go to
