@@ -23,7 +23,7 @@ VERDICTS = {
         " %(above)s of %(above_leads)s leads (95 %% interval %(above_low)s to %(above_high)s) against %(below)s"
         " of %(below_leads)s (%(below_low)s to %(below_high)s). Not enough evidence yet."
     ),
-    "no_data": N_("There are not leads on both sides of the SQL threshold (%(threshold)s) to compare them."),
+    "no_data": N_("No lead on one side of the SQL threshold (%(threshold)s): nothing to compare yet."),
 }
 BEHAVIOURS = {"rule": N_("Rule"), "page": N_("Page pattern"), "download": N_("Download")}
 FLAGS = {"too_high": N_("too high"), "too_low": N_("too low")}
