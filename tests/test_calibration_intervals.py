@@ -42,6 +42,7 @@ def test_rate_ratio_with_an_empty_cell_stays_finite_and_without_a_group_is_none(
     ratio = rate_ratio(0, 10, 5, 50)
     assert ratio is not None and 0 < ratio.low < ratio.estimate < ratio.high < math.inf
     assert rate_ratio(3, 0, 5, 50) is None and rate_ratio(3, 10, 0, 0) is None
+    assert rate_ratio(0, 10, 0, 50) is None and rate_ratio(10, 10, 50, 50) is None  # nobody, everybody
 
 
 def test_quartiles() -> None:

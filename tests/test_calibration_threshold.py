@@ -49,6 +49,7 @@ def test_seed_000_leads_above_the_threshold_convert_better_or_not() -> None:
     few = threshold_test([(30.0, True), (30.0, False), (5.0, False), (5.0, False)], 20)
     assert few.verdict == "unclear"
     assert threshold_test([(30.0, True)], 20).verdict == "no_data"
+    assert threshold_test([(30.0, False), (5.0, False)], 20).verdict == "no_conversion"
 
 
 def test_the_current_threshold_cut_sits_beside_the_best() -> None:

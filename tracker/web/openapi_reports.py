@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from tracker.domain.calibration.behaviours import KINDS as BEHAVIOUR_KINDS
-from tracker.domain.calibration.threshold import CRITERIA
+from tracker.domain.calibration.threshold import CRITERIA, Verdict
 from tracker.domain.facts import STAGES
 from tracker.domain.outcomes import KINDS
 from tracker.web.calibration import MAX_MIN_VOLUME, MAX_PERIOD_DAYS, MAX_WINDOW_DAYS, MIN_WIDTH, PERIOD_DAYS, TABLES
@@ -75,7 +77,7 @@ _CONVERSION: Schema = {
                     "properties": {
                         "above": _SIDE,
                         "below": _SIDE,
-                        "verdict": {"enum": ["better", "no_better", "unclear", "no_data"]},
+                        "verdict": {"enum": list(get_args(Verdict))},
                         "statement": {"type": "string"},
                     },
                 },

@@ -39,11 +39,12 @@ def wilson(successes: int, trials: int, z: float = Z95) -> Interval | None:
 
 
 def rate_ratio(a: int, n1: int, b: int, n2: int, z: float = Z95) -> Interval | None:
-    """``(a / n1) / (b / n2)`` with its log-ratio (Katz) interval; None when a group is empty.
+    """``(a / n1) / (b / n2)`` with its log-ratio (Katz) interval; None when a group is empty, or
+    when nobody (or everybody) succeeded: there is no ratio to speak of.
 
     An empty cell gets ``EMPTY_CELL`` added to each count so the interval stays finite.
     """
-    if n1 <= 0 or n2 <= 0:
+    if n1 <= 0 or n2 <= 0 or a + b == 0 or (a == n1 and b == n2):
         return None
     if a == 0 or b == 0 or a == n1 or b == n2:
         a_, n1_, b_, n2_ = a + EMPTY_CELL, n1 + 2 * EMPTY_CELL, b + EMPTY_CELL, n2 + 2 * EMPTY_CELL

@@ -12,8 +12,9 @@ from tracker.domain.calibration.intervals import Interval, wilson
 Criterion = Literal["f1", "precision"]
 CRITERIA: tuple[Criterion, ...] = ("f1", "precision")
 # How the two sides of a threshold compare: intervals apart (better), the rate above no higher
-# than below (no_better: seed 000 says raise the threshold), or not enough evidence yet.
-Verdict = Literal["better", "no_better", "unclear", "no_data"]
+# than below (no_better: seed 000 says raise the threshold), or not enough evidence yet; or
+# nothing to compare (a side without leads, or no conversion at all).
+Verdict = Literal["better", "no_better", "unclear", "no_data", "no_conversion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +90,15 @@ def threshold_test(values: Sequence[tuple[float, bool]], threshold: float) -> Th
     below = [did for score, did in values if score < threshold]
     high = Side(len(above), sum(above), wilson(sum(above), len(above)))
     low = Side(len(below), sum(below), wilson(sum(below), len(below)))
-    return ThresholdTest(threshold, high, low, _verdict(high.rate, low.rate))
+    return ThresholdTest(threshold, high, low, _verdict(high, low))
 
 
-def _verdict(above: Interval | None, below: Interval | None) -> Verdict:
+def _verdict(high: Side, low: Side) -> Verdict:
+    above, below = high.rate, low.rate
     if above is None or below is None:
         return "no_data"
+    if high.converted + low.converted == 0:
+        return "no_conversion"
     if above.low > below.high:
         return "better"
     if above.estimate <= below.estimate:

@@ -9,7 +9,7 @@ CSV links are the API's routes, which take the console session.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -49,7 +49,7 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
     query = {
         "site": site.key,
         "since": _day(options.start),
-        "until": _day(options.end),
+        "until": _day(options.end, up=True),
         "score": options.score,
         "width": f"{options.width:g}",
         "converting": ",".join(options.converting),
@@ -84,8 +84,14 @@ def _best(report: CalibrationReport) -> float | None:
     return report.best.threshold if report.best is not None else None
 
 
-def _day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+def _day(ts: float, *, up: bool = False) -> str:
+    """The UTC day of ``ts``; ``up``: the next day unless ``ts`` is a midnight, so that the end of a
+    period read as a date still includes everything up to it (the default end is now)."""
+    moment = datetime.fromtimestamp(ts, UTC)
+    day = moment.date()
+    if up and moment.time() != time():
+        day += timedelta(days=1)
+    return day.isoformat()
 
 
 def _band_label(band: Band, language: str) -> str:

@@ -24,6 +24,7 @@ VERDICTS = {
         " of %(below_leads)s (%(below_low)s to %(below_high)s). Not enough evidence yet."
     ),
     "no_data": N_("No lead on one side of the SQL threshold (%(threshold)s): nothing to compare yet."),
+    "no_conversion": N_("No lead converted in this period: nothing to compare yet."),
 }
 BEHAVIOURS = {"rule": N_("Rule"), "page": N_("Page pattern"), "download": N_("Download")}
 FLAGS = {"too_high": N_("too high"), "too_low": N_("too low")}
