@@ -6,8 +6,9 @@ folder: ``/blog/qualite/*``) or a download (the file's path).  Its lift is the c
 of the leads who did it divided by that of the leads who did not, with its log-ratio interval:
 "a datasheet download triples conversion" reads as a lift of 3.
 
-Points are judged against lift on the programme's own exchange rate: the median, over the
-behaviours it rewards that do lift conversion, of points per unit of log-lift.  Points above
+Points are judged against lift on the programme's own exchange rate, per score: the median,
+over the behaviours it rewards in that score that do lift conversion, of points per unit of
+log-lift.  Points above
 what even the top of the lift's interval would earn at that rate (with ``SLACK`` for a grid's
 round numbers) look too high; points below what its bottom would earn look too low.  A
 programme that rewards nothing that lifts has no rate, and only the sign is judged (points for
@@ -134,23 +135,30 @@ def behaviours(leads: Sequence[Lead], done: Done, scoring: Scoring, score: str) 
             own_score = score
         lift = rate_ratio(did_convert, len(ids), converters_total - did_convert, total - len(ids))
         rows.append((kind, key, own_score, points, did_convert, len(ids) - did_convert, lift))
-    rate = exchange_rate([(points, lift) for *_, points, _, _, lift in rows])
-    return [
-        Behaviour(
-            kind=kind,
-            key=key,
-            score=own_score,
-            points=points,
-            converters=did_convert,
-            converters_total=converters_total,
-            others=others,
-            others_total=total - converters_total,
-            lift=lift,
-            suggested=round(rate * math.log(lift.estimate), 1) + 0.0 if rate is not None and lift else None,
-            flag=_flag(points, lift, rate),
+    # Points of different scores are different currencies: each score has its own rate.
+    rates = {
+        name: exchange_rate([(points, lift) for _, _, of, points, _, _, lift in rows if of == name])
+        for name in {row[2] for row in rows}
+    }
+    result: list[Behaviour] = []
+    for kind, key, own_score, points, did_convert, others, lift in rows:
+        rate = rates[own_score]
+        result.append(
+            Behaviour(
+                kind=kind,
+                key=key,
+                score=own_score,
+                points=points,
+                converters=did_convert,
+                converters_total=converters_total,
+                others=others,
+                others_total=total - converters_total,
+                lift=lift,
+                suggested=round(rate * math.log(lift.estimate), 1) + 0.0 if rate is not None and lift else None,
+                flag=_flag(points, lift, rate),
+            )
         )
-        for kind, key, own_score, points, did_convert, others, lift in rows
-    ]
+    return result
 
 
 def exchange_rate(judged: Iterable[tuple[float | None, Interval | None]]) -> float | None:

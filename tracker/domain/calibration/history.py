@@ -60,8 +60,11 @@ class Lead:
 def leads_of(
     people: Iterable[PersonRow], ledger: Iterable[LedgerRow], scoring: Scoring, start: float, end: float
 ) -> list[Lead]:
-    """The period's leads: those who converted before ``start`` are left out (their conversion
-    belongs to an earlier period); a conversion at or after ``end`` is not one of this period."""
+    """The period's leads (``ledger`` grouped by person, as the store reads it).
+
+    Those who converted before ``start`` are left out (their conversion belongs to an earlier
+    period); a conversion at or after ``end`` is not one of this period.
+    """
     rows_of = {person_id: list(rows) for person_id, rows in groupby(ledger, key=lambda row: row.person_id)}
     leads: list[Lead] = []
     for person in people:
