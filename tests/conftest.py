@@ -3,6 +3,7 @@ deterministic visitor ids, and a small client that speaks the beacon protocol.""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import uuid
@@ -130,10 +131,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | None]:
-    """The database URL for one test: None (SQLite in the data dir) or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
+@contextlib.asynccontextmanager
+async def backend(name: str) -> AsyncIterator[str | None]:
+    """The database URL of ``name``: None (SQLite in the data dir) or a fresh PostgreSQL schema."""
+    if name == "sqlite":
         yield None
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -145,6 +146,13 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         await conn.close()
 
 
+@pytest.fixture
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """The database URL for one test, on each backend in turn."""
+    async with backend(request.param) as url:
+        yield url
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Every test that runs a server runs against both backends.
     if "database" in metafunc.fixturenames:
@@ -153,8 +161,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 async def server(tmp_path: Path, clock: Clock, database: str | None) -> AsyncIterator[Server]:
+    async with running_server(tmp_path, clock, database) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def running_server(data_dir: Path, clock: Clock, database: str | None) -> AsyncIterator[Server]:
+    """An in-process server on ``database`` (None: SQLite in ``data_dir``) with deterministic visitor ids."""
     ids = (f"visitor-{n}" for n in itertools.count(1))
-    settings = Settings(data_dir=tmp_path, db=database, demo=True, secret="test-secret")
+    settings = Settings(data_dir=data_dir, db=database, demo=True, secret="test-secret")
     app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

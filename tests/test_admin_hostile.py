@@ -96,6 +96,13 @@ NAMES = [
     "outcome",
     "amount",
     "note",
+    "since",
+    "until",
+    "width",
+    "converting",
+    "window",
+    "criterion",
+    "min_volume",
 ]
 PATH_VALUES = (*HOSTILE, "1", "demo", "sales-popup")
 TRIES = 10  # per route and method, on each backend

@@ -30,10 +30,11 @@ from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, seed_site
 from tracker.services.webhooks import renderer
 from tracker.store import open_store
+from tracker.web import calibration, exports, openapi, segment, traffic, webhooks
 from tracker.web import collect as ingest
-from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
 from tracker.web.admin import audit as audit_page
+from tracker.web.admin import calibration as calibration_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
 from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
@@ -238,6 +239,14 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/privacy", privacy_page.privacy_page, methods=["GET"]),
         Route("/admin/privacy/export", privacy_page.download, methods=["POST"]),
         Route("/admin/privacy/erase", privacy_page.erase, methods=["POST"]),
+        Route("/api/reports/conversion", calibration.conversion_report, methods=["GET"]),
+        Route("/api/reports/behaviours", calibration.behaviours_report, methods=["GET"]),
+        Route("/api/reports/distribution", calibration.distribution_report, methods=["GET"]),
+        Route("/api/reports/conversion.csv", calibration.conversion_csv, methods=["GET"]),
+        Route("/api/reports/behaviours.csv", calibration.behaviours_csv, methods=["GET"]),
+        Route("/api/reports/distribution.csv", calibration.distribution_csv, methods=["GET"]),
+        Route("/api/reports/timing.csv", calibration.timing_csv, methods=["GET"]),
+        Route("/admin/reports", calibration_page.reports, methods=["GET"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

@@ -36,6 +36,7 @@ MATRIX: Mapping[str, frozenset[str]] = {
     "webhooks.manage": frozenset({"admin"}),
     "privacy.erase": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
+    "reports.read": frozenset({"admin", "marketing", "sales"}),  # calibration reports and their CSV
 }
 
 

@@ -173,7 +173,7 @@ async def export_lines(
     """The export file, a chunk per batch of leads; ``progress`` hears how many leads each chunk covered."""
     scores = list(site.programme.scoring.scores)
     if fmt == "csv":
-        yield _csv([_lead_header(scores) if what == "leads" else list(TIMELINE_COLUMNS)])
+        yield csv_bytes([_lead_header(scores) if what == "leads" else list(TIMELINE_COLUMNS)])
     async for scanned, leads, events in _batches(store, site, wanted, what == "timeline", now):
         if what == "leads":
             records = leads
@@ -184,7 +184,7 @@ async def export_lines(
             columns = _timeline_row
         if records:
             yield (
-                _csv([columns(r) for r in records])
+                csv_bytes([columns(r) for r in records])
                 if fmt == "csv"
                 else b"".join(orjson.dumps(r) + b"\n" for r in records)
             )
@@ -225,7 +225,7 @@ def _timeline_entry(event: Mapping[str, Any], email: str | None) -> dict[str, An
 
 
 def _timeline_row(entry: Mapping[str, Any]) -> list[Any]:
-    return [_cell(entry[column]) for column in TIMELINE_COLUMNS]
+    return [csv_cell(entry[column]) for column in TIMELINE_COLUMNS]
 
 
 def _lead_header(scores: Sequence[str]) -> list[str]:
@@ -250,17 +250,17 @@ def _lead_row(scores: Sequence[str], lead: Mapping[str, Any]) -> list[Any]:
     routing = lead["routing"] or {}
     return [
         lead["id"],
-        _cell(lead["email"]),
-        _cell(lead["user_id"]),
+        csv_cell(lead["email"]),
+        csv_cell(lead["user_id"]),
         lead["stage"],
-        _cell(routing.get("queue")),
-        _cell(routing.get("owner")),
+        csv_cell(routing.get("queue")),
+        csv_cell(routing.get("owner")),
         *(lead["scores"][name] for name in scores),
-        *(_cell(lead["profile"].get(field)) for field in PROFILE_COLUMNS),
+        *(csv_cell(lead["profile"].get(field)) for field in PROFILE_COLUMNS),
         lead["created_at"],
         lead["identified_at"],
         lead["last_seen_at"],
-        _cell(lead["profile"]),
+        csv_cell(lead["profile"]),
         *_outcome_cells(lead["outcome"]),
     ]
 
@@ -269,10 +269,10 @@ def _outcome_cells(outcome: Mapping[str, Any] | None) -> list[Any]:
     """The latest outcome: kind, won value, lost reason, when."""
     if outcome is None:
         return [None] * len(OUTCOME_COLUMNS)
-    return [outcome["kind"], outcome["value"], _cell(outcome["reason"]), outcome["ts"]]
+    return [outcome["kind"], outcome["value"], csv_cell(outcome["reason"]), outcome["ts"]]
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """A CSV cell: JSON for structures, and text a spreadsheet would run as a formula defused."""
     if isinstance(value, (dict, list)):
         value = orjson.dumps(value).decode()
@@ -281,7 +281,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _csv(rows: Sequence[Sequence[Any]]) -> bytes:
+def csv_bytes(rows: Sequence[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode()

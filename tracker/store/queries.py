@@ -13,6 +13,7 @@ from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, Sc
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
 from tracker.store.audit_queries import AuditQueries
+from tracker.store.calibration_queries import CalibrationQueries
 from tracker.store.campaign_queries import CampaignQueries
 from tracker.store.conn import Conn
 from tracker.store.handoff_queries import HandoffQueries
@@ -84,6 +85,7 @@ class Queries(
     ThresholdQueries,
     CampaignQueries,
     ProgrammeQueries,
+    CalibrationQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn

@@ -18,6 +18,7 @@ from tracker.web.openapi_admin import privacy_paths, webhook_paths
 from tracker.web.openapi_collect import COLLECT_SCHEMAS, collect_paths
 from tracker.web.openapi_marketing import marketing_paths
 from tracker.web.openapi_parts import SHARED_SCHEMAS, ok
+from tracker.web.openapi_reports import report_paths
 from tracker.web.openapi_sales import SALES_SCHEMAS, sales_paths
 from tracker.web.openapi_segment import SEGMENT_CALLS, segment_paths
 from tracker.web.responses import json_response
@@ -58,6 +59,7 @@ def document() -> dict[str, Any]:
             **marketing_paths(),
             **privacy_paths(),
             **webhook_paths(),
+            **report_paths(),
             "/api/openapi.json": meta,
             **segment_paths(),
         },

@@ -8,6 +8,9 @@ which PostgreSQL refuses even to compare with.
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+
 from tracker.errors import BadRequest
 
 MAX_DIGITS = 18
@@ -37,3 +40,33 @@ def text_param(raw: str | None, field: str) -> str | None:
     if "\x00" in raw:
         raise BadRequest(f"{field} contains a NUL character", field=field)
     return raw
+
+
+def number_param(raw: str | None, field: str) -> float | None:
+    """``raw`` as a finite number, None when absent or empty; ``BadRequest`` naming ``field`` otherwise."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{field} must be a number", field=field) from None
+    if not math.isfinite(value):
+        raise BadRequest(f"{field} must be a finite number", field=field)
+    return value
+
+
+def time_param(raw: str | None, field: str) -> float | None:
+    """A moment as ISO 8601 (UTC unless it says) or POSIX seconds; None when absent or empty."""
+    if not raw:
+        return None
+    try:
+        return number_param(raw, field)
+    except BadRequest:
+        pass
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{field} must be an ISO 8601 time or POSIX seconds", field=field) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

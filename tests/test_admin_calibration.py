@@ -1,0 +1,48 @@
+"""The calibration page /admin/reports (tracker.web.admin.calibration): read by sales and marketing,
+in two languages; its CSV links work with the session; a bad parameter gets a page naming it."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .conftest import Server
+from .test_admin import session_of
+from .test_admin_dashboard import figure
+from .test_calibration import calibration_history
+
+PERIOD = {"since": "2026-01-01", "until": "2026-01-21", "width": "5"}
+
+
+async def test_sales_reads_the_calibration_page_and_its_csv(server: Server) -> None:
+    # Every role's access is walked by tests/test_admin.py; a sign-in costs a password hash, so one role here.
+    await calibration_history(server)
+    headers = await session_of(server, "sales")
+    page = await server.http.get("/admin/reports", params=PERIOD, headers=headers)
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert (figure(text, "leads"), figure(text, "converted")) == ("7", "3")
+    assert 'data-verdict="unclear"' in text
+    assert '<tr data-band="10.0">' in text and 'data-behaviour="rule:wp-c"' in text
+    assert 'data-histogram="fit"' in text and 'data-timing="mql"' in text
+    assert '<a href="/admin/reports">Reports</a>' in text  # in the navigation
+    link = html.unescape(re.findall(r'href="(/api/reports/behaviours\.csv[^"]*)"', text)[0])
+    download = await server.http.get(link, headers=headers)
+    assert download.status_code == 200 and "wp-c" in download.text
+
+
+async def test_the_page_in_french_with_more_converting_kinds(server: Server) -> None:
+    await calibration_history(server)
+    headers = {**await session_of(server, "marketing"), "accept-language": "fr"}
+    query = [*PERIOD.items(), ("converting", "won"), ("converting", "meeting")]
+    page = await server.http.get("/admin/reports", params=query, headers=headers)
+    assert page.status_code == 200
+    assert figure(page.text, "converted") == "4"
+    assert "Rapports de calibration" in page.text and "les intervalles se chevauchent" in page.text
+    assert 'value="meeting" checked' in page.text
+
+
+async def test_a_bad_parameter_gets_a_page_naming_it(server: Server) -> None:
+    headers = await session_of(server, "sales")
+    page = await server.http.get("/admin/reports", params={"width": "-2"}, headers=headers)
+    assert page.status_code == 400 and "width must be from" in page.text

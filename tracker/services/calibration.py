@@ -1,0 +1,23 @@
+"""The calibration report of a site for a period: read the period's leads, ledger and actions in
+one read, then let ``domain.calibration`` do the statistics."""
+
+from __future__ import annotations
+
+from tracker.domain.calibration.history import ActionRow, LedgerRow, PersonRow
+from tracker.domain.calibration.report import CalibrationReport, Options, calibration_report
+from tracker.domain.sites import Site
+from tracker.store import Queries, Store
+
+Rows = tuple[list[PersonRow], list[LedgerRow], list[ActionRow]]
+
+
+async def calibration(store: Store, site: Site, options: Options) -> CalibrationReport:
+    async def read(q: Queries) -> Rows:
+        people = await q.calibration_people(site.id, options.start, options.end, options.converting)
+        ledger = await q.calibration_ledger(site.id, options.start, options.end)
+        # A converter's window may open before the period does.
+        actions = await q.calibration_actions(site.id, options.start, options.end, options.start - options.window)
+        return people, ledger, actions
+
+    people, ledger, actions = await store.read(read)
+    return calibration_report(site.programme.scoring, options, people, ledger, actions)
