@@ -33,6 +33,7 @@ from tracker.store import open_store
 from tracker.web import collect as ingest
 from tracker.web import exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
+from tracker.web import what_if as what_if_api
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
 from tracker.web.admin import keys as keys_page
@@ -238,6 +239,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/privacy", privacy_page.privacy_page, methods=["GET"]),
         Route("/admin/privacy/export", privacy_page.download, methods=["POST"]),
         Route("/admin/privacy/erase", privacy_page.erase, methods=["POST"]),
+        Route("/api/programme/what-if", what_if_api.programme_what_if, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())
