@@ -96,6 +96,7 @@ NAMES = [
     "outcome",
     "amount",
     "note",
+    "days",
 ]
 PATH_VALUES = (*HOSTILE, "1", "demo", "sales-popup")
 TRIES = 10  # per route and method, on each backend

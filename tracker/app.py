@@ -23,6 +23,7 @@ from tracker.domain.identity import VisitorTokens
 from tracker.domain.sites import normalise_origin
 from tracker.errors import HTTPError
 from tracker.services import abuse, metrics
+from tracker.services.background import Background
 from tracker.services.outbox import Deliverer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
 from tracker.services.reports import WeekTops
@@ -40,6 +41,7 @@ from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
 from tracker.web.admin import privacy as privacy_page
+from tracker.web.admin import rescore as rescore_console
 from tracker.web.admin import settings as own_settings
 from tracker.web.admin import sites as sites_page
 from tracker.web.admin import users as users_page
@@ -74,6 +76,7 @@ def create_app(
         new_visitor_id=visitor_ids,
         guard=abuse.Guard(settings, settings.signing_secret()),
     )
+    background = Background()
     deliverer = Deliverer(
         store,
         renderer(runtime.sites, clock),
@@ -109,6 +112,7 @@ def create_app(
         finally:
             # Deliveries still queued stay in the outbox for the next start (or another instance).
             await deliverer.stop()
+            await background.stop()
             reloader.cancel()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -128,6 +132,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.deliverer = deliverer
+    app.state.background = background
     app.state.console = Console(runtime)
     app.state.week_tops = WeekTops()  # the dashboard's top lists, shared by its readers
     return app
@@ -240,6 +245,10 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/privacy/export", privacy_page.download, methods=["POST"]),
         Route("/admin/privacy/erase", privacy_page.erase, methods=["POST"]),
         Route("/api/programme/what-if", what_if_api.programme_what_if, methods=["POST"]),
+        Route("/admin/programme/what-if", rescore_console.what_if_page, methods=["GET"]),
+        Route("/admin/programme/rescore", rescore_console.rescore_page, methods=["GET"]),
+        Route("/admin/programme/rescore", rescore_console.start_rescore, methods=["POST"]),
+        Route("/admin/programme/rescore/progress", rescore_console.rescore_progress, methods=["GET"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

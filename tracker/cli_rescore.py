@@ -3,7 +3,6 @@ nothing written, and the active version's re-scoring of a site's history (progre
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ import click
 
 from tracker.config import Settings
 from tracker.domain.programme.load import Programme, load_programme
+from tracker.domain.rescoring import band_labels
 from tracker.errors import HTTPError
 from tracker.services import rescore
 from tracker.services.what_if import active_version, check_days, what_if
@@ -39,12 +39,6 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         kept = "" if person["after"] == person["warranted"] else f" (its scores say {person['warranted']}: kept)"
         lines.append(f"  person {person['id']} {person['email'] or '-'}: {person['before']} -> {person['after']}{kept}")
     return lines
-
-
-def band_labels(edges: list[float]) -> list[str]:
-    """``< 0``, ``0 to 3``, …, ``>= 24``: one per count of a band table."""
-    middle = [f"{low:g} to {high:g}" for low, high in itertools.pairwise(edges)]
-    return [f"< {edges[0]:g}", *middle, f">= {edges[-1]:g}"]
 
 
 def rescore_commands(

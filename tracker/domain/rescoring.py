@@ -13,6 +13,7 @@ grid would have filtered out.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,12 @@ def band_edges(*defs: ScoreDef | None) -> list[float]:
     top = max(thresholds, default=_DEFAULT_TOP)
     width = max(1.0, float(math.ceil(top / _BANDS_BELOW_TOP)))
     return [width * index for index in range(BANDS + 1)]
+
+
+def band_labels(edges: list[float]) -> list[str]:
+    """One label per band of ``band_of``: ``< 0``, ``0–3``, …, ``≥ 24``."""
+    middle = [f"{low:g}–{high:g}" for low, high in itertools.pairwise(edges)]
+    return [f"< {edges[0]:g}", *middle, f"≥ {edges[-1]:g}"]
 
 
 def band_of(edges: list[float], value: float) -> int:

@@ -65,33 +65,44 @@ def running_words(job: JobRecord) -> str:
 
 
 async def start(store: Store, site_key: str, *, author: str, now: float) -> JobRecord:
-    """A running job for the site's active version: a new one, or the interrupted one it resumes."""
+    """A running job for the site's active version: a new one, or the interrupted one it resumes (audited)."""
 
     async def unit(q: Queries) -> JobRecord:
-        site = await q.site_by_key(site_key)
-        if site is None:
-            raise NotFound(f"no site {site_key!r}", field="site")
-        latest = await q.latest_programme_version(site.id)
-        if latest is None:
-            raise BadRequest(f"site {site_key!r} has no programme to re-score with", field="site")
-        job = await q.open_rescore_job(site.id, for_update=True)
-        if job is not None:
-            if job.status == RUNNING and now - job.heartbeat < STALLED:
-                raise RescoreRunning(running_words(job), field="site", job=job.id)
-            if job.version == latest.number:
-                await _save(q, job, RUNNING, job.last_person, job.done, job.summary, now)
-                return dataclasses.replace(job, status=RUNNING, heartbeat=now)
-            await _save(q, job, SUPERSEDED, job.last_person, job.done, job.summary, now)
-        source = await q.programme_source(site.id, latest.number)
-        scores = load_programme(source or "").scoring.scores
-        summary = Tally.for_scores(score_edges(scores, scores)).to_json()
-        total = await q.count_people(site.id)
-        job_id = await q.insert_rescore_job(site.id, latest.number, total, author, summary, now)
-        found = await q.rescore_job(job_id)
-        assert found is not None
-        return found
+        job = await _open_job(q, site_key, author, now)
+        # The audit log names console users as everywhere else (user:<id>); scripts by what they said.
+        user = await q.user_by_email(author)
+        actor = f"user:{user.id}" if user is not None else author
+        detail = {"job": job.id, "version": job.version, "resumed_after": job.done}
+        await q.insert_audit(job.site_id, now, actor, "rescore_start", None, detail)
+        return job
 
     return await store.write(unit)
+
+
+async def _open_job(q: Queries, site_key: str, author: str, now: float) -> JobRecord:
+    """The site's open job for its active version (taken over or resumed), else a new one."""
+    site = await q.site_by_key(site_key)
+    if site is None:
+        raise NotFound(f"no site {site_key!r}", field="site")
+    latest = await q.latest_programme_version(site.id)
+    if latest is None:
+        raise BadRequest(f"site {site_key!r} has no programme to re-score with", field="site")
+    job = await q.open_rescore_job(site.id, for_update=True)
+    if job is not None:
+        if job.status == RUNNING and now - job.heartbeat < STALLED:
+            raise RescoreRunning(running_words(job), field="site", job=job.id)
+        if job.version == latest.number:
+            await _save(q, job, RUNNING, job.last_person, job.done, job.summary, now)
+            return dataclasses.replace(job, status=RUNNING, heartbeat=now)
+        await _save(q, job, SUPERSEDED, job.last_person, job.done, job.summary, now)
+    source = await q.programme_source(site.id, latest.number)
+    scores = load_programme(source or "").scoring.scores
+    summary = Tally.for_scores(score_edges(scores, scores)).to_json()
+    total = await q.count_people(site.id)
+    job_id = await q.insert_rescore_job(site.id, latest.number, total, author, summary, now)
+    found = await q.rescore_job(job_id)
+    assert found is not None
+    return found
 
 
 @dataclass(frozen=True, slots=True)
