@@ -38,10 +38,12 @@ def band_rows(score: dict[str, Any]) -> list[tuple[str, int, int]]:
 
 
 def summary_view(summary: dict[str, Any]) -> dict[str, Any]:
-    """What the summary template shows: the summary, each score's band rows and the bars' scale."""
-    scores = {name: band_rows(score) for name, score in summary["scores"].items()}
-    top = max([count for rows in scores.values() for _, now, after in rows for count in (now, after)] + [1])
-    return {"summary": summary, "bands": scores, "top": top}
+    """What the summary template shows: the summary, and each score's band rows with its bars' scale."""
+    bands: dict[str, Any] = {}
+    for name, score in summary["scores"].items():
+        rows = band_rows(score)
+        bands[name] = {"rows": rows, "top": max([count for _, now, after in rows for count in (now, after)] + [1])}
+    return {"summary": summary, "bands": bands}
 
 
 @requires("programme.edit")
