@@ -20,7 +20,8 @@ async def test_a_marketing_key_sees_what_a_programme_would_change(server: Server
     answer = await post(server, {"programme": DRAFT, "days": 30})
     assert (answer["site"], answer["days"], answer["version"]) == ("demo", 30, 1)
     assert (answer["people"], answer["changed"], answer["no_longer_qualify"]) == (3, 1, 1)
-    assert {row["id"] for row in answer["people_listed"]} == {ids["elodie"], ids["capucine"]}
+    listed = {row["id"]: row["email"] for row in answer["people_listed"]}
+    assert listed == {ids["elodie"]: "elodie@example.fr", ids["capucine"]: "capucine@example.fr"}
     assert (await post(server, {"programme": DRAFT}))["days"] == 90
 
 

@@ -15,7 +15,7 @@ from tracker.domain.programme.load import Programme, load_programme
 from tracker.domain.rescoring import band_labels
 from tracker.errors import HTTPError
 from tracker.services import rescore
-from tracker.services.what_if import active_version, check_days, what_if
+from tracker.services.what_if import active_version, check_days, named, what_if
 from tracker.store import Store
 
 Option = Callable[[Any], Any]
@@ -60,11 +60,11 @@ def rescore_commands(
         settings = Settings.from_env(data_dir=data_dir, db=db)
         try:
             check_days(days)
-            result = with_store(settings, lambda store: what_if(store, site_key, draft, days=days, now=time.time()))
+            version, summary = with_store(settings, lambda store: _what_if(store, site_key, draft, days))
         except HTTPError as exc:
             raise click.ClickException(exc.message) from None
-        click.echo(f"{site_key}: this programme against version {result.version}, last {days} days")
-        click.echo("\n".join(summary_lines(result.tally.to_json())))
+        click.echo(f"{site_key}: this programme against version {version}, last {days} days")
+        click.echo("\n".join(summary_lines(summary)))
 
     @click.command("rescore")
     @click.option("--site", "site_key", required=True)
@@ -86,11 +86,16 @@ def rescore_commands(
     return [what_if_command, rescore_command]
 
 
+async def _what_if(store: Store, site_key: str, draft: Programme, days: int) -> tuple[int, dict[str, Any]]:
+    result = await what_if(store, site_key, draft, days=days, now=time.time())
+    return result.version, await named(store, result.tally.to_json())
+
+
 async def _dry_run(store: Store, site_key: str) -> dict[str, Any]:
     site, version = await active_version(store, site_key)
     click.echo(f"{site_key}: what re-scoring with version {version} would change (nothing written)")
     result = await what_if(store, site_key, load_programme(site.programme), days=None, now=time.time())
-    return result.tally.to_json()
+    return await named(store, result.tally.to_json())
 
 
 async def _run(store: Store, site_key: str) -> dict[str, Any]:
@@ -102,4 +107,4 @@ async def _run(store: Store, site_key: str) -> dict[str, Any]:
     with Progress("rescoring", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("rescore", total=job.total, completed=job.done)
         done = await rescore.run(store, job.id, clock=time.time, progress=lambda n: bar.advance(task, n))
-    return done.summary
+    return await named(store, done.summary)

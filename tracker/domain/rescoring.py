@@ -130,8 +130,8 @@ class Tally:
         if (moved or rescored.no_longer_qualifies) and len(self.sample) < SAMPLE:
             self.sample.append(
                 {
+                    # No e-mail: a rescore keeps the summary, and erasure must not have to look there.
                     "id": person.id,
-                    "email": person.email,
                     "before": rescored.before,
                     "after": rescored.after,
                     "warranted": rescored.warranted,

@@ -41,7 +41,7 @@ from tracker.store import Queries, Store
 from tracker.store.rescore_queries import JobRecord
 
 # People per write unit: small enough that a request for one of them never waits long.
-BATCH = 200
+BATCH = 50
 # A running job that has not moved for this long lost its process: the next start takes it over.
 STALLED = 60.0
 RUNNING, INTERRUPTED, DONE, SUPERSEDED = "running", "interrupted", "done", "superseded"

@@ -9,7 +9,8 @@ the same pages through the same functions, so both tell the same story.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from tracker.store import Queries, SiteRecord, Store
 
 # People per read: a page of people and their events is what memory holds at once.
 PAGE = 500
+YIELD_EVERY = 50
 MAX_DAYS = 3650
 DAY = 86400.0
 
@@ -66,8 +68,11 @@ async def replay_site(
         people, events = await store.read(read)
         if not people:
             return
-        for person in people:
+        for index, person in enumerate(people, 1):
             yield person, rescore_history(scoring, person, events.get(person.id, []))
+            if index % YIELD_EVERY == 0:
+                # Replaying is CPU work on the event loop: requests get their turn every few people.
+                await asyncio.sleep(0)
         after = people[-1].id
 
 
@@ -85,6 +90,13 @@ async def what_if(store: Store, site_key: str, draft: Programme, *, days: int | 
             current_scores(draft.scoring, rescored.result.state, now),
         )
     return WhatIf(site, days, version, tally)
+
+
+async def named(store: Store, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``summary`` with the e-mail of each person it lists, read now (an erased person has none)."""
+    listed = summary["people_listed"]
+    emails = await store.read(lambda q: q.emails_of([row["id"] for row in listed]))
+    return {**summary, "people_listed": [{**row, "email": emails.get(row["id"])} for row in listed]}
 
 
 async def active_version(store: Store, site_key: str) -> tuple[SiteRecord, int]:

@@ -96,6 +96,14 @@ class RescoreQueries:
             found.setdefault(int(row["person_id"]), []).append(event_of_row(row))
         return found
 
+    async def emails_of(self, person_ids: Collection[int]) -> dict[int, str | None]:
+        """The e-mail of each of these people who still exists (None: anonymous)."""
+        if not person_ids:
+            return {}
+        marks = ", ".join("?" for _ in person_ids)
+        rows = await self.conn.fetchall(f"SELECT id, email FROM persons WHERE id IN ({marks})", *person_ids)
+        return {int(row["id"]): row["email"] for row in rows}
+
     # -- rescore jobs -------------------------------------------------------------------------------
 
     async def insert_rescore_job(

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from tracker.errors import BadRequest, PayloadTooLarge
 from tracker.services.runtime import Runtime
-from tracker.services.what_if import check_days, compile_draft, what_if
+from tracker.services.what_if import check_days, compile_draft, named, what_if
 from tracker.web.auth import authenticate, site_of
 from tracker.web.responses import json_response
 
@@ -42,4 +42,4 @@ async def programme_what_if(request: Request) -> Response:
         raise BadRequest("days must be an integer", field="days")
     draft = compile_draft(source)
     result = await what_if(runtime.store, site.key, draft, days=check_days(days), now=runtime.clock())
-    return json_response(result.to_json())
+    return json_response(await named(runtime.store, result.to_json()))

@@ -18,7 +18,7 @@ from tracker.errors import HTTPError
 from tracker.services import rescore
 from tracker.services.background import Background
 from tracker.services.rescore import RescoreRunning
-from tracker.services.what_if import MAX_DAYS, active_version, what_if
+from tracker.services.what_if import MAX_DAYS, active_version, named, what_if
 from tracker.web.admin.charts import share
 from tracker.web.admin.i18n import gettext
 from tracker.web.admin.pages import runtime_of, show_page
@@ -74,19 +74,23 @@ async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> 
     except ProgrammeError as exc:  # a release stricter than the one that saved the draft
         return show_page(request, visit, "what_if.html", **context, view=None, error=f"{exc.where}: {exc.message}")
     result = await what_if(runtime.store, site.key, draft, days=days, now=runtime.clock())
-    return show_page(request, visit, "what_if.html", **context, view=summary_view(result.tally.to_json()))
+    summary = await named(runtime.store, result.tally.to_json())
+    return show_page(request, visit, "what_if.html", **context, view=summary_view(summary))
 
 
 async def _status(request: Request, key: str | None) -> dict[str, Any]:
     site = console_site(runtime_of(request), key)
-    _, job = await rescore.latest(runtime_of(request).store, site.key)
-    _, version = await active_version(runtime_of(request).store, site.key)
+    store = runtime_of(request).store
+    _, job = await rescore.latest(store, site.key)
+    _, version = await active_version(store, site.key)
     return {
         "site": site,
         "job": job,
         "version": version,
         "running": job is not None and job.status == rescore.RUNNING,
-        "view": summary_view(job.summary) if job is not None and job.status == rescore.DONE else None,
+        "view": summary_view(await named(store, job.summary))
+        if job is not None and job.status == rescore.DONE
+        else None,
         "share": share,
     }
 
