@@ -62,3 +62,8 @@ async def test_a_second_start_is_refused_naming_the_running_job(server: Server) 
     refused = await post(server, "/admin/programme/rescore", headers, csrf)
     assert refused.status_code == 409
     assert f"Job {job.id} with version 1, started by amelie@acme.fr" in text_of(refused)
+    # Its process died: a minute later the page says so and offers to resume it.
+    server.clock.advance(rescore.STALLED)
+    stalled = await server.http.get("/admin/programme/rescore?site=demo", headers=headers)
+    assert "Interrupted: start it again to resume." in stalled.text and "hx-trigger" not in stalled.text
+    assert "Re-score history with version 1" in stalled.text

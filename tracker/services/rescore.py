@@ -57,6 +57,11 @@ def reason(version: int) -> str:
     return f"rescore v{version}"
 
 
+def is_running(job: JobRecord, now: float) -> bool:
+    """Whether a process is carrying the job on (a running job silent for ``STALLED`` seconds lost its own)."""
+    return job.status == RUNNING and now - job.heartbeat < STALLED
+
+
 def running_words(job: JobRecord) -> str:
     return (
         f"rescore job {job.id} (version {job.version}, started by {job.started_by} at {iso(job.started_at)})"
@@ -89,7 +94,7 @@ async def _open_job(q: Queries, site_key: str, author: str, now: float) -> JobRe
         raise BadRequest(f"site {site_key!r} has no programme to re-score with", field="site")
     job = await q.open_rescore_job(site.id, for_update=True)
     if job is not None:
-        if job.status == RUNNING and now - job.heartbeat < STALLED:
+        if is_running(job, now):
             raise RescoreRunning(running_words(job), field="site", job=job.id)
         if job.version == latest.number:
             await _save(q, job, RUNNING, job.last_person, job.done, job.summary, now)

@@ -87,7 +87,7 @@ async def _status(request: Request, key: str | None) -> dict[str, Any]:
         "site": site,
         "job": job,
         "version": version,
-        "running": job is not None and job.status == rescore.RUNNING,
+        "running": job is not None and rescore.is_running(job, runtime_of(request).clock()),
         "view": summary_view(await named(store, job.summary))
         if job is not None and job.status == rescore.DONE
         else None,
