@@ -11,6 +11,7 @@ from tracker.domain.programme.load import load_programme
 from tracker.domain.scoring import replay
 from tracker.services import rescore
 from tracker.services.rescore import RescoreRunning
+from tracker.services.webhooks import add_webhook
 from tracker.services.what_if import replay_site, what_if
 from tracker.store import Queries
 
@@ -120,16 +121,42 @@ async def test_events_recorded_during_a_rescore_are_all_kept_and_scored(
     job = await rescore.start(store, "demo", author="cli", now=server.clock())
 
     async def ingest() -> None:
+        # Into the middle of the job: some people re-scored already, most still to come.
+        while (await store.read(lambda q: q.rescore_job(job.id))).done < 2:  # type: ignore[union-attr]
+            await asyncio.sleep(0)
         for n in range(3):
             for beacon in beacons:
                 await beacon.download(f"/livre-blanc-{'abc'[n]}.pdf")
                 await asyncio.sleep(0)
 
     before = await server.count("events")
-    await asyncio.gather(rescore.run(store, job.id, clock=server.clock), ingest())
+    done, _ = await asyncio.gather(rescore.run(store, job.id, clock=server.clock), ingest())
+    assert done.done == len(ids) + len(beacons)
     assert await server.count("events") == before + 12
     scoring = load_programme(DRAFT).scoring
     for pid, (_, stored, _) in (await stored_state(server)).items():
         events = await store.read(lambda q, pid=pid: q.events_of(pid))
         assert stored == replay(scoring, events).state.to_json(), pid
-    assert ids
+
+
+async def test_a_lead_the_new_grid_makes_sql_is_announced_and_routed(server: Server) -> None:
+    ids = await plant(server)
+    await add_webhook(server.runtime.store, 1, "https://crm.example/hook", None, server.clock(), actor="cli")
+    version = await publish_draft(server, DRAFT.replace("wp_choose = 8 ", "wp_choose = 12 "))
+    await run_to_the_end(server)
+    lead = await server.api(f"/api/leads/{ids['elodie']}")
+    assert lead["stage"] == "sql"
+    assert lead["routing"]["queue"] == "inside-sales"
+    assert lead["routing"]["history"][0]["reason"] == "stage:sql"
+
+    async def announced(q: Queries) -> list[Any]:
+        rows = await q.conn.fetchall(
+            "SELECT event, data FROM webhook_outbox WHERE person_id = ? ORDER BY id", ids["elodie"]
+        )
+        return [(row["event"], row["data"]) for row in rows]
+
+    rows = await server.runtime.store.read(announced)
+    assert [event for event, payload in rows if f"rescore v{version}" in payload] == [
+        "person.stage_changed",
+        "person.stage_changed",
+    ]
