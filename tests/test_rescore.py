@@ -122,7 +122,7 @@ async def test_events_recorded_during_a_rescore_are_all_kept_and_scored(
 
     async def ingest() -> None:
         # Into the middle of the job: some people re-scored already, most still to come.
-        while (await store.read(lambda q: q.rescore_job(job.id))).done < 2:  # type: ignore[union-attr]
+        while (now := await store.read(lambda q: q.rescore_job(job.id))) is not None and now.done < 2:
             await asyncio.sleep(0)
         for n in range(3):
             for beacon in beacons:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -72,8 +73,10 @@ def running_words(job: JobRecord) -> str:
 async def start(store: Store, site_key: str, *, author: str, now: float) -> JobRecord:
     """A running job for the site's active version: a new one, or the interrupted one it resumes (audited)."""
 
+    runner = secrets.token_hex(8)
+
     async def unit(q: Queries) -> JobRecord:
-        job = await _open_job(q, site_key, author, now)
+        job = await _open_job(q, site_key, author, runner, now)
         # The audit log names console users as everywhere else (user:<id>); scripts by what they said.
         user = await q.user_by_email(author)
         actor = f"user:{user.id}" if user is not None else author
@@ -84,7 +87,7 @@ async def start(store: Store, site_key: str, *, author: str, now: float) -> JobR
     return await store.write(unit)
 
 
-async def _open_job(q: Queries, site_key: str, author: str, now: float) -> JobRecord:
+async def _open_job(q: Queries, site_key: str, author: str, runner: str, now: float) -> JobRecord:
     """The site's open job for its active version (taken over or resumed), else a new one."""
     site = await q.site_by_key(site_key)
     if site is None:
@@ -97,14 +100,14 @@ async def _open_job(q: Queries, site_key: str, author: str, now: float) -> JobRe
         if is_running(job, now):
             raise RescoreRunning(running_words(job), field="site", job=job.id)
         if job.version == latest.number:
-            await _save(q, job, RUNNING, job.last_person, job.done, job.summary, now)
-            return dataclasses.replace(job, status=RUNNING, heartbeat=now)
+            await q.claim_rescore_job(job.id, runner, now)
+            return dataclasses.replace(job, status=RUNNING, runner=runner, heartbeat=now)
         await _save(q, job, SUPERSEDED, job.last_person, job.done, job.summary, now)
     source = await q.programme_source(site.id, latest.number)
     scores = load_programme(source or "").scoring.scores
     summary = Tally.for_scores(score_edges(scores, scores)).to_json()
     total = await q.count_people(site.id)
-    job_id = await q.insert_rescore_job(site.id, latest.number, total, author, summary, now)
+    job_id = await q.insert_rescore_job(site.id, latest.number, runner, total, author, summary, now)
     found = await q.rescore_job(job_id)
     assert found is not None
     return found
@@ -139,7 +142,7 @@ async def run(
             # Requests waiting for the writer go before the next batch.
             await asyncio.sleep(0)
     except BaseException:
-        await store.write(functools.partial(_stop, job=job, status=INTERRUPTED, at=at, now=clock()))
+        await store.write(functools.partial(_stop, job=job, now=clock()))
         raise
     final = await store.read(lambda q: q.rescore_job(job_id))
     assert final is not None
@@ -159,7 +162,7 @@ async def _job_and_site(q: Queries, job_id: int) -> tuple[JobRecord, Site]:
 async def _batch(q: Queries, *, job: JobRecord, site: Site, at: _At, now: float) -> _At | None:
     """Re-score the next people after ``at``; None once the job is over (or no longer this run's)."""
     mine = await q.rescore_job(job.id, for_update=True)
-    if mine is None or mine.status != RUNNING or mine.last_person != at.last_person:
+    if mine is None or mine.status != RUNNING or mine.runner != job.runner:
         return None  # taken over by another start after this run stalled: that one carries on
     people = await q.people_after(site.id, at.last_person, BATCH, for_update=True)
     if not people:
@@ -197,11 +200,14 @@ async def _rewrite(q: Queries, site: Site, version: int, person: PersonRecord, r
     await q.save_person(person)
 
 
-async def _stop(q: Queries, *, job: JobRecord, status: str, at: _At, now: float) -> None:
-    """Leave the job ``status`` at its last committed batch, unless another run has it now."""
+async def _stop(q: Queries, *, job: JobRecord, now: float) -> None:
+    """Leave the job interrupted at its last committed batch, unless another run has it now.
+
+    That batch may be one this run never heard of: cancelled while waiting for its commit.
+    """
     mine = await q.rescore_job(job.id, for_update=True)
-    if mine is not None and mine.status == RUNNING and mine.last_person == at.last_person:
-        await _save(q, job, status, at.last_person, at.done, at.tally.to_json(), now)
+    if mine is not None and mine.status == RUNNING and mine.runner == job.runner:
+        await _save(q, job, INTERRUPTED, mine.last_person, mine.done, mine.summary, now)
 
 
 async def _save(

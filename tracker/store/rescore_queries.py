@@ -13,7 +13,8 @@ from tracker.store.conn import Conn, Row
 from tracker.store.rows import EVENT_COLUMNS, PERSON_COLUMNS, dumps, event_of_row, loads, person_of_row
 
 _JOB_COLUMNS = (
-    "id, site_id, version, status, last_person, total, done, started_by, started_at, heartbeat, finished_at, summary"
+    "id, site_id, version, status, runner, last_person, total, done, started_by, started_at, heartbeat, finished_at,"
+    " summary"
 )
 
 
@@ -23,6 +24,7 @@ class JobRecord:
     site_id: int
     version: int  # the programme version the job scores with
     status: str  # running, interrupted, done, superseded
+    runner: str  # the run carrying it on: each start or resume has its own
     last_person: int  # every person with a smaller or equal id is done
     total: int  # people of the site when the job started (progress only: people come and go)
     done: int
@@ -39,6 +41,7 @@ def _job(row: Row) -> JobRecord:
         site_id=int(row["site_id"]),
         version=int(row["version"]),
         status=row["status"],
+        runner=row["runner"],
         last_person=int(row["last_person"]),
         total=int(row["total"]),
         done=int(row["done"]),
@@ -107,14 +110,23 @@ class RescoreQueries:
     # -- rescore jobs -------------------------------------------------------------------------------
 
     async def insert_rescore_job(
-        self, site_id: int, version: int, total: int, started_by: str, summary: Mapping[str, Any], now: float
+        self,
+        site_id: int,
+        version: int,
+        runner: str,
+        total: int,
+        started_by: str,
+        summary: Mapping[str, Any],
+        now: float,
     ) -> int:
         """A running job; the unique index on open jobs refuses a second one for the site."""
         job_id = await self.conn.fetchval(
-            "INSERT INTO rescore_jobs (site_id, version, status, total, started_by, started_at, heartbeat, summary)"
-            " VALUES (?, ?, 'running', ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO rescore_jobs"
+            " (site_id, version, status, runner, total, started_by, started_at, heartbeat, summary)"
+            " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?) RETURNING id",
             site_id,
             version,
+            runner,
             total,
             started_by,
             now,
@@ -141,6 +153,12 @@ class RescoreQueries:
             f"SELECT {_JOB_COLUMNS} FROM rescore_jobs WHERE site_id = ? ORDER BY id DESC LIMIT 1", site_id
         )
         return _job(row) if row else None
+
+    async def claim_rescore_job(self, job_id: int, runner: str, now: float) -> None:
+        """``runner`` carries the job on from where it is: it is running again."""
+        await self.conn.execute(
+            "UPDATE rescore_jobs SET status = 'running', runner = ?, heartbeat = ? WHERE id = ?", runner, now, job_id
+        )
 
     async def save_rescore_job(
         self, job_id: int, *, status: str, last_person: int, done: int, summary: Mapping[str, Any], now: float

@@ -2,11 +2,14 @@
 -- A job walks the site's people in id order, a small batch per write unit; ``last_person`` is the
 -- last person id done, so an interrupted job resumes where it stopped.  ``heartbeat`` moves
 -- with every batch: a running job whose heartbeat is old lost its process and may be taken over.
+-- ``runner`` names the run carrying the job on (a new one at each start or resume), so a run that
+-- lost its job to another never writes to it again.
 CREATE TABLE rescore_jobs (
     id {pk},
     site_id BIGINT NOT NULL,
     version BIGINT NOT NULL,
     status TEXT NOT NULL,
+    runner TEXT NOT NULL,
     last_person BIGINT NOT NULL DEFAULT 0,
     total BIGINT NOT NULL DEFAULT 0,
     done BIGINT NOT NULL DEFAULT 0,
