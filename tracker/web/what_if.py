@@ -9,10 +9,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.errors import BadRequest, PayloadTooLarge
+from tracker.errors import BadRequest
 from tracker.services.runtime import Runtime
 from tracker.services.what_if import check_days, compile_draft, named, what_if
 from tracker.web.auth import authenticate, site_of
+from tracker.web.collect import read_body
 from tracker.web.responses import json_response
 
 # A programme is a text file a marketer writes: far below this.
@@ -25,9 +26,7 @@ async def programme_what_if(request: Request) -> Response:
     key = await authenticate(request, "marketing")
     runtime: Runtime = request.app.state.runtime
     site = site_of(runtime, key.site_id)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", field="body")
+    raw = await read_body(request, MAX_BODY)
     try:
         body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:
