@@ -28,8 +28,9 @@ async def test_the_draft_what_if_lists_who_would_change_stage(server: Server) ->
     assert "1 people change stage." in words and "1 no longer qualify" in words
     assert f'href="/admin/leads/{ids["elodie"]}"' in page.text and "elodie@example.fr" in words
     assert "kept: its new scores say known" in words  # Capucine keeps her SQL
-    odd = await server.http.get("/admin/programme/what-if?site=demo&days=-4", headers=headers)
-    assert odd.status_code == 200 and "Choose a number of days from 1 to 3650." in odd.text
+    for days in ("-4", "²", "9" * 5000, "3651"):
+        odd = await server.http.get("/admin/programme/what-if", params={"site": "demo", "days": days}, headers=headers)
+        assert odd.status_code == 200 and "Choose a number of days from 1 to 3650." in odd.text
     sales = await session_of(server, "sales")
     assert (await server.http.get("/admin/programme/what-if?site=demo", headers=sales)).status_code == 403
 

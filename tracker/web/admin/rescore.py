@@ -46,6 +46,13 @@ def summary_view(summary: dict[str, Any]) -> dict[str, Any]:
     return {"summary": summary, "bands": bands}
 
 
+def _days(raw: str) -> int | None:
+    """The number of days asked for; None when ``raw`` is no whole number from 1 to ``MAX_DAYS``."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_DAYS))):
+        return None
+    return int(raw) if 1 <= int(raw) <= MAX_DAYS else None
+
+
 @requires("programme.edit")
 async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     """The user's draft replayed over the people seen in the last N days, beside what they have now."""
@@ -56,8 +63,9 @@ async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> 
         return no_programme(request, visit, exc)
     site = work.history.site
     raw = request.query_params.get("days", "").strip()
-    days = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_DAYS else DEFAULT_DAYS
-    error = None if not raw or str(days) == raw else gettext(language, "Choose a number of days from 1 to 3650.")
+    asked = _days(raw)
+    days = asked or DEFAULT_DAYS
+    error = None if not raw or asked else gettext(language, "Choose a number of days from 1 to 3650.")
     context: dict[str, Any] = {
         "site": site,
         "work": work,
