@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.domain.facts import Event
 from tracker.domain.people import PersonRecord
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
@@ -40,12 +41,12 @@ class WhatIf:
         return {"site": self.site.key, "days": self.days, "version": self.version, **self.tally.to_json()}
 
 
-def compile_draft(source: str, field: str = "programme") -> Programme:
+def compile_draft(source: str) -> Programme:
     """The draft compiled; a 400 naming the programme's key when it does not."""
     try:
         return load_programme(source)
     except ProgrammeError as exc:
-        raise BadRequest(f"the programme does not compile: {exc.where}: {exc.message}", field=field) from None
+        raise BadRequest(f"the programme does not compile: {exc.where}: {exc.message}", field="programme") from None
 
 
 def check_days(days: int) -> int:
@@ -61,9 +62,9 @@ async def replay_site(
     after = 0
     while True:
 
-        async def read(q: Queries, after: int = after) -> tuple[list[PersonRecord], dict[int, list[Any]]]:
+        async def read(q: Queries, after: int = after) -> tuple[list[PersonRecord], Mapping[int, list[Event]]]:
             people = await q.people_after(site_id, after, page, seen_since)
-            return people, dict(await q.events_by_person([p.id for p in people]))
+            return people, await q.events_by_person([p.id for p in people])
 
         people, events = await store.read(read)
         if not people:
