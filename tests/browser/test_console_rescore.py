@@ -53,3 +53,4 @@ def test_what_if_from_the_draft_then_rescore_with_progress(context: BrowserConte
     screenshot(page, "programme-rescore")
     page.locator("#moved a").first.click()
     expect(page.locator(".ledger .rescored").first).to_contain_text("rescored by version 2")
+    screenshot(page, "lead-rescored")
