@@ -824,11 +824,20 @@ QUERY_NAMES: tuple[str, ...] = (
     "status",
 )
 QUERY_NAMES += ("email", "user_id", "t", "off", "sujet")
+# A small programme a what-if replays the fuzzed server's history through.
+WHAT_IF_PROGRAMME = (
+    '[scores.engagement]\nmql = 3\n\n[[rules]]\nid = "pages"\nscore = "engagement"\nwhen = { type = "page" }\n'
+    'points = 1\nlimit = "always"\n'
+)
 API_BODIES = {
     ("PUT", "/api/owners/{owner}"): object_of({"available": st.booleans()}, {}),
     ("POST", "/api/webhooks"): object_of(
         {"url": usual(st.sampled_from(("http://127.0.0.1:9/hook", "https://crm.example/hook")))},
         {"events": st.lists(usual(st.sampled_from(EVENTS)), max_size=3)},
+    ),
+    ("POST", "/api/programme/what-if"): object_of(
+        {"programme": usual(st.sampled_from((WHAT_IF_PROGRAMME, WHAT_IF_PROGRAMME.replace("= 1", "= 5"), "")))},
+        {"days": st.integers(-5, 4000)},
     ),
 }
 

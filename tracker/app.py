@@ -23,6 +23,7 @@ from tracker.domain.identity import VisitorTokens
 from tracker.domain.sites import normalise_origin
 from tracker.errors import HTTPError
 from tracker.services import abuse, metrics
+from tracker.services.background import Background
 from tracker.services.outbox import Deliverer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
 from tracker.services.reports import WeekTops
@@ -33,6 +34,7 @@ from tracker.store import open_store
 from tracker.web import calibration, exports, openapi, segment, traffic, webhooks
 from tracker.web import collect as ingest
 from tracker.web import leads as api
+from tracker.web import what_if as what_if_api
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import calibration as calibration_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
@@ -40,6 +42,7 @@ from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
 from tracker.web.admin import privacy as privacy_page
+from tracker.web.admin import rescore as rescore_console
 from tracker.web.admin import settings as own_settings
 from tracker.web.admin import sites as sites_page
 from tracker.web.admin import users as users_page
@@ -74,6 +77,7 @@ def create_app(
         new_visitor_id=visitor_ids,
         guard=abuse.Guard(settings, settings.signing_secret()),
     )
+    background = Background()
     deliverer = Deliverer(
         store,
         renderer(runtime.sites, clock),
@@ -109,6 +113,7 @@ def create_app(
         finally:
             # Deliveries still queued stay in the outbox for the next start (or another instance).
             await deliverer.stop()
+            await background.stop()
             reloader.cancel()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -128,6 +133,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.deliverer = deliverer
+    app.state.background = background
     app.state.console = Console(runtime)
     app.state.week_tops = WeekTops()  # the dashboard's top lists, shared by its readers
     return app
@@ -247,6 +253,11 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/reports/distribution.csv", calibration.distribution_csv, methods=["GET"]),
         Route("/api/reports/timing.csv", calibration.timing_csv, methods=["GET"]),
         Route("/admin/reports", calibration_page.reports, methods=["GET"]),
+        Route("/api/programme/what-if", what_if_api.programme_what_if, methods=["POST"]),
+        Route("/admin/programme/what-if", rescore_console.what_if_page, methods=["GET"]),
+        Route("/admin/programme/rescore", rescore_console.rescore_page, methods=["GET"]),
+        Route("/admin/programme/rescore", rescore_console.start_rescore, methods=["POST"]),
+        Route("/admin/programme/rescore/progress", rescore_console.rescore_progress, methods=["GET"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

@@ -80,6 +80,11 @@ async def hand_off(
     signals = _signals(site, event, entered, crossings, merged_from)
     if signals:
         await announce(q, site.id, person.id, signals, occurred_at=event.ts, now=now)
+    await route_entered(q, site, person, entered, now)
+
+
+async def route_entered(q: Queries, site: Site, person: PersonRecord, entered: Sequence[str], now: float) -> None:
+    """Route a lead that just entered a stage some route applies from, unless it is routed already."""
     routes = site.programme.routes
     if not entered or not any(STAGE_RANK[person.stage] >= STAGE_RANK[route.stage] for route in routes):
         return

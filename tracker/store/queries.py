@@ -22,6 +22,7 @@ from tracker.store.lead_queries import LeadQueries
 from tracker.store.privacy_queries import PrivacyQueries
 from tracker.store.programme_queries import ProgrammeQueries
 from tracker.store.report_queries import ReportQueries
+from tracker.store.rescore_queries import RescoreQueries
 from tracker.store.rows import (
     EVENT_COLUMNS,
     PERSON_COLUMNS,
@@ -86,6 +87,7 @@ class Queries(
     CampaignQueries,
     ProgrammeQueries,
     CalibrationQueries,
+    RescoreQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -320,11 +322,17 @@ class Queries(
         )
         return [timeline_event_of_row(row) for row in rows]
 
-    async def insert_ledger(self, person_id: int, entries: Iterable[LedgerEntry]) -> None:
+    async def insert_ledger(
+        self, person_id: int, entries: Iterable[LedgerEntry], *, rescored_by: int | None = None
+    ) -> None:
+        """Ledger rows; ``rescored_by`` names the programme version of a rescore that wrote them."""
         await self.conn.executemany(
-            "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(person_id, e.score, e.rule_id, e.event_id, e.op, e.points, e.before, e.after, e.ts) for e in entries],
+            "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts, rescored_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (person_id, e.score, e.rule_id, e.event_id, e.op, e.points, e.before, e.after, e.ts, rescored_by)
+                for e in entries
+            ],
         )
 
     async def insert_profile_history(
@@ -361,26 +369,29 @@ class Queries(
 
     async def ledger_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
-            "SELECT score, rule_id, event_id, op, points, before, after, ts FROM ledger"
+            "SELECT score, rule_id, event_id, op, points, before, after, ts, rescored_by FROM ledger"
             " WHERE person_id = ? ORDER BY id DESC LIMIT ?",
             person_id,
             limit,
         )
         return dicts(rows)
 
-    async def insert_stage(self, person_id: int, stage: str, ts: float, event_id: int | None) -> None:
+    async def insert_stage(
+        self, person_id: int, stage: str, ts: float, event_id: int | None, reason: str | None = None
+    ) -> None:
         await self.conn.execute(
-            "INSERT INTO stages (person_id, stage, ts, event_id) VALUES (?, ?, ?, ?)"
+            "INSERT INTO stages (person_id, stage, ts, event_id, reason) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (person_id, stage) DO NOTHING",
             person_id,
             stage,
             ts,
             event_id,
+            reason,
         )
 
     async def stages_of(self, person_id: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
-            "SELECT stage, ts, event_id FROM stages WHERE person_id = ? ORDER BY ts, stage", person_id
+            "SELECT stage, ts, event_id, reason FROM stages WHERE person_id = ? ORDER BY ts, stage", person_id
         )
         return dicts(rows)
 
@@ -421,8 +432,8 @@ class Queries(
                 await self.conn.execute(f"UPDATE {table} SET person_id = ? WHERE person_id = ?", survivor, loser)
             elif rule == "union":
                 await self.conn.execute(
-                    "INSERT INTO stages (person_id, stage, ts, event_id)"
-                    " SELECT ?, stage, ts, event_id FROM stages WHERE person_id = ?"
+                    "INSERT INTO stages (person_id, stage, ts, event_id, reason)"
+                    " SELECT ?, stage, ts, event_id, reason FROM stages WHERE person_id = ?"
                     " ON CONFLICT (person_id, stage) DO NOTHING",
                     survivor,
                     loser,

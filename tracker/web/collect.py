@@ -49,7 +49,7 @@ async def _collect(request: Request) -> Response:
     address = runtime.guard.check_client(request, now)
 
     # 1. Validate: envelope errors raise a 4xx naming the field; bad events are listed.
-    data = parse_json(await _read_body(request))
+    data = parse_json(await read_body(request))
     consent = consent_in(data)
     if consent is False:
         return _forget_visitor(request)
@@ -157,16 +157,17 @@ def _cookie(request: Request, token: str, max_age: int) -> str:
     return f"{COOKIE}={token}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=lax{secure}"
 
 
-async def _read_body(request: Request) -> bytes:
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused (413) as soon as it is known to exceed ``limit`` bytes, declared or streamed."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body is larger than {limit} bytes", field="body")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+        if size > limit:
+            raise PayloadTooLarge(f"body is larger than {limit} bytes", field="body")
         chunks.append(chunk)
     return b"".join(chunks)
 

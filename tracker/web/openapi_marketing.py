@@ -1,7 +1,8 @@
-"""The marketing key's routes in the OpenAPI document: internal-traffic links and ignored traffic."""
+"""The marketing key's routes in the OpenAPI document: internal-traffic links, ignored traffic, what-if."""
 
 from __future__ import annotations
 
+from tracker.domain.facts import STAGES
 from tracker.services.abuse import (
     BY_HEADLESS,
     BY_USER_AGENT,
@@ -11,7 +12,9 @@ from tracker.services.abuse import (
     INTERNAL_LINK_SECONDS,
     TOO_FAST,
 )
+from tracker.services.what_if import MAX_DAYS
 from tracker.web.openapi_parts import Schema, content, errors, ok, operation, query
+from tracker.web.what_if import DEFAULT_DAYS
 
 # Every reason ``services.abuse`` counts ignored traffic under.
 _REASONS = (BY_USER_AGENT, BY_HEADLESS, BY_WEBDRIVER, TOO_FAST, FLAGGED, INTERNAL)
@@ -43,6 +46,64 @@ _IGNORED: Schema = {
         },
     },
 }
+_STAGE_COUNTS: Schema = {"type": "object", "properties": {stage: {"type": "integer"} for stage in STAGES}}
+_COUNTS: Schema = {"type": "array", "items": {"type": "integer"}}
+_WHAT_IF_BODY: Schema = {
+    "type": "object",
+    "required": ["programme"],
+    "properties": {
+        "programme": {"type": "string", "description": "the draft programme's TOML"},
+        "days": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_DAYS,
+            "default": DEFAULT_DAYS,
+            "description": "replay the people seen in the last N days (their whole history)",
+        },
+    },
+}
+_WHAT_IF: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "days": {"type": "integer"},
+        "version": {"type": "integer", "description": "the active version the draft is compared with"},
+        "people": {"type": "integer", "description": "people replayed"},
+        "changed": {"type": "integer", "description": "people a rescore with the draft would move to another stage"},
+        "no_longer_qualify": {
+            "type": "integer",
+            "description": "people whose new scores are below their stage (stages only move forward: they keep it)",
+        },
+        "stages": {"type": "object", "properties": {"before": _STAGE_COUNTS, "after": _STAGE_COUNTS}},
+        "scores": {
+            "type": "object",
+            "description": "per score, counts per band now (`before`) and with the draft (`after`): below the "
+            "first edge, between each two edges, at or above the last",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "edges": {"type": "array", "items": {"type": "number"}},
+                    "before": _COUNTS,
+                    "after": _COUNTS,
+                },
+            },
+        },
+        "people_listed": {
+            "type": "array",
+            "description": "the first 200 people who change stage or no longer qualify",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "email": {"type": ["string", "null"]},
+                    "before": {"enum": list(STAGES)},
+                    "after": {"enum": list(STAGES)},
+                    "warranted": {"enum": list(STAGES), "description": "the stage the new scores alone warrant"},
+                },
+            },
+        },
+    },
+}
 
 
 def marketing_paths() -> Schema:
@@ -69,6 +130,15 @@ def marketing_paths() -> Schema:
                 "marketing",
                 ok(_IGNORED) | errors(400, 401, 403),
                 parameters=[query("days", "1 to 400 (default 30), today included", {"type": "integer", "minimum": 1})],
+            )
+        },
+        "/api/programme/what-if": {
+            "post": operation(
+                "programme_what_if",
+                "What publishing a programme would change: its replay over the stored history, nothing written",
+                "marketing",
+                ok(_WHAT_IF) | errors(400, 401, 403, 413),
+                body=_WHAT_IF_BODY,
             )
         },
     }

@@ -1,0 +1,113 @@
+"""What-if: a draft programme replayed over a site's stored history, with nothing written.
+
+People are read a page at a time with their events (memory stays bounded whatever the site's
+size), each history is replayed through the draft (``domain.rescoring``), and a ``Tally``
+compares it with what people have now: stages before and after, who would change stage, the
+distribution of every score under both programmes.  A rescore (``services.rescore``) walks
+the same pages through the same functions, so both tell the same story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.domain.facts import Event
+from tracker.domain.people import PersonRecord
+from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.load import Programme, load_programme
+from tracker.domain.rescoring import Rescored, Tally, rescore_history, score_edges
+from tracker.domain.scoring import Scoring, current_scores
+from tracker.errors import BadRequest, NotFound
+from tracker.store import Queries, SiteRecord, Store
+
+# People per read: a page of people and their events is what memory holds at once.
+PAGE = 500
+YIELD_EVERY = 50
+MAX_DAYS = 3650
+DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    site: SiteRecord
+    days: int | None  # None: everyone, however long ago they were seen
+    version: int  # the active version the draft is compared with
+    tally: Tally
+
+    def to_json(self) -> dict[str, Any]:
+        return {"site": self.site.key, "days": self.days, "version": self.version, **self.tally.to_json()}
+
+
+def compile_draft(source: str) -> Programme:
+    """The draft compiled; a 400 naming the programme's key when it does not."""
+    try:
+        return load_programme(source)
+    except ProgrammeError as exc:
+        raise BadRequest(f"the programme does not compile: {exc.where}: {exc.message}", field="programme") from None
+
+
+def check_days(days: int) -> int:
+    if not 1 <= days <= MAX_DAYS:
+        raise BadRequest(f"days must be from 1 to {MAX_DAYS}", field="days")
+    return days
+
+
+async def replay_site(
+    store: Store, site_id: int, scoring: Scoring, seen_since: float | None = None, page: int = PAGE
+) -> AsyncIterator[tuple[PersonRecord, Rescored]]:
+    """Every person of the site (seen since ``seen_since``) with its history replayed through ``scoring``."""
+    after = 0
+    while True:
+
+        async def read(q: Queries, after: int = after) -> tuple[list[PersonRecord], Mapping[int, list[Event]]]:
+            people = await q.people_after(site_id, after, page, seen_since)
+            return people, await q.events_by_person([p.id for p in people])
+
+        people, events = await store.read(read)
+        if not people:
+            return
+        for index, person in enumerate(people, 1):
+            yield person, rescore_history(scoring, person, events.get(person.id, []))
+            if index % YIELD_EVERY == 0:
+                # Replaying is CPU work on the event loop: requests get their turn every few people.
+                await asyncio.sleep(0)
+        after = people[-1].id
+
+
+async def what_if(store: Store, site_key: str, draft: Programme, *, days: int | None, now: float) -> WhatIf:
+    """What publishing ``draft`` and re-scoring would do to the people seen in the last ``days``."""
+    site, version = await active_version(store, site_key)
+    current = load_programme(site.programme)
+    tally = Tally.for_scores(score_edges(current.scoring.scores, draft.scoring.scores))
+    since = None if days is None else now - days * DAY
+    async for person, rescored in replay_site(store, site.id, draft.scoring, since):
+        tally.add(
+            person,
+            rescored,
+            current_scores(current.scoring, person.scoring, now),
+            current_scores(draft.scoring, rescored.result.state, now),
+        )
+    return WhatIf(site, days, version, tally)
+
+
+async def named(store: Store, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``summary`` with the e-mail of each person it lists, read now (an erased person has none)."""
+    listed = summary["people_listed"]
+    emails = await store.read(lambda q: q.emails_of([row["id"] for row in listed]))
+    return {**summary, "people_listed": [{**row, "email": emails.get(row["id"])} for row in listed]}
+
+
+async def active_version(store: Store, site_key: str) -> tuple[SiteRecord, int]:
+    """The site and the number of its active programme version (404 for an unknown site)."""
+
+    async def read(q: Queries) -> tuple[SiteRecord, int]:
+        site = await q.site_by_key(site_key)
+        if site is None:
+            raise NotFound(f"no site {site_key!r}", field="site")
+        latest = await q.latest_programme_version(site.id)
+        return site, latest.number if latest is not None else 0
+
+    return await store.read(read)

@@ -1,0 +1,178 @@
+"""SQL for replaying a site's history: its people a page at a time with their events (what-if and
+rescore), and the rescore jobs that remember how far a re-scoring got."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.domain.facts import Event
+from tracker.domain.people import PersonRecord
+from tracker.store.conn import Conn, Row
+from tracker.store.rows import EVENT_COLUMNS, PERSON_COLUMNS, dumps, event_of_row, loads, person_of_row
+
+_JOB_COLUMNS = (
+    "id, site_id, version, status, runner, last_person, total, done, started_by, started_at, heartbeat, finished_at,"
+    " summary"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: int
+    site_id: int
+    version: int  # the programme version the job scores with
+    status: str  # running, interrupted, done, superseded
+    runner: str  # the run carrying it on: each start or resume has its own
+    last_person: int  # every person with a smaller or equal id is done
+    total: int  # people of the site when the job started (progress only: people come and go)
+    done: int
+    started_by: str
+    started_at: float
+    heartbeat: float
+    finished_at: float | None
+    summary: dict[str, Any]
+
+
+def _job(row: Row) -> JobRecord:
+    return JobRecord(
+        id=int(row["id"]),
+        site_id=int(row["site_id"]),
+        version=int(row["version"]),
+        status=row["status"],
+        runner=row["runner"],
+        last_person=int(row["last_person"]),
+        total=int(row["total"]),
+        done=int(row["done"]),
+        started_by=row["started_by"],
+        started_at=float(row["started_at"]),
+        heartbeat=float(row["heartbeat"]),
+        finished_at=None if row["finished_at"] is None else float(row["finished_at"]),
+        summary=loads(row["summary"]),
+    )
+
+
+class RescoreQueries:
+    conn: Conn
+
+    # -- a site's history, a page of people at a time --------------------------------------------
+
+    async def people_after(
+        self, site_id: int, after: int, limit: int, seen_since: float | None = None, *, for_update: bool = False
+    ) -> list[PersonRecord]:
+        """The site's next ``limit`` people by id after ``after`` (seen since ``seen_since``, if given).
+
+        ``for_update`` locks them, in id order, as a write to one person locks it: a request
+        changing one of them waits for the unit, or the unit for it.
+        """
+        seen = "" if seen_since is None else " AND last_seen_at >= ?"
+        args: list[Any] = [site_id, after] + ([] if seen_since is None else [seen_since])
+        lock = self.conn.lock_rows() if for_update else ""
+        rows = await self.conn.fetchall(
+            f"SELECT {PERSON_COLUMNS} FROM persons WHERE site_id = ? AND id > ?{seen} ORDER BY id LIMIT ?{lock}",
+            *args,
+            limit,
+        )
+        return [person_of_row(row) for row in rows]
+
+    async def count_people(self, site_id: int, seen_since: float | None = None) -> int:
+        if seen_since is None:
+            return int(await self.conn.fetchval("SELECT COUNT(*) FROM persons WHERE site_id = ?", site_id))
+        return int(
+            await self.conn.fetchval(
+                "SELECT COUNT(*) FROM persons WHERE site_id = ? AND last_seen_at >= ?", site_id, seen_since
+            )
+        )
+
+    async def events_by_person(self, person_ids: Collection[int]) -> Mapping[int, list[Event]]:
+        """Every event of these people in replay order, by person (a person without events is absent)."""
+        if not person_ids:
+            return {}
+        marks = ", ".join("?" for _ in person_ids)
+        rows = await self.conn.fetchall(
+            f"SELECT person_id, {EVENT_COLUMNS} FROM events WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
+            *person_ids,
+        )
+        found: dict[int, list[Event]] = {}
+        for row in rows:
+            found.setdefault(int(row["person_id"]), []).append(event_of_row(row))
+        return found
+
+    async def emails_of(self, person_ids: Collection[int]) -> dict[int, str | None]:
+        """The e-mail of each of these people who still exists (None: anonymous)."""
+        if not person_ids:
+            return {}
+        marks = ", ".join("?" for _ in person_ids)
+        rows = await self.conn.fetchall(f"SELECT id, email FROM persons WHERE id IN ({marks})", *person_ids)
+        return {int(row["id"]): row["email"] for row in rows}
+
+    # -- rescore jobs -------------------------------------------------------------------------------
+
+    async def insert_rescore_job(
+        self,
+        site_id: int,
+        version: int,
+        runner: str,
+        total: int,
+        started_by: str,
+        summary: Mapping[str, Any],
+        now: float,
+    ) -> int:
+        """A running job; the unique index on open jobs refuses a second one for the site."""
+        job_id = await self.conn.fetchval(
+            "INSERT INTO rescore_jobs"
+            " (site_id, version, status, runner, total, started_by, started_at, heartbeat, summary)"
+            " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?) RETURNING id",
+            site_id,
+            version,
+            runner,
+            total,
+            started_by,
+            now,
+            now,
+            dumps(dict(summary)),
+        )
+        return int(job_id)
+
+    async def open_rescore_job(self, site_id: int, *, for_update: bool = False) -> JobRecord | None:
+        """The site's unfinished job (running or interrupted), if any."""
+        lock = self.conn.lock_rows() if for_update else ""
+        row = await self.conn.fetchone(
+            f"SELECT {_JOB_COLUMNS} FROM rescore_jobs WHERE site_id = ? AND finished_at IS NULL{lock}", site_id
+        )
+        return _job(row) if row else None
+
+    async def rescore_job(self, job_id: int, *, for_update: bool = False) -> JobRecord | None:
+        lock = self.conn.lock_rows() if for_update else ""
+        row = await self.conn.fetchone(f"SELECT {_JOB_COLUMNS} FROM rescore_jobs WHERE id = ?{lock}", job_id)
+        return _job(row) if row else None
+
+    async def latest_rescore_job(self, site_id: int) -> JobRecord | None:
+        row = await self.conn.fetchone(
+            f"SELECT {_JOB_COLUMNS} FROM rescore_jobs WHERE site_id = ? ORDER BY id DESC LIMIT 1", site_id
+        )
+        return _job(row) if row else None
+
+    async def claim_rescore_job(self, job_id: int, runner: str, now: float) -> None:
+        """``runner`` carries the job on from where it is: it is running again."""
+        await self.conn.execute(
+            "UPDATE rescore_jobs SET status = 'running', runner = ?, heartbeat = ? WHERE id = ?", runner, now, job_id
+        )
+
+    async def save_rescore_job(
+        self, job_id: int, *, status: str, last_person: int, done: int, summary: Mapping[str, Any], now: float
+    ) -> None:
+        """Record progress (and the status); a job leaving the open statuses is finished at ``now``."""
+        finished = None if status in ("running", "interrupted") else now
+        await self.conn.execute(
+            "UPDATE rescore_jobs SET status = ?, last_person = ?, done = ?, summary = ?, heartbeat = ?,"
+            " finished_at = ? WHERE id = ?",
+            status,
+            last_person,
+            done,
+            dumps(dict(summary)),
+            now,
+            finished,
+            job_id,
+        )

@@ -1,0 +1,139 @@
+"""The console's what-if and re-scoring: "What would this change?" for the user's programme draft
+(``services.what_if``, nothing written), and a rescore job started from the console that carries on
+in the background (``services.rescore``) with its progress polled by htmx (reloaded without JS).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.load import load_programme
+from tracker.domain.rescoring import band_labels
+from tracker.errors import HTTPError
+from tracker.services import rescore
+from tracker.services.background import Background
+from tracker.services.rescore import RescoreRunning
+from tracker.services.what_if import MAX_DAYS, active_version, named, what_if
+from tracker.web.admin.charts import share
+from tracker.web.admin.i18n import gettext
+from tracker.web.admin.pages import runtime_of, show_page
+from tracker.web.admin.programme_edit import working
+from tracker.web.admin.programme_pages import no_programme
+from tracker.web.admin.render import reader, render
+from tracker.web.admin.session import Visit, requires
+from tracker.web.auth import console_site
+
+DEFAULT_DAYS = 90
+DAY_CHOICES = (7, 30, 90, 180, 365)
+
+
+def band_rows(score: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """A score's bands as (label, people now, people after)."""
+    return list(zip(band_labels(score["edges"]), score["before"], score["after"], strict=True))
+
+
+def summary_view(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the summary template shows: the summary, and each score's band rows with its bars' scale."""
+    bands: dict[str, Any] = {}
+    for name, score in summary["scores"].items():
+        rows = band_rows(score)
+        bands[name] = {"rows": rows, "top": max([count for _, now, after in rows for count in (now, after)] + [1])}
+    return {"summary": summary, "bands": bands}
+
+
+def _days(raw: str) -> int | None:
+    """The number of days asked for; None when ``raw`` is no whole number from 1 to ``MAX_DAYS``."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_DAYS))):
+        return None
+    return int(raw) if 1 <= int(raw) <= MAX_DAYS else None
+
+
+@requires("programme.edit")
+async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> Response:
+    """The user's draft replayed over the people seen in the last N days, beside what they have now."""
+    language, _ = reader(request, visit)
+    try:
+        work = await working(request, visit, request.query_params.get("site"))
+    except HTTPError as exc:
+        return no_programme(request, visit, exc)
+    site = work.history.site
+    raw = request.query_params.get("days", "").strip()
+    asked = _days(raw)
+    days = asked or DEFAULT_DAYS
+    error = None if not raw or asked else gettext(language, "Choose a number of days from 1 to 3650.")
+    context: dict[str, Any] = {
+        "site": site,
+        "work": work,
+        "days": days,
+        "choices": DAY_CHOICES,
+        "error": error,
+        "share": share,
+    }
+    if work.saved_at is None:
+        return show_page(request, visit, "what_if.html", **context, view=None)
+    runtime = runtime_of(request)
+    try:
+        draft = load_programme(work.source)
+    except ProgrammeError as exc:  # a release stricter than the one that saved the draft
+        return show_page(request, visit, "what_if.html", **context, view=None, error=f"{exc.where}: {exc.message}")
+    result = await what_if(runtime.store, site.key, draft, days=days, now=runtime.clock())
+    summary = await named(runtime.store, result.tally.to_json())
+    return show_page(request, visit, "what_if.html", **context, view=summary_view(summary))
+
+
+async def _status(request: Request, key: str | None) -> dict[str, Any]:
+    site = console_site(runtime_of(request), key)
+    store = runtime_of(request).store
+    _, job = await rescore.latest(store, site.key)
+    _, version = await active_version(store, site.key)
+    return {
+        "site": site,
+        "job": job,
+        "version": version,
+        "running": job is not None and rescore.is_running(job, runtime_of(request).clock()),
+        "view": summary_view(await named(store, job.summary))
+        if job is not None and job.status == rescore.DONE
+        else None,
+        "share": share,
+    }
+
+
+@requires("programme.edit")
+async def rescore_page(request: Request, visit: Visit, form: dict[str, str]) -> Response:
+    try:
+        status = await _status(request, request.query_params.get("site"))
+    except HTTPError as exc:
+        return no_programme(request, visit, exc)
+    return show_page(request, visit, "rescore.html", **status, refused=None)
+
+
+@requires("programme.edit")
+async def rescore_progress(request: Request, visit: Visit, form: dict[str, str]) -> Response:
+    """Only the progress block, for htmx to swap in every second while the job runs."""
+    try:
+        status = await _status(request, request.query_params.get("site"))
+    except HTTPError as exc:
+        return no_programme(request, visit, exc)
+    return render(request, "rescore_progress.html", {"visit": visit, **status})
+
+
+@requires("programme.edit")
+async def start_rescore(request: Request, visit: Visit, form: dict[str, str]) -> Response:
+    """Start (or resume) the site's rescore in the background; refused, naming the job, while one runs."""
+    runtime = runtime_of(request)
+    try:
+        site = console_site(runtime, form.get("site"))
+        job = await rescore.start(runtime.store, site.key, author=visit.session.user.email, now=runtime.clock())
+    except RescoreRunning:
+        status = await _status(request, form.get("site"))
+        return show_page(request, visit, "rescore.html", 409, **status, refused=status["job"])
+    except HTTPError as exc:
+        return no_programme(request, visit, exc)
+    background: Background = request.app.state.background
+    background.start(rescore.run(runtime.store, job.id, clock=runtime.clock), name=f"rescore-{job.id}")
+    return RedirectResponse(f"/admin/programme/rescore?{urlencode({'site': site.key})}", status_code=303)
