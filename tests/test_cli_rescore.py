@@ -7,7 +7,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from tracker.services.demo_history import ensure_demo
+from tracker.domain.planted import DEMO_PLAN
+from tracker.services.simulate import simulate
+from tracker.services.sites import compile_site, seed_site
 from tracker.store import open_store
 
 from .conftest import SEED_GRID
@@ -20,7 +22,9 @@ def demo_site(data: Path) -> None:
         store = open_store(str(data / "tracker.db"))
         await store.open()
         try:
-            await ensure_demo(store, "demo", "Demo", SEED_GRID, time.time(), people=40)
+            now = time.time()
+            site = compile_site(await seed_site(store, "demo", name="Demo", programme=SEED_GRID, now=now))
+            await simulate(store, site, DEMO_PLAN, now=now, people=40)
         finally:
             await store.close()
 
