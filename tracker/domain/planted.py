@@ -181,7 +181,7 @@ class Truth:
 
     def won(self, lead: Lead) -> bool:
         """Whether ``lead`` was recorded as won by ``now``."""
-        return lead.buys and lead.decided_at <= self.now
+        return lead.buys and lead.decided_at < self.now  # as the simulator writes sales: before now
 
     def rate(self, behaviour: str, *, did: bool) -> tuple[int, int]:
         """(won by now, leads) among the leads who did ``behaviour`` (or did not)."""
