@@ -31,7 +31,7 @@ from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, seed_site
 from tracker.services.webhooks import renderer
 from tracker.store import open_store
 from tracker.web import collect as ingest
-from tracker.web import exports, openapi, segment, traffic, webhooks
+from tracker.web import experiments, exports, openapi, segment, traffic, webhooks
 from tracker.web import leads as api
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
@@ -168,6 +168,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/people/{person_id}", api.erase_person, methods=["DELETE"]),
         Route("/api/internal-links", traffic.create_internal_link, methods=["POST"]),
         Route("/api/ignored-traffic", traffic.ignored_traffic, methods=["GET"]),
+        Route("/api/campaigns/{campaign_id}/experiment", experiments.campaign_experiment, methods=["GET"]),
         Route("/internal", traffic.internal_browser, methods=["GET"]),
         Route("/v1/batch", segment.batch, methods=["POST"]),
         Route("/v1/b", segment.batch, methods=["POST"]),

@@ -11,7 +11,7 @@ from tracker.services.abuse import (
     INTERNAL_LINK_SECONDS,
     TOO_FAST,
 )
-from tracker.web.openapi_parts import Schema, content, errors, ok, operation, query
+from tracker.web.openapi_parts import Schema, content, errors, ok, operation, path_param, query
 
 # Every reason ``services.abuse`` counts ignored traffic under.
 _REASONS = (BY_USER_AGENT, BY_HEADLESS, BY_WEBDRIVER, TOO_FAST, FLAGGED, INTERNAL)
@@ -44,6 +44,38 @@ _IGNORED: Schema = {
     },
 }
 
+_NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
+_EXPERIMENT: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "campaign": {"type": "string"},
+        "running": {"type": "boolean", "description": "false: the experiment ended; its log is still read"},
+        "window_days": {"type": "number"},
+        "goals": {"type": "array", "items": {"enum": ["conversion", "won"]}},
+        "reference": {"type": ["string", "null"], "description": "the arm uplifts compare with"},
+        "arms": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "description": "control, original or a variant id"},
+                    "share": {**_NUMBER_OR_NULL, "description": "percent; null once ended"},
+                    "people": {"type": "integer"},
+                    "conversions": {"type": "integer"},
+                    "rate": {"type": "number"},
+                    "rate_low": {"type": "number"},
+                    "rate_high": {"type": "number"},
+                    "uplift": _NUMBER_OR_NULL,
+                    "uplift_low": _NUMBER_OR_NULL,
+                    "uplift_high": _NUMBER_OR_NULL,
+                    "significant": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+
 
 def marketing_paths() -> Schema:
     return {
@@ -69,6 +101,16 @@ def marketing_paths() -> Schema:
                 "marketing",
                 ok(_IGNORED) | errors(400, 401, 403),
                 parameters=[query("days", "1 to 400 (default 30), today included", {"type": "integer", "minimum": 1})],
+            )
+        },
+        "/api/campaigns/{campaign_id}/experiment": {
+            "get": operation(
+                "campaign_experiment",
+                "A campaign experiment's results: per arm, people, conversions within the window and the rate "
+                "with its 95 % interval; uplift against the control (else the original) with Newcombe's interval",
+                "marketing",
+                ok(_EXPERIMENT) | errors(401, 403, 404),
+                parameters=[path_param("campaign_id", {"type": "string"}, "the campaign's id in the programme")],
             )
         },
     }
