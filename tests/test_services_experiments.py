@@ -10,8 +10,8 @@ import pytest
 from tracker.domain.experiments import CONTROL, Experiment
 from tracker.domain.outcomes import Outcome
 from tracker.domain.programme.campaign_edit import campaign_tables
-from tracker.errors import BadRequest, NotFound
-from tracker.services.experiments import end_variant, experiment_report, keep_variant
+from tracker.errors import BadRequest
+from tracker.services.experiments import NoExperiment, end_variant, experiment_report, keep_variant
 from tracker.services.outcomes import record_outcome
 
 from .conftest import BASE, Beacon, Server
@@ -179,7 +179,7 @@ async def test_ending_a_variant_and_keeping_the_winner_publish_audited_changes(s
     table = campaign_tables(site().programme.source)["offer"]
     assert "experiment" not in table and table["text"] == "Livraison offerte ce mois-ci"
     assert "offer" not in site().programme.experiments
-    with pytest.raises(NotFound):
+    with pytest.raises(NoExperiment):
         await keep_variant(store, site(), "offer", "b", base_version=site().version, author="t", now=now)
 
     async def actions(q: Any) -> list[str]:

@@ -35,6 +35,7 @@ from tracker.web import experiments, exports, openapi, segment, traffic, webhook
 from tracker.web import leads as api
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
+from tracker.web.admin import experiments as experiments_page
 from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
@@ -204,6 +205,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_edit, methods=["GET"]),
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_save, methods=["POST"]),
         Route("/admin/campaigns/{campaign_id}/delete", campaigns.campaign_delete, methods=["POST"]),
+        Route("/admin/campaigns/{campaign_id}/experiment/end", experiments_page.experiment_end, methods=["POST"]),
+        Route("/admin/campaigns/{campaign_id}/experiment/keep", experiments_page.experiment_keep, methods=["POST"]),
         Route("/admin/programme", programme_pages.programme, methods=["GET"]),
         Route("/admin/programme/versions", programme_pages.versions, methods=["GET"]),
         Route("/admin/programme/version", programme_pages.version, methods=["GET"]),

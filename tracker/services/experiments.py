@@ -16,10 +16,18 @@ from tracker.domain.programme.campaign_edit import campaign_tables
 from tracker.domain.programme.checks import parse_duration
 from tracker.domain.sites import Site
 from tracker.domain.uplift import ArmResult, arm_results
-from tracker.errors import BadRequest, NotFound
+from tracker.errors import BadRequest, HTTPError, NotFound
 from tracker.services.campaigns import save_campaign
 from tracker.services.programmes import Published
 from tracker.store import Queries, Store
+
+
+class NoExperiment(HTTPError):
+    """The campaign runs no experiment (any more): someone ended it, or the campaign, since the page was read."""
+
+    status = 409
+    code = "no_experiment"
+
 
 # An experiment no longer in the programme is read with the defaults (its settings went with it).
 ENDED_GOALS = ("conversion",)
@@ -102,7 +110,7 @@ def _running(site: Site, campaign: str) -> tuple[dict[str, Any], Experiment]:
     table = campaign_tables(site.programme.source).get(campaign)
     experiment = site.programme.experiments.get(campaign)
     if table is None or experiment is None:
-        raise NotFound(f"campaign {campaign!r} runs no experiment", field="campaign_id")
+        raise NoExperiment(f"campaign {campaign!r} runs no experiment (any more)", field="campaign_id")
     return table, experiment
 
 
