@@ -41,7 +41,8 @@ def row_of(page: str, label: str) -> list[str]:
 
 
 def base_version(page: str) -> str:
-    found = re.search(r'name="base_version" value="(\d+)"', page)
+    """The programme version the experiment's buttons are based on."""
+    found = re.search(r'name="base_version" value="(\d+)"', page[page.index('id="experiment"') :])
     assert found is not None
     return found.group(1)
 
@@ -96,6 +97,7 @@ async def test_keeping_the_winner_publishes_it_and_the_results_stay(server: Serv
     after = (await server.http.get("/admin/campaigns/offer", headers=headers)).text
     # Ended: the results from the log are still shown, without decisions to take.
     assert "<small>ended</small>" in after and "Keep for everybody" not in after
+    assert after.index('<th scope="row">Control (held out)</th>') < after.index('<th scope="row">b</th>')
     again = await post(
         server, headers, "/admin/campaigns/offer/experiment/end", {**form, "base_version": base_version(after)}
     )

@@ -42,6 +42,8 @@ class ExperimentReport:
     reference: str | None  # the arm the others are compared with: control, else the original
     shares: Mapping[str, float]  # the running arms' shares in percent
     arms: list[ArmResult]
+    # The programme version read: what ending a variant or keeping the winner is based on.
+    version: int
 
 
 async def experiment_report(store: Store, site: Site, campaign: str) -> ExperimentReport:
@@ -55,9 +57,12 @@ async def experiment_report(store: Store, site: Site, campaign: str) -> Experime
             raise NotFound(f"campaign {campaign!r} runs no experiment", field="campaign_id")
         running = experiment.names if experiment is not None else ()
         logged = {row.arm for row in exposures}
+        # Ended: the arms the log met, control first and the original last as while it ran.
+        order = running or tuple(sorted(logged, key=lambda name: (name != CONTROL, name == ORIGINAL, name)))
         reference = next((name for name in (CONTROL, ORIGINAL) if name in running or name in logged), None)
         window = experiment.window if experiment is not None else parse_duration(DEFAULT_WINDOW, "window")
         reached = await q.experiment_goals(site.id, campaign, goals)
+        latest = await q.latest_programme_version(site.id)
         return ExperimentReport(
             campaign=campaign,
             running=experiment is not None,
@@ -65,7 +70,8 @@ async def experiment_report(store: Store, site: Site, campaign: str) -> Experime
             goals=goals,
             reference=reference,
             shares={arm.name: arm.share for arm in experiment.arms} if experiment is not None else {},
-            arms=arm_results(exposures, reached, window, running, reference),
+            arms=arm_results(exposures, reached, window, order, reference),
+            version=latest.number if latest is not None else 0,
         )
 
     return await store.read(read)
