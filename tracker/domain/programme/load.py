@@ -16,10 +16,11 @@ from typing import Any
 from tracker.domain.decisions import Campaign, compile_campaigns
 from tracker.domain.experiments import Experiment
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.sales_holdout import SalesHoldout, compile_sales_holdout
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
-_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes"})
+_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class Programme:
     routes: tuple[Route, ...] = ()
     # The campaigns that run an experiment, by id (``experiments.assign`` looks them up per decision).
     experiments: Mapping[str, Experiment] = field(default_factory=lambda: MappingProxyType({}))
+    # A share of new SQLs kept out of routing, to measure what sales adds (off: None).
+    sales_holdout: SalesHoldout | None = None
 
     @property
     def primary_score(self) -> str | None:
@@ -64,4 +67,5 @@ def load_programme(source: str) -> Programme:
         campaign_ids=frozenset(c.id for c in campaigns),
         routes=compile_routes(doc.get("routes"), scoring),
         experiments=MappingProxyType({c.id: c.experiment for c in campaigns if c.experiment is not None}),
+        sales_holdout=compile_sales_holdout(doc.get("sales_holdout")),
     )
