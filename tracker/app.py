@@ -170,6 +170,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/internal-links", traffic.create_internal_link, methods=["POST"]),
         Route("/api/ignored-traffic", traffic.ignored_traffic, methods=["GET"]),
         Route("/api/campaigns/{campaign_id}/experiment", experiments.campaign_experiment, methods=["GET"]),
+        Route("/api/sales-holdout", experiments.sales_holdout, methods=["GET"]),
         Route("/internal", traffic.internal_browser, methods=["GET"]),
         Route("/v1/batch", segment.batch, methods=["POST"]),
         Route("/v1/b", segment.batch, methods=["POST"]),

@@ -1,4 +1,5 @@
-"""Campaign experiments as marketers run them: the results so far, ending a variant, keeping the winner.
+"""Experiments as marketers run them: a campaign's results so far, ending a variant, keeping the winner;
+and what the sales holdout shows sales adds.
 
 Results are read from the decision log (who met which arm first, when) and the goals reached
 since (``uplift``).  Ending a variant and keeping the winner are programme changes: the
@@ -14,8 +15,9 @@ from typing import Any
 from tracker.domain.experiments import CONTROL, DEFAULT_WINDOW, ORIGINAL, VARIANT_COPY, Experiment
 from tracker.domain.programme.campaign_edit import campaign_tables
 from tracker.domain.programme.checks import parse_duration
+from tracker.domain.programme.sales_holdout import HOLDOUT_REASON, ROUTED_REASON
 from tracker.domain.sites import Site
-from tracker.domain.uplift import ArmResult, arm_results
+from tracker.domain.uplift import ArmResult, FirstExposure, arm_results
 from tracker.errors import BadRequest, HTTPError, NotFound
 from tracker.services.campaigns import save_campaign
 from tracker.services.programmes import Published
@@ -134,3 +136,36 @@ async def _publish(
     return await save_campaign(
         store, site, campaign, table, base_version=base_version, author=author, comment=comment, now=now, action=action
     )
+
+
+# The sales holdout's two arms, as reports name them.
+HELD_OUT_ARM, ROUTED_ARM = "held_out", "routed"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldoutReport:
+    share: float | None  # the share held out now; None: the holdout is off (its past leads still count)
+    window: float
+    since: float | None  # the first lead held out: routed leads count from then on, for like with like
+    arms: list[ArmResult]  # held out first (the reference), then routed
+
+
+async def sales_holdout_report(store: Store, site: Site) -> HoldoutReport:
+    """Leads won within the window after entering sql: held out of routing against routed since the holdout began."""
+    holdout = site.programme.sales_holdout
+    window = holdout.window if holdout is not None else parse_duration("90d", "window")
+    arm_of = {HOLDOUT_REASON: HELD_OUT_ARM, ROUTED_REASON: ROUTED_ARM}
+
+    async def read(q: Queries) -> HoldoutReport:
+        leads = await q.sales_holdout_leads(site.id, list(arm_of))
+        since = min((lead.ts for lead in leads if lead.arm == HOLDOUT_REASON), default=None)
+        compared = [
+            FirstExposure(lead.person_id, arm_of[lead.arm], lead.ts)
+            for lead in leads
+            if since is not None and lead.ts >= since
+        ]
+        won = await q.leads_won(site.id, list(arm_of))
+        arms = arm_results(compared, won, window, (HELD_OUT_ARM, ROUTED_ARM), HELD_OUT_ARM)
+        return HoldoutReport(holdout.share if holdout is not None else None, window, since, arms)
+
+    return await store.read(read)

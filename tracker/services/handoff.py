@@ -12,7 +12,7 @@ from typing import Any
 
 from tracker.domain.facts import STAGE_RANK, Crossing, Event
 from tracker.domain.people import PersonRecord
-from tracker.domain.programme.sales_holdout import HELD_OUT
+from tracker.domain.programme.sales_holdout import HELD_OUT, HOLDOUT_REASON
 from tracker.domain.routing import ROUTE_STAGES, LeadView, Route, choose_route, pick_owner
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site
@@ -90,7 +90,7 @@ async def hand_off(
     if holdout is not None and "sql" in entered and holdout.holds_out(person.id):
         # Recorded, never announced: for sales' tools nothing happened, which is the point.
         await q.insert_assignment(
-            site.id, person.id, HELD_OUT, HELD_OUT, None, reason="sales_holdout", actor=SYSTEM, ts=now
+            site.id, person.id, HELD_OUT, HELD_OUT, None, reason=HOLDOUT_REASON, actor=SYSTEM, ts=now
         )
         return
     route = choose_route(routes, await lead_view(q, site, person, now))

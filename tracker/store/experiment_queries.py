@@ -1,4 +1,5 @@
-"""SQL for campaign experiments: who met which arm first, and when the goals were reached."""
+"""SQL for experiments: who met which campaign arm first, which new SQLs were held out of routing or
+routed, and when the goals were reached."""
 
 from __future__ import annotations
 
@@ -47,6 +48,31 @@ class ExperimentQueries:
             " JOIN persons p ON p.id = g.person_id WHERE p.site_id = ?",
             *args,
             site_id,
+        )
+        found: dict[int, list[float]] = {}
+        for row in rows:
+            found.setdefault(int(row["person_id"]), []).append(float(row["ts"]))
+        return found
+
+    async def sales_holdout_leads(self, site_id: int, reasons: Collection[str]) -> list[FirstExposure]:
+        """Each lead's first assignment for one of ``reasons``, the reason as its arm."""
+        marks = ", ".join("?" for _ in reasons)
+        rows = await self.conn.fetchall(
+            "SELECT person_id, reason, MIN(ts) AS ts FROM assignments"
+            f" WHERE site_id = ? AND reason IN ({marks}) GROUP BY person_id, reason",
+            site_id,
+            *reasons,
+        )
+        return [FirstExposure(int(row["person_id"]), str(row["reason"]), float(row["ts"])) for row in rows]
+
+    async def leads_won(self, site_id: int, reasons: Collection[str]) -> dict[int, list[float]]:
+        """When each lead assigned for one of ``reasons`` was marked won."""
+        marks = ", ".join("?" for _ in reasons)
+        rows = await self.conn.fetchall(
+            "SELECT e.person_id, e.ts FROM events e WHERE e.type = 'outcome' AND e.name = 'won' AND e.person_id IN"
+            f" (SELECT person_id FROM assignments WHERE site_id = ? AND reason IN ({marks}))",
+            site_id,
+            *reasons,
         )
         found: dict[int, list[float]] = {}
         for row in rows:

@@ -45,6 +45,22 @@ _IGNORED: Schema = {
 }
 
 _NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
+_ARM: Schema = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "control, original or a variant id; held_out or routed"},
+        "share": {**_NUMBER_OR_NULL, "description": "percent; null once ended"},
+        "people": {"type": "integer"},
+        "conversions": {"type": "integer"},
+        "rate": {"type": "number"},
+        "rate_low": {"type": "number"},
+        "rate_high": {"type": "number"},
+        "uplift": {**_NUMBER_OR_NULL, "description": "rate minus the reference arm's"},
+        "uplift_low": _NUMBER_OR_NULL,
+        "uplift_high": _NUMBER_OR_NULL,
+        "significant": {"type": "boolean", "description": "the uplift's 95 % interval leaves out zero"},
+    },
+}
 _EXPERIMENT: Schema = {
     "type": "object",
     "properties": {
@@ -54,25 +70,19 @@ _EXPERIMENT: Schema = {
         "window_days": {"type": "number"},
         "goals": {"type": "array", "items": {"enum": ["conversion", "won"]}},
         "reference": {"type": ["string", "null"], "description": "the arm uplifts compare with"},
-        "arms": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string", "description": "control, original or a variant id"},
-                    "share": {**_NUMBER_OR_NULL, "description": "percent; null once ended"},
-                    "people": {"type": "integer"},
-                    "conversions": {"type": "integer"},
-                    "rate": {"type": "number"},
-                    "rate_low": {"type": "number"},
-                    "rate_high": {"type": "number"},
-                    "uplift": _NUMBER_OR_NULL,
-                    "uplift_low": _NUMBER_OR_NULL,
-                    "uplift_high": _NUMBER_OR_NULL,
-                    "significant": {"type": "boolean"},
-                },
-            },
-        },
+        "arms": {"type": "array", "items": _ARM},
+    },
+}
+
+_SALES_HOLDOUT: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "share": {**_NUMBER_OR_NULL, "description": "percent of new SQLs held out now; null: off"},
+        "window_days": {"type": "number"},
+        "since": {"type": ["string", "null"], "format": "date-time", "description": "the first lead held out"},
+        "reference": {"const": "held_out"},
+        "arms": {"type": "array", "items": _ARM},
     },
 }
 
@@ -111,6 +121,15 @@ def marketing_paths() -> Schema:
                 "marketing",
                 ok(_EXPERIMENT) | errors(401, 403, 404),
                 parameters=[path_param("campaign_id", {"type": "string"}, "the campaign's id in the programme")],
+            )
+        },
+        "/api/sales-holdout": {
+            "get": operation(
+                "sales_holdout",
+                "What the sales action adds: new SQLs held out of routing against those routed since the holdout "
+                "began, won within the window, with the uplift's 95 % interval",
+                "marketing",
+                ok(_SALES_HOLDOUT) | errors(401, 403),
             )
         },
     }

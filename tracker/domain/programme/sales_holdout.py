@@ -6,6 +6,7 @@ than not?).  Off unless the programme says::
 
     [sales_holdout]
     share = 10          # percent of the leads entering the sql stage
+    window = "90d"      # a lead won within this long of entering sql counts (default)
     salt = "2026-q4"    # optional: another salt draws another group
 
 Who is held out is drawn like a campaign's control group (``experiments.bucket_of``), from the
@@ -21,10 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.domain.experiments import BUCKETS, bucket_of
-from tracker.domain.programme.checks import ProgrammeError, expect_table, reject_unknown
+from tracker.domain.programme.checks import ProgrammeError, expect_table, parse_duration, reject_unknown
 
 HELD_OUT = "(held out)"
-_KEYS = frozenset({"share", "salt"})
+# Why an assignment was made: the holdout's, and the routing table's on entering sql (handoff).
+HOLDOUT_REASON = "sales_holdout"
+ROUTED_REASON = "stage:sql"
+DEFAULT_WINDOW = "90d"
+_KEYS = frozenset({"share", "salt", "window"})
 # Holding out more than half of the leads would be sales' loss, not a measurement.
 MAX_SHARE = 50
 
@@ -33,6 +38,7 @@ MAX_SHARE = 50
 class SalesHoldout:
     share: float
     salt: str
+    window: float  # seconds after entering sql in which a won outcome counts
 
     def holds_out(self, person_id: int) -> bool:
         return bucket_of(self.salt, "sales_holdout", person_id) < round(self.share * BUCKETS / 100)
@@ -49,4 +55,5 @@ def compile_sales_holdout(raw: Any) -> SalesHoldout | None:
     salt = table.get("salt", "")
     if not isinstance(salt, str) or len(salt) > 64:
         raise ProgrammeError("sales_holdout.salt", "expected a text of at most 64 characters")
-    return SalesHoldout(float(share), salt)
+    window = parse_duration(table.get("window", DEFAULT_WINDOW), "sales_holdout.window")
+    return SalesHoldout(float(share), salt, window)
