@@ -65,6 +65,7 @@ def share(value: float, top: float) -> float:
 class Range:
     """One row of an interval chart: a bar to ``value`` and a whisker from ``low`` to ``high``."""
 
+    series: str  # the row's key, for its class
     label: str
     y: float
     bar: float  # the bar's width
@@ -89,16 +90,16 @@ RANGE_ROW = 28
 RANGE_LEFT = 120
 
 
-def ranges(data: Sequence[tuple[str, float, float, float]]) -> Ranges:
-    """Horizontal bars with their intervals, one row per ``(label, value, low, high)``, on one scale from 0."""
-    top = max([high for _, _, _, high in data] + [0.0]) or 1.0
+def ranges(data: Sequence[tuple[str, str, float, float, float]]) -> Ranges:
+    """Horizontal bars with their intervals, one row per ``(series, label, value, low, high)``, on one scale from 0."""
+    top = max([high for *_, high in data] + [0.0]) or 1.0
     span = WIDTH - RANGE_LEFT
 
     def x(value: float) -> float:
         return round(RANGE_LEFT + span * value / top, 1)
 
     rows = [
-        Range(label, index * RANGE_ROW, round(span * value / top, 1), x(low), x(high), value, low, high)
-        for index, (label, value, low, high) in enumerate(data)
+        Range(series, label, index * RANGE_ROW, round(span * value / top, 1), x(low), x(high), value, low, high)
+        for index, (series, label, value, low, high) in enumerate(data)
     ]
     return Ranges(WIDTH, RANGE_ROW * len(rows), RANGE_LEFT, RANGE_ROW, rows, top)

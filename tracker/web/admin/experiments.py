@@ -40,12 +40,11 @@ async def experiment_view(runtime: Runtime, site: Site, campaign: str, language:
     except NotFound:
         return None
     rows = [_row(report, arm, language) for arm in report.arms]
-    chart = ranges([(row["label"], row["rate"], row["rate_low"], row["rate_high"]) for row in rows])
+    chart = ranges([(row["name"], row["label"], row["rate"], row["rate_low"], row["rate_high"]) for row in rows])
     return {
         "report": report,
         "rows": rows,
         "chart": chart,
-        "names": {row["label"]: row["name"] for row in rows},
         "window_days": round(report.window / 86400, 1),
         "goals": " · ".join(gettext(language, GOAL_NAMES[goal]) for goal in report.goals),
         "reference": _label(report.reference, language) if report.reference else "",
