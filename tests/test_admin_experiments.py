@@ -75,6 +75,16 @@ async def test_saving_the_campaign_in_the_editor_keeps_its_experiment(server: Se
     assert table["title"] == "Nouveau" and table["experiment"]["control"] == 50
 
 
+async def test_the_list_says_which_campaigns_run_an_experiment(server: Server) -> None:
+    await server.load_programme(PROGRAMME)
+    headers, _ = await marketer(server)
+    page = (await server.http.get("/admin/campaigns", headers=headers)).text
+    assert (
+        'href="/admin/campaigns/offer?site=demo#experiment">experiment running</a>' in page
+        and 'class="experiment-tag"' in page
+    )
+
+
 async def test_a_campaign_without_experiment_shows_none(server: Server) -> None:
     headers, _ = await marketer(server)
     page = (await server.http.get("/admin/campaigns/sales-popup", headers=headers)).text

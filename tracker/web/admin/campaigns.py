@@ -89,6 +89,7 @@ async def campaign_list(request: Request, visit: Visit, form: dict[str, str]) ->
             "targeting": words.targeting(language, table.get("when")),
             "trigger": words.trigger(language, table.get("trigger", "immediate")),
             "caps": words.caps(language, table),
+            "experiment": campaign_id in site.programme.experiments,
         }
         for campaign_id, table in campaign_tables(site.programme.source).items()
     ]
