@@ -9,7 +9,15 @@ from typing import Any
 import orjson
 import pytest
 
-from tracker.domain.decisions import MAX_SESSIONS, Campaign, PersonView, compile_campaigns, decide, record_feedback
+from tracker.domain.decisions import (
+    MAX_SESSIONS,
+    Campaign,
+    PersonView,
+    compile_campaigns,
+    decide,
+    record_feedback,
+    record_held_out,
+)
 from tracker.domain.facts import CampaignMemory, Event, VisitContext
 from tracker.domain.programme.checks import ProgrammeError
 
@@ -662,3 +670,11 @@ def test_seed_grid_campaigns_compile() -> None:
 )
 def test_seed_grid_decisions(scores: dict[str, float], where: VisitContext, expected: list[str]) -> None:
     assert sorted(shown(seed_campaigns(), PersonView("anonymous", scores, {}), where)) == sorted(expected)
+
+
+def test_a_held_out_person_is_capped_like_one_who_saw_the_campaign() -> None:
+    campaign = compile_one(frequency="session")
+    memory = record_held_out({}, "c", SESSION, NOW)
+    assert memory["c"].impressions == 1 and memory["c"].sessions == [SESSION]
+    assert shown(campaign, person(memory=memory), ctx()) == []
+    assert shown(campaign, person(memory=memory), ctx(session="v1:4")) == ["c"]

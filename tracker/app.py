@@ -31,13 +31,14 @@ from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, seed_site
 from tracker.services.webhooks import renderer
 from tracker.store import open_store
-from tracker.web import calibration, exports, openapi, segment, traffic, webhooks
+from tracker.web import calibration, experiments, exports, openapi, segment, traffic, webhooks
 from tracker.web import collect as ingest
 from tracker.web import leads as api
 from tracker.web import what_if as what_if_api
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import calibration as calibration_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
+from tracker.web.admin import experiments as experiments_page
 from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
@@ -175,6 +176,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/people/{person_id}", api.erase_person, methods=["DELETE"]),
         Route("/api/internal-links", traffic.create_internal_link, methods=["POST"]),
         Route("/api/ignored-traffic", traffic.ignored_traffic, methods=["GET"]),
+        Route("/api/campaigns/{campaign_id}/experiment", experiments.campaign_experiment, methods=["GET"]),
+        Route("/api/sales-holdout", experiments.sales_holdout, methods=["GET"]),
         Route("/internal", traffic.internal_browser, methods=["GET"]),
         Route("/v1/batch", segment.batch, methods=["POST"]),
         Route("/v1/b", segment.batch, methods=["POST"]),
@@ -210,6 +213,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_edit, methods=["GET"]),
         Route("/admin/campaigns/{campaign_id}", campaigns.campaign_save, methods=["POST"]),
         Route("/admin/campaigns/{campaign_id}/delete", campaigns.campaign_delete, methods=["POST"]),
+        Route("/admin/campaigns/{campaign_id}/experiment/end", experiments_page.experiment_end, methods=["POST"]),
+        Route("/admin/campaigns/{campaign_id}/experiment/keep", experiments_page.experiment_keep, methods=["POST"]),
         Route("/admin/programme", programme_pages.programme, methods=["GET"]),
         Route("/admin/programme/versions", programme_pages.versions, methods=["GET"]),
         Route("/admin/programme/version", programme_pages.version, methods=["GET"]),

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracker.domain.experiments import Experiment, compile_experiment
 from tracker.domain.facts import FEEDBACK_TYPES, STAGE_RANK, STAGES, CampaignMemory, Decision, Event, VisitContext
 from tracker.domain.programme.checks import (
     ProgrammeError,
@@ -66,6 +67,7 @@ _CAMPAIGN_KEYS = frozenset(
         "after_close",
         "after_conversion",
         "when",
+        "experiment",
     }
 )
 _WHEN_KEYS = frozenset({"scores", "stage", "url", "referrer", "utm", "device", "returning", "visits", "condition"})
@@ -110,6 +112,8 @@ class Campaign:
     after_close: float
     after_conversion: float
     checks: tuple[Check, ...]
+    # Variants and control group (``experiments``); None: everybody targeted gets ``content``.
+    experiment: Experiment | None = None
 
     def decision(self) -> Decision:
         """What the beacon receives to show this campaign (the console's preview renders the same)."""
@@ -182,19 +186,36 @@ def record_feedback(
         return None
     if known is not None and campaign not in known:
         return None
-    before = memory.get(campaign)
-    entry = CampaignMemory() if before is None else dataclasses.replace(before, sessions=list(before.sessions))
+    entry = _copy(memory.get(campaign))
     # Batched events may arrive out of order; the memory keeps the latest time.
     if event.type == "impression":
-        entry.impressions += 1
-        entry.last_impression = _latest(entry.last_impression, event.ts)
-        if session:
-            entry.sessions = [*(s for s in entry.sessions if s != session), session][-MAX_SESSIONS:]
+        _seen(entry, session, event.ts)
     elif event.type == "close":
         entry.closed = _latest(entry.closed, event.ts)
     else:
         entry.converted = _latest(entry.converted, event.ts)
     return {**memory, campaign: entry}
+
+
+def record_held_out(
+    memory: Mapping[str, CampaignMemory], campaign: str, session: str, now: float
+) -> dict[str, CampaignMemory]:
+    """A control-group person counts as having seen ``campaign``, so frequency caps hold them out
+    as often as they show it to the other arms (like is compared with like)."""
+    entry = _copy(memory.get(campaign))
+    _seen(entry, session, now)
+    return {**memory, campaign: entry}
+
+
+def _copy(before: CampaignMemory | None) -> CampaignMemory:
+    return CampaignMemory() if before is None else dataclasses.replace(before, sessions=list(before.sessions))
+
+
+def _seen(entry: CampaignMemory, session: str, ts: float) -> None:
+    entry.impressions += 1
+    entry.last_impression = _latest(entry.last_impression, ts)
+    if session:
+        entry.sessions = [*(s for s in entry.sessions if s != session), session][-MAX_SESSIONS:]
 
 
 def _latest(current: float | None, ts: float) -> float:
@@ -228,6 +249,15 @@ def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise ProgrammeError(f"{where}.priority", f"expected an integer, got {priority!r}")
     content = _compile_content(table, kind, where)
+    experiment = None
+    if "experiment" in table:
+        experiment = compile_experiment(
+            table["experiment"],
+            table,
+            MappingProxyType(content),
+            where,
+            lambda copy, at: MappingProxyType(_compile_content(copy, kind, at)),
+        )
     frequency, every = _compile_frequency(table.get("frequency", "session"), f"{where}.frequency")
     return Campaign(
         id=campaign_id,
@@ -241,6 +271,7 @@ def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
         after_close=_compile_span(table.get("after_close", "30d"), f"{where}.after_close"),
         after_conversion=_compile_span(table.get("after_conversion", "forever"), f"{where}.after_conversion"),
         checks=compile_targeting(table.get("when", {}), names, f"{where}.when"),
+        experiment=experiment,
     )
 
 

@@ -196,12 +196,16 @@ class Decision:
     content: Mapping[str, Any]
     trigger: Mapping[str, Any]
     priority: int
+    # The experiment arm whose copy this is (domain.experiments); None outside an experiment.
+    variant: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        named = {"variant": self.variant} if self.variant is not None else {}
         return {
             "campaign": self.campaign,
             "kind": self.kind,
             "trigger": dict(self.trigger),
+            **named,
             **self.content,
         }
 

@@ -36,8 +36,12 @@ async def save_campaign(
     author: str,
     comment: str,
     now: float,
+    action: str = "campaign_save",
 ) -> Published:
-    """Replace campaign ``original`` (None: add one) by ``table`` and publish; raises ProgrammeError first."""
+    """Replace campaign ``original`` (None: add one) by ``table`` and publish; raises ProgrammeError first.
+
+    ``action`` names the change in the audit log (an experiment's end is a campaign save of its own kind).
+    """
     source = site.programme.source
     before = campaign_tables(source).get(original) if original is not None else None
     edited = put_campaign(source, original, table)
@@ -46,7 +50,7 @@ async def save_campaign(
         store, site.key, edited, base_version=base_version, author=author, comment=comment, now=now
     )
     detail = {"campaign": table.get("id"), "before": before, "after": dict(table), "version": published.version}
-    await store.write(lambda q: q.insert_audit(site.id, now, author, "campaign_save", None, detail))
+    await store.write(lambda q: q.insert_audit(site.id, now, author, action, None, detail))
     return published
 
 

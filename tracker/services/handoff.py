@@ -12,6 +12,7 @@ from typing import Any
 
 from tracker.domain.facts import STAGE_RANK, Crossing, Event
 from tracker.domain.people import PersonRecord
+from tracker.domain.programme.sales_holdout import HELD_OUT, HOLDOUT_REASON
 from tracker.domain.routing import ROUTE_STAGES, LeadView, Route, choose_route, pick_owner
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site
@@ -89,6 +90,13 @@ async def route_entered(q: Queries, site: Site, person: PersonRecord, entered: S
     if not entered or not any(STAGE_RANK[person.stage] >= STAGE_RANK[route.stage] for route in routes):
         return
     if await q.active_assignments([person.id]):
+        return
+    holdout = site.programme.sales_holdout
+    if holdout is not None and "sql" in entered and holdout.holds_out(person.id):
+        # Recorded, never announced: for sales' tools nothing happened, which is the point.
+        await q.insert_assignment(
+            site.id, person.id, HELD_OUT, HELD_OUT, None, reason=HOLDOUT_REASON, actor=SYSTEM, ts=now
+        )
         return
     route = choose_route(routes, await lead_view(q, site, person, now))
     if route is not None:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from tracker.domain.decisions import UTM_KEYS, PersonView, decide, record_feedback
+from tracker.domain.decisions import UTM_KEYS, PersonView, decide, record_feedback, record_held_out
 from tracker.domain.devices import Device
+from tracker.domain.experiments import CONTROL, assign
 from tracker.domain.facts import Decision, Event, Incoming, ProfileChange, VisitContext
 from tracker.domain.identity import Identity, update_profile
 from tracker.domain.people import SESSION_GAP, PersonRecord, VisitorRecord
@@ -27,6 +28,8 @@ from tracker.store import Queries
 
 # Events that report what the visitor did with a campaign; they go to the decision log.
 CAMPAIGN_EVENTS = frozenset({"impression", "close", "conversion", "chat"})
+# The decision log's action for a control-group person a campaign would have been shown to.
+HELD_OUT = "held_out"
 
 
 @dataclass(slots=True)
@@ -126,7 +129,10 @@ async def record(
         memory = record_feedback(person.campaigns, event, subject.session, site.programme.campaign_ids)
         if memory is not None:
             person.campaigns = memory
-        await q.insert_decisions(person.id, visitor.id, [str(campaign)], incoming.type, event.id, event.ts)
+        # The arm the person is in now: after a merge, the survivor's (assignment follows the person id).
+        experiment = site.programme.experiments.get(str(campaign))
+        variant = experiment.arm_of(str(campaign), person.id).name if experiment is not None else None
+        await q.insert_decisions(person.id, visitor.id, [(str(campaign), variant)], incoming.type, event.id, event.ts)
     entered = await advance_stage(q, person, event.id, event.ts)
     # Webhooks and routing, in this same unit: announced exactly when the change is committed.
     await hand_off(
@@ -173,10 +179,19 @@ async def process(
     person, visitor = subject.person, subject.visitor
     scores = current_scores(site.programme.scoring, person.scoring, now)
     view = PersonView(stage=person.stage, scores=scores, campaigns=person.campaigns)
-    decisions = decide(site.programme.campaigns, view, _context(events, subject), now)
+    chosen = decide(site.programme.campaigns, view, _context(events, subject), now)
+    decisions, exposures = assign(chosen, site.programme.experiments, person.id)
     if decisions:
-        campaigns = [d.campaign for d in decisions]
-        await q.insert_decisions(person.id, visitor.id, campaigns, "served", subject.last_event_id, now)
+        served = [(d.campaign, d.variant) for d in decisions]
+        await q.insert_decisions(person.id, visitor.id, served, "served", subject.last_event_id, now)
+    held = [exposure.campaign for exposure in exposures if exposure.held_out]
+    if held:
+        # Logged at the moment they would have been shown, so uplift compares like with like.
+        await q.insert_decisions(
+            person.id, visitor.id, [(c, CONTROL) for c in held], HELD_OUT, subject.last_event_id, now
+        )
+        for campaign in held:
+            person.campaigns = record_held_out(person.campaigns, campaign, subject.session, now)
     await save_subject(q, subject)
     return Outcome(visitor.id, person.id, decisions)
 

@@ -16,6 +16,7 @@ from tracker.store.audit_queries import AuditQueries
 from tracker.store.calibration_queries import CalibrationQueries
 from tracker.store.campaign_queries import CampaignQueries
 from tracker.store.conn import Conn
+from tracker.store.experiment_queries import ExperimentQueries
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.key_queries import KeyQueries
 from tracker.store.lead_queries import LeadQueries
@@ -88,6 +89,7 @@ class Queries(
     ProgrammeQueries,
     CalibrationQueries,
     RescoreQueries,
+    ExperimentQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -396,16 +398,24 @@ class Queries(
         return dicts(rows)
 
     async def insert_decisions(
-        self, person_id: int, visitor_id: str, campaigns: Sequence[str], action: str, event_id: int | None, ts: float
+        self,
+        person_id: int,
+        visitor_id: str,
+        campaigns: Sequence[tuple[str, str | None]],
+        action: str,
+        event_id: int | None,
+        ts: float,
     ) -> None:
+        """Log ``action`` for each ``(campaign, experiment arm or None)``."""
         await self.conn.executemany(
-            "INSERT INTO decisions (person_id, visitor_id, campaign, action, event_id, ts) VALUES (?, ?, ?, ?, ?, ?)",
-            [(person_id, visitor_id, campaign, action, event_id, ts) for campaign in campaigns],
+            "INSERT INTO decisions (person_id, visitor_id, campaign, variant, action, event_id, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(person_id, visitor_id, campaign, variant, action, event_id, ts) for campaign, variant in campaigns],
         )
 
     async def decisions_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
-            "SELECT campaign, action, event_id, visitor_id, ts FROM decisions WHERE person_id = ?"
+            "SELECT campaign, variant, action, event_id, visitor_id, ts FROM decisions WHERE person_id = ?"
             " ORDER BY id DESC LIMIT ?",
             person_id,
             limit,

@@ -154,6 +154,7 @@ _DECISION: Schema = {
     "description": "A campaign to show, its copy beside campaign, kind and trigger (rendered as text, never HTML)",
     "properties": {
         "campaign": {"type": "string"},
+        "variant": {"type": "string", "description": "the experiment arm of this copy (original or a variant id)"},
         "kind": {"enum": list(KINDS)},
         "trigger": {
             "type": "object",

@@ -13,7 +13,7 @@ from tracker.services.abuse import (
     TOO_FAST,
 )
 from tracker.services.what_if import MAX_DAYS
-from tracker.web.openapi_parts import Schema, content, errors, ok, operation, query
+from tracker.web.openapi_parts import Schema, content, errors, ok, operation, path_param, query
 from tracker.web.what_if import DEFAULT_DAYS
 
 # Every reason ``services.abuse`` counts ignored traffic under.
@@ -105,6 +105,48 @@ _WHAT_IF: Schema = {
     },
 }
 
+_NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
+_ARM: Schema = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "control, original or a variant id; held_out or routed"},
+        "share": {**_NUMBER_OR_NULL, "description": "percent; null once ended"},
+        "people": {"type": "integer"},
+        "conversions": {"type": "integer"},
+        "rate": {"type": "number"},
+        "rate_low": {"type": "number"},
+        "rate_high": {"type": "number"},
+        "uplift": {**_NUMBER_OR_NULL, "description": "rate minus the reference arm's"},
+        "uplift_low": _NUMBER_OR_NULL,
+        "uplift_high": _NUMBER_OR_NULL,
+        "significant": {"type": "boolean", "description": "the uplift's 95 % interval leaves out zero"},
+    },
+}
+_EXPERIMENT: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "campaign": {"type": "string"},
+        "running": {"type": "boolean", "description": "false: the experiment ended; its log is still read"},
+        "window_days": {"type": "number"},
+        "goals": {"type": "array", "items": {"enum": ["conversion", "won"]}},
+        "reference": {"type": ["string", "null"], "description": "the arm uplifts compare with"},
+        "arms": {"type": "array", "items": _ARM},
+    },
+}
+
+_SALES_HOLDOUT: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "share": {**_NUMBER_OR_NULL, "description": "percent of new SQLs held out now; null: off"},
+        "window_days": {"type": "number"},
+        "since": {"type": ["string", "null"], "format": "date-time", "description": "the first lead held out"},
+        "reference": {"const": "held_out"},
+        "arms": {"type": "array", "items": _ARM},
+    },
+}
+
 
 def marketing_paths() -> Schema:
     return {
@@ -139,6 +181,25 @@ def marketing_paths() -> Schema:
                 "marketing",
                 ok(_WHAT_IF) | errors(400, 401, 403, 413),
                 body=_WHAT_IF_BODY,
+            )
+        },
+        "/api/campaigns/{campaign_id}/experiment": {
+            "get": operation(
+                "campaign_experiment",
+                "A campaign experiment's results: per arm, people, conversions within the window and the rate "
+                "with its 95 % interval; uplift against the control (else the original) with Newcombe's interval",
+                "marketing",
+                ok(_EXPERIMENT) | errors(401, 403, 404),
+                parameters=[path_param("campaign_id", {"type": "string"}, "the campaign's id in the programme")],
+            )
+        },
+        "/api/sales-holdout": {
+            "get": operation(
+                "sales_holdout",
+                "What the sales action adds: new SQLs held out of routing against those routed since the holdout "
+                "began, won within the window, with the uplift's 95 % interval",
+                "marketing",
+                ok(_SALES_HOLDOUT) | errors(401, 403),
             )
         },
     }

@@ -44,6 +44,8 @@ def summary(old: Programme, new: Programme) -> list[str]:
             was_item, now_item = was_items.get(item_id), now_items.get(item_id)
             changed = was_item is not None and now_item is not None and was_item != now_item
             lines += _presence(word, item_id, was_item, now_item) or ([f"{word} {item_id} changed"] if changed else [])
+    if old_doc.get("sales_holdout") != new_doc.get("sales_holdout"):
+        lines.append("sales holdout changed")
     return lines
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from tracker.domain.decisions import Campaign, compile_campaigns
+from tracker.domain.experiments import Experiment
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.sales_holdout import SalesHoldout, compile_sales_holdout
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
-_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes"})
+_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,10 @@ class Programme:
     campaign_ids: frozenset[str]
     # Lead routing to sales queues and owners (see ``routing``).
     routes: tuple[Route, ...] = ()
+    # The campaigns that run an experiment, by id (``experiments.assign`` looks them up per decision).
+    experiments: Mapping[str, Experiment] = field(default_factory=lambda: MappingProxyType({}))
+    # A share of new SQLs kept out of routing, to measure what sales adds (off: None).
+    sales_holdout: SalesHoldout | None = None
 
     @property
     def primary_score(self) -> str | None:
@@ -59,4 +66,6 @@ def load_programme(source: str) -> Programme:
         source=source,
         campaign_ids=frozenset(c.id for c in campaigns),
         routes=compile_routes(doc.get("routes"), scoring),
+        experiments=MappingProxyType({c.id: c.experiment for c in campaigns if c.experiment is not None}),
+        sales_holdout=compile_sales_holdout(doc.get("sales_holdout")),
     )

@@ -143,6 +143,9 @@ def table_of(values: Mapping[str, str], score_names: Collection[str], original: 
     for key, default in DEFAULTS.items():
         if table.get(key) == default and key not in original:
             del table[key]
+    if "experiment" in original:
+        # The form has no widgets for variants: saving the campaign keeps its experiment as written.
+        table["experiment"] = original["experiment"]
     return table
 
 

@@ -33,6 +33,7 @@ from tracker.web.admin.campaign_form import (
     table_of,
     values_of,
 )
+from tracker.web.admin.experiments import experiment_view
 from tracker.web.admin.i18n import LANGUAGES, gettext
 from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import environment, reader, render
@@ -88,6 +89,7 @@ async def campaign_list(request: Request, visit: Visit, form: dict[str, str]) ->
             "targeting": words.targeting(language, table.get("when")),
             "trigger": words.trigger(language, table.get("trigger", "immediate")),
             "caps": words.caps(language, table),
+            "experiment": campaign_id in site.programme.experiments,
         }
         for campaign_id, table in campaign_tables(site.programme.source).items()
     ]
@@ -291,6 +293,7 @@ async def _editor(
         preview_url=f"/admin/campaigns/preview?{urlencode(query)}",
         audience=found,
         visit_keys_words=_visit_words(language, found),
+        experiment=await experiment_view(runtime, site, original, language) if original else None,
     )
 
 

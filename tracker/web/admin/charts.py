@@ -59,3 +59,47 @@ def columns(data: Sequence[tuple[str, dict[str, int]]], series: Sequence[str], *
 def share(value: float, top: float) -> float:
     """``value`` as a percentage of ``top`` (the length of a horizontal bar)."""
     return round(100 * value / top, 1) if top > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """One row of an interval chart: a bar to ``value`` and a whisker from ``low`` to ``high``."""
+
+    series: str  # the row's key, for its class
+    label: str
+    y: float
+    bar: float  # the bar's width
+    low: float  # x of the whisker's ends
+    high: float
+    value: float
+    low_value: float
+    high_value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ranges:
+    width: int
+    height: int
+    left: int  # where the bars start: the labels are on the left of it
+    row: int
+    rows: list[Range]
+    top: float  # the value the full width stands for
+
+
+RANGE_ROW = 28
+RANGE_LEFT = 120
+
+
+def ranges(data: Sequence[tuple[str, str, float, float, float]]) -> Ranges:
+    """Horizontal bars with their intervals, one row per ``(series, label, value, low, high)``, on one scale from 0."""
+    top = max([high for *_, high in data] + [0.0]) or 1.0
+    span = WIDTH - RANGE_LEFT
+
+    def x(value: float) -> float:
+        return round(RANGE_LEFT + span * value / top, 1)
+
+    rows = [
+        Range(series, label, index * RANGE_ROW, round(span * value / top, 1), x(low), x(high), value, low, high)
+        for index, (series, label, value, low, high) in enumerate(data)
+    ]
+    return Ranges(WIDTH, RANGE_ROW * len(rows), RANGE_LEFT, RANGE_ROW, rows, top)

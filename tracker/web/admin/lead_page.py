@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tracker.domain.outcomes import KINDS, OutcomeError, check_outcome
+from tracker.domain.programme.sales_holdout import HELD_OUT
 from tracker.domain.score_chart import score_chart
 from tracker.domain.scoring import DECAY_RULE_ID
 from tracker.domain.sites import Site
@@ -107,7 +108,7 @@ async def _show(request: Request, visit: Visit, requested: int | None, status: i
         title, message = gettext(language, "No such lead"), gettext(language, "This lead does not exist (any more).")
         return show_page(request, visit, "error.html", 404, title=title, message=message)
     forms = {name: forms.get(name, {}) for name in FORMS}
-    return show_page(request, visit, "lead.html", status, **view, **forms, words=words(language))
+    return show_page(request, visit, "lead.html", status, **view, **forms, words=words(language), held_out=HELD_OUT)
 
 
 @requires("leads.read")

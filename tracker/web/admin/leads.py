@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from tracker.domain.clock import iso
 from tracker.domain.facts import STAGES
+from tracker.domain.programme.sales_holdout import HELD_OUT
 from tracker.domain.routing import owners_of
 from tracker.errors import HTTPError
 from tracker.services.exports import MAX_LIMIT, decode_cursor, encode_cursor, lead_page, lead_summaries
@@ -67,6 +68,7 @@ async def leads(request: Request, visit: Visit, form: dict[str, str]) -> Respons
         "scores": list(site.programme.scoring.scores),
         "stages": [stage for stage in STAGES if stage != "anonymous"],
         "queues": list(dict.fromkeys(route.queue for route in routes)),
+        "held_out": HELD_OUT,
         "owners": list(owners_of(routes)),
         "my_owner": user.owner,
         "words": words(language),

@@ -1,0 +1,111 @@
+"""Uplift of a campaign experiment: each arm's conversion rate against the reference arm, with 95 % intervals.
+
+Each person belongs to the arm of their first exposure (shown or held out) and converts if
+a goal happens within the experiment's window after it: intention to treat, so a variant
+shown to someone who then ignored it still counts against it.  Rates carry Wilson score
+intervals; differences carry Newcombe's hybrid score interval (method 10 of Newcombe 1998),
+which stays inside [-1, 1] and behaves at 0 % and 100 %, unlike the textbook Wald interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    low: float
+    high: float
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> Interval:
+    """The Wilson score interval of ``successes / trials``; [0, 1] when nothing was tried."""
+    if trials == 0:
+        return Interval(0.0, 1.0)
+    p = successes / trials
+    z2 = z * z
+    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = z / (1 + z2 / trials) * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
+    # At 0 % and 100 % the bound is exactly 0 or 1; the formula only gets there give or take a rounding.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    return Interval(low, 1.0 if successes == trials else min(1.0, centre + half))
+
+
+def newcombe(a: int, n: int, b: int, m: int, z: float = Z95) -> Interval:
+    """Newcombe's hybrid score interval of ``a/n - b/m``."""
+    p1, p2 = a / n if n else 0.0, b / m if m else 0.0
+    one, two = wilson(a, n, z), wilson(b, m, z)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - one.low) ** 2 + (two.high - p2) ** 2)
+    high = d + math.sqrt((one.high - p1) ** 2 + (p2 - two.low) ** 2)
+    return Interval(max(-1.0, low), min(1.0, high))
+
+
+@dataclass(frozen=True, slots=True)
+class ArmResult:
+    name: str
+    people: int
+    converted: int
+    rate: float
+    rate_interval: Interval
+    # Against the reference arm; None for the reference itself (or when there is none).
+    uplift: float | None
+    uplift_interval: Interval | None
+
+    @property
+    def significant(self) -> bool:
+        """The interval of the difference excludes zero."""
+        interval = self.uplift_interval
+        return interval is not None and (interval.low > 0 or interval.high < 0)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstExposure:
+    person_id: int
+    arm: str
+    ts: float
+
+
+def first_exposures(rows: Iterable[FirstExposure]) -> dict[int, FirstExposure]:
+    """Each person's earliest exposure: a merged person may have met two arms before the merge,
+    and the first one is the one their behaviour since answers to."""
+    first: dict[int, FirstExposure] = {}
+    for row in rows:
+        held = first.get(row.person_id)
+        if held is None or (row.ts, row.arm) < (held.ts, held.arm):
+            first[row.person_id] = row
+    return first
+
+
+def arm_results(
+    exposures: Iterable[FirstExposure],
+    conversions: Mapping[int, Sequence[float]],
+    window: float,
+    arms: Sequence[str],
+    reference: str | None,
+) -> list[ArmResult]:
+    """One result per arm of ``arms`` (in that order), then any arm met only in the log.
+
+    ``conversions`` holds each person's goal times; one within ``[first exposure, + window]``
+    makes them a converter.
+    """
+    counts: dict[str, list[int]] = {name: [0, 0] for name in arms}
+    for first in first_exposures(exposures).values():
+        tally = counts.setdefault(first.arm, [0, 0])
+        tally[0] += 1
+        if any(first.ts <= ts <= first.ts + window for ts in conversions.get(first.person_id, ())):
+            tally[1] += 1
+    base = counts.get(reference) if reference is not None else None
+    results: list[ArmResult] = []
+    for name, (people, converted) in counts.items():
+        rate = converted / people if people else 0.0
+        uplift = interval = None
+        if base is not None and name != reference and people and base[0]:
+            uplift = rate - base[1] / base[0]
+            interval = newcombe(converted, people, base[1], base[0])
+        results.append(ArmResult(name, people, converted, rate, wilson(converted, people), uplift, interval))
+    return results
