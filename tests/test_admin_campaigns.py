@@ -161,6 +161,20 @@ async def test_save_edits_the_toml_keeps_its_comments_and_publishes(server: Serv
     assert popup["title"] == "Parlons <b>impression</b>"
 
 
+async def test_saving_is_based_on_the_programme_version_not_the_site_row(server: Server) -> None:
+    """A site whose origins changed has a row version ahead of its programme's: saves still go through."""
+    site = server.runtime.sites.get("demo")
+    assert site is not None
+    await server.runtime.store.write(lambda q: q.update_site(site.id, origins=["https://www.example.fr"]))
+    await server.runtime.sites.refresh()
+    headers, csrf = await marketer(server)
+    values = await editor(server, headers, "sales-popup")
+    values.update(csrf=csrf, priority="12")
+    saved = await post(server, headers, "/admin/campaigns/sales-popup", values)
+    assert saved.status_code == 303, saved.text
+    assert tomllib.loads(source_of(server))["campaigns"][0]["priority"] == 12
+
+
 async def test_a_new_campaign_is_appended_and_a_deleted_one_goes(server: Server) -> None:
     headers, csrf = await marketer(server)
     form = await server.http.get("/admin/campaigns/new?kind=banner", headers=headers)

@@ -133,6 +133,15 @@ class History:
         return self.versions[0].number if self.versions else 0
 
 
+async def current_version(store: Store, site_id: int) -> int:
+    """The number of the site's active programme version (0: none yet): what an edit is based on.
+
+    Not ``Site.version``, which counts every change of the site's row (origins, name, settings).
+    """
+    latest = await store.read(lambda q: q.latest_programme_version(site_id))
+    return latest.number if latest is not None else 0
+
+
 async def history(store: Store, site_key: str) -> History:
     async def unit(q: Queries) -> History:
         site = await q.site_by_key(site_key)

@@ -23,7 +23,7 @@ from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.sites import Site
 from tracker.errors import HTTPError
 from tracker.services.campaigns import audience, delete_campaign, save_campaign
-from tracker.services.programmes import StalePublish
+from tracker.services.programmes import StalePublish, current_version
 from tracker.services.runtime import Runtime
 from tracker.web.admin import campaign_words as words
 from tracker.web.admin.campaign_form import (
@@ -144,7 +144,7 @@ async def campaign_save(request: Request, visit: Visit, form: dict[str, str]) ->
     if original is not None and original not in tables:
         # Deleted by someone else meanwhile: the user's input comes back as a new campaign.
         message = gettext(language, "This campaign was deleted meanwhile; saving creates it again.")
-        fresh = {**form, "base_version": str(site.version)}
+        fresh = {**form, "base_version": str(await current_version(runtime.store, site.id))}
         return await _editor(request, visit, site, None, values, {"top": message}, form=fresh, status=409)
     names = list(site.programme.scoring.scores)
     errors: dict[str, str] = {}
@@ -233,14 +233,15 @@ async def _stale(
     site = console_site(runtime, form.get("site"))
     language, _ = reader(request, visit)
     detail = exc.message if isinstance(exc, HTTPError | ProgrammeError) else str(exc)
+    version = await current_version(runtime.store, site.id)
     message = gettext(
         language,
         "The programme was published by someone else since you opened this page (%(detail)s). Nothing was saved; "
         "your input is kept below. Check it against version %(version)s and save again.",
         detail=detail,
-        version=site.version,
+        version=version,
     )
-    fresh = {**form, "base_version": str(site.version)}
+    fresh = {**form, "base_version": str(version)}
     return await _editor(request, visit, site, original, values, {"top": message}, form=fresh, status=409)
 
 
@@ -281,7 +282,7 @@ async def _editor(
         values={**values, "comment": (form or {}).get("comment", "")},
         errors=errors,
         saved=saved,
-        base_version=(form or {}).get("base_version") or site.version,
+        base_version=(form or {}).get("base_version") or await current_version(runtime.store, site.id),
         kind_options=[(kind, gettext(language, kind)) for kind in KINDS],
         stages=STAGES,
         devices=DEVICES,
