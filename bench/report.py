@@ -15,6 +15,7 @@ from .storage import GOAL_BYTES_PER_EVENT
 NOISY_PCT = 15.0
 STORAGE = "storage per event"
 REPLAY = "replay (seed programme)"
+WHAT_IF = "what-if (simulated site)"
 # Names of the cases the goals read (bench.run makes them).
 RETURNING = "/collect returning"
 NEW = "/collect new"
@@ -27,6 +28,7 @@ PER_CPU_POSTGRESQL = 0.2
 BATCH_SQLITE_EVENTS = 30_000
 BATCH_POSTGRESQL_EVENTS = 10_000
 REPLAY_EVENTS = 300_000
+WHAT_IF_EVENTS = 300_000  # issue #14: what-if on SQLite, one core
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,14 @@ def goals(cases: list[Case]) -> list[Goal]:
             True,
         ),
         _in_process_goal(
+            found.get((WHAT_IF, "sqlite")),
+            f"what-if on SQLite ≥ {WHAT_IF_EVENTS:,} events/s (issue #14)",
+            "events_per_s",
+            WHAT_IF_EVENTS,
+            "{:,.0f} events/s",
+            True,
+        ),
+        _in_process_goal(
             found.get((STORAGE, "sqlite")),
             f"storage ≤ {GOAL_BYTES_PER_EVENT} B/event",
             "bytes_per_event",
@@ -139,10 +149,10 @@ def print_machine(console: Console, machine: dict[str, Any]) -> None:
 
 
 def print_results(console: Console, cases: list[Case], config: Config, elapsed: float) -> None:
-    http = [c for c in cases if c.name not in (STORAGE, REPLAY)]
+    http = [c for c in cases if c.name not in (STORAGE, REPLAY, WHAT_IF)]
     console.print(collect_table([c for c in http if c.metrics.get("path") != "/v1/batch"], config))
     console.print(batch_table([c for c in http if c.metrics.get("path") == "/v1/batch"]))
-    console.print(in_process_table([c for c in cases if c.name in (STORAGE, REPLAY)]))
+    console.print(in_process_table([c for c in cases if c.name in (STORAGE, REPLAY, WHAT_IF)]))
     console.print(goals_table(goals(cases)))
     console.print(f"total {elapsed:.0f} s")
 
@@ -244,6 +254,15 @@ def in_process_table(cases: list[Case]) -> Table:
                 f"{m['file_bytes'] / 2**20:.0f} MiB, written at {m['events_per_s']:,} events/s in-process\n"
                 f"B/event by table or index: {breakdown}\nB/event as the file grows: {curve or '-'}",
             )
+        elif case.name == WHAT_IF:
+            table.add_row(
+                case.name,
+                _status(case),
+                f"{m['events_per_s']:,} events/s",
+                f"{m['events']:,} stored events of {m['people']:,} people (simulated: {m['simulated_people']:,} "
+                f"over 90 days), read and replayed {m['runs']} times; {m['events_per_cpu_s']:,} events per CPU-second; "
+                f"{m['changed']:,} would change stage",
+            )
         else:
             table.add_row(
                 case.name,
@@ -256,7 +275,7 @@ def in_process_table(cases: list[Case]) -> Table:
 
 
 def goals_table(found: list[Goal]) -> Table:
-    table = Table(title="Goals of issue #13", title_justify="left")
+    table = Table(title="Goals of issues #13 and #14", title_justify="left")
     for column in ("", "goal", "measured"):
         table.add_column(column)
     marks = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]–[/]"}

@@ -27,10 +27,23 @@ from .cases import Case, Config, Traffic, batch_case, collect_case, traffic
 from .load import Unavailable, wrk_binary
 from .machine import describe
 from .replay import measure_replay
-from .report import BATCH, MIXED, NEW, REPLAY, RETURNING, STORAGE, WORKERS, goals, print_machine, print_results
+from .report import (
+    BATCH,
+    MIXED,
+    NEW,
+    REPLAY,
+    RETURNING,
+    STORAGE,
+    WHAT_IF,
+    WORKERS,
+    goals,
+    print_machine,
+    print_results,
+)
 from .servers import Server, create_ingest_key, floor_argv, free_port, pg_database, running, start, tracker_argv
 from .storage import measure_storage
 from .traffic import SITE
+from .what_if import measure_what_if
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -49,6 +62,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--storage-events", type=int, default=1_000_000, help="events for bytes/event (1M)")
     parser.add_argument("--storage-budget", type=float, default=90.0, help="max seconds writing them (90)")
     parser.add_argument("--replay-seconds", type=float, default=4.0, help="seconds of replay timing (4)")
+    parser.add_argument(
+        "--what-if-people", type=int, default=5000, help="simulated people for the what-if case (5000, 90 days)"
+    )
     parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL cases")
     parser.add_argument("--write-key", default=None, help="Segment write key (default: a fresh ingest key per server)")
     parser.add_argument(
@@ -61,6 +77,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         # 400 visitors: one visitor's requests stay > 50 ms apart up to 8,000 req/s (the abuse guard's pace).
         args.duration, args.warmup, args.visitors = 1.0, 0.0, 400
         args.storage_events, args.storage_budget, args.replay_seconds = 20_000, 20.0, 1.0
+        args.what_if_people = 500
     # Fewer than three rounds leaves the median at the mercy of one noisy run.
     args.rounds = max(3, args.rounds)
     return args
@@ -87,6 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         cases.append(_in_process(console, REPLAY, "-", lambda: measure_replay(args.replay_seconds)))
+        cases.append(
+            _in_process(
+                console, WHAT_IF, "sqlite", lambda: measure_what_if(work, args.what_if_people, args.replay_seconds)
+            )
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
