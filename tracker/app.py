@@ -30,7 +30,7 @@ from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, seed_site
 from tracker.services.webhooks import renderer
 from tracker.store import open_store
-from tracker.web import calibration, exports, openapi, segment, traffic, webhooks
+from tracker.web import calibration, email, exports, openapi, segment, traffic, webhooks
 from tracker.web import collect as ingest
 from tracker.web import leads as api
 from tracker.web.admin import audit as audit_page
@@ -247,6 +247,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/reports/distribution.csv", calibration.distribution_csv, methods=["GET"]),
         Route("/api/reports/timing.csv", calibration.timing_csv, methods=["GET"]),
         Route("/admin/reports", calibration_page.reports, methods=["GET"]),
+        Route("/r/{token}", email.click, methods=["GET"]),
+        Route("/o/{token}.gif", email.pixel, methods=["GET"]),
+        Route("/api/email-links", email.create_links, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

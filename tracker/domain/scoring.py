@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from tracker.domain.facts import EVENT_TYPES, OUTCOME_EVENT, Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.facts import (
+    EMAIL_EVENTS,
+    EMAIL_FLAG,
+    OUTCOME_EVENT,
+    RULE_EVENT_TYPES,
+    Crossing,
+    Event,
+    LedgerEntry,
+    ScoreState,
+)
 from tracker.domain.programme.checks import (
     ProgrammeError,
     compile_pattern,
@@ -29,6 +38,7 @@ from tracker.domain.programme.checks import (
     parse_duration,
     reject_unknown,
 )
+from tracker.domain.programme.email import compile_email
 from tracker.domain.programme.patterns import (
     Matcher,
     PatternError,
@@ -127,6 +137,8 @@ class Scoring:
     scores: Mapping[str, ScoreDef]
     rules: tuple[Rule, ...]
     by_type: Mapping[str, tuple[Rule, ...]]
+    # E-mail events a scanner or a privacy proxy caused score only when the programme says so.
+    score_flagged: bool = False
     # (event type, URL) -> the candidates whose URL conditions hold: a site has few pages, so
     # most events find their answer here (a cache: the same answer as computing it again).
     _offers: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
@@ -176,11 +188,17 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     for index, raw in enumerate(rules):
         compiled.append(_compile_rule(index, raw, tokens, scores, {rule.id for rule in compiled}))
     by_type = {
-        kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in EVENT_TYPES
+        kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in RULE_EVENT_TYPES
     }
     # What sales records about a lead is in its timeline but never scores it.
     by_type[OUTCOME_EVENT] = ()
-    return Scoring(MappingProxyType(tokens), MappingProxyType(scores), tuple(compiled), MappingProxyType(by_type))
+    return Scoring(
+        MappingProxyType(tokens),
+        MappingProxyType(scores),
+        tuple(compiled),
+        MappingProxyType(by_type),
+        score_flagged=compile_email(doc.get("email")).score_flagged,
+    )
 
 
 def _compile_score(name: str, table: Mapping[str, Any]) -> ScoreDef:
@@ -376,8 +394,8 @@ def _compile_types(table: Mapping[str, Any], where: str) -> tuple[frozenset[str]
         names = table["type"] if isinstance(table["type"], list) else [table["type"]]
         if not names or not all(isinstance(name, str) and name for name in names):
             raise ProgrammeError(f"{where}.type", "expected an event type or a list of event types")
-        builtin = frozenset(name for name in names if name in EVENT_TYPES)
-        custom = frozenset(name for name in names if name not in EVENT_TYPES)
+        builtin = frozenset(name for name in names if name in RULE_EVENT_TYPES)
+        custom = frozenset(name for name in names if name not in RULE_EVENT_TYPES)
         for key, implied_type in implied.items():
             if implied_type not in builtin:
                 raise ProgrammeError(f"{where}.type", f"{key} only matches {implied_type!r} events")
@@ -445,6 +463,8 @@ def threshold_level(state: ScoreState) -> str | None:
 
 def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
     """Apply every matching rule, in programme order, to ``result`` in place."""
+    if event.type in EMAIL_EVENTS and event.props.get(EMAIL_FLAG) and not scoring.score_flagged:
+        return
     state = result.state
     ts = event.ts
     for rule in scoring.offered(event):

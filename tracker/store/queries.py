@@ -16,6 +16,7 @@ from tracker.store.audit_queries import AuditQueries
 from tracker.store.calibration_queries import CalibrationQueries
 from tracker.store.campaign_queries import CampaignQueries
 from tracker.store.conn import Conn
+from tracker.store.email_queries import EmailQueries
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.key_queries import KeyQueries
 from tracker.store.lead_queries import LeadQueries
@@ -86,6 +87,7 @@ class Queries(
     CampaignQueries,
     ProgrammeQueries,
     CalibrationQueries,
+    EmailQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn

@@ -17,7 +17,8 @@ from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
-_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes"})
+# "email" is read by ``compile_scoring`` (``programme.email``): it says how e-mail events score.
+_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "email"})
 
 
 @dataclass(frozen=True, slots=True)
