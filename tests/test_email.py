@@ -14,6 +14,7 @@ from tracker.domain.email_links import LINK_SECONDS, LinkError, _ShortHMAC, safe
 from tracker.domain.facts import Event
 
 from .conftest import BASE, CHROME, Beacon, Server
+from .test_openapi import schema_at
 
 PROGRAMME = """
 [scores.engagement]
@@ -286,6 +287,7 @@ async def test_minting_in_bulk_refuses_unknown_and_invalid_recipients_by_row(sit
         "recipients": ["Marc@Acme.fr", "nobody@acme.fr", "not an address", 42, "elodie@acme.fr"],
     }
     minted = await mint(site, body)
+    schema_at("/paths/~1api~1email-links/post/responses/201/content/application~1json/schema").validate(minted)
     assert [(row["index"], row["email"]) for row in minted["links"]] == [(0, "marc@acme.fr"), (4, "elodie@acme.fr")]
     assert all(len(row["clicks"]) == 2 for row in minted["links"])
     assert [(row["index"], row["field"], row["reason"].split(":")[0]) for row in minted["refused"]] == [
