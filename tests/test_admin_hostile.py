@@ -103,6 +103,7 @@ NAMES = [
     "window",
     "criterion",
     "min_volume",
+    "campaign",
 ]
 PATH_VALUES = (*HOSTILE, "1", "demo", "sales-popup")
 TRIES = 10  # per route and method, on each backend

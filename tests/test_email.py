@@ -12,6 +12,7 @@ from itsdangerous import URLSafeSerializer
 
 from tracker.domain.email_links import LINK_SECONDS, LinkError, _ShortHMAC, safe_target
 from tracker.domain.facts import Event
+from tracker.services.site_settings import SiteChange, SiteErrors, save_settings
 
 from .conftest import BASE, CHROME, Beacon, Server
 from .test_openapi import schema_at
@@ -138,14 +139,18 @@ async def test_tampered_and_expired_links_go_home_and_record_nothing(site: Serve
 
 
 async def test_the_home_is_the_sites_setting_when_it_has_one(site: Server) -> None:
-    async def set_home(q: Any) -> None:
-        record = await q.site_by_key("demo")
-        await q.save_site_settings(record.id, {**record.settings, "home": "https://www.acme.fr/accueil"})
+    async def set_home(home: str) -> None:
+        await save_settings(site.runtime.store, "demo", SiteChange(home=home), create=False, actor="cli", now=0.0)
+        await site.runtime.sites.refresh()
 
-    await site.runtime.store.write(set_home)
-    await site.runtime.sites.refresh()
+    with pytest.raises(SiteErrors) as refused:
+        await set_home("javascript:alert(1)")
+    assert refused.value.field == "home"
+    await set_home("https://www.acme.fr/accueil")
     response = await follow(site, BASE + "/r/forged.token")
     assert response.headers["location"] == "https://www.acme.fr/accueil"
+    await set_home("")
+    assert (await follow(site, BASE + "/r/forged.token")).headers["location"] == HOME
 
 
 EVIL = [

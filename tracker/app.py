@@ -36,6 +36,7 @@ from tracker.web import leads as api
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import calibration as calibration_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
+from tracker.web.admin import email_links as email_links_page
 from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
 from tracker.web.admin import pages as console
@@ -250,6 +251,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/r/{token}", email.click, methods=["GET"]),
         Route("/o/{token}.gif", email.pixel, methods=["GET"]),
         Route("/api/email-links", email.create_links, methods=["POST"]),
+        Route("/admin/email-links", email_links_page.form_page, methods=["GET"]),
+        Route("/admin/email-links", email_links_page.create, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

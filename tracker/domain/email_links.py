@@ -16,12 +16,15 @@ when minting and checks it again before redirecting: absolute http(s) with a pla
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import re
+from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import orjson
 from itsdangerous import BadData, BadSignature, URLSafeSerializer
 from itsdangerous.signer import HMACAlgorithm
 
@@ -130,19 +133,28 @@ class _ShortHMAC(HMACAlgorithm):
 
 
 class EmailLinks:
-    """Signs and checks click and open tokens; one per server secret."""
+    """Signs and checks click and open tokens; one per server secret.
+
+    Checking is itsdangerous's ``loads``.  Signing writes the very same format by hand, with the
+    HMAC keyed once: itsdangerous's ``dumps`` derives the key, builds a signer and tries zlib on
+    every call, 170 µs a token where a newsletter needs 50,000 of them in seconds.  Payloads are
+    left uncompressed (a URL barely shrinks), which also keeps altered tokens' claimed site readable.
+    """
 
     def __init__(self, secret: str) -> None:
         short = {"algorithm": _ShortHMAC()}
         # Two salts: an open token can never be presented as a click, nor the reverse.
         self._clicks = URLSafeSerializer(secret, salt="tracker.email-click", signer_kwargs=short)
         self._opens = URLSafeSerializer(secret, salt="tracker.email-open", signer_kwargs=short)
+        self._click_mac = hmac.new(self._clicks.make_signer().derive_key(), digestmod=hashlib.sha256)
+        self._open_mac = hmac.new(self._opens.make_signer().derive_key(), digestmod=hashlib.sha256)
 
     def click_token(self, link: Link) -> str:
-        return str(self._clicks.dumps([link.site_id, link.person_id, link.campaign, link.url, int(link.minted_at)]))
+        payload = [link.site_id, link.person_id, link.campaign, link.url, int(link.minted_at)]
+        return _signed(self._click_mac, payload)
 
     def open_token(self, link: Link) -> str:
-        return str(self._opens.dumps([link.site_id, link.person_id, link.campaign, int(link.minted_at)]))
+        return _signed(self._open_mac, [link.site_id, link.person_id, link.campaign, int(link.minted_at)])
 
     def click(self, token: str, now: float) -> Checked:
         checked = self._check(self._clicks, token, 5, now)
@@ -175,6 +187,14 @@ class EmailLinks:
             return Checked(None, payload[0])
         url = payload[3] if size == 5 else ""
         return Checked(Link(payload[0], payload[1], payload[2], minted_at, url), payload[0])
+
+
+def _signed(keyed: hmac.HMAC, payload: list[Any]) -> str:
+    """``URLSafeSerializer.dumps(payload)`` with ``_ShortHMAC``, uncompressed."""
+    value = urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=")
+    mac = keyed.copy()
+    mac.update(value)
+    return f"{value.decode()}.{urlsafe_b64encode(mac.digest()[:12]).decode()}"
 
 
 def _well_typed(payload: list[Any]) -> bool:
