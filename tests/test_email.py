@@ -4,6 +4,7 @@ re-identifying a browser without ever merging two identified people."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -335,3 +336,25 @@ async def test_minting_needs_a_marketing_key(site: Server) -> None:
     key = await site.key("marketing")
     response = await site.http.post("/api/email-links", content=b"{", headers={"authorization": f"Bearer {key}"})
     assert (response.status_code, response.json()["field"]) == (400, "body")
+
+
+async def test_racing_opens_and_clicks_end_as_if_one_after_the_other(site: Server) -> None:
+    _, marc = await known(site, "marc@acme.fr")
+    row = await link_for(site, "marc@acme.fr")
+    before = await score(site, marc)
+    await asyncio.gather(*(follow(site, row["open"]) for _ in range(4)))
+    site.clock.advance(60)
+    clicked = await asyncio.gather(*(follow(site, row["clicks"][0]) for _ in range(2)))
+    assert len(await events_of(site, marc, "email_open")) == 4
+    assert len(await events_of(site, marc, "email_click")) == 2
+    assert await score(site, marc) == before + 4 + 2 * 5
+    devices = {device.id for device in await site.runtime.store.read(lambda q: q.visitors_of(marc))}
+    assert f"m:{marc}" in devices  # one e-mail channel for the four opens
+    assert len(devices) == 4  # the form's browser, the channel, the two browsers clicked in
+    assert len({response.cookies["tk_vid"] for response in clicked}) == 2
+
+
+async def test_the_beacon_cannot_forge_an_email_event(site: Server) -> None:
+    beacon = site.beacon()
+    answer = await beacon.send({"type": "email_click", "name": "newsletter-nov", "url": TARGET}, expect=400)
+    assert answer["rejected"][0]["field"] == "events[0].type"
