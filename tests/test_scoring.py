@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tracker.domain.facts import Crossing, Event, LedgerEntry, ScoreState
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.load import load_programme
 from tracker.domain.scoring import (
     Decay,
     Limit,
@@ -777,7 +778,7 @@ def test_email_events_score_unless_a_scanner_or_a_proxy_caused_them() -> None:
         Event(4, "custom", 40.0, name="email_click"),  # a custom event of that name is no e-mail click
     ]
     assert replay(scoring, clicks).state.values == {"engagement": 5.0}
-    scored_anyway = compile_scoring(tomllib.loads(EMAIL_GRID + "\n[email]\nscore_flagged = true\n"))
+    scored_anyway = load_programme(EMAIL_GRID + "\n[email]\nscore_flagged = true\n").scoring
     assert replay(scored_anyway, clicks).state.values == {"engagement": 10.0}
     # Only e-mail events are ever skipped for a flag: a page's own props say nothing of scanners.
     page_grid = EMAIL_GRID.replace('type = "email_click", name = "newsletter-nov"', 'type = "page"')
@@ -795,5 +796,5 @@ def test_email_events_score_unless_a_scanner_or_a_proxy_caused_them() -> None:
 )
 def test_the_email_section_names_its_bad_key(section: str, where: str) -> None:
     with pytest.raises(ProgrammeError) as raised:
-        compile_scoring(tomllib.loads(section + "\n" + EMAIL_GRID))
+        load_programme(section + "\n" + EMAIL_GRID)
     assert raised.value.where == where

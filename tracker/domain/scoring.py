@@ -20,16 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from tracker.domain.facts import (
-    EMAIL_EVENTS,
-    EMAIL_FLAG,
-    OUTCOME_EVENT,
-    RULE_EVENT_TYPES,
-    Crossing,
-    Event,
-    LedgerEntry,
-    ScoreState,
-)
+from tracker.domain.facts import OUTCOME_EVENT, RULE_EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
 from tracker.domain.programme.checks import (
     ProgrammeError,
     compile_pattern,
@@ -38,7 +29,7 @@ from tracker.domain.programme.checks import (
     parse_duration,
     reject_unknown,
 )
-from tracker.domain.programme.email import compile_email
+from tracker.domain.programme.email import unscored
 from tracker.domain.programme.patterns import (
     Matcher,
     PatternError,
@@ -137,8 +128,7 @@ class Scoring:
     scores: Mapping[str, ScoreDef]
     rules: tuple[Rule, ...]
     by_type: Mapping[str, tuple[Rule, ...]]
-    # E-mail events a scanner or a privacy proxy caused score only when the programme says so.
-    score_flagged: bool = False
+    score_flagged: bool = False  # the programme's [email] option (see ``programme.email``)
     # (event type, URL) -> the candidates whose URL conditions hold: a site has few pages, so
     # most events find their answer here (a cache: the same answer as computing it again).
     _offers: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
@@ -192,13 +182,7 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     }
     # What sales records about a lead is in its timeline but never scores it.
     by_type[OUTCOME_EVENT] = ()
-    return Scoring(
-        MappingProxyType(tokens),
-        MappingProxyType(scores),
-        tuple(compiled),
-        MappingProxyType(by_type),
-        score_flagged=compile_email(doc.get("email")).score_flagged,
-    )
+    return Scoring(MappingProxyType(tokens), MappingProxyType(scores), tuple(compiled), MappingProxyType(by_type))
 
 
 def _compile_score(name: str, table: Mapping[str, Any]) -> ScoreDef:
@@ -463,7 +447,7 @@ def threshold_level(state: ScoreState) -> str | None:
 
 def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
     """Apply every matching rule, in programme order, to ``result`` in place."""
-    if event.type in EMAIL_EVENTS and event.props.get(EMAIL_FLAG) and not scoring.score_flagged:
+    if unscored(event, scoring.score_flagged):
         return
     state = result.state
     ts = event.ts

@@ -29,6 +29,7 @@ from tracker.domain.email_links import (
 from tracker.errors import BadRequest, PayloadTooLarge
 from tracker.services.email_links import mint, record_click, record_open
 from tracker.services.runtime import Runtime
+from tracker.store import Queries
 from tracker.web.auth import authenticate, site_of
 from tracker.web.collect import COOKIE, COOKIE_MAX_AGE, visitor_cookie
 from tracker.web.responses import json_response
@@ -67,7 +68,7 @@ async def click(request: Request) -> Response:
         return _home(runtime, site.home if site is not None else None)
     browser = runtime.tokens.verify(site.key, request.cookies.get(COOKIE))
 
-    async def unit(q: Any) -> str | None:
+    async def unit(q: Queries) -> str | None:
         return await record_click(
             q,
             site,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.domain.facts import EMAIL_EVENTS, EMAIL_FLAG, Event
 from tracker.domain.programme.checks import ProgrammeError, expect_table, reject_unknown
 
 _KEYS = frozenset({"score_flagged"})
@@ -34,3 +35,8 @@ def compile_email(spec: Any) -> EmailOptions:
     if not isinstance(score_flagged, bool):
         raise ProgrammeError("email.score_flagged", f"expected true or false, got {score_flagged!r}")
     return EmailOptions(score_flagged=score_flagged)
+
+
+def unscored(event: Event, score_flagged: bool) -> bool:
+    """Whether scoring passes ``event`` by: a flagged e-mail event, unless the programme scores those."""
+    return event.type in EMAIL_EVENTS and bool(event.props.get(EMAIL_FLAG)) and not score_flagged

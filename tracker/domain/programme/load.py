@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tracker.domain.decisions import Campaign, compile_campaigns
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.email import compile_email
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
-# "email" is read by ``compile_scoring`` (``programme.email``): it says how e-mail events score.
 _TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "email"})
 
 
@@ -52,7 +52,7 @@ def load_programme(source: str) -> Programme:
         raise ProgrammeError(
             unknown[0], f"unknown top-level key (expected one of {', '.join(sorted(_TOP_LEVEL_KEYS))})"
         )
-    scoring = compile_scoring(doc)
+    scoring = replace(compile_scoring(doc), score_flagged=compile_email(doc.get("email")).score_flagged)
     campaigns = compile_campaigns(doc.get("campaigns", []), scoring.scores.keys())
     return Programme(
         scoring=scoring,
