@@ -104,6 +104,7 @@ NAMES = [
     "criterion",
     "min_volume",
     "days",
+    "campaign",
 ]
 PATH_VALUES = (*HOSTILE, "1", "demo", "sales-popup")
 TRIES = 10  # per route and method, on each backend

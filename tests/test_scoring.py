@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tracker.domain.facts import Crossing, Event, LedgerEntry, ScoreState
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.load import load_programme
 from tracker.domain.scoring import (
     Decay,
     Limit,
@@ -754,3 +755,46 @@ def test_offered_pages_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(10):
         assert [r.id for r in scoring.offered(event(url=f"{SITE}/a/{n}"))] == ["r"]
         assert len(scoring._offers) <= 3
+
+
+EMAIL_GRID = """
+[scores.engagement]
+[[rules]]
+id = "newsletter"
+score = "engagement"
+when = { type = "email_click", name = "newsletter-nov" }
+points = 5
+limit = "always"
+"""
+
+
+def test_email_events_score_unless_a_scanner_or_a_proxy_caused_them() -> None:
+    scoring = compile_scoring(tomllib.loads(EMAIL_GRID))
+    assert [rule.id for rule in scoring.candidates("email_click")] == ["newsletter"]
+    clicks = [
+        Event(1, "email_click", 10.0, name="newsletter-nov"),
+        Event(2, "email_click", 20.0, name="newsletter-nov", props={"flagged": "scanner"}),
+        Event(3, "email_click", 30.0, name="other"),
+        Event(4, "custom", 40.0, name="email_click"),  # a custom event of that name is no e-mail click
+    ]
+    assert replay(scoring, clicks).state.values == {"engagement": 5.0}
+    scored_anyway = load_programme(EMAIL_GRID + "\n[email]\nscore_flagged = true\n").scoring
+    assert replay(scored_anyway, clicks).state.values == {"engagement": 10.0}
+    # Only e-mail events are ever skipped for a flag: a page's own props say nothing of scanners.
+    page_grid = EMAIL_GRID.replace('type = "email_click", name = "newsletter-nov"', 'type = "page"')
+    page = Event(5, "page", 50.0, props={"flagged": "yes"})
+    assert replay(compile_scoring(tomllib.loads(page_grid)), [page]).state.values == {"engagement": 5.0}
+
+
+@pytest.mark.parametrize(
+    ("section", "where"),
+    [
+        ("email = 1", "email"),
+        ("[email]\nscore = true", "email.score"),
+        ("[email]\nscore_flagged = 1", "email.score_flagged"),
+    ],
+)
+def test_the_email_section_names_its_bad_key(section: str, where: str) -> None:
+    with pytest.raises(ProgrammeError) as raised:
+        load_programme(section + "\n" + EMAIL_GRID)
+    assert raised.value.where == where

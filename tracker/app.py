@@ -31,13 +31,14 @@ from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, seed_site
 from tracker.services.webhooks import renderer
 from tracker.store import open_store
-from tracker.web import calibration, experiments, exports, openapi, segment, traffic, webhooks
+from tracker.web import calibration, email, experiments, exports, openapi, segment, traffic, webhooks
 from tracker.web import collect as ingest
 from tracker.web import leads as api
 from tracker.web import what_if as what_if_api
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import calibration as calibration_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
+from tracker.web.admin import email_links as email_links_page
 from tracker.web.admin import experiments as experiments_page
 from tracker.web.admin import keys as keys_page
 from tracker.web.admin import leads as leads_console
@@ -263,6 +264,11 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/admin/programme/rescore", rescore_console.rescore_page, methods=["GET"]),
         Route("/admin/programme/rescore", rescore_console.start_rescore, methods=["POST"]),
         Route("/admin/programme/rescore/progress", rescore_console.rescore_progress, methods=["GET"]),
+        Route("/r/{token}", email.click, methods=["GET"]),
+        Route("/o/{token}.gif", email.pixel, methods=["GET"]),
+        Route("/api/email-links", email.create_links, methods=["POST"]),
+        Route("/admin/email-links", email_links_page.form_page, methods=["GET"]),
+        Route("/admin/email-links", email_links_page.create, methods=["POST"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

@@ -15,6 +15,7 @@ import click
 from starlette.applications import Starlette
 
 from tracker.cli_demo import demo_history_line
+from tracker.cli_email import email_group
 from tracker.cli_rescore import rescore_commands
 from tracker.cli_simulate import simulate_command
 from tracker.cli_sites import keys_group, sites_group
@@ -440,3 +441,4 @@ main.add_command(keys_group(data_dir_option, db_option, _with_store))
 main.add_command(simulate_command(data_dir_option, db_option, _with_store))
 for command in rescore_commands(data_dir_option, db_option, _with_store, _compile_or_exit):
     main.add_command(command)
+main.add_command(email_group(data_dir_option, db_option, _with_store))

@@ -91,6 +91,7 @@ def sites_group(
     @click.option(
         "--retention-identified-days", default=None, metavar="DAYS|never", help="Default 1095 days of inactivity."
     )
+    @click.option("--home", default=None, help='Where expired e-mail links lead (default the first origin; "" resets).')
     @data_dir_option
     @db_option
     def sites_add(
@@ -99,6 +100,7 @@ def sites_group(
         origins: tuple[str, ...],
         programme_file: Path | None,
         retention_identified_days: str | None,
+        home: str | None,
         data_dir: Path | None,
         db: str | None,
         **given: Any,
@@ -111,7 +113,7 @@ def sites_group(
         settings = Settings.from_env(data_dir=data_dir, db=db)
 
         async def run(store: Store) -> PrivacySettings:
-            change = SiteChange(name=name, origins=list(origins) or None, privacy=privacy or None)
+            change = SiteChange(name=name, origins=list(origins) or None, privacy=privacy or None, home=home)
             await _save(store, key, change, None)
             saved = await save_site(store, key, name=None, origins=None, programme=source, now=time.time())
             return PrivacySettings.from_json(saved.settings)

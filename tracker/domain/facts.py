@@ -30,6 +30,14 @@ EVENT_TYPES = frozenset(
     }
 )
 FEEDBACK_TYPES = frozenset({"impression", "close", "conversion"})
+# Recorded by the e-mail links (services.email_links), never sent by the beacon or the APIs, so no
+# page can forge a click; rules score them like any other type.  ``name`` is the e-mail campaign.
+EMAIL_EVENTS = frozenset({"email_click", "email_open"})
+# The prop of an e-mail event a security scanner or a privacy proxy caused (its value says which):
+# recorded, and scored only where the programme says so (``[email] score_flagged``).
+EMAIL_FLAG = "flagged"
+# Every type a programme rule may name.
+RULE_EVENT_TYPES = EVENT_TYPES | EMAIL_EVENTS
 # Recorded by sales (domain.outcomes), never sent by a visitor: in the timeline, never scored.
 OUTCOME_EVENT = "outcome"
 

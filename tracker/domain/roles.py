@@ -37,6 +37,7 @@ MATRIX: Mapping[str, frozenset[str]] = {
     "privacy.erase": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
     "reports.read": frozenset({"admin", "marketing", "sales"}),  # calibration reports and their CSV
+    "email.links": frozenset({"admin", "marketing"}),  # a signed e-mail link for one known person
 }
 
 

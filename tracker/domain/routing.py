@@ -34,7 +34,8 @@ from tracker.domain.facts import STAGE_RANK, Event
 from tracker.domain.programme.checks import ProgrammeError, compile_array, compile_pattern, expect_table, reject_unknown
 from tracker.domain.programme.expr import ExprError, compile_condition
 from tracker.domain.programme.patterns import Matcher, compile_value
-from tracker.domain.scoring import Scoring, compile_when
+from tracker.domain.programme.when import compile_when
+from tracker.domain.scoring import Scoring
 
 # Routing hands a lead to sales: an anonymous visitor is nobody's lead yet.
 ROUTE_STAGES: tuple[str, ...] = ("known", "mql", "sql")

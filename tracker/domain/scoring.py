@@ -20,23 +20,19 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from tracker.domain.facts import EVENT_TYPES, OUTCOME_EVENT, Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.facts import OUTCOME_EVENT, RULE_EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
 from tracker.domain.programme.checks import (
     ProgrammeError,
-    compile_pattern,
     expect_number,
     expect_table,
     parse_duration,
     reject_unknown,
 )
+from tracker.domain.programme.email import unscored
 from tracker.domain.programme.patterns import (
-    Matcher,
-    PatternError,
     as_number,
-    compile_url,
-    compile_url_regex,
-    compile_value,
 )
+from tracker.domain.programme.when import all_of, compile_when_parts, every
 
 # Ascending: ScoreState.reached keeps the highest level a score ever reached.
 LEVELS: tuple[str, ...] = ("mql", "sql")
@@ -54,29 +50,6 @@ _POINTS = re.compile(r"\s*([=+-]?)\s*(\S+)\s*")
 _SCORE_KEYS = frozenset({"mql", "sql", "decay"})
 _DECAY_KEYS = frozenset({"after", "percent"})
 _RULE_KEYS = frozenset({"id", "score", "when", "points", "limit", "description"})
-_WHEN_KEYS = frozenset({"type", "name", "form", "url", "url_regex", "referrer", "props", "fields", "engaged", "visit"})
-# Conditions that only make sense for one event type; they imply that type.
-_IMPLIED_TYPE: Mapping[str, str] = {"form": "form", "fields": "form", "engaged": "engaged"}
-
-
-def _regex_spec(spec: Any) -> Matcher:
-    if not isinstance(spec, str) or not spec:
-        raise PatternError("a regular expression must be a non-empty string")
-    return compile_url_regex(spec)
-
-
-# Single-value conditions: how to compile the spec, and the check reading its part of the event.
-# Each check reads the event itself rather than through a reader function: replay runs
-# these hundreds of thousands of times a second, and one call less per rule shows.
-_FIELD_CONDITIONS: Mapping[str, tuple[Callable[[Any], Matcher], Callable[[Matcher], Callable[[Event], bool]]]] = {
-    "name": (compile_value, lambda match: lambda e: match(e.name)),
-    "form": (compile_value, lambda match: lambda e: match(e.name)),
-    "url": (compile_url, lambda match: lambda e: match(e.url)),
-    "url_regex": (_regex_spec, lambda match: lambda e: match(e.url)),
-    "referrer": (compile_url, lambda match: lambda e: match(e.referrer)),
-    "engaged": (compile_value, lambda match: lambda e: match(e.props.get("seconds"))),
-    "visit": (compile_value, lambda match: lambda e: match(e.visit)),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +100,12 @@ class Scoring:
     scores: Mapping[str, ScoreDef]
     rules: tuple[Rule, ...]
     by_type: Mapping[str, tuple[Rule, ...]]
+    score_flagged: bool = False  # the programme's [email] option (see ``programme.email``)
     # (event type, URL) -> the candidates whose URL conditions hold: a site has few pages, so
     # most events find their answer here (a cache: the same answer as computing it again).
-    _offers: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _offers: dict[tuple[str, str], tuple[Rule, ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def candidates(self, event_type: str) -> tuple[Rule, ...]:
         """The rules, in programme order, that may match an event of this type."""
@@ -176,7 +152,7 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     for index, raw in enumerate(rules):
         compiled.append(_compile_rule(index, raw, tokens, scores, {rule.id for rule in compiled}))
     by_type = {
-        kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in EVENT_TYPES
+        kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in RULE_EVENT_TYPES
     }
     # What sales records about a lead is in its timeline but never scores it.
     by_type[OUTCOME_EVENT] = ()
@@ -229,7 +205,7 @@ def _compile_rule(
         raise ProgrammeError(f"{where}.score", f"unknown score {score!r} (declared: {declared})")
     op, points = _compile_points(table["points"], tokens, f"{where}.points")
     limit = _compile_limit(table.get("limit", "once"), f"{where}.limit")
-    when = _compile_when_parts(table["when"], f"{where}.when")
+    when = compile_when_parts(table["when"], f"{where}.when")
     everything = [*when.types_check, *when.url_checks, *when.other_checks]
     # Offered events are of the rule's built-in types already: only custom names need checking.
     rest = [*when.types_check, *when.other_checks] if when.custom_names else when.other_checks
@@ -242,9 +218,9 @@ def _compile_rule(
         op=op,
         points=points,
         limit=limit,
-        matches=_every(everything),
-        matches_url=_all_of(when.url_matchers) if when.url_matchers else None,
-        matches_rest=_every(rest) if rest else None,
+        matches=every(everything),
+        matches_url=all_of(when.url_matchers) if when.url_matchers else None,
+        matches_rest=every(rest) if rest else None,
         types=when.candidates,
         description=description.strip(),
     )
@@ -288,127 +264,6 @@ def _compile_limit(spec: Any, where: str) -> Limit:
     return Limit(count=count, window=window)
 
 
-def compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], frozenset[str] | None]:
-    """The condition's predicate, and the event types it can match (None: any)."""
-    when = _compile_when_parts(spec, where)
-    checks = [*when.types_check, *when.url_checks, *when.other_checks]
-    # Never empty: every key of a (non-empty) ``when`` table adds a check.
-    return _every(checks), when.candidates
-
-
-@dataclass(frozen=True, slots=True)
-class _WhenParts:
-    """A ``when`` table's checks in three groups, so that scoring can take each where it is cheapest."""
-
-    types_check: list[Callable[[Event], bool]]  # the built-in types and custom names (at most one)
-    url_checks: list[Callable[[Event], bool]]  # read only ``event.url``
-    other_checks: list[Callable[[Event], bool]]
-    url_matchers: list[Matcher]  # ``url_checks``'s matchers, applied to the URL itself
-    candidates: frozenset[str] | None
-    custom_names: bool  # whether the types check names custom events (their names need checking)
-
-
-# Conditions read only from the URL (``Scoring.offered`` answers them once per page).
-_URL_CONDITIONS = frozenset({"url", "url_regex"})
-
-
-def _compile_when_parts(spec: Any, where: str) -> _WhenParts:
-    table = expect_table(spec, where)
-    if not table:
-        raise ProgrammeError(where, "needs at least one condition")
-    reject_unknown(table, _WHEN_KEYS, where)
-    types_check: list[Callable[[Event], bool]] = []
-    url_checks: list[Callable[[Event], bool]] = []
-    other_checks: list[Callable[[Event], bool]] = []
-    url_matchers: list[Matcher] = []
-    types = _compile_types(table, where)
-    if types is not None:
-        builtin, custom = types
-        types_check.append(lambda event: event.type in builtin or (event.type == "custom" and event.name in custom))
-    for key, (compile_spec, check) in _FIELD_CONDITIONS.items():
-        if key in table:
-            match = compile_pattern(compile_spec, table[key], f"{where}.{key}")
-            if key in _URL_CONDITIONS:
-                url_matchers.append(match)
-                url_checks.append(check(match))
-            else:
-                other_checks.append(check(match))
-    for key in ("props", "fields"):
-        if key in table:
-            other_checks.append(_props_check(_compile_props(table[key], f"{where}.{key}")))
-    candidates = None if types is None else types[0] | ({"custom"} if types[1] else set())
-    return _WhenParts(
-        types_check, url_checks, other_checks, url_matchers, candidates, types is not None and bool(types[1])
-    )
-
-
-def _all_of(matchers: list[Matcher]) -> Matcher:
-    first = matchers[0]
-    if len(matchers) == 1:
-        return first
-    rest = _all_of(matchers[1:])
-    return lambda value: first(value) and rest(value)
-
-
-def _every(checks: list[Callable[[Event], bool]]) -> Callable[[Event], bool]:
-    """``all(check(e) for check in checks)`` as a chain of closures: no generator per event."""
-    first = checks[0]
-    if len(checks) == 1:
-        return first
-    rest = _every(checks[1:])
-    return lambda event: first(event) and rest(event)
-
-
-def _compile_types(table: Mapping[str, Any], where: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """The event-type condition, from ``type`` and from keys that imply a type: built-in types, custom names.
-
-    A ``type`` that is not a built-in event type names a custom event: the beacon sends
-    those as type "custom" with the name in ``event.name``.
-    """
-    implied = {key: _IMPLIED_TYPE[key] for key in table if key in _IMPLIED_TYPE}
-    if len(set(implied.values())) > 1:
-        raise ProgrammeError(where, f"{' and '.join(implied)} can never hold for the same event")
-    if "type" not in table:
-        if not implied:
-            return None
-        builtin, custom = frozenset(implied.values()), frozenset[str]()
-    else:
-        names = table["type"] if isinstance(table["type"], list) else [table["type"]]
-        if not names or not all(isinstance(name, str) and name for name in names):
-            raise ProgrammeError(f"{where}.type", "expected an event type or a list of event types")
-        builtin = frozenset(name for name in names if name in EVENT_TYPES)
-        custom = frozenset(name for name in names if name not in EVENT_TYPES)
-        for key, implied_type in implied.items():
-            if implied_type not in builtin:
-                raise ProgrammeError(f"{where}.type", f"{key} only matches {implied_type!r} events")
-    return builtin, custom
-
-
-def _props_check(match: Callable[[Mapping[str, Any]], bool]) -> Callable[[Event], bool]:
-    return lambda event: match(event.props)
-
-
-def _compile_props(spec: Any, where: str) -> Callable[[Mapping[str, Any]], bool]:
-    table = expect_table(spec, where)
-    if not table:
-        raise ProgrammeError(where, "needs at least one property")
-    parts = [
-        (key, compile_pattern(compile_value, value, f"{where}.{key}"), _accepts_missing(value))
-        for key, value in table.items()
-    ]
-    if len(parts) == 1:  # the usual case, without a generator per event
-        [(key, match, if_missing)] = parts
-        return lambda props: match(props[key]) if key in props else if_missing
-    return lambda props: all(match(props[key]) if key in props else if_missing for key, match, if_missing in parts)
-
-
-def _accepts_missing(spec: Any) -> bool:
-    """A missing property matches nothing except a "!=" condition (it is indeed different)."""
-    if isinstance(spec, list):
-        return any(_accepts_missing(item) for item in spec)
-    return isinstance(spec, str) and spec.lstrip().startswith("!=")
-
-
 # ---------------------------------------------------------------------------
 # Applying events
 
@@ -445,6 +300,8 @@ def threshold_level(state: ScoreState) -> str | None:
 
 def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
     """Apply every matching rule, in programme order, to ``result`` in place."""
+    if unscored(event, scoring.score_flagged):
+        return
     state = result.state
     ts = event.ts
     for rule in scoring.offered(event):

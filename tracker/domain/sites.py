@@ -15,6 +15,8 @@ IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 # The key of ``sites.settings`` listing the site's own address ranges (see ``abuse``).
 INTERNAL_SETTING = "internal_ips"
+# The key of ``sites.settings`` naming where a refused e-mail link sends its reader (see ``home_of``).
+HOME_SETTING = "home"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class Site:
     privacy: PrivacySettings
     # Traffic from these ranges is the site's own staff: ignored, never scored.
     internal: tuple[IPNetwork, ...] = ()
+    # Where an expired or altered e-mail link sends its reader; "" when the site has no origin.
+    home: str = ""
 
     def allows_origin(self, origin: str) -> bool:
         return "*" in self.origins or normalise_origin(origin) in self.origins
@@ -51,3 +55,10 @@ def internal_networks(ranges: Any) -> tuple[IPNetwork, ...]:
         return tuple(ipaddress.ip_network(str(cidr).strip(), strict=False) for cidr in ranges)
     except ValueError as exc:
         raise ProgrammeError(f"settings.{INTERNAL_SETTING}", str(exc)) from None
+
+
+def home_of(setting: Any, origins: list[str]) -> str:
+    """The site's home: its ``home`` setting, else its first origin's root, else ""."""
+    if isinstance(setting, str) and setting:
+        return setting
+    return next((f"{normalise_origin(origin)}/" for origin in origins if origin != "*"), "")

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracker.domain.email_links import LinkError, safe_target
 from tracker.domain.privacy import PrivacySettings
 from tracker.domain.programme.checks import ProgrammeError
-from tracker.domain.sites import INTERNAL_SETTING, internal_networks, normalise_origin
+from tracker.domain.sites import HOME_SETTING, INTERNAL_SETTING, internal_networks, normalise_origin
 from tracker.errors import BadRequest
 from tracker.store import Queries, SiteRecord, Store
 
@@ -47,6 +48,8 @@ class SiteChange:
     origins: list[str] | None = None
     privacy: Mapping[str, Any] | None = None
     internal: list[str] | None = None
+    # Where an expired or altered e-mail link leads; "" goes back to the first origin.
+    home: str | None = None
 
 
 def check_origin(raw: str) -> str:
@@ -66,6 +69,7 @@ def site_state(site: SiteRecord) -> dict[str, Any]:
         "origins": list(site.origins),
         "privacy": asdict(PrivacySettings.from_json(site.settings)),
         "internal": list(site.settings.get(INTERNAL_SETTING, [])),
+        **({"home": site.settings[HOME_SETTING]} if HOME_SETTING in site.settings else {}),
     }
 
 
@@ -95,9 +99,16 @@ def _checked(key: str, change: SiteChange, creating: bool) -> SiteChange:
             internal = [str(network) for network in internal_networks(change.internal)]
         except ProgrammeError as exc:
             errors["internal"] = exc.message
+    home = change.home.strip() if change.home is not None else None
+    if home:
+        try:
+            home = safe_target(home)
+        except LinkError as exc:
+            errors["home"] = str(exc)
     if errors:
         raise SiteErrors(errors)
-    return SiteChange(name, list(dict.fromkeys(origins)) if origins is not None else None, change.privacy, internal)
+    origins = list(dict.fromkeys(origins)) if origins is not None else None
+    return SiteChange(name, origins, change.privacy, internal, home)
 
 
 async def save_settings(
@@ -132,6 +143,10 @@ async def save_settings(
             settings.update({field: checked.privacy[field] for field in PRIVACY_FIELDS if field in checked.privacy})
         if checked.internal is not None:
             settings[INTERNAL_SETTING] = checked.internal
+        if checked.home:
+            settings[HOME_SETTING] = checked.home
+        elif checked.home is not None:
+            settings.pop(HOME_SETTING, None)
         if settings != saved.settings:
             await q.save_site_settings(saved.id, settings)
         saved = await q.site_by_key(key)

@@ -13,7 +13,7 @@ from pathlib import Path
 from tracker.domain.privacy import PrivacySettings
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
-from tracker.domain.sites import INTERNAL_SETTING, Site, internal_networks, normalise_origin
+from tracker.domain.sites import HOME_SETTING, INTERNAL_SETTING, Site, home_of, internal_networks, normalise_origin
 from tracker.services.programmes import CLI, record_version
 from tracker.store import Queries, Store
 from tracker.store.rows import SiteRecord
@@ -125,6 +125,7 @@ def compile_site(record: SiteRecord) -> Site:
         version=record.version,
         privacy=PrivacySettings.from_json(record.settings),
         internal=internal_networks(record.settings.get(INTERNAL_SETTING, [])),
+        home=home_of(record.settings.get(HOME_SETTING), record.origins),
     )
 
 

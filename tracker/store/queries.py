@@ -16,6 +16,7 @@ from tracker.store.audit_queries import AuditQueries
 from tracker.store.calibration_queries import CalibrationQueries
 from tracker.store.campaign_queries import CampaignQueries
 from tracker.store.conn import Conn
+from tracker.store.email_queries import EmailQueries
 from tracker.store.experiment_queries import ExperimentQueries
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.key_queries import KeyQueries
@@ -90,6 +91,7 @@ class Queries(
     CalibrationQueries,
     RescoreQueries,
     ExperimentQueries,
+    EmailQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn

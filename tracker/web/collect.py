@@ -123,7 +123,7 @@ async def _collect(request: Request) -> Response:
     token = kept if kept is not None else runtime.tokens.sign(site.key, outcome.visitor_id)
     body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
     response = _json(body, origin)
-    response.headers.append("set-cookie", _cookie(request, token, COOKIE_MAX_AGE))
+    response.headers.append("set-cookie", visitor_cookie(request, token, COOKIE_MAX_AGE))
     return response
 
 
@@ -147,11 +147,11 @@ def _forget_visitor(request: Request) -> Response:
     # The answer holds nothing worth protecting, so it goes to whichever origin asked.
     body: dict[str, Any] = {"vid": None, "decisions": [], "rejected": [], "ignored": "consent"}
     response = _json(body, request.headers.get("origin"))
-    response.headers.append("set-cookie", _cookie(request, "", 0))
+    response.headers.append("set-cookie", visitor_cookie(request, "", 0))
     return response
 
 
-def _cookie(request: Request, token: str, max_age: int) -> str:
+def visitor_cookie(request: Request, token: str, max_age: int) -> str:
     # Tokens are URL-safe base64 and dots: no quoting needed, so skip http.cookies.
     secure = "; Secure" if request.scope["scheme"] == "https" else ""
     return f"{COOKIE}={token}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=lax{secure}"

@@ -1,7 +1,9 @@
-"""The marketing key's routes in the OpenAPI document: internal-traffic links, ignored traffic, what-if."""
+"""The marketing key's routes in the OpenAPI document: internal-traffic links, ignored traffic, what-if,
+experiments and e-mail links."""
 
 from __future__ import annotations
 
+from tracker.domain.email_links import LINK_SECONDS, MAX_CAMPAIGN, MAX_TARGET
 from tracker.domain.facts import STAGES
 from tracker.services.abuse import (
     BY_HEADLESS,
@@ -13,6 +15,7 @@ from tracker.services.abuse import (
     TOO_FAST,
 )
 from tracker.services.what_if import MAX_DAYS
+from tracker.web.email import MAX_RECIPIENTS, MAX_URLS
 from tracker.web.openapi_parts import Schema, content, errors, ok, operation, path_param, query
 from tracker.web.what_if import DEFAULT_DAYS
 
@@ -147,6 +150,67 @@ _SALES_HOLDOUT: Schema = {
     },
 }
 
+_EMAIL_LINKS_REQUEST: Schema = {
+    "type": "object",
+    "required": ["campaign", "urls", "recipients"],
+    "properties": {
+        "campaign": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_CAMPAIGN,
+            "description": 'the e-mail campaign, as rules name it: when = { type = "email_click", name = ... }',
+        },
+        "urls": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_URLS,
+            "items": {"type": "string", "format": "uri", "maxLength": MAX_TARGET},
+            "description": "absolute http(s) URLs the message links to; each recipient gets a link per URL",
+        },
+        "recipients": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_RECIPIENTS,
+            "items": {"type": "string", "format": "email"},
+            "description": "e-mail addresses of people the site knows; others are refused by row",
+        },
+    },
+}
+_EMAIL_LINKS: Schema = {
+    "type": "object",
+    "properties": {
+        "site": {"type": "string"},
+        "campaign": {"type": "string"},
+        "urls": {"type": "array", "items": {"type": "string"}},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "links": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "email": {"type": "string"},
+                    "person_id": {"type": "integer"},
+                    "clicks": {"type": "array", "items": {"type": "string", "format": "uri"}},
+                    "open": {"type": "string", "format": "uri"},
+                },
+            },
+        },
+        "refused": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "field": {"type": "string"},
+                    "email": {},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
 
 def marketing_paths() -> Schema:
     return {
@@ -200,6 +264,22 @@ def marketing_paths() -> Schema:
                 "began, won within the window, with the uplift's 95 % interval",
                 "marketing",
                 ok(_SALES_HOLDOUT) | errors(401, 403),
+            )
+        },
+        "/api/email-links": {
+            "post": operation(
+                "create_email_links",
+                "Signed click links and open pixels for the known recipients of one message, "
+                f"valid {LINK_SECONDS // 86400} days",
+                "marketing",
+                {
+                    "201": {
+                        "description": "created, with each refused recipient and why",
+                        "content": content(_EMAIL_LINKS),
+                    }
+                }
+                | errors(400, 401, 403, 413),
+                body=_EMAIL_LINKS_REQUEST,
             )
         },
     }

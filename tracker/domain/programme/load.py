@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from tracker.domain.decisions import Campaign, compile_campaigns
 from tracker.domain.experiments import Experiment
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.programme.email import compile_email
 from tracker.domain.programme.sales_holdout import SalesHoldout, compile_sales_holdout
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
-_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout"})
+_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout", "email"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ def load_programme(source: str) -> Programme:
         raise ProgrammeError(
             unknown[0], f"unknown top-level key (expected one of {', '.join(sorted(_TOP_LEVEL_KEYS))})"
         )
-    scoring = compile_scoring(doc)
+    scoring = replace(compile_scoring(doc), score_flagged=compile_email(doc.get("email")).score_flagged)
     campaigns = compile_campaigns(doc.get("campaigns", []), scoring.scores.keys())
     return Programme(
         scoring=scoring,

@@ -44,6 +44,12 @@ def words(language: str) -> dict[str, str]:
         "mobile": gettext(language, "mobile"),
         "tablet": gettext(language, "tablet"),
         "bot": gettext(language, "bot"),
+        # E-mail engagement: the e-mail channel's device type, and why a click or an open was flagged.
+        "email": gettext(language, "e-mail"),
+        "scanner": gettext(language, "a security scanner"),
+        "data_centre": gettext(language, "a data-centre network"),
+        "too_soon": gettext(language, "seconds after sending or opening"),
+        "prefetch": gettext(language, "prefetched by a privacy proxy"),
     }
 
 

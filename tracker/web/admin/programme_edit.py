@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tracker.domain.facts import EVENT_TYPES
+from tracker.domain.facts import RULE_EVENT_TYPES
 from tracker.domain.programme import edit
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.describe import describe
@@ -369,7 +369,7 @@ def _rule_form(
         rows=rows,
         scores=list(programme.scoring.scores),
         tokens=list(programme.scoring.tokens),
-        event_types=sorted(EVENT_TYPES),
+        event_types=sorted(RULE_EVENT_TYPES),
     )
 
 
