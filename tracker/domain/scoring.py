@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tracker.domain.facts import EVENT_TYPES, OUTCOME_EVENT, Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.outcomes import KINDS as OUTCOME_KINDS
 from tracker.domain.programme.checks import (
     ProgrammeError,
     compile_pattern,
@@ -44,6 +45,11 @@ LEVELS: tuple[str, ...] = ("mql", "sql")
 MAX_OFFERS = 20_000
 # Decay rows in the ledger use this rule id, so no rule may take it.
 DECAY_RULE_ID = "decay"
+# A score's ``on_outcome`` entries score outcome events as rules with these ids ("outcome:lost"),
+# so no rule of the marketers may start with it.
+OUTCOME_RULE_PREFIX = "outcome:"
+# The ledger's op when a score's ``max`` clipped a rule: ``points`` is what was actually applied.
+CAPPED_OP = "cap"
 # A cap keeps one timestamp per allowed hit in the person's state; beyond this the
 # state would grow large for no scoring benefit ("always" is the right choice then).
 MAX_LIMIT_COUNT = 1000
@@ -51,7 +57,7 @@ MAX_LIMIT_COUNT = 1000
 _LIMIT = re.compile(r"\s*(\d+)\s*(?:/(.*))?")
 _POINTS = re.compile(r"\s*([=+-]?)\s*(\S+)\s*")
 
-_SCORE_KEYS = frozenset({"mql", "sql", "decay"})
+_SCORE_KEYS = frozenset({"mql", "sql", "decay", "max", "on_outcome"})
 _DECAY_KEYS = frozenset({"after", "percent"})
 _RULE_KEYS = frozenset({"id", "score", "when", "points", "limit", "description"})
 _WHEN_KEYS = frozenset({"type", "name", "form", "url", "url_regex", "referrer", "props", "fields", "engaged", "visit"})
@@ -91,6 +97,8 @@ class ScoreDef:
     mql: float | None
     sql: float | None
     decay: Decay | None
+    # HubSpot's score limit: rules never take the stored value above it (the ledger says "cap").
+    max: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +173,8 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
         name: expect_number(value, f"tokens.{name}")
         for name, value in expect_table(doc.get("tokens", {}), "tokens").items()
     }
-    scores = {
-        name: _compile_score(name, expect_table(spec, f"scores.{name}"))
-        for name, spec in expect_table(doc.get("scores", {}), "scores").items()
-    }
+    raw_scores = expect_table(doc.get("scores", {}), "scores")
+    scores = {name: _compile_score(name, expect_table(spec, f"scores.{name}")) for name, spec in raw_scores.items()}
     rules = doc.get("rules", [])
     if not isinstance(rules, list):
         raise ProgrammeError("rules", "expected an array of tables ([[rules]])")
@@ -178,8 +184,10 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     by_type = {
         kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in EVENT_TYPES
     }
-    # What sales records about a lead is in its timeline but never scores it.
-    by_type[OUTCOME_EVENT] = ()
+    # What sales records about a lead is in its timeline and scores only through a score's ``on_outcome``.
+    by_type[OUTCOME_EVENT] = tuple(
+        rule for name, spec in raw_scores.items() for rule in _compile_on_outcome(name, spec, tokens)
+    )
     return Scoring(MappingProxyType(tokens), MappingProxyType(scores), tuple(compiled), MappingProxyType(by_type))
 
 
@@ -191,7 +199,39 @@ def _compile_score(name: str, table: Mapping[str, Any]) -> ScoreDef:
     if mql is not None and sql is not None and mql > sql:
         raise ProgrammeError(f"{where}.sql", f"the sales threshold ({sql:g}) is below the marketing one ({mql:g})")
     decay = _compile_decay(table["decay"], f"{where}.decay") if "decay" in table else None
-    return ScoreDef(name=name, mql=mql, sql=sql, decay=decay)
+    cap = expect_number(table["max"], f"{where}.max") if "max" in table else None
+    highest = max((t for t in (mql, sql) if t is not None), default=None)
+    if cap is not None and highest is not None and cap < highest:
+        raise ProgrammeError(f"{where}.max", f"below the threshold {highest:g}, which could then never be reached")
+    return ScoreDef(name=name, mql=mql, sql=sql, decay=decay, max=cap)
+
+
+def _compile_on_outcome(name: str, table: Mapping[str, Any], tokens: Mapping[str, float]) -> list[Rule]:
+    """``on_outcome = { lost = "=0" }``: a rule per outcome kind, scoring the outcome event of that kind."""
+    where = f"scores.{name}.on_outcome"
+    rules: list[Rule] = []
+    for kind, points in expect_table(table.get("on_outcome", {}), where).items():
+        if kind not in OUTCOME_KINDS:
+            raise ProgrammeError(f"{where}.{kind}", f"unknown outcome (expected one of {', '.join(OUTCOME_KINDS)})")
+        op, value = _compile_points(points, tokens, f"{where}.{kind}")
+        rules.append(
+            Rule(
+                id=OUTCOME_RULE_PREFIX + kind,
+                score=name,
+                op=op,
+                points=value,
+                limit=Limit(count=None, window=None),
+                matches=_outcome_named(kind),
+                matches_url=None,
+                matches_rest=_outcome_named(kind),
+                types=frozenset({OUTCOME_EVENT}),
+            )
+        )
+    return rules
+
+
+def _outcome_named(kind: str) -> Callable[[Event], bool]:
+    return lambda event: event.name == kind
 
 
 def _compile_decay(spec: Any, where: str) -> Decay:
@@ -216,6 +256,8 @@ def _compile_rule(
     where = f"rules[{rule_id}]"
     if rule_id == DECAY_RULE_ID:
         raise ProgrammeError(f"{where}.id", f"{DECAY_RULE_ID!r} is reserved for decay rows in the ledger")
+    if rule_id.startswith(OUTCOME_RULE_PREFIX):
+        raise ProgrammeError(f"{where}.id", f"{OUTCOME_RULE_PREFIX!r} starts the ledger rows of scores' on_outcome")
     # Checked first: a copied rule whose id was not changed is the likely mistake.
     if rule_id in taken:
         raise ProgrammeError(f"{where}.id", "duplicate rule id")
@@ -458,12 +500,15 @@ def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
             _materialise_decay(score, state, ts, result.ledger)
         before = state.values.get(name, 0.0)
         after = _round(rule.points if rule.op == "set" else before + rule.points)
+        op = rule.op
+        if score.max is not None and after > score.max:
+            after, op = score.max, CAPPED_OP
         state.values[name] = after
         # An event that arrives late must not move the decay clock backwards.
         if ts > state.last.get(name, -math.inf):
             state.last[name] = ts
         # Points are the change, whatever the op, so summing a score's ledger gives its value.
-        result.ledger.append(LedgerEntry(name, rule.id, event.id, rule.op, _round(after - before), before, after, ts))
+        result.ledger.append(LedgerEntry(name, rule.id, event.id, op, _round(after - before), before, after, ts))
         _remember_hit(rule, state, ts)
         if state.reached.get(score.name) != LEVELS[-1] and (score.mql is not None or score.sql is not None):
             result.crossings.extend(_cross(score, state, after, event))
