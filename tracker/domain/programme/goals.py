@@ -77,9 +77,6 @@ class Goals:
             return self.campaigns.get(campaign) if isinstance(campaign, str) else None
         return None
 
-    def __bool__(self) -> bool:
-        return bool(self.events or self.campaigns)
-
 
 def compile_goals(raw: Any, campaign_ids: Collection[str]) -> Goals:
     """The ``[goals]`` table; ProgrammeError names the key (``goals.won[1]``)."""
