@@ -285,6 +285,8 @@ async def test_the_grade_the_cap_and_an_outcome_reset_in_the_lead_list_and_page(
     ines_id = await lead_id(server, "ines@example.com")
     page = (await server.http.get(f"/admin/leads/{ines_id}", headers=headers)).text
     assert "grade C1" in page
+    assert (await server.api(f"/api/leads/{ines_id}"))["grade"] == "C1"
+    assert [lead["grade"] for lead in (await server.api("/api/leads"))["leads"]] == ["C1"]
     assert re.search(r"\+1</strong>\s*Livre blanc B\s*<span class=\"capped\">\(capped at 15\)</span>", page)
     server.clock.advance(60)
     done = await post(server, f"/admin/leads/{ines_id}/outcome", headers, kind="lost", reason="budget")
