@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -33,11 +32,11 @@ from tracker.domain.programme.checks import (
 from tracker.domain.programme.patterns import (
     Matcher,
     PatternError,
-    as_number,
     compile_url,
     compile_url_regex,
     compile_value,
 )
+from tracker.domain.programme.points import Limit, compile_limit, compile_points
 
 # Ascending: ScoreState.reached keeps the highest level a score ever reached.
 LEVELS: tuple[str, ...] = ("mql", "sql")
@@ -50,13 +49,6 @@ DECAY_RULE_ID = "decay"
 OUTCOME_RULE_PREFIX = "outcome:"
 # The ledger's op when a score's ``max`` clipped a rule: ``points`` is what was actually applied.
 CAPPED_OP = "cap"
-# A cap keeps one timestamp per allowed hit in the person's state; beyond this the
-# state would grow large for no scoring benefit ("always" is the right choice then).
-MAX_LIMIT_COUNT = 1000
-
-_LIMIT = re.compile(r"\s*(\d+)\s*(?:/(.*))?")
-_POINTS = re.compile(r"\s*([=+-]?)\s*(\S+)\s*")
-
 _SCORE_KEYS = frozenset({"mql", "sql", "decay", "max", "on_outcome"})
 _DECAY_KEYS = frozenset({"after", "percent"})
 _RULE_KEYS = frozenset({"id", "score", "when", "points", "limit", "description"})
@@ -99,12 +91,6 @@ class ScoreDef:
     decay: Decay | None
     # HubSpot's score limit: rules never take the stored value above it (the ledger says "cap").
     max: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    count: int | None  # None: always
-    window: float | None  # None: ever; else a rolling window in seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +199,7 @@ def _compile_on_outcome(name: str, table: Mapping[str, Any], tokens: Mapping[str
     for kind, points in expect_table(table.get("on_outcome", {}), where).items():
         if kind not in OUTCOME_KINDS:
             raise ProgrammeError(f"{where}.{kind}", f"unknown outcome (expected one of {', '.join(OUTCOME_KINDS)})")
-        op, value = _compile_points(points, tokens, f"{where}.{kind}")
+        op, value = compile_points(points, tokens, f"{where}.{kind}")
         rules.append(
             Rule(
                 id=OUTCOME_RULE_PREFIX + kind,
@@ -269,8 +255,8 @@ def _compile_rule(
     if not isinstance(score, str) or score not in scores:
         declared = ", ".join(scores) or "none"
         raise ProgrammeError(f"{where}.score", f"unknown score {score!r} (declared: {declared})")
-    op, points = _compile_points(table["points"], tokens, f"{where}.points")
-    limit = _compile_limit(table.get("limit", "once"), f"{where}.limit")
+    op, points = compile_points(table["points"], tokens, f"{where}.points")
+    limit = compile_limit(table.get("limit", "once"), f"{where}.limit")
     when = _compile_when_parts(table["when"], f"{where}.when")
     everything = [*when.types_check, *when.url_checks, *when.other_checks]
     # Offered events are of the rule's built-in types already: only custom names need checking.
@@ -290,44 +276,6 @@ def _compile_rule(
         types=when.candidates,
         description=description.strip(),
     )
-
-
-def _compile_points(spec: Any, tokens: Mapping[str, float], where: str) -> tuple[str, float]:
-    """``2``, ``"token"``, ``"+10"``, ``"-10"``, ``"-token"``, ``"=10"``, ``"=token"`` -> (op, points)."""
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-        return "add", expect_number(spec, where)
-    match = _POINTS.fullmatch(spec) if isinstance(spec, str) else None
-    if match is None:
-        raise ProgrammeError(where, "expected a number, a token name, '+N', '-N', '=N' or '=token'")
-    sign, operand = match.groups()
-    value = as_number(operand)
-    if value is None:
-        if operand not in tokens:
-            raise ProgrammeError(where, f"unknown token {operand!r}")
-        value = tokens[operand]
-    elif not math.isfinite(value):
-        raise ProgrammeError(where, "points must be a finite number")
-    if sign == "=":
-        return "set", value
-    return "add", -value if sign == "-" else value
-
-
-def _compile_limit(spec: Any, where: str) -> Limit:
-    """``"once"``, ``"always"``, ``"N"`` (ever) or ``"N/<duration>"`` (rolling window)."""
-    if spec == "once":
-        return Limit(count=1, window=None)
-    if spec == "always":
-        return Limit(count=None, window=None)
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        spec = str(spec)
-    match = _LIMIT.fullmatch(spec) if isinstance(spec, str) else None
-    if match is None:
-        raise ProgrammeError(where, "expected 'once', 'always', 'N' (at most N times) or 'N/<duration>' like '3/1d'")
-    count = int(match.group(1))
-    if not 1 <= count <= MAX_LIMIT_COUNT:
-        raise ProgrammeError(where, f"the count must be between 1 and {MAX_LIMIT_COUNT} (or use 'always')")
-    window = None if match.group(2) is None else parse_duration(match.group(2), where)
-    return Limit(count=count, window=window)
 
 
 def compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], frozenset[str] | None]:
