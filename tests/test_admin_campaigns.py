@@ -361,3 +361,22 @@ async def test_editing_a_campaign_deleted_meanwhile_keeps_the_input_as_a_new_one
     assert again["opener"] == "Une question ?" and 'action="/admin/campaigns/new"' in kept.text
     assert (await post(server, headers, "/admin/campaigns/new", {**again, "csrf": csrf})).status_code == 303
     assert campaign_tables(source_of(server))["medical-chat"]["opener"] == "Une question ?"
+
+
+async def test_a_campaign_targeting_grades_keeps_them_through_the_editor(server: Server) -> None:
+    banner = 'returning = true\nscores = { engagement = "<= 7" }'
+    assert banner in source_of(server)
+    graded = source_of(server).replace(banner, banner + '\ngrade = ["A2", "C2"]')
+    graded += '\n[grade]\nfit = "fit"\nengagement = "engagement"\n'
+    await server.load_programme(graded + "fit_bands = { A = 10, C = 0 }\nengagement_bands = { 1 = 12, 2 = 0 }\n")
+    headers, csrf = await marketer(server)
+    values = await editor(server, headers, "newsletter-banner")
+    assert values["when_grade"] == '["A2", "C2"]'
+    saved = await post(server, headers, "/admin/campaigns/newsletter-banner", {**values, "csrf": csrf, "priority": "2"})
+    assert saved.status_code == 303, saved.text
+    table = next(t for t in tomllib.loads(source_of(server))["campaigns"] if t["id"] == "newsletter-banner")
+    assert table["priority"] == 2 and table["when"]["grade"] == ["A2", "C2"]
+    refused = await post(
+        server, headers, "/admin/campaigns/newsletter-banner", {**values, "csrf": csrf, "when_grade": "Z9"}
+    )
+    assert refused.status_code == 400 and 'id="e-when_grade" class="error">expected one or a list of A1' in refused.text

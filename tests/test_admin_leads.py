@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import BASE, Server
+from .conftest import BASE, SEED_GRID, Server
 from .test_admin import csrf_of, session_of, session_of_again
 from .test_ingest import marc_journey
 
@@ -258,3 +258,45 @@ async def test_everything_a_visitor_typed_renders_as_text(server: Server) -> Non
         assert "<script>alert" not in page and "<img src=x" not in page
         assert html.escape(script, quote=False) in page or html.escape(script) in page
         assert not [link for link in links(page) if link.strip().lower().startswith("javascript:")], path
+
+
+# The seed programme with engagement capped at 15 and reset on lost, and a grade.
+GRADED_GRID = (
+    SEED_GRID.replace("mql = 8\n", 'mql = 8\nmax = 15\non_outcome = { lost = "=0" }\n', 1)
+    + """
+[grade]
+fit = "fit"
+engagement = "engagement"
+fit_bands = { A = 10, B = 5, C = 0 }
+engagement_bands = { 1 = 15, 2 = 8, 3 = 0 }
+"""
+)
+
+
+async def test_the_grade_the_cap_and_an_outcome_reset_in_the_lead_list_and_page(server: Server) -> None:
+    await server.load_programme(GRADED_GRID)
+    ines = server.beacon()
+    for paper in ("c", "a", "b"):  # 12, 14, then +5 capped at 15
+        await ines.download(f"/demo/files/livre-blanc-{paper}.pdf")
+    await ines.form("newsletter", email="ines@example.com")
+    headers = await session_of(server, "sales")
+    listing = (await server.http.get("/admin/leads", headers=headers)).text
+    assert '<th scope="col">Grade</th>' in listing and 'data-grade="C1">C1<' in listing
+    ines_id = await lead_id(server, "ines@example.com")
+    page = (await server.http.get(f"/admin/leads/{ines_id}", headers=headers)).text
+    assert "grade C1" in page
+    assert (await server.api(f"/api/leads/{ines_id}"))["grade"] == "C1"
+    assert [lead["grade"] for lead in (await server.api("/api/leads"))["leads"]] == ["C1"]
+    assert re.search(r"\+1</strong>\s*Livre blanc B\s*<span class=\"capped\">\(capped at 15\)</span>", page)
+    server.clock.advance(60)
+    done = await post(server, f"/admin/leads/{ines_id}/outcome", headers, kind="lost", reason="budget")
+    assert done.status_code == 303
+    page = (await server.http.get(f"/admin/leads/{ines_id}", headers=headers)).text
+    assert re.search(r"= 0</strong>\s*Outcome: lost", page) and "grade C3" in page
+    french = {**headers, "accept-language": "fr"}
+    page = (await server.http.get(f"/admin/leads/{ines_id}", headers=french)).text
+    assert "(plafonné à 15)" in page and "note C3" in page
+    exported = next(
+        csv.DictReader(io.StringIO((await server.http.get("/api/exports/leads.csv", headers=headers)).text))
+    )
+    assert (exported["email"], exported["grade"], exported["score_engagement"]) == ("ines@example.com", "C3", "0.0")

@@ -224,3 +224,23 @@ async def test_a_toml_file_is_uploaded_as_the_draft(server: Server) -> None:
     assert response.status_code == 303, response.text
     editor = await server.http.get("/admin/programme/edit", headers=headers)
     assert "token wp_vision 12 → 13" in text_of(editor)
+
+
+async def test_the_tables_show_goals_limits_resets_and_the_grade_in_words(server: Server) -> None:
+    await server.load_programme(
+        SEED_GRID.replace("mql = 8\n", 'mql = 8\nmax = 100\non_outcome = { lost = "=0", won = "+5" }\n', 1)
+        + '[goals]\nwon = ["Order Completed"]\nmeeting = ["Demo Booked", { campaign = "sales-popup" }]\n'
+        + '[grade]\nfit = "fit"\nengagement = "engagement"\n'
+        + "fit_bands = { A = 60, B = 30, C = 0 }\nengagement_bands = { 1 = 50, 2 = 20, 3 = 0 }\n"
+    )
+    headers = await session_of(server, "sales")
+    page = text_of(await server.http.get("/admin/programme", headers=headers))
+    assert re.search(r"engagement\s+8\s+12\s+−50 % after 30d without scoring\s+100\s+lost: = 0; won: \+5", page)
+    assert re.search(r"won\s+event Order Completed", page)
+    assert re.search(r"meeting\s+event Demo Booked; conversion on campaign sales-popup", page)
+    assert "The letter comes from fit, the number from engagement" in page and re.search(r"A\s+fit ≥ 60", page)
+    french = text_of(await server.http.get("/admin/programme", headers={**headers, "accept-language": "fr"}))
+    assert "Objectifs de conversion" in french and "perdu : = 0" in french and "Tranche" in french
+    await server.load_programme(SEED_GRID)
+    seed = text_of(await server.http.get("/admin/programme", headers=headers))
+    assert "No goal: outcomes come from sales only." in seed and "No grade." in seed and "no limit" in seed

@@ -23,11 +23,13 @@ def test_values_the_form_has_no_widget_for_round_trip_as_toml() -> None:
         "id": "c",
         "kind": "banner",
         "text": "x",
-        "when": {"scores": {"engagement": [">= 3", "<= 1"]}, "url": ["/a/*", "/b/*"], "visits": 3},
+        "when": {"scores": {"engagement": [">= 3", "<= 1"]}, "url": ["/a/*", "/b/*"], "visits": 3, "grade": "A1"},
     }
     values = values_of(table)
     assert values["score_engagement"] == '[">= 3", "<= 1"]' and values["when_url"] == "/a/*\n/b/*"
     assert table_of(values, SCORES, table) == table
+    listed = {**table, "when": {"grade": ["A1", "B1"]}}
+    assert values_of(listed)["when_grade"] == '["A1", "B1"]' and table_of(values_of(listed), SCORES, listed) == listed
 
 
 def test_defaults_are_not_written_unless_the_toml_had_them() -> None:
@@ -68,6 +70,7 @@ def test_inputs_no_toml_can_hold(values: dict[str, str], name: str) -> None:
         ("campaigns[c].when.scores.fit", "score_fit"),
         ("campaigns[c].when.utm.source", "utm_source"),
         ("campaigns[c].when.condition", "when_condition"),
+        ("campaigns[c].when.grade", "when_grade"),
         ("campaigns[0].id", "id"),
         ("campaigns[c].when.scores.nope", ""),
         ("rules[r].points", ""),

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from tracker.domain.outcomes import Outcome, OutcomeError, check_outcome
+from tracker.services.rebuild import rebuild_scores
 
-from .conftest import Server
+from .conftest import BASE, SEED_GRID, Server
 from .test_ingest import marc_journey
+from .test_segment import post as segment
+from .test_webhooks import subscribe
 
 
 @pytest.mark.parametrize(
@@ -112,3 +116,92 @@ async def test_an_outcome_for_a_merged_away_id_lands_on_the_survivor(server: Ser
     recorded = await record(server, anonymous, {"kind": "meeting"}, 201)
     assert recorded["id"] == survivor
     assert [o["kind"] for o in (await server.api(f"/api/leads/{survivor}"))["outcomes"]] == ["meeting"]
+
+
+# The seed programme with goals, engagement reset on lost, and a grade.
+GOALS_GRID = (
+    SEED_GRID.replace("mql = 8\n", 'mql = 8\non_outcome = { lost = "=0" }\n', 1)
+    + """
+[goals]
+won = ["Order Completed"]
+lost = ["Deal Lost"]
+meeting = [{ campaign = "sales-popup" }]
+"""
+)
+
+
+async def outbox(server: Server) -> list[tuple[str, dict[str, Any]]]:
+    rows = await server.runtime.store.read(
+        lambda q: q.conn.fetchall("SELECT event, data FROM webhook_outbox ORDER BY id")
+    )
+    return [(row["event"], orjson.loads(row["data"])) for row in rows]
+
+
+async def test_a_segment_track_named_as_a_goal_records_the_outcome_in_its_unit(server: Server) -> None:
+    await server.load_programme(GOALS_GRID)
+    await subscribe(server, "https://crm.example/hook", "person.outcome")
+    await segment(server, "/v1/identify", {"userId": "crm-9", "traits": {"email": "ines@example.com"}})
+    server.clock.advance(60)
+    track = {"userId": "crm-9", "event": "order_completed", "properties": {"revenue": 1800, "order": "A-17"}}
+    answer = await segment(server, "/v1/track", track)
+    assert answer.status_code == 200, answer.text
+    lead = (await server.api("/api/leads", q="ines@example.com"))["leads"][0]
+    assert lead["outcome"]["kind"] == "won" and lead["outcome"]["value"] == 1800.0
+    story = await server.api(f"/api/leads/{lead['id']}")
+    # The track first, then the outcome at its time, as the console's outcomes are stored.
+    assert [(e["type"], e["name"]) for e in story["timeline"][:2]] == [
+        ("outcome", "won"),
+        ("custom", "order_completed"),
+    ]
+    assert story["timeline"][0]["ts"] == story["timeline"][1]["ts"]
+    assert story["outcomes"][0]["actor"] == "goal:Order Completed"
+    assert await outbox(server) == [
+        (
+            "person.outcome",
+            {"kind": "won", "value": 1800.0, "reason": None, "event_id": story["outcomes"][0]["event_id"]},
+        )
+    ]
+    # The same message again is not scored twice, nor is its goal reached twice.
+    await segment(server, "/v1/track", {**track, "messageId": "m-1"})
+    await segment(server, "/v1/track", {**track, "messageId": "m-1"})
+    assert len((await server.api(f"/api/leads/{lead['id']}"))["outcomes"]) == 2
+
+
+async def test_goals_reached_from_the_beacon_a_custom_event_and_a_campaign_conversion(server: Server) -> None:
+    await server.load_programme(GOALS_GRID)
+    await marc_journey(server)
+    marc = (await server.api("/api/leads", stage="sql"))["leads"][0]["id"]
+    # Marc's own browser would carry his token; a fresh one identifying as him joins his history.
+    browser = server.beacon()
+    await browser.form("newsletter", email="marc@example.com")
+    await browser.send({"type": "conversion", "url": BASE + "/demo/", "props": {"campaign": "sales-popup"}})
+    server.clock.advance(60)
+    await browser.send({"type": "custom", "name": "Deal Lost", "url": BASE + "/demo/", "props": {"why": "x"}})
+    story = await server.api(f"/api/leads/{marc}")
+    assert [(o["kind"], o["reason"], o["actor"]) for o in story["outcomes"]] == [
+        ("meeting", None, "goal:campaign:sales-popup"),
+        ("lost", "Deal Lost", "goal:Deal Lost"),  # no reason sent: the goal's name says why
+    ]
+    assert story["scores"]["engagement"] == 0  # the lost goal reset it, in the same request
+
+
+async def test_a_lost_outcome_resets_engagement_and_a_rebuild_agrees(server: Server) -> None:
+    await server.load_programme(GOALS_GRID)
+    await marc_journey(server)
+    lead = (await server.api("/api/leads", stage="sql"))["leads"][0]
+    server.clock.advance(60)
+    await record(server, lead["id"], {"kind": "lost", "reason": "budget"}, 201)
+    story = await server.api(f"/api/leads/{lead['id']}")
+    assert story["scores"]["engagement"] == 0 and story["stage"] == "sql"  # stages never go back
+    reset = story["ledger"][0]
+    assert (reset["rule_id"], reset["op"], reset["points"], reset["after"]) == ("outcome:lost", "set", -13.0, 0.0)
+    listed = (await server.api("/api/leads", stage="sql"))["leads"][0]
+    assert listed["scores"]["engagement"] == 0  # the copy the list sorts on was rewritten too
+    live = [(row["rule_id"], row["points"], row["after"]) for row in reversed(story["ledger"])]
+
+    async def rebuilt(q: Any) -> list[tuple[str, float, float]]:
+        person = await q.person(lead["id"], for_update=True)
+        await rebuild_scores(q, server.runtime.sites.get("demo").programme.scoring, person)
+        return [(row["rule_id"], row["points"], row["after"]) for row in reversed(await q.ledger_of(lead["id"], 100))]
+
+    assert await server.runtime.store.write(rebuilt) == live

@@ -119,6 +119,13 @@ def test_the_summary_names_tokens_rules_scores_and_campaigns() -> None:
     assert "rule new added" in lines
     assert "score engagement: decay 50 % after 30d → 40 % after 30d" in lines
     assert "campaign call-back added" in lines and "campaign sales-popup removed" in lines
+    limits = SEED_GRID.replace("mql = 8\n", 'mql = 8\nmax = 50\non_outcome = { lost = "=0", won = 5 }\n', 1)
+    lines = summary(old, load_programme(limits + '[goals]\nwon = ["Order Completed"]\n'))
+    assert lines == [
+        "score engagement: max - → 50",
+        "score engagement: on_outcome - → lost = 0, won 5",
+        "goals changed",
+    ]
     diff = line_diff(SEED_GRID, with_token(SEED_GRID, 15))
     assert [(line.kind, line.text) for line in diff if line.kind in ("add", "del")] == [
         ("del", "-wp_vision = 12                # white paper C: our vision, interest in *our* offer"),

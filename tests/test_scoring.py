@@ -213,7 +213,7 @@ def test_a_rule_is_labelled_by_its_description_else_its_id() -> None:
         compile_scoring({"scores": {"engagement": {}}, "rules": [{**rule, "id": "a", "description": 3}]})
 
 
-def test_an_outcome_event_never_scores() -> None:
+def test_an_outcome_event_never_scores_by_rules() -> None:
     scoring = compile_scoring(
         {
             "scores": {"engagement": {}},
@@ -221,6 +221,80 @@ def test_an_outcome_event_never_scores() -> None:
         }
     )
     assert scoring.candidates("outcome") == () and scoring.candidates("page")
+
+
+# --- on_outcome and max ---------------------------------------------------------------------------
+
+RESET_GRID = """
+[tokens]
+bonus = 4
+[scores.e]
+mql = 8
+max = 20
+on_outcome = { lost = "=0", meeting = "+bonus" }
+[scores.fit]
+on_outcome = { lost = "-3" }
+[[rules]]
+id = "page"
+score = "e"
+when = { type = "page" }
+points = 6
+limit = "always"
+"""
+
+
+def outcome(kind: str, ts: float, event_id: int) -> Event:
+    return Event(id=event_id, type="outcome", ts=ts, name=kind, props={"actor": "user:1"})
+
+
+def test_a_lost_outcome_resets_a_score_in_the_ledger_by_its_outcome_row() -> None:
+    scoring = compile_scoring(tomllib.loads(RESET_GRID))
+    pages = [event(T0 + i, event_id=i) for i in range(1, 3)]
+    result = fold(scoring, [*pages, outcome("lost", T0 + 10, 3), outcome("won", T0 + 11, 4)])
+    assert result.state.values == {"e": 0.0, "fit": -3.0}
+    assert [(row.rule_id, row.score, row.op, row.points) for row in result.ledger[2:]] == [
+        ("outcome:lost", "e", "set", -12.0),
+        ("outcome:lost", "fit", "add", -3.0),
+    ]  # "won" resets nothing: no score names it
+    assert fold(scoring, [outcome("meeting", T0, 1)]).state.values == {"e": 4.0}  # a token, like rules
+
+
+def test_a_score_never_goes_above_its_max_and_the_ledger_says_so() -> None:
+    scoring = compile_scoring(tomllib.loads(RESET_GRID))
+    result = fold(scoring, [event(T0 + i, event_id=i) for i in range(1, 6)])  # 5 pages of 6 points
+    assert result.state.values == {"e": 20.0}
+    assert [(row.op, row.points, row.after) for row in result.ledger] == [
+        ("add", 6.0, 6.0),
+        ("add", 6.0, 12.0),
+        ("add", 6.0, 18.0),
+        ("cap", 2.0, 20.0),  # +6 asked, +2 applied
+        ("cap", 0.0, 20.0),  # the rule fired, the cap held
+    ]
+    assert sum(row.points for row in result.ledger) == 20.0
+
+
+def test_a_set_above_the_max_is_capped_and_rules_below_it_are_not() -> None:
+    scoring = grid(rule("{ type = 'page' }", points='"=50"'), scores="[scores.e]\nmax = 30\n")
+    assert [(row.op, row.after) for row in fold(scoring, [event()]).ledger] == [("cap", 30.0)]
+    assert [(row.op, row.after) for row in fold(grid(rule("{ type = 'page' }")), [event()]).ledger] == [("add", 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("source", "where"),
+    [
+        ('[scores.e]\nmax = "lots"', "scores.e.max"),
+        ("[scores.e]\nsql = 12\nmax = 10", "scores.e.max"),
+        ("[scores.e]\non_outcome = 3", "scores.e.on_outcome"),
+        ('[scores.e]\non_outcome = { closed = "=0" }', "scores.e.on_outcome.closed"),
+        ('[scores.e]\non_outcome = { lost = "zero" }', "scores.e.on_outcome.lost"),
+        ("[scores.e]\non_outcome = { lost = true }", "scores.e.on_outcome.lost"),
+        ('[scores.e]\n[[rules]]\nid = "outcome:lost"\nscore = "e"', "rules[outcome:lost].id"),
+    ],
+)
+def test_max_and_on_outcome_errors_name_the_key(source: str, where: str) -> None:
+    with pytest.raises(ProgrammeError) as info:
+        compile_scoring(tomllib.loads(source))
+    assert info.value.where == where
 
 
 def test_marc_reaches_the_sales_threshold_with_13() -> None:
@@ -711,6 +785,38 @@ histories = st.lists(
     st.tuples(st.integers(0, len(TEMPLATES) - 1), st.integers(0, 120 * 24)),  # hours over 120 days
     max_size=40,
 ).map(lambda picks: [Event(id=i, ts=T0 + hour * HOUR, **TEMPLATES[t]) for i, (t, hour) in enumerate(picks)])
+
+
+# The seed grid with engagement capped at 20, reset on lost and raised on won.
+RESET = compile_scoring(
+    tomllib.loads(SEED_GRID.replace("mql = 8\n", 'mql = 8\nmax = 20\non_outcome = { lost = "=0", won = "+5" }\n', 1))
+)
+with_outcomes = st.lists(
+    st.tuples(st.integers(0, len(TEMPLATES) + 1), st.integers(0, 120 * 24)),
+    max_size=40,
+).map(
+    lambda picks: [
+        Event(id=i, ts=T0 + hour * HOUR, **TEMPLATES[t])
+        if t < len(TEMPLATES)
+        else outcome(("lost", "won")[t - len(TEMPLATES)], T0 + hour * HOUR, i)
+        for i, (t, hour) in enumerate(picks)
+    ]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(with_outcomes, st.randoms())
+def test_caps_and_outcome_resets_replay_as_they_applied_live(events: list[Event], rnd: Any) -> None:
+    replayed = replay(RESET, events)
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    for other in (replay(RESET, shuffled), fold(RESET, events)):
+        assert other.state.to_json() == replayed.state.to_json()
+        assert other.ledger == replayed.ledger and other.crossings == replayed.crossings
+    assert replayed.state.values.get("engagement", 0.0) <= 20
+    value = replayed.state.values.get("engagement")
+    if value is not None:
+        assert sum(row.points for row in replayed.ledger if row.score == "engagement") == pytest.approx(value)
 
 
 @settings(max_examples=150, deadline=None)

@@ -134,6 +134,7 @@ WEBHOOK_PERSON_FIELDS = {
     "user_id",
     "stage",
     "scores",
+    "grade",
     "profile",
     "profile_history",
     "created_at",

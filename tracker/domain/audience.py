@@ -17,9 +17,10 @@ from typing import Any
 
 from tracker.domain.decisions import Check, PersonView, compile_targeting
 from tracker.domain.facts import VisitContext
+from tracker.domain.programme.grade import Grade
 
 # Keys of [campaigns.when] that read the person, not the visit.
-STATE_KEYS = frozenset({"scores", "stage", "condition"})
+STATE_KEYS = frozenset({"scores", "stage", "condition", "grade"})
 # A condition naming a visit variable depends on the visit like a url pattern does.
 _VISIT_VARIABLE = re.compile(r"\b(visits|returning)\b")
 # The stored state carries no visit: the checks that read one never run here.
@@ -37,11 +38,13 @@ class StateTargeting:
         return all(check(person, _NO_VISIT) for check in self.checks)
 
 
-def state_targeting(when: Mapping[str, Any], score_names: Collection[str], where: str = "when") -> StateTargeting:
+def state_targeting(
+    when: Mapping[str, Any], score_names: Collection[str], where: str = "when", grade: Grade | None = None
+) -> StateTargeting:
     """Split ``when`` into checks on the person and keys on the visit; raises ProgrammeError like the compiler."""
     on_person = {key: value for key, value in when.items() if _reads_person(key, value)}
     return StateTargeting(
-        checks=compile_targeting(on_person, frozenset(score_names), where),
+        checks=compile_targeting(on_person, frozenset(score_names), where, grade),
         visit_keys=tuple(key for key in when if key not in on_person),
     )
 

@@ -32,6 +32,7 @@ from tracker.domain.programme.checks import (
     reject_unknown,
 )
 from tracker.domain.programme.expr import ExprError, compile_condition
+from tracker.domain.programme.grade import Grade, compile_grade_check
 from tracker.domain.programme.patterns import Matcher, compile_url, compile_value
 
 KINDS: tuple[str, ...] = ("popup", "chat", "content", "banner")
@@ -70,7 +71,9 @@ _CAMPAIGN_KEYS = frozenset(
         "experiment",
     }
 )
-_WHEN_KEYS = frozenset({"scores", "stage", "url", "referrer", "utm", "device", "returning", "visits", "condition"})
+_WHEN_KEYS = frozenset(
+    {"scores", "stage", "url", "referrer", "utm", "device", "returning", "visits", "condition", "grade"}
+)
 _CTA_KEYS = frozenset({"label", "url"})
 _FORM_KEYS = frozenset({"name", "submit", "fields"})
 _FIELD_KEYS = frozenset({"name", "label"})
@@ -226,13 +229,13 @@ def _latest(current: float | None, ts: float) -> float:
 # Compiling
 
 
-def compile_campaigns(raw: Any, score_names: Collection[str]) -> tuple[Campaign, ...]:
+def compile_campaigns(raw: Any, score_names: Collection[str], grade: Grade | None = None) -> tuple[Campaign, ...]:
     """Compile the ``campaigns`` array of a parsed programme; raises ProgrammeError naming the key."""
     names = frozenset(score_names)
-    return compile_array(raw, "campaigns", lambda index, item: _compile_campaign(index, item, names))
+    return compile_array(raw, "campaigns", lambda index, item: _compile_campaign(index, item, names, grade))
 
 
-def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
+def _compile_campaign(index: int, raw: Any, names: frozenset[str], grade: Grade | None) -> Campaign:
     table = expect_table(raw, f"campaigns[{index}]")
     campaign_id = table.get("id")
     if not isinstance(campaign_id, str) or not _ID.fullmatch(campaign_id):
@@ -270,7 +273,7 @@ def _compile_campaign(index: int, raw: Any, names: frozenset[str]) -> Campaign:
         every=every,
         after_close=_compile_span(table.get("after_close", "30d"), f"{where}.after_close"),
         after_conversion=_compile_span(table.get("after_conversion", "forever"), f"{where}.after_conversion"),
-        checks=compile_targeting(table.get("when", {}), names, f"{where}.when"),
+        checks=compile_targeting(table.get("when", {}), names, f"{where}.when", grade),
         experiment=experiment,
     )
 
@@ -416,7 +419,7 @@ def _compile_span(spec: Any, where: str) -> float:
 # Targeting: every key of [campaigns.when] becomes one check; all must hold.
 
 
-def compile_targeting(spec: Any, names: frozenset[str], where: str) -> tuple[Check, ...]:
+def compile_targeting(spec: Any, names: frozenset[str], where: str, grade: Grade | None = None) -> tuple[Check, ...]:
     table = expect_table(spec, where)
     reject_unknown(table, _WHEN_KEYS, where)
     checks: list[Check] = []
@@ -430,6 +433,8 @@ def compile_targeting(spec: Any, names: frozenset[str], where: str) -> tuple[Che
             checks.append(_compile_condition(value, names, at))
         elif key == "returning":
             checks.append(_compile_returning(value, at))
+        elif key == "grade":
+            checks.append(_compile_grade(value, grade, at))
         elif key in _CHOICES:
             choices, read = _CHOICES[key]
             checks.append(_compile_choice(value, choices, read, at))
@@ -452,6 +457,11 @@ _CHOICES: Mapping[str, tuple[tuple[str, ...], Callable[[PersonView, VisitContext
     "stage": (STAGES, lambda person, ctx: person.stage),
     "device": (DEVICES, lambda person, ctx: ctx.device),
 }
+
+
+def _compile_grade(spec: Any, grade: Grade | None, where: str) -> Check:
+    is_graded = compile_grade_check(spec, grade, where)
+    return lambda person, ctx: is_graded(person.scores)
 
 
 def _compile_returning(spec: Any, where: str) -> Check:

@@ -1,4 +1,4 @@
-"""A lead in a list: who, stage, scores as they are now (decay applied), profile and dates."""
+"""A lead in a list: who, stage, scores as they are now (decay applied), grade, profile and dates."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from tracker.domain.sites import Site
 
 
 def lead_summary(site: Site, person: PersonRecord, now: float) -> dict[str, Any]:
+    scores = current_scores(site.programme.scoring, person.scoring, now)
     return {
         "id": person.id,
         "email": person.email,
         "user_id": person.user_id,
         "stage": person.stage,
-        "scores": current_scores(site.programme.scoring, person.scoring, now),
+        "scores": scores,
+        # The combined grade (A1…) of those scores, None when the programme declares no [grade].
+        "grade": site.programme.grade_of(scores),
         "profile": person.profile,
         "created_at": iso(person.created_at),
         "identified_at": iso(person.identified_at),

@@ -33,6 +33,7 @@ from typing import Any
 from tracker.domain.facts import STAGE_RANK, Event
 from tracker.domain.programme.checks import ProgrammeError, compile_array, compile_pattern, expect_table, reject_unknown
 from tracker.domain.programme.expr import ExprError, compile_condition
+from tracker.domain.programme.grade import Grade, compile_grade_check
 from tracker.domain.programme.patterns import Matcher, compile_value
 from tracker.domain.programme.when import compile_when
 from tracker.domain.scoring import Scoring
@@ -43,7 +44,7 @@ DEFAULT_STAGE = "sql"
 # Route ids, queues and owners end up in URLs, CSV columns and CRM fields.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
 _ROUTE_KEYS = frozenset({"id", "queue", "owners", "stage", "when"})
-_WHEN_KEYS = frozenset({"scores", "interest", "profile", "event", "condition"})
+_WHEN_KEYS = frozenset({"scores", "interest", "profile", "event", "condition", "grade"})
 _INTEREST_KEYS = frozenset({"leads", "over"})
 
 
@@ -110,12 +111,12 @@ def owners_of(routes: Iterable[Route]) -> dict[str, list[str]]:
 # Compiling
 
 
-def compile_routes(raw: Any, scoring: Scoring) -> tuple[Route, ...]:
+def compile_routes(raw: Any, scoring: Scoring, grade: Grade | None = None) -> tuple[Route, ...]:
     """Compile the ``routes`` array of a parsed programme; raises ProgrammeError naming the key."""
-    return compile_array(raw, "routes", lambda index, item: _compile_route(index, item, scoring))
+    return compile_array(raw, "routes", lambda index, item: _compile_route(index, item, scoring, grade))
 
 
-def _compile_route(index: int, raw: Any, scoring: Scoring) -> Route:
+def _compile_route(index: int, raw: Any, scoring: Scoring, grade: Grade | None) -> Route:
     table = expect_table(raw, f"routes[{index}]")
     route_id = table.get("id")
     if not isinstance(route_id, str) or not _NAME.fullmatch(route_id):
@@ -134,7 +135,7 @@ def _compile_route(index: int, raw: Any, scoring: Scoring) -> Route:
         raise ProgrammeError(f"{where}.stage", f"expected one of {', '.join(ROUTE_STAGES)}, got {stage!r}")
     when = expect_table(table.get("when", {}), f"{where}.when")
     reject_unknown(when, _WHEN_KEYS, f"{where}.when")
-    checks = tuple(_compile_check(key, value, scoring, f"{where}.when.{key}") for key, value in when.items())
+    checks = tuple(_compile_check(key, value, scoring, grade, f"{where}.when.{key}") for key, value in when.items())
     return Route(route_id, queue, names, stage, checks, needs_events="event" in when)
 
 
@@ -146,8 +147,11 @@ def _name(value: Any, where: str) -> str:
     return value
 
 
-def _compile_check(key: str, spec: Any, scoring: Scoring, where: str) -> Check:
+def _compile_check(key: str, spec: Any, scoring: Scoring, grade: Grade | None, where: str) -> Check:
     scores = scoring.scores.keys()
+    if key == "grade":
+        is_graded = compile_grade_check(spec, grade, where)
+        return lambda lead: is_graded(lead.scores)
     if key == "scores":
         parts = _patterns(spec, where)
         for name, _ in parts:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from tracker.domain.facts import OUTCOME_EVENT, RULE_EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.outcomes import KINDS as OUTCOME_KINDS
 from tracker.domain.programme.checks import (
     ProgrammeError,
     expect_number,
@@ -29,9 +29,7 @@ from tracker.domain.programme.checks import (
     reject_unknown,
 )
 from tracker.domain.programme.email import unscored
-from tracker.domain.programme.patterns import (
-    as_number,
-)
+from tracker.domain.programme.points import Limit, compile_limit, compile_points
 from tracker.domain.programme.when import all_of, compile_when_parts, every
 
 # Ascending: ScoreState.reached keeps the highest level a score ever reached.
@@ -40,14 +38,12 @@ LEVELS: tuple[str, ...] = ("mql", "sql")
 MAX_OFFERS = 20_000
 # Decay rows in the ledger use this rule id, so no rule may take it.
 DECAY_RULE_ID = "decay"
-# A cap keeps one timestamp per allowed hit in the person's state; beyond this the
-# state would grow large for no scoring benefit ("always" is the right choice then).
-MAX_LIMIT_COUNT = 1000
-
-_LIMIT = re.compile(r"\s*(\d+)\s*(?:/(.*))?")
-_POINTS = re.compile(r"\s*([=+-]?)\s*(\S+)\s*")
-
-_SCORE_KEYS = frozenset({"mql", "sql", "decay"})
+# A score's ``on_outcome`` entries score outcome events as rules with these ids ("outcome:lost"),
+# so no rule of the marketers may start with it.
+OUTCOME_RULE_PREFIX = "outcome:"
+# The ledger's op when a score's ``max`` clipped a rule: ``points`` is what was actually applied.
+CAPPED_OP = "cap"
+_SCORE_KEYS = frozenset({"mql", "sql", "decay", "max", "on_outcome"})
 _DECAY_KEYS = frozenset({"after", "percent"})
 _RULE_KEYS = frozenset({"id", "score", "when", "points", "limit", "description"})
 
@@ -64,12 +60,8 @@ class ScoreDef:
     mql: float | None
     sql: float | None
     decay: Decay | None
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    count: int | None  # None: always
-    window: float | None  # None: ever; else a rolling window in seconds
+    # HubSpot's score limit: rules never take the stored value above it (the ledger says "cap").
+    max: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +133,8 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
         name: expect_number(value, f"tokens.{name}")
         for name, value in expect_table(doc.get("tokens", {}), "tokens").items()
     }
-    scores = {
-        name: _compile_score(name, expect_table(spec, f"scores.{name}"))
-        for name, spec in expect_table(doc.get("scores", {}), "scores").items()
-    }
+    raw_scores = expect_table(doc.get("scores", {}), "scores")
+    scores = {name: _compile_score(name, expect_table(spec, f"scores.{name}")) for name, spec in raw_scores.items()}
     rules = doc.get("rules", [])
     if not isinstance(rules, list):
         raise ProgrammeError("rules", "expected an array of tables ([[rules]])")
@@ -154,8 +144,10 @@ def compile_scoring(doc: Mapping[str, Any]) -> Scoring:
     by_type = {
         kind: tuple(rule for rule in compiled if rule.types is None or kind in rule.types) for kind in RULE_EVENT_TYPES
     }
-    # What sales records about a lead is in its timeline but never scores it.
-    by_type[OUTCOME_EVENT] = ()
+    # What sales records about a lead is in its timeline and scores only through a score's ``on_outcome``.
+    by_type[OUTCOME_EVENT] = tuple(
+        rule for name, spec in raw_scores.items() for rule in _compile_on_outcome(name, spec, tokens)
+    )
     return Scoring(MappingProxyType(tokens), MappingProxyType(scores), tuple(compiled), MappingProxyType(by_type))
 
 
@@ -167,7 +159,39 @@ def _compile_score(name: str, table: Mapping[str, Any]) -> ScoreDef:
     if mql is not None and sql is not None and mql > sql:
         raise ProgrammeError(f"{where}.sql", f"the sales threshold ({sql:g}) is below the marketing one ({mql:g})")
     decay = _compile_decay(table["decay"], f"{where}.decay") if "decay" in table else None
-    return ScoreDef(name=name, mql=mql, sql=sql, decay=decay)
+    cap = expect_number(table["max"], f"{where}.max") if "max" in table else None
+    highest = max((t for t in (mql, sql) if t is not None), default=None)
+    if cap is not None and highest is not None and cap < highest:
+        raise ProgrammeError(f"{where}.max", f"below the threshold {highest:g}, which could then never be reached")
+    return ScoreDef(name=name, mql=mql, sql=sql, decay=decay, max=cap)
+
+
+def _compile_on_outcome(name: str, table: Mapping[str, Any], tokens: Mapping[str, float]) -> list[Rule]:
+    """``on_outcome = { lost = "=0" }``: a rule per outcome kind, scoring the outcome event of that kind."""
+    where = f"scores.{name}.on_outcome"
+    rules: list[Rule] = []
+    for kind, points in expect_table(table.get("on_outcome", {}), where).items():
+        if kind not in OUTCOME_KINDS:
+            raise ProgrammeError(f"{where}.{kind}", f"unknown outcome (expected one of {', '.join(OUTCOME_KINDS)})")
+        op, value = compile_points(points, tokens, f"{where}.{kind}")
+        rules.append(
+            Rule(
+                id=OUTCOME_RULE_PREFIX + kind,
+                score=name,
+                op=op,
+                points=value,
+                limit=Limit(count=None, window=None),
+                matches=_outcome_named(kind),
+                matches_url=None,
+                matches_rest=_outcome_named(kind),
+                types=frozenset({OUTCOME_EVENT}),
+            )
+        )
+    return rules
+
+
+def _outcome_named(kind: str) -> Callable[[Event], bool]:
+    return lambda event: event.name == kind
 
 
 def _compile_decay(spec: Any, where: str) -> Decay:
@@ -192,6 +216,8 @@ def _compile_rule(
     where = f"rules[{rule_id}]"
     if rule_id == DECAY_RULE_ID:
         raise ProgrammeError(f"{where}.id", f"{DECAY_RULE_ID!r} is reserved for decay rows in the ledger")
+    if rule_id.startswith(OUTCOME_RULE_PREFIX):
+        raise ProgrammeError(f"{where}.id", f"{OUTCOME_RULE_PREFIX!r} starts the ledger rows of scores' on_outcome")
     # Checked first: a copied rule whose id was not changed is the likely mistake.
     if rule_id in taken:
         raise ProgrammeError(f"{where}.id", "duplicate rule id")
@@ -203,8 +229,8 @@ def _compile_rule(
     if not isinstance(score, str) or score not in scores:
         declared = ", ".join(scores) or "none"
         raise ProgrammeError(f"{where}.score", f"unknown score {score!r} (declared: {declared})")
-    op, points = _compile_points(table["points"], tokens, f"{where}.points")
-    limit = _compile_limit(table.get("limit", "once"), f"{where}.limit")
+    op, points = compile_points(table["points"], tokens, f"{where}.points")
+    limit = compile_limit(table.get("limit", "once"), f"{where}.limit")
     when = compile_when_parts(table["when"], f"{where}.when")
     everything = [*when.types_check, *when.url_checks, *when.other_checks]
     # Offered events are of the rule's built-in types already: only custom names need checking.
@@ -224,44 +250,6 @@ def _compile_rule(
         types=when.candidates,
         description=description.strip(),
     )
-
-
-def _compile_points(spec: Any, tokens: Mapping[str, float], where: str) -> tuple[str, float]:
-    """``2``, ``"token"``, ``"+10"``, ``"-10"``, ``"-token"``, ``"=10"``, ``"=token"`` -> (op, points)."""
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-        return "add", expect_number(spec, where)
-    match = _POINTS.fullmatch(spec) if isinstance(spec, str) else None
-    if match is None:
-        raise ProgrammeError(where, "expected a number, a token name, '+N', '-N', '=N' or '=token'")
-    sign, operand = match.groups()
-    value = as_number(operand)
-    if value is None:
-        if operand not in tokens:
-            raise ProgrammeError(where, f"unknown token {operand!r}")
-        value = tokens[operand]
-    elif not math.isfinite(value):
-        raise ProgrammeError(where, "points must be a finite number")
-    if sign == "=":
-        return "set", value
-    return "add", -value if sign == "-" else value
-
-
-def _compile_limit(spec: Any, where: str) -> Limit:
-    """``"once"``, ``"always"``, ``"N"`` (ever) or ``"N/<duration>"`` (rolling window)."""
-    if spec == "once":
-        return Limit(count=1, window=None)
-    if spec == "always":
-        return Limit(count=None, window=None)
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        spec = str(spec)
-    match = _LIMIT.fullmatch(spec) if isinstance(spec, str) else None
-    if match is None:
-        raise ProgrammeError(where, "expected 'once', 'always', 'N' (at most N times) or 'N/<duration>' like '3/1d'")
-    count = int(match.group(1))
-    if not 1 <= count <= MAX_LIMIT_COUNT:
-        raise ProgrammeError(where, f"the count must be between 1 and {MAX_LIMIT_COUNT} (or use 'always')")
-    window = None if match.group(2) is None else parse_duration(match.group(2), where)
-    return Limit(count=count, window=window)
 
 
 # ---------------------------------------------------------------------------
@@ -315,12 +303,15 @@ def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
             _materialise_decay(score, state, ts, result.ledger)
         before = state.values.get(name, 0.0)
         after = _round(rule.points if rule.op == "set" else before + rule.points)
+        op = rule.op
+        if score.max is not None and after > score.max:
+            after, op = score.max, CAPPED_OP
         state.values[name] = after
         # An event that arrives late must not move the decay clock backwards.
         if ts > state.last.get(name, -math.inf):
             state.last[name] = ts
         # Points are the change, whatever the op, so summing a score's ledger gives its value.
-        result.ledger.append(LedgerEntry(name, rule.id, event.id, rule.op, _round(after - before), before, after, ts))
+        result.ledger.append(LedgerEntry(name, rule.id, event.id, op, _round(after - before), before, after, ts))
         _remember_hit(rule, state, ts)
         if state.reached.get(score.name) != LEVELS[-1] and (score.mql is not None or score.sql is not None):
             result.crossings.extend(_cross(score, state, after, event))

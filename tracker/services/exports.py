@@ -243,6 +243,7 @@ def _lead_header(scores: Sequence[str]) -> list[str]:
         "last_seen_at",
         "profile",
         *OUTCOME_COLUMNS,
+        "grade",
     ]
 
 
@@ -262,6 +263,7 @@ def _lead_row(scores: Sequence[str], lead: Mapping[str, Any]) -> list[Any]:
         lead["last_seen_at"],
         csv_cell(lead["profile"]),
         *_outcome_cells(lead["outcome"]),
+        lead["grade"],
     ]
 
 

@@ -23,6 +23,7 @@ from tracker.domain.sites import Site
 from tracker.services.abuse import MAX_DEVICES
 from tracker.services.handoff import hand_off
 from tracker.services.identify import identify, start_visitor
+from tracker.services.outcomes import add_outcome
 from tracker.services.stages import advance_stage
 from tracker.store import Queries
 
@@ -82,7 +83,8 @@ async def record(
     now: float,
     make_visitor_id: Callable[[], str],
 ) -> Event:
-    """Identify (if the event carries an identity), store, score and stage one event."""
+    """Identify (if the event carries an identity), store, score and stage one event, and the outcome of
+    a goal it reaches."""
     scoring = site.programme.scoring
     merged_from: int | None = None
     # Profile values from a device the person never used only fill empty fields (identity.update_profile).
@@ -138,6 +140,21 @@ async def record(
     await hand_off(
         q, site, person, event, entered=entered, crossings=scored.crossings, merged_from=merged_from, now=now
     )
+    goal = site.programme.goals.reached(event)
+    if goal is not None:
+        # At the event's time, right after it: a replay of the history meets them in this order too.
+        _, changed = await add_outcome(
+            q,
+            site,
+            person,
+            goal.outcome(event),
+            actor=goal.actor,
+            ts=event.ts,
+            now=now,
+            device=visitor.id,
+            visit=visitor.visits,
+        )
+        subject.changed.update(changed)
     person.last_seen_at = max(person.last_seen_at, event.ts)
     person.updated_at = now
     return event

@@ -11,11 +11,11 @@ the same things through both doors: feedback and chat their ``campaign``, engage
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 
+from tracker.domain.programme.goals import event_key
 from tracker.web.validation import MAX_NAME, MAX_URL, optional_text
 
 # Track names, compared in lower case with runs of spaces, "_" and "-" read as one space
@@ -56,12 +56,12 @@ NAME_PROPERTIES: Mapping[str, tuple[str, ...]] = {
     "form": ("form_name", "formName", "form_id", "formId", "form"),
     "click": ("name", "label", "text"),
 }
-_SEPARATORS = re.compile(r"[\s_-]+")
 
 
 def kind_of(event: str) -> str | None:
     """The beacon kind a track's event name means, None when it is a custom event."""
-    return TRACK_KINDS.get(_SEPARATORS.sub(" ", event).strip().lower())
+    # Compared as the programme's goals compare event names.
+    return TRACK_KINDS.get(event_key(event))
 
 
 def shape(kind: str, properties: Mapping[str, Any], page: Mapping[str, Any], where: str) -> dict[str, Any]:

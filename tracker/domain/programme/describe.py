@@ -11,7 +11,10 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
+from tracker.domain.facts import OUTCOME_EVENT
+from tracker.domain.outcomes import KINDS
 from tracker.domain.programme.load import Programme
+from tracker.domain.scoring import OUTCOME_RULE_PREFIX
 
 KIND_WORDS = {
     "page": "Page view",
@@ -74,7 +77,7 @@ def limit_words(raw: Any) -> str:
 
 
 def describe(programme: Programme) -> dict[str, Any]:
-    """Tables of the programme: scores, tokens, rules in words, campaigns and routes."""
+    """Tables of the programme: scores, tokens, rules in words, campaigns, routes, goals and grade."""
     doc: Mapping[str, Any] = tomllib.loads(programme.source)
     scoring = programme.scoring
     raw_rules = {str(rule.get("id")): rule for rule in doc.get("rules", []) if isinstance(rule, Mapping)}
@@ -95,6 +98,16 @@ def describe(programme: Programme) -> dict[str, Any]:
                 "decay": f"−{_number(score.decay.percent)} % after {duration_words(score.decay.after)} without scoring"
                 if score.decay is not None
                 else None,
+                "max": score.max,
+                # "lost → = 0": what an outcome of each kind does to the score.
+                "on_outcome": [
+                    {
+                        "kind": rule.id.removeprefix(OUTCOME_RULE_PREFIX),
+                        "points": points_words(None, rule.op, rule.points, {}),
+                    }
+                    for rule in scoring.candidates(OUTCOME_EVENT)
+                    if rule.score == score.name
+                ],
             }
             for score in scoring.scores.values()
         ],
@@ -121,7 +134,23 @@ def describe(programme: Programme) -> dict[str, Any]:
             }
             for route, raw in zip(programme.routes, _raw_list(doc, "routes"), strict=False)
         ],
+        "goals": _goals(programme),
+        "grade": programme.grade,
     }
+
+
+def _goals(programme: Programme) -> list[dict[str, Any]]:
+    """Per outcome kind, the goals that record it: event names as the programme writes them, campaign ids."""
+    goals = programme.goals
+    found = [
+        {
+            "kind": kind,
+            "events": [goal.name for goal in goals.events.values() if goal.kind == kind],
+            "campaigns": [campaign for campaign, goal in goals.campaigns.items() if goal.kind == kind],
+        }
+        for kind in KINDS
+    ]
+    return [entry for entry in found if entry["events"] or entry["campaigns"]]
 
 
 def _raw_list(doc: Mapping[str, Any], key: str) -> list[Any]:

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.domain.facts import OUTCOME_EVENT
 from tracker.domain.programme.describe import duration_words, limit_words, when_words
 from tracker.domain.programme.load import Programme
-from tracker.domain.scoring import Rule, ScoreDef
+from tracker.domain.scoring import OUTCOME_RULE_PREFIX, Rule, ScoreDef
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +26,14 @@ class Line:
 
 
 def summary(old: Programme, new: Programme) -> list[str]:
-    """One line per change, in programme order: tokens, scores, rules, campaigns, routes."""
+    """One line per change, in programme order: tokens, scores, rules, campaigns, routes, goals, grade."""
     old_doc, new_doc = tomllib.loads(old.source), tomllib.loads(new.source)
     lines = _mapping_changes("token", old.scoring.tokens, new.scoring.tokens, _number)
     for name in _keys(old.scoring.scores, new.scoring.scores):
         was, now = old.scoring.scores.get(name), new.scoring.scores.get(name)
         lines += _presence("score", name, was, now) or _score_changes(name, was, now)
+        if was is not None and now is not None and _on_outcome(old, name) != _on_outcome(new, name):
+            lines.append(f"score {name}: on_outcome {_on_outcome(old, name)} → {_on_outcome(new, name)}")
     old_rules, new_rules = {r.id: r for r in old.scoring.rules}, {r.id: r for r in new.scoring.rules}
     raw_old, raw_new = _by_id(old_doc, "rules"), _by_id(new_doc, "rules")
     for rule_id in _keys(old_rules, new_rules):
@@ -46,6 +49,9 @@ def summary(old: Programme, new: Programme) -> list[str]:
             lines += _presence(word, item_id, was_item, now_item) or ([f"{word} {item_id} changed"] if changed else [])
     if old_doc.get("sales_holdout") != new_doc.get("sales_holdout"):
         lines.append("sales holdout changed")
+    for key in ("goals", "grade"):
+        if old_doc.get(key) != new_doc.get(key):
+            lines.append(f"{key} changed")
     return lines
 
 
@@ -95,6 +101,8 @@ def _score_changes(name: str, was: ScoreDef | None, now: ScoreDef | None) -> lis
     ]
     if was.decay != now.decay:
         lines.append(f"score {name}: decay {_decay(was)} → {_decay(now)}")
+    if was.max != now.max:
+        lines.append(f"score {name}: max {_optional(was.max)} → {_optional(now.max)}")
     return lines
 
 
@@ -113,6 +121,12 @@ def _rule_changes(
     if old_when != new_when:
         lines.append(f"rule {rule_id}: when {when_words(old_when)} → {when_words(new_when)}")
     return lines
+
+
+def _on_outcome(programme: Programme, score: str) -> str:
+    """``lost = 0, won +5``: what outcomes do to ``score``, "-" when nothing."""
+    rules = [rule for rule in programme.scoring.candidates(OUTCOME_EVENT) if rule.score == score]
+    return ", ".join(f"{rule.id.removeprefix(OUTCOME_RULE_PREFIX)} {_points(rule)}" for rule in rules) or "-"
 
 
 def _by_id(doc: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:

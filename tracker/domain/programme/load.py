@@ -17,11 +17,15 @@ from tracker.domain.decisions import Campaign, compile_campaigns
 from tracker.domain.experiments import Experiment
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.email import compile_email
+from tracker.domain.programme.goals import Goals, compile_goals
+from tracker.domain.programme.grade import Grade, compile_grade
 from tracker.domain.programme.sales_holdout import SalesHoldout, compile_sales_holdout
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
-_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout", "email"})
+_TOP_LEVEL_KEYS = frozenset(
+    {"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout", "email", "goals", "grade"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,9 @@ class Programme:
     experiments: Mapping[str, Experiment] = field(default_factory=lambda: MappingProxyType({}))
     # A share of new SQLs kept out of routing, to measure what sales adds (off: None).
     sales_holdout: SalesHoldout | None = None
+    # Events that record an outcome (see ``goals``) and the combined grade, if declared (see ``grade``).
+    goals: Goals = field(default_factory=Goals)
+    grade: Grade | None = None
 
     @property
     def primary_score(self) -> str | None:
@@ -44,6 +51,10 @@ class Programme:
             if score.sql is not None:
                 return name
         return next(iter(self.scoring.scores), None)
+
+    def grade_of(self, scores: Mapping[str, float]) -> str | None:
+        """The combined grade of current scores, None when the programme declares none."""
+        return self.grade.of(scores) if self.grade is not None else None
 
     def thresholds(self) -> dict[str, tuple[float | None, float | None]]:
         return {name: (s.mql, s.sql) for name, s in self.scoring.scores.items()}
@@ -60,13 +71,17 @@ def load_programme(source: str) -> Programme:
             unknown[0], f"unknown top-level key (expected one of {', '.join(sorted(_TOP_LEVEL_KEYS))})"
         )
     scoring = replace(compile_scoring(doc), score_flagged=compile_email(doc.get("email")).score_flagged)
-    campaigns = compile_campaigns(doc.get("campaigns", []), scoring.scores.keys())
+    grade = compile_grade(doc.get("grade"), scoring.scores.keys())
+    campaigns = compile_campaigns(doc.get("campaigns", []), scoring.scores.keys(), grade)
+    campaign_ids = frozenset(c.id for c in campaigns)
     return Programme(
         scoring=scoring,
         campaigns=campaigns,
         source=source,
-        campaign_ids=frozenset(c.id for c in campaigns),
-        routes=compile_routes(doc.get("routes"), scoring),
+        campaign_ids=campaign_ids,
+        routes=compile_routes(doc.get("routes"), scoring, grade),
         experiments=MappingProxyType({c.id: c.experiment for c in campaigns if c.experiment is not None}),
         sales_holdout=compile_sales_holdout(doc.get("sales_holdout")),
+        goals=compile_goals(doc.get("goals"), campaign_ids),
+        grade=grade,
     )

@@ -93,7 +93,7 @@ def _when_values(when: Mapping[str, Any]) -> dict[str, str]:
         values.update({f"when_{key}_{c}": "on" for c in choices if c in chosen})
     if "returning" in when:
         values["when_returning"] = toml_text(when["returning"])
-    for key in ("visits", "condition"):
+    for key in ("visits", "condition", "grade"):
         if key in when:
             values[f"when_{key}"] = toml_text(when[key])
     for group in ("scores", "utm"):
@@ -191,8 +191,9 @@ def _when(values: Mapping[str, str], score_names: Collection[str]) -> dict[str, 
     returning = values.get("when_returning", "")
     if returning in ("true", "false"):
         when["returning"] = returning == "true"
-    if values.get("when_visits", "").strip():
-        when["visits"] = _spec("when_visits", values["when_visits"])
+    for key in ("visits", "grade"):
+        if values.get(f"when_{key}", "").strip():
+            when[key] = _spec(f"when_{key}", values[f"when_{key}"])
     scores = {
         name: _spec(f"score_{name}", values[f"score_{name}"]) for name in score_names if _given(values, f"score_{name}")
     }
@@ -255,6 +256,6 @@ def _when_input(key: str, score_names: Collection[str]) -> str:
         return f"score_{name}"
     if group == "utm" and name in UTM_KEYS:
         return f"utm_{name}"
-    if group in ("url", "referrer", "returning", "visits", "condition", "stage", "device"):
+    if group in ("url", "referrer", "returning", "visits", "condition", "stage", "device", "grade"):
         return f"when_{group}"
     return ""

@@ -302,7 +302,7 @@ async def _who(runtime: Runtime, site: Site, values: dict[str, str], names: list
     """ "Who would see it now" for the targeting in ``values``; None while it does not compile."""
     try:
         when = table_of(values, names, {}).get("when", {})
-        targeting = state_targeting(when, names)
+        targeting = state_targeting(when, names, grade=site.programme.grade)
     except (FormError, ProgrammeError):
         return None
     found = await audience(runtime.store, site, targeting, runtime.clock())
@@ -346,7 +346,7 @@ async def campaign_preview(request: Request, visit: Visit, form: dict[str, str])
         table = table_of(values, (), {})
         # An id still being typed must not hide the rest of the preview.
         table["id"] = table["id"] if is_campaign_id(table["id"]) else "preview"
-        (campaign,) = compile_campaigns([table], site.programme.scoring.scores.keys())
+        (campaign,) = compile_campaigns([table], site.programme.scoring.scores.keys(), site.programme.grade)
     except (FormError, ProgrammeError, HTTPError) as exc:
         message = gettext(language, exc.message, **exc.values) if isinstance(exc, FormError) else exc.message
         context["problem"] = gettext(language, "Nothing to preview yet: %(problem)s", problem=message)

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from tracker.domain.outcomes import KINDS, OutcomeError, check_outcome
 from tracker.domain.programme.sales_holdout import HELD_OUT
 from tracker.domain.score_chart import score_chart
-from tracker.domain.scoring import DECAY_RULE_ID
+from tracker.domain.scoring import DECAY_RULE_ID, OUTCOME_RULE_PREFIX
 from tracker.domain.sites import Site
 from tracker.errors import HTTPError
 from tracker.services.handoff import reassign as reassign_lead
@@ -84,7 +84,15 @@ async def _view(request: Request, requested: int | None, older: str | None) -> d
         "unscored": [name for name in site.programme.scoring.scores if not any(r["score"] == name for r in ledger)],
         # The ledger in words: "+12 Livre blanc C · 3 nov. 10:42", newest first.
         "ledger_words": [
-            {**row, "label": labels.get(row["rule_id"], row["rule_id"]), "decay": row["rule_id"] == DECAY_RULE_ID}
+            {
+                **row,
+                "label": labels.get(row["rule_id"], row["rule_id"]),
+                "decay": row["rule_id"] == DECAY_RULE_ID,
+                # A score's on_outcome row: "Outcome: lost", in the reader's words.
+                "outcome": row["rule_id"].removeprefix(OUTCOME_RULE_PREFIX)
+                if row["rule_id"].startswith(OUTCOME_RULE_PREFIX)
+                else None,
+            }
             for row in ledger[:LEDGER_SHOWN]
         ],
         "ledger_hidden": max(0, len(ledger) - LEDGER_SHOWN),
