@@ -97,7 +97,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_sign_in_is_throttled(
     page.goto(tracker.url("/admin/users"))
     assert "evil@example.com" not in page.content()
 
-    # A distinct account, so the other tests' sign-ins are not throttled by this one.
+    # A distinct user, so the other tests' sign-ins are not throttled by this one.
     target = f"throttled-{uuid.uuid4().hex[:6]}@example.com"
     stranger = context.browser.new_context()  # type: ignore[union-attr]
     try:

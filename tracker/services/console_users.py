@@ -1,4 +1,4 @@
-"""Console accounts: users, password checks, server-side sessions and one-time links.
+"""Console users: users, password checks, server-side sessions and one-time links.
 
 - Passwords are argon2id hashes (argon2-cffi), computed in a thread so the event loop keeps
   serving beacons; no password ever ships: a user sets theirs from a one-time link.
@@ -49,8 +49,8 @@ def _decoy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(BadRequest):
-    code = "account"
+class ConsoleUserError(BadRequest):
+    code = "console_user"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +63,12 @@ def user_email(raw: str) -> str:
     try:
         return normalise_email(raw)
     except IdentityError as exc:
-        raise AccountError(str(exc), field="email") from None
+        raise ConsoleUserError(str(exc), field="email") from None
 
 
 def check_role(role: str) -> str:
     if role not in USER_ROLES:
-        raise AccountError(f"role must be one of {', '.join(USER_ROLES)}", field="role")
+        raise ConsoleUserError(f"role must be one of {', '.join(USER_ROLES)}", field="role")
     return role
 
 
@@ -78,9 +78,9 @@ def check_owner(owner: str | None, role: str) -> str | None:
     if not name:
         return None
     if role != "sales":
-        raise AccountError("only a sales user is a routing owner", field="owner")
+        raise ConsoleUserError("only a sales user is a routing owner", field="owner")
     if len(name) > MAX_OWNER or any(ord(c) < 32 for c in name):
-        raise AccountError(f"an owner is a name of at most {MAX_OWNER} characters", field="owner")
+        raise ConsoleUserError(f"an owner is a name of at most {MAX_OWNER} characters", field="owner")
     return name
 
 
@@ -90,9 +90,9 @@ def _state(role: str, owner: str | None) -> dict[str, Any]:
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters", field="password")
+        raise ConsoleUserError(f"a password needs at least {MIN_PASSWORD} characters", field="password")
     if len(password) > MAX_PASSWORD or "\x00" in password:
-        raise AccountError("this password cannot be used", field="password")
+        raise ConsoleUserError("this password cannot be used", field="password")
     return password
 
 
@@ -110,7 +110,7 @@ async def _verifies(hashed: str | None, password: str) -> bool:
     return await asyncio.to_thread(verify)
 
 
-class Accounts:
+class ConsoleUsers:
     """Users and sessions of one install; ``secret`` signs the links (the server's signing secret)."""
 
     def __init__(self, store: Store, secret: str) -> None:
@@ -127,7 +127,7 @@ class Accounts:
 
         async def unit(q: Queries) -> UserRecord:
             if await q.user_by_email(address) is not None:
-                raise AccountError(f"{address} already has an account", field="email")
+                raise ConsoleUserError(f"{address} is already a user", field="email")
             user_id = await q.insert_user(address, role, None, now, owner)
             await q.insert_audit(None, now, actor, "user_create", None, {"user": address, "after": _state(role, owner)})
             user = await q.user_by_id(user_id)
@@ -174,13 +174,15 @@ class Accounts:
             admins = await q.active_admin_ids()  # locked first: admins changing each other serialise here
             user = await q.user_by_email(address)
             if user is None:
-                raise AccountError(f"no user {address}", field="email")
+                raise ConsoleUserError(f"no user {address}", field="email")
             after_role = role if role is not None else user.role
             after_disabled = disabled if disabled is not None else user.disabled
             still_admin = after_role == "admin" and not after_disabled
             if admins == [user.id] and not still_admin:
                 field = "role" if role is not None and role != "admin" else "email"
-                raise AccountError(f"{address} is the last active admin: make someone else admin first", field=field)
+                raise ConsoleUserError(
+                    f"{address} is the last active admin: make someone else admin first", field=field
+                )
             changes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
             if disabled is not None and disabled != user.disabled:
                 await q.set_user_disabled(user.id, disabled)
@@ -229,9 +231,9 @@ class Accounts:
         async def unit(q: Queries) -> None:
             user = await q.user_by_email(address)
             if user is None:
-                raise AccountError(f"no user {address}", field="email")
+                raise ConsoleUserError(f"no user {address}", field="email")
             if user.disabled:
-                raise AccountError(f"{address} is disabled", field="email")
+                raise ConsoleUserError(f"{address} is disabled", field="email")
             await q.insert_link(nonce, user.id, PASSWORD, now + PASSWORD_LINK_SECONDS)
             if actor is not None:
                 await q.insert_audit(None, now, actor, "user_reset_link", None, {"user": address})
@@ -280,9 +282,9 @@ class Accounts:
     async def use_link(self, token: str, password: str, now: float, *, email: str | None = None) -> UserRecord:
         """Spend a link: create the first admin (``email``) or set a user's password.
 
-        Every session the user had ends.  Raises AccountError if the link is spent or invalid.
+        Every session the user had ends.  Raises ConsoleUserError if the link is spent or invalid.
         """
-        spent = AccountError("this link has expired or was already used; ask for a new one", field="link")
+        spent = ConsoleUserError("this link has expired or was already used; ask for a new one", field="link")
         signed = self._unsign(token)
         if signed is None:
             raise spent
@@ -324,7 +326,7 @@ class Accounts:
         """The user, if ``password`` is theirs and they may sign in; None otherwise, whatever the reason."""
         try:
             address: str | None = user_email(email)
-        except AccountError:
+        except ConsoleUserError:
             address = None
         user = await self.store.read(lambda q: q.user_by_email(address)) if address else None
         hashed = user.password_hash if user is not None and not user.disabled else None
