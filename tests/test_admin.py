@@ -138,6 +138,7 @@ async def test_a_disabled_users_sessions_stop_working(server: Server) -> None:
 async def test_the_role_matrix_over_every_console_route(server: Server) -> None:
     await marc_journey(server)
     lead = (await server.api("/api/leads", stage="sql"))["leads"][0]["id"]
+    account = (await server.api("/api/accounts"))["accounts"][0]["id"]  # Marc's company, by his e-mail's domain
     sessions = {role: await session_of(server, role) for role in USER_ROLES}
     walked = 0
     for route in server.app.routes:
@@ -147,6 +148,7 @@ async def test_the_role_matrix_over_every_console_route(server: Server) -> None:
             route.path.replace("{person_id}", str(lead))
             .replace("{campaign_id}", "sales-popup")
             .replace("{key}", "demo")
+            .replace("{account_id}", str(account))
         )
         methods = sorted((route.methods or set()) - {"HEAD"})
         if route.path in PUBLIC:

@@ -20,6 +20,7 @@ from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.domain.scoring import apply_event, current_scores
 from tracker.domain.sites import Site
 from tracker.services.abuse import MAX_DEVICES
+from tracker.services.accounts import account_after_event
 from tracker.services.handoff import hand_off
 from tracker.services.identify import identify, start_visitor
 from tracker.services.stages import advance_stage
@@ -129,6 +130,8 @@ async def record(
         if memory is not None:
             person.campaigns = memory
         await q.insert_decisions(person.id, visitor.id, [str(campaign)], incoming.type, event.id, event.ts)
+    # Before routing: a lead of an account with an owner goes to that owner.
+    await account_after_event(q, site, person, event, now)
     entered = await advance_stage(q, person, event.id, event.ts)
     # Webhooks and routing, in this same unit: announced exactly when the change is committed.
     await hand_off(

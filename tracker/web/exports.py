@@ -6,7 +6,6 @@ parses its options through the same ``lead_filter``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -30,7 +29,7 @@ from tracker.services.exports import (
 )
 from tracker.services.runtime import Runtime
 from tracker.web.auth import authenticate, caller, site_of
-from tracker.web.params import int_param, text_param
+from tracker.web.params import int_param, number_param, text_param
 from tracker.web.responses import json_response
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
@@ -94,7 +93,7 @@ def lead_filter(site: Site, params: Mapping[str, str]) -> LeadFilter:
     score = params.get("score") or site.programme.primary_score
     if score is None or score not in site.programme.scoring.scores:
         raise BadRequest(f"unknown score {score!r}", field="score")
-    low, high = _number(params.get("min_score"), "min_score"), _number(params.get("max_score"), "max_score")
+    low, high = number_param(params.get("min_score"), "min_score"), number_param(params.get("max_score"), "max_score")
     if low is not None and high is not None and low > high:
         raise BadRequest("max_score is below min_score", field="max_score")
     return LeadFilter(
@@ -120,23 +119,11 @@ def _stages(raw: str | None) -> tuple[str, ...]:
     return stages
 
 
-def _number(raw: str | None, field: str) -> float | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"{field} must be a number", field=field) from None
-    if not math.isfinite(value):
-        raise BadRequest(f"{field} must be a finite number", field=field)
-    return value
-
-
 def _since(raw: str | None, field: str) -> float | None:
     if not raw:
         return None
     try:
-        return _number(raw, field)
+        return number_param(raw, field)
     except BadRequest:
         pass
     try:

@@ -8,6 +8,8 @@ which PostgreSQL refuses even to compare with.
 
 from __future__ import annotations
 
+import math
+
 from tracker.errors import BadRequest
 
 MAX_DIGITS = 18
@@ -37,3 +39,16 @@ def text_param(raw: str | None, field: str) -> str | None:
     if "\x00" in raw:
         raise BadRequest(f"{field} contains a NUL character", field=field)
     return raw
+
+
+def number_param(raw: str | None, field: str) -> float | None:
+    """``raw`` as a finite number, None when absent or empty; ``BadRequest`` naming ``field`` otherwise."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{field} must be a number", field=field) from None
+    if not math.isfinite(value):
+        raise BadRequest(f"{field} must be a finite number", field=field)
+    return value

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.domain.decisions import Campaign, compile_campaigns
+from tracker.domain.programme.accounts import NO_ACCOUNTS, AccountsProgramme, compile_accounts
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
-_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes"})
+_TOP_LEVEL_KEYS = frozenset({"tokens", "scores", "rules", "campaigns", "routes", "accounts"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Programme:
     campaign_ids: frozenset[str]
     # Lead routing to sales queues and owners (see ``routing``).
     routes: tuple[Route, ...] = ()
+    # Customer accounts' scores and stages (see ``programme.accounts``).
+    accounts: AccountsProgramme = NO_ACCOUNTS
 
     @property
     def primary_score(self) -> str | None:
@@ -59,4 +62,5 @@ def load_programme(source: str) -> Programme:
         source=source,
         campaign_ids=frozenset(c.id for c in campaigns),
         routes=compile_routes(doc.get("routes"), scoring),
+        accounts=compile_accounts(doc.get("accounts"), scoring),
     )
