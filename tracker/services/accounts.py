@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from tracker.domain.accounts import (
 from tracker.domain.clock import iso
 from tracker.domain.facts import Event, ScoreState
 from tracker.domain.people import PersonRecord
-from tracker.domain.scoring import current_scores
+from tracker.domain.scoring import current_scores, decayed
 from tracker.domain.sites import Site
 from tracker.services.exports import Cursor
 from tracker.services.handoff import hand_to_account_owner
@@ -60,14 +60,23 @@ class Placement:
     new_owner: bool = False
 
 
-async def account_after_event(q: Queries, site: Site, person: PersonRecord, event: Event, now: float) -> None:
-    """Place ``person`` in the account ``event`` names, hand its leads to its owner, recompute what changed."""
+async def account_after_event(
+    q: Queries, site: Site, person: PersonRecord, event: Event, scored: Collection[str], now: float
+) -> None:
+    """Place ``person`` in the account ``event`` names, hand its leads to its owner, recompute what changed.
+
+    ``scored`` names the person's scores the event changed.  An event that changes nothing the
+    account is made of (no membership, no added-up score, nothing a rule or a stage counts) leaves
+    it alone: what the clock alone changes is the hourly refresh's.
+    """
     programme = site.programme.accounts
     claim = claim_of(event, person.email, programme.company_field)
     placed = await _place(q, site.id, person.id, claim, now) if claim is not None else None
     if placed is not None and placed.account.owner is not None and (placed.joined or placed.new_owner):
         await _to_owner(q, site, placed.account, person, now, everyone=placed.new_owner)
     if not programme.declared:
+        return
+    if placed is None and programme.member_scores.isdisjoint(scored) and not programme.counts(event):
         return
     account = placed.account if placed is not None else None
     if account is None:
@@ -135,11 +144,9 @@ async def refresh(
     ``person``, when given, is a member whose state in memory is newer than the stored one.
     """
     programme = site.programme.accounts
-    states: dict[int, ScoreState] = await q.member_states(account.id)
-    if person is not None and person.id in states:
-        states[person.id] = person.scoring
-    members = [current_scores(site.programme.scoring, state, now) for state in states.values()]
-    events = await q.account_events(account.id, now - programme.history) if programme.history else []
+    members = await _member_scores(q, site, account.id, person, now)
+    history = programme.history
+    events = await q.account_events(account.id, now - history, programme.history_types) if history else []
     scores = account_scores(programme, members, account.traits, events, now)
     stages = account_stages(programme, scores, account.traits, events, now)
     entered = [stage for stage in stages if stage not in account.stages]
@@ -160,6 +167,20 @@ async def refresh(
     ]
     if signals:
         await announce(q, site.id, NO_PERSON, signals, occurred_at=now, now=now)
+
+
+async def _member_scores(
+    q: Queries, site: Site, account_id: int, person: PersonRecord | None, now: float
+) -> list[dict[str, float]]:
+    """Every member's scores the account adds up, decayed to ``now``; ``person``'s from memory."""
+    members: dict[int, dict[str, float]] = {}
+    scoring = site.programme.scoring
+    for name in sorted(site.programme.accounts.member_scores):
+        for person_id, (value, last) in (await q.member_scores(account_id, name)).items():
+            members.setdefault(person_id, {})[name] = decayed(scoring.scores[name], value, last, now)
+    if person is not None and person.id in members:
+        members[person.id] = current_scores(scoring, person.scoring, now)
+    return list(members.values())
 
 
 async def refresh_site(store: Store, site: Site, now: float) -> int:

@@ -131,7 +131,7 @@ async def record(
             person.campaigns = memory
         await q.insert_decisions(person.id, visitor.id, [str(campaign)], incoming.type, event.id, event.ts)
     # Before routing: a lead of an account with an owner goes to that owner.
-    await account_after_event(q, site, person, event, now)
+    await account_after_event(q, site, person, event, {entry.score for entry in scored.ledger}, now)
     entered = await advance_stage(q, person, event.id, event.ts)
     # Webhooks and routing, in this same unit: announced exactly when the change is committed.
     await hand_off(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from tracker.domain.accounts import AccountRecord
-from tracker.domain.facts import Event, ScoreState
+from tracker.domain.facts import Event
 from tracker.store.conn import Conn, Row
 from tracker.store.lead_queries import like_pattern
 from tracker.store.rows import EVENT_COLUMNS, dicts, dumps, event_of_row, loads, timeline_event_of_row
@@ -97,13 +97,22 @@ class AccountQueries:
             now,
         )
 
-    async def member_states(self, account_id: int) -> dict[int, ScoreState]:
-        """Each member's scoring state by person id, for aggregates of their decayed scores."""
+    async def member_scores(self, account_id: int, score: str) -> dict[int, tuple[float, float | None]]:
+        """Each member's stored value of ``score`` and when it last changed (None: never scored), by person id.
+
+        Read from ``person_scores``, not from each person's whole scoring state: an account of
+        a thousand people is added up from a thousand small rows.
+        """
         rows = await self.conn.fetchall(
-            "SELECT p.id, p.scoring FROM account_members m JOIN persons p ON p.id = m.person_id WHERE m.account_id = ?",
+            "SELECT m.person_id, s.value, s.changed_at FROM account_members m"
+            " LEFT JOIN person_scores s ON s.person_id = m.person_id AND s.score = ? WHERE m.account_id = ?",
+            score,
             account_id,
         )
-        return {int(row["id"]): ScoreState.from_json(loads(row["scoring"])) for row in rows}
+        return {
+            int(row["person_id"]): (float(row["value"] or 0.0), None if row["value"] is None else row["changed_at"])
+            for row in rows
+        }
 
     async def member_ids(self, account_id: int) -> list[int]:
         rows = await self.conn.fetchall(
@@ -141,14 +150,17 @@ class AccountQueries:
 
     # -- events and stages ---------------------------------------------------------------------
 
-    async def account_events(self, account_id: int, since: float) -> list[Event]:
-        """The members' events since ``since``, oldest first: what account rules and stages count."""
+    async def account_events(self, account_id: int, since: float, types: Collection[str] | None) -> list[Event]:
+        """The members' events since ``since`` (of ``types``, None: any), oldest first: what account rules
+        and stages count."""
         columns = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
+        of_types = "" if types is None else f" AND e.type IN ({', '.join('?' for _ in types)})"
         rows = await self.conn.fetchall(
             f"SELECT {columns} FROM events e JOIN account_members m ON m.person_id = e.person_id"
-            " WHERE m.account_id = ? AND e.ts >= ? ORDER BY e.ts, e.id",
+            f" WHERE m.account_id = ? AND e.ts >= ?{of_types} ORDER BY e.ts, e.id",
             account_id,
             since,
+            *(sorted(types) if types is not None else ()),
         )
         return [event_of_row(row) for row in rows]
 
@@ -198,7 +210,7 @@ class AccountQueries:
             where.append("stages LIKE ?")
             args.append(f'%"{stage}"%')
         if q:
-            where.append("(LOWER(name) LIKE ? ESCAPE '!' OR key LIKE ? ESCAPE '!')")
+            where.append("(LOWER(name) LIKE ? ESCAPE '!' OR LOWER(key) LIKE ? ESCAPE '!')")
             args += [like_pattern(q.lower())] * 2
         if min_score is not None:
             where.append("score >= ?")

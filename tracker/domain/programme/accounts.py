@@ -89,6 +89,8 @@ class AccountRule:
     event: Callable[[Event], bool] | None = None
     # Events older than this no longer count (a rule on events always has a window).
     within: float = 0.0
+    # The event types ``event`` can match (None: any), so only those are read.
+    types: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,7 @@ class RiskStage:
     usage: Callable[[Event], bool]
     window: float
     drop: float
+    types: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,32 @@ class AccountsProgramme:
         if self.at_risk is not None:
             windows.append(2 * self.at_risk.window)
         return max(windows, default=0.0)
+
+    @property
+    def history_types(self) -> frozenset[str] | None:
+        """The event types any rule or stage counts (None: any type)."""
+        found: set[str] = set()
+        for rule in self.rules:
+            if rule.event is not None:
+                if rule.types is None:
+                    return None
+                found |= rule.types
+        if self.at_risk is not None:
+            if self.at_risk.types is None:
+                return None
+            found |= self.at_risk.types
+        return frozenset(found)
+
+    @property
+    def member_scores(self) -> frozenset[str]:
+        """The members' scores the account's aggregates add up."""
+        return frozenset(score.of for score in self.scores.values() if score.of is not None)
+
+    def counts(self, event: Event) -> bool:
+        """Whether ``event`` counts for a rule or a stage of the account (then the account is recomputed)."""
+        if any(rule.event is not None and rule.event(event) for rule in self.rules):
+            return True
+        return self.at_risk is not None and self.at_risk.usage(event)
 
     @property
     def declared(self) -> bool:
@@ -217,8 +246,9 @@ def _compile_rule(index: int, raw: Any, scores: Collection[str]) -> AccountRule:
         return AccountRule(rule_id, score, points, trait=_traits(table["trait"], f"{where}.trait"))
     if "within" not in table:
         raise ProgrammeError(f"{where}.within", "a rule on events needs a window, e.g. '30d'")
-    matches, _ = compile_when(table["event"], f"{where}.event")
-    return AccountRule(rule_id, score, points, event=matches, within=parse_duration(table["within"], f"{where}.within"))
+    matches, types = compile_when(table["event"], f"{where}.event")
+    within = parse_duration(table["within"], f"{where}.within")
+    return AccountRule(rule_id, score, points, event=matches, within=within, types=types)
 
 
 def _traits(spec: Any, where: str) -> Callable[[Mapping[str, Any]], bool]:
@@ -255,11 +285,11 @@ def _risk_stage(spec: Any) -> RiskStage | None:
     where = "accounts.stages.at_risk"
     if "usage" not in spec:
         raise ProgrammeError(f"{where}.usage", "missing: the usage events, rule 'when' syntax")
-    usage, _ = compile_when(spec["usage"], f"{where}.usage")
+    usage, types = compile_when(spec["usage"], f"{where}.usage")
     drop = expect_number(spec.get("drop"), f"{where}.drop")
     if not 0 < drop <= 100:
         raise ProgrammeError(f"{where}.drop", "a percentage above 0 and at most 100")
-    return RiskStage(usage, parse_duration(spec.get("window"), f"{where}.window"), drop)
+    return RiskStage(usage, parse_duration(spec.get("window"), f"{where}.window"), drop, types)
 
 
 def _score(name: Any, scores: Collection[str], where: str) -> str:
