@@ -33,6 +33,7 @@ def test_programme_check_accepts_the_seed_grid() -> None:
     code, out, _ = run("programme", "check", "examples/seed-programme.toml")
     assert code == 0
     assert "ok" in out and "engagement: mql=8 sql=12" in out
+    assert "accounts: scores potential; 1 rules; stages renewal_due" in out
 
 
 def test_programme_check_names_the_rule_and_key(tmp_path: Path) -> None:

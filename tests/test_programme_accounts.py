@@ -53,6 +53,7 @@ def test_the_section_compiles_into_scores_rules_and_stages() -> None:
     ]
     assert accounts.renewal_days == 60 and accounts.upsell is not None and accounts.cross_sell is None
     assert accounts.primary_score == "potential" and accounts.declared
+    assert accounts.stages == ("renewal_due", "upsell", "at_risk")
     # Usage is compared over two windows, and the rule looks back 30 days: 30 days of history are read.
     assert accounts.history == 30 * 86400.0
 

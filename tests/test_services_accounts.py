@@ -6,6 +6,7 @@ the server, so the account calls arrive exactly as a customer's backend sends th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -132,6 +133,16 @@ async def test_free_mail_creates_no_account_and_a_business_domain_gathers_its_pe
     assert (atelier["name"], atelier["members"]) == ("atelier-marc.fr", 2)
     marc_score = (await server.person_of(marc))["scores"]["engagement"]
     assert marc_score > 0 and atelier["scores"]["potential"] == marc_score
+
+
+async def test_two_people_of_a_new_company_arriving_at_once_make_one_account(server: Server) -> None:
+    await server.load_programme(GRID + SECTION)
+    first, second = server.beacon(), server.beacon()
+    await asyncio.gather(
+        first.form("contact", email="anne@nouvelle.fr"), second.form("contact", email="bruno@nouvelle.fr")
+    )
+    (found,) = await accounts(server)
+    assert (found["key"], found["members"]) == ("domain:nouvelle.fr", 2)
 
 
 async def test_a_visitor_cannot_put_itself_in_an_account(server: Server) -> None:

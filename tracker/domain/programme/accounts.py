@@ -161,11 +161,15 @@ class AccountsProgramme:
         return self.at_risk is not None and self.at_risk.usage(event)
 
     @property
+    def stages(self) -> tuple[str, ...]:
+        """The customer stages the programme declares, in ``ACCOUNT_STAGES`` order."""
+        declared = (self.renewal_days, self.upsell, self.cross_sell, self.at_risk)
+        return tuple(name for name, stage in zip(ACCOUNT_STAGES, declared, strict=True) if stage is not None)
+
+    @property
     def declared(self) -> bool:
         """Anything to compute for an account: without it, accounts only gather their members."""
-        return bool(self.scores) or any(
-            stage is not None for stage in (self.renewal_days, self.upsell, self.cross_sell, self.at_risk)
-        )
+        return bool(self.scores) or bool(self.stages)
 
 
 NO_ACCOUNTS = AccountsProgramme()
