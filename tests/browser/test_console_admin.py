@@ -141,6 +141,7 @@ def a_lead(tracker: Tracker) -> int:
 
 def test_the_role_matrix_over_every_console_get_route(context: BrowserContext, tracker: Tracker) -> None:
     samples = {"{person_id}": str(a_lead(tracker)), "{key}": "demo", "{campaign_id}": "sales-popup"}
+    samples["{account_id}"] = str(tracker.api("/api/accounts")["accounts"][0]["id"])  # the lead's company
     walked: list[tuple[str, str]] = []
     for route in routes(Settings(demo=True)):
         if not isinstance(route, Route) or "GET" not in (route.methods or set()) or route.path in PUBLIC:
