@@ -26,6 +26,9 @@ async def test_sales_reads_the_accounts_and_one_account_with_its_people(server: 
     text = html.unescape(page.text)
     assert page.status_code == 200
     assert "marc@atelier-marc.fr" in text and "sophie@atelier-marc.fr" in text and "livre-blanc-a.pdf" in text
+    # Each person's page links to their company.
+    lead = (await server.api("/api/leads", q="sophie@atelier-marc.fr"))["leads"][0]["id"]
+    assert f'href="/admin/accounts/{account}"' in (await server.http.get(f"/admin/leads/{lead}", headers=headers)).text
     french = {**headers, "accept-language": "fr-FR,fr;q=0.9"}
     assert "montée en gamme" in html.unescape((await server.http.get("/admin/accounts", headers=french)).text)
     filtered = await server.http.get("/admin/accounts", params={"stage": "at_risk"}, headers=headers)

@@ -108,6 +108,8 @@ async def test_group_calls_name_the_account_its_traits_and_its_usage(server: Ser
     assert (acme["name"], acme["traits"]) == ("ACME Industrie", {"size": 800, "plan": "pro", "industry": "santé"})
     assert acme["scores"] == {"potential": 20.0, "health": 3.0}
     assert [(m["email"], m["source"]) for m in acme["members"]] == [("marc@gmail.com", "group")]
+    marc = await server.api(f"/api/leads/{acme['members'][0]['id']}")
+    assert marc["account"] == {"id": acme["id"], "key": "group:acme-1", "name": "ACME Industrie", "owner": None}
     # The merged timeline holds every member's events, newest first, each with its person.
     assert [e["name"] for e in acme["timeline"]] == ["report run"] * 3 + ["group", ""]
     assert {e["person_id"] for e in acme["timeline"]} == {acme["members"][0]["id"]}

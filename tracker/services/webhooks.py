@@ -168,6 +168,7 @@ def sample(event: str, now: float) -> bytes:
         "identified_at": iso(now - 1800),
         "last_seen_at": iso(now),
         "merged_ids": [2],
+        "account": {"id": 4, "key": "group:crm-4412", "name": "Atelier Marc", "owner": "chloe"},
         "routing": {"queue": "inside-sales", "owner": "chloe", "route": "inside-sales", "assigned_at": iso(now)},
         "stages": [{"stage": stage, "ts": iso(now - 60), "event_id": 7} for stage in ("known", "mql", "sql")],
         "ledger": [
@@ -180,7 +181,7 @@ def sample(event: str, now: float) -> bytes:
     if event.startswith("account."):
         account = {
             "id": 4,
-            "key": "domain:atelier-marc.fr",
+            "key": "group:crm-4412",
             "name": "Atelier Marc",
             "owner": "chloe",
             "score": 31.0,

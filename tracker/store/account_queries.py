@@ -140,6 +140,14 @@ class AccountQueries:
         )
         return {int(row["account_id"]): int(row["n"]) for row in rows}
 
+    async def account_of_person(self, person_id: int) -> AccountRecord | None:
+        columns = ", ".join(f"a.{c.strip()}" for c in _ACCOUNT.split(","))
+        row = await self.conn.fetchone(
+            f"SELECT {columns} FROM account_members m JOIN accounts a ON a.id = m.account_id WHERE m.person_id = ?",
+            person_id,
+        )
+        return _account(row) if row else None
+
     async def account_owner_of(self, person_id: int) -> str | None:
         """The owner of the person's account, if it has one: routing hands them the person."""
         owner = await self.conn.fetchval(
