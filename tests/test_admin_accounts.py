@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import html
 
-from .conftest import Server
+from .conftest import SEED_GRID, Server
 from .test_admin import session_of
-from .test_services_accounts import GRID, SECTION
+from .test_services_accounts import SECTION
 
 
 async def test_sales_reads_the_accounts_and_one_account_with_its_people(server: Server) -> None:
-    await server.load_programme(GRID + SECTION.replace("min = 30", "min = 2"))
+    await server.load_programme(SEED_GRID + SECTION.replace("min = 30", "min = 2"))
     marc = server.beacon()
     await marc.download("/demo/files/livre-blanc-a.pdf")
     await marc.form("contact", email="marc@atelier-marc.fr")

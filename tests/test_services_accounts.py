@@ -24,8 +24,6 @@ from tracker.store import Queries
 from .conftest import BASE, SEED_GRID, START, Server
 
 DAY = 86400.0
-# The demo's programme without its own [accounts] section: each test declares the one it needs.
-GRID = SEED_GRID[: SEED_GRID.index("\n# --- accounts")]
 SECTION = """
 [accounts]
 [accounts.scores.potential]
@@ -93,7 +91,7 @@ def iso_day(ts: float) -> str:
 
 
 async def test_group_calls_name_the_account_its_traits_and_its_usage(server: Server, sdk: Any) -> None:
-    await server.load_programme(GRID + SECTION)
+    await server.load_programme(SEED_GRID + SECTION)
 
     def calls(client: Client) -> None:
         client.identify(user_id="u-marc", traits={"email": "marc@gmail.com"})
@@ -116,7 +114,7 @@ async def test_group_calls_name_the_account_its_traits_and_its_usage(server: Ser
 
 
 async def test_free_mail_creates_no_account_and_a_business_domain_gathers_its_people(server: Server) -> None:
-    await server.load_programme(GRID + SECTION)
+    await server.load_programme(SEED_GRID + SECTION)
     await server.beacon().form("contact", email="jean@gmail.com")
     await server.beacon().form("contact", email="julie@orange.fr")
     await server.beacon().form("contact", email="paul@hotmail.fr")
@@ -138,7 +136,7 @@ async def test_free_mail_creates_no_account_and_a_business_domain_gathers_its_pe
 
 
 async def test_two_people_of_a_new_company_arriving_at_once_make_one_account(server: Server) -> None:
-    await server.load_programme(GRID + SECTION)
+    await server.load_programme(SEED_GRID + SECTION)
     first, second = server.beacon(), server.beacon()
     await asyncio.gather(
         first.form("contact", email="anne@nouvelle.fr"), second.form("contact", email="bruno@nouvelle.fr")
@@ -203,7 +201,7 @@ async def test_every_lead_of_an_account_with_an_owner_goes_to_that_owner(server:
 async def test_renewal_due_is_entered_once_when_the_clock_brings_the_date_within_the_window(
     server: Server, sdk: Any
 ) -> None:
-    await server.load_programme(GRID + SECTION)
+    await server.load_programme(SEED_GRID + SECTION)
     site = server.runtime.sites.get("demo")
     assert site is not None
     await add_webhook(server.runtime.store, site.id, "http://crm.test/hook", ACCOUNT_EVENTS, START, actor="test")
@@ -249,7 +247,7 @@ async def test_renewal_due_is_entered_once_when_the_clock_brings_the_date_within
 
 
 async def test_upsell_and_score_crossed_follow_the_members_scores(server: Server) -> None:
-    await server.load_programme(GRID + SECTION.replace("min = 30", "min = 9"))
+    await server.load_programme(SEED_GRID + SECTION.replace("min = 30", "min = 9"))
     site = server.runtime.sites.get("demo")
     assert site is not None
     await add_webhook(server.runtime.store, site.id, "http://crm.test/hook", ACCOUNT_EVENTS, START, actor="test")
@@ -271,7 +269,7 @@ async def test_upsell_and_score_crossed_follow_the_members_scores(server: Server
 
 
 async def test_the_account_list_filters_and_pages_by_score(server: Server, sdk: Any) -> None:
-    await server.load_programme(GRID + SECTION)
+    await server.load_programme(SEED_GRID + SECTION)
 
     def calls(client: Client) -> None:
         for n, size in enumerate((900, 10, 700, 600)):

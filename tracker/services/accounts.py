@@ -78,12 +78,15 @@ async def account_after_event(
         return
     if placed is None and programme.member_scores.isdisjoint(scored) and not programme.counts(event):
         return
-    account = placed.account if placed is not None else None
-    if account is None:
+    if placed is not None:
+        account_id: int | None = placed.account.id
+    else:
         membership = await q.membership(person.id)
-        account = await q.account(membership[0], for_update=True) if membership is not None else None
-        if account is None:
-            return
+        account_id = membership[0] if membership is not None else None
+    # Locked before it is recomputed: two units recomputing one account end as if one ran after the other.
+    account = await q.account(account_id, for_update=True) if account_id is not None else None
+    if account is None:
+        return
     await refresh(q, site, account, now, event_id=event.id, person=person)
     if placed is not None and placed.left is not None:
         previous = await q.account(placed.left, for_update=True)
@@ -96,7 +99,8 @@ async def _place(q: Queries, site_id: int, person_id: int, claim: Claim, now: fl
     current = await q.membership(person_id)
     if current is not None and not moves(current[1], claim):
         return None
-    account = await q.account_for_key(site_id, claim.key, claim.name, now)
+    # Only a group call changes the account itself (traits, name, owner): only then is it locked here.
+    account = await q.account_for_key(site_id, claim.key, claim.name, now, for_update=bool(claim.traits))
     owner = account.owner
     if claim.traits:
         account.traits.update({k: v for k, v in claim.traits.items() if k not in (NAME_TRAIT, OWNER_TRAIT)})

@@ -33,11 +33,14 @@ def _account(row: Row) -> AccountRecord:
 class AccountQueries:
     conn: Conn
 
-    async def account_for_key(self, site_id: int, key: str, name: str, now: float) -> AccountRecord:
-        """The site's account named ``key``, created if new, locked for this unit.
+    async def account_for_key(
+        self, site_id: int, key: str, name: str, now: float, *, for_update: bool
+    ) -> AccountRecord:
+        """The site's account named ``key``, created if new; ``for_update`` locks it for this unit.
 
         Two units creating one account at once both insert; the unique index keeps one row and
-        the other insert does nothing, so both lock and read that same row.
+        the other insert does nothing, so both read that same row.  Joining an account does not
+        lock it: people of one big company identify side by side.
         """
         await self.conn.execute(
             "INSERT INTO accounts (site_id, key, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
@@ -48,8 +51,9 @@ class AccountQueries:
             now,
             now,
         )
+        lock = self.conn.lock_rows() if for_update else ""
         row = await self.conn.fetchone(
-            f"SELECT {_ACCOUNT} FROM accounts WHERE site_id = ? AND key = ?{self.conn.lock_rows()}", site_id, key
+            f"SELECT {_ACCOUNT} FROM accounts WHERE site_id = ? AND key = ?{lock}", site_id, key
         )
         assert row is not None  # inserted above, or by the unit that won the race
         return _account(row)
