@@ -246,6 +246,31 @@ async def test_renewal_due_is_entered_once_when_the_clock_brings_the_date_within
     assert (body["account"]["key"], body["account"]["stages"]) == ("group:acme-1", ["renewal_due"])
 
 
+async def test_at_risk_when_usage_drops_from_one_window_to_the_next(server: Server, sdk: Any) -> None:
+    risky = 'at_risk = { usage = { type = "report run" }, window = "7d", drop = 50 }\n'
+    await server.load_programme(SEED_GRID + SECTION + risky)
+    site = server.runtime.sites.get("demo")
+    assert site is not None
+
+    def usage(times: int) -> Calls:
+        def calls(client: Client) -> None:
+            for _ in range(times):
+                client.track(user_id="u-1", event="report run", context={"groupId": "acme-1"})
+
+        return calls
+
+    await sdk(server, usage(4))  # a busy week
+    assert (await account(server, "group:acme-1"))["stages"] == []  # nothing to compare with yet
+    server.clock.advance(7 * DAY)
+    await sdk(server, usage(1))  # then one use in the next seven days: down 75 %
+    await refresh_site(server.runtime.store, site, server.clock())
+    assert (await account(server, "group:acme-1"))["stages"] == ["at_risk"]
+    await sdk(server, usage(4))  # back to normal
+    acme = await account(server, "group:acme-1")
+    assert acme["stages"] == [] and [h["stage"] for h in acme["stage_history"]] == ["at_risk"]
+    assert acme["scores"]["health"] == 9.0  # every use of the last 30 days
+
+
 async def test_upsell_and_score_crossed_follow_the_members_scores(server: Server) -> None:
     await server.load_programme(SEED_GRID + SECTION.replace("min = 30", "min = 9"))
     site = server.runtime.sites.get("demo")
