@@ -218,9 +218,9 @@ class AccountQueries:
         where = ["site_id = ?"]
         args: list[Any] = [site_id]
         if stage is not None:
-            # stages is a JSON list of plain names: the quoted name is found as a substring.
-            where.append("stages LIKE ?")
-            args.append(f'%"{stage}"%')
+            # stages is a JSON list of names: the name as JSON (quoted) is found inside it.
+            where.append("stages LIKE ? ESCAPE '!'")
+            args.append(like_pattern(dumps(stage)))
         if q:
             where.append("(LOWER(name) LIKE ? ESCAPE '!' OR LOWER(key) LIKE ? ESCAPE '!')")
             args += [like_pattern(q.lower())] * 2
