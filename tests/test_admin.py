@@ -10,9 +10,9 @@ import httpx
 from starlette.routing import Route
 
 from tracker.domain.roles import MATRIX, USER_ROLES
-from tracker.services.accounts import IDLE, Accounts
+from tracker.services.console_users import IDLE, ConsoleUsers
 from tracker.web.admin.pages import SIGN_IN_FAILED
-from tracker.web.admin.session import ACCOUNT_RATE, COOKIE
+from tracker.web.admin.session import COOKIE, USER_RATE
 
 from .conftest import Server
 from .test_ingest import marc_journey
@@ -22,15 +22,15 @@ PASSWORD = "a long enough password"
 PUBLIC = {"/", "/admin/login", "/admin/setup", "/admin/console.css", "/admin/console.js", "/admin/htmx.js"}
 
 
-def accounts(server: Server) -> Accounts:
-    return Accounts(server.runtime.store, "test-secret")
+def console_users(server: Server) -> ConsoleUsers:
+    return ConsoleUsers(server.runtime.store, "test-secret")
 
 
 async def user(server: Server, role: str, email: str | None = None) -> str:
-    acc = accounts(server)
+    users = console_users(server)
     address = email or f"{role}@example.com"
-    await acc.create_user(address, role, server.clock())
-    await acc.use_link(await acc.password_link(address, server.clock()), PASSWORD, server.clock())
+    await users.create_user(address, role, server.clock())
+    await users.use_link(await users.password_link(address, server.clock()), PASSWORD, server.clock())
     return address
 
 
@@ -64,7 +64,7 @@ async def test_root_leads_to_the_console_and_anonymous_to_sign_in(server: Server
 
 
 async def test_first_run_link_creates_the_admin_and_cannot_be_reused(server: Server) -> None:
-    token = await accounts(server).first_admin_link(server.clock())
+    token = await console_users(server).first_admin_link(server.clock())
     assert token is not None
     form = await server.http.get("/admin/setup", params={"t": token})
     assert form.status_code == 200 and "first administrator" in form.text
@@ -78,7 +78,7 @@ async def test_first_run_link_creates_the_admin_and_cannot_be_reused(server: Ser
     again = await server.http.post("/admin/setup", data={**body, "email": "evil@example.com"})
     assert again.status_code == 400 and "already used" in again.text
     assert (await server.http.get("/admin/setup", params={"t": token})).status_code == 410
-    assert [u.email for u in await accounts(server).users()] == ["boss@example.com"]
+    assert [u.email for u in await console_users(server).users()] == ["boss@example.com"]
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_answer(server: Server) -> None:
@@ -91,14 +91,14 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(server: Serve
     assert wrong.text.replace(email, "X") == unknown.text.replace("nobody@example.com", "X")
 
 
-async def test_sign_in_is_throttled_per_account(server: Server) -> None:
+async def test_sign_in_is_throttled_per_user(server: Server) -> None:
     email = await user(server, "sales")
-    for _ in range(int(ACCOUNT_RATE.burst)):
+    for _ in range(int(USER_RATE.burst)):
         assert (await sign_in(server, email, "guess")).status_code == 401
     throttled = await sign_in(server, email, PASSWORD)  # even the right password waits now
     assert throttled.status_code == 429 and "Too many sign-in attempts" in throttled.text
     assert int(throttled.headers["retry-after"]) >= 1
-    # Another account from the same address is not locked out by it.
+    # Another user from the same address is not locked out by it.
     assert (await sign_in(server, await user(server, "marketing"))).status_code == 303
     server.clock.advance(60)
     assert (await sign_in(server, email, PASSWORD)).status_code == 303
@@ -130,7 +130,7 @@ async def test_session_cookie_flags_and_idle_expiry(server: Server) -> None:
 async def test_a_disabled_users_sessions_stop_working(server: Server) -> None:
     headers = await session_of(server, "sales")
     assert (await server.http.get("/admin/leads", headers=headers)).status_code == 200
-    await accounts(server).disable("sales@example.com")
+    await console_users(server).disable("sales@example.com")
     assert (await server.http.get("/admin/leads", headers=headers)).status_code == 303
     assert (await sign_in(server, "sales@example.com")).status_code == 401
 
@@ -138,6 +138,7 @@ async def test_a_disabled_users_sessions_stop_working(server: Server) -> None:
 async def test_the_role_matrix_over_every_console_route(server: Server) -> None:
     await marc_journey(server)
     lead = (await server.api("/api/leads", stage="sql"))["leads"][0]["id"]
+    account = (await server.api("/api/accounts"))["accounts"][0]["id"]  # Marc's company, by his e-mail's domain
     sessions = {role: await session_of(server, role) for role in USER_ROLES}
     walked = 0
     for route in server.app.routes:
@@ -147,6 +148,7 @@ async def test_the_role_matrix_over_every_console_route(server: Server) -> None:
             route.path.replace("{person_id}", str(lead))
             .replace("{campaign_id}", "sales-popup")
             .replace("{key}", "demo")
+            .replace("{account_id}", str(account))
         )
         methods = sorted((route.methods or set()) - {"HEAD"})
         if route.path in PUBLIC:

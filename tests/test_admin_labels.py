@@ -57,7 +57,8 @@ async def test_every_field_of_every_console_page_has_a_label(server: Server) -> 
     await marc_journey(server)
     lead = (await server.api("/api/leads", stage="sql"))["leads"][0]["id"]
     headers = await session_of(server, "admin")
-    samples = {"{person_id}": str(lead), "{campaign_id}": "sales-popup", "{key}": "demo"}
+    account = (await server.api("/api/accounts"))["accounts"][0]["id"]  # Marc's company
+    samples = {"{person_id}": str(lead), "{campaign_id}": "sales-popup", "{key}": "demo", "{account_id}": str(account)}
     checked = 0
     for route in server.app.routes:
         if not isinstance(route, Route) or not route.path.startswith("/admin") or "GET" not in (route.methods or set()):

@@ -1,4 +1,4 @@
-"""/admin/users (web/admin/users.py) and the account changes behind it (services/accounts.py):
+"""/admin/users (web/admin/users.py) and the user changes behind it (services/console_users.py):
 create with a one-time link, role and owner, disable/enable, reset links, the last active admin,
 the first admin unique in the store, and the audit log — on both backends."""
 
@@ -11,11 +11,11 @@ import re
 import pytest
 
 from tracker.assets import asset_root
-from tracker.services.accounts import AccountError
+from tracker.services.console_users import ConsoleUserError
 from tracker.web.admin import i18n
 
 from .conftest import Server
-from .test_admin import PASSWORD, accounts, csrf_of, session_of, sign_in
+from .test_admin import PASSWORD, console_users, csrf_of, session_of, sign_in
 
 
 async def admin(server: Server) -> tuple[dict[str, str], str]:
@@ -42,7 +42,7 @@ async def test_an_admin_creates_a_sales_user_whose_link_works_once(server: Serve
     chosen = {"t": token, "password": PASSWORD, "confirm": PASSWORD}
     assert (await server.http.post("/admin/setup", data=chosen)).status_code == 303
     server.http.cookies.clear()
-    user = await accounts(server).user("chloe@example.com")
+    user = await console_users(server).user("chloe@example.com")
     assert user is not None and (user.role, user.owner) == ("sales", "chloe")
     assert (await sign_in(server, "chloe@example.com")).status_code == 303
     assert (await server.http.post("/admin/setup", data=chosen)).status_code == 400
@@ -58,7 +58,7 @@ async def test_a_bad_user_form_keeps_the_input_and_names_the_field(server: Serve
     owner_of_marketing = {**body, "email": "anne@example.com", "role": "marketing"}
     refused = await server.http.post("/admin/users", data=owner_of_marketing, headers=headers)
     assert refused.status_code == 400 and 'id="owner-error"' in refused.text
-    assert [u.email for u in await accounts(server).users()] == ["admin@example.com"]  # nothing created
+    assert [u.email for u in await console_users(server).users()] == ["admin@example.com"]  # nothing created
 
 
 async def test_role_owner_disable_enable_and_reset_are_audited_by_email(server: Server) -> None:
@@ -74,7 +74,7 @@ async def test_role_owner_disable_enable_and_reset_are_audited_by_email(server: 
     assert (
         await server.http.post("/admin/users/change", data={**change, "action": "disable"}, headers=headers)
     ).status_code == 303
-    user = await accounts(server).user("bob@example.com")
+    user = await console_users(server).user("bob@example.com")
     assert user is not None and (user.role, user.owner, user.disabled) == ("sales", "bob", True)
     assert (
         await server.http.post("/admin/users/change", data={**change, "action": "enable"}, headers=headers)
@@ -99,10 +99,10 @@ async def test_the_last_active_admin_can_neither_leave_nor_be_demoted(server: Se
         "/admin/users/change", data={**own, "role": "sales", "owner": "x"}, headers=headers
     )
     assert demoted.status_code == 400 and 'id="row-error"' in demoted.text and 'value="x"' in demoted.text
-    user = await accounts(server).user("admin@example.com")
+    user = await console_users(server).user("admin@example.com")
     assert user is not None and (user.role, user.disabled) == ("admin", False)
     # With a second admin, one may step down.
-    await accounts(server).create_user("second@example.com", "admin", server.clock())
+    await console_users(server).create_user("second@example.com", "admin", server.clock())
     assert (
         await server.http.post("/admin/users/change", data={**own, "role": "marketing"}, headers=headers)
     ).status_code == 303
@@ -114,31 +114,31 @@ async def warm_pool(server: Server) -> None:
 
 
 async def test_two_admins_demoting_each_other_at_once_leave_one_admin(server: Server) -> None:
-    acc = accounts(server)
+    users = console_users(server)
     for email in ("a@example.com", "b@example.com"):
-        await acc.create_user(email, "admin", server.clock())
+        await users.create_user(email, "admin", server.clock())
     await warm_pool(server)
     results = await asyncio.gather(
-        acc.set_role("a@example.com", "sales", None, actor="user:2"),
-        acc.set_role("b@example.com", "sales", None, actor="user:1"),
+        users.set_role("a@example.com", "sales", None, actor="user:2"),
+        users.set_role("b@example.com", "sales", None, actor="user:1"),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["AccountError", "UserRecord"]
-    assert [u.email for u in await acc.users() if u.role == "admin"] in (["a@example.com"], ["b@example.com"])
+    assert sorted(type(r).__name__ for r in results) == ["ConsoleUserError", "UserRecord"]
+    assert [u.email for u in await users.users() if u.role == "admin"] in (["a@example.com"], ["b@example.com"])
 
 
 async def test_two_different_first_admin_links_used_at_once_make_one_admin(server: Server) -> None:
-    acc = accounts(server)
-    first, second = await acc.first_admin_link(server.clock()), await acc.first_admin_link(server.clock())
+    users = console_users(server)
+    first, second = await users.first_admin_link(server.clock()), await users.first_admin_link(server.clock())
     assert first is not None and second is not None and first != second
     await warm_pool(server)
     results = await asyncio.gather(
-        acc.use_link(first, PASSWORD, server.clock(), email="one@example.com"),
-        acc.use_link(second, PASSWORD, server.clock(), email="two@example.com"),
+        users.use_link(first, PASSWORD, server.clock(), email="one@example.com"),
+        users.use_link(second, PASSWORD, server.clock(), email="two@example.com"),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["AccountError", "UserRecord"]
-    users = await acc.users()
+    assert sorted(type(r).__name__ for r in results) == ["ConsoleUserError", "UserRecord"]
+    users = await users.users()
     assert len(users) == 1 and users[0].role == "admin"
     marks = await server.runtime.store.read(lambda q: q.conn.fetchall("SELECT user_id FROM install_marks"))
     assert [int(row["user_id"]) for row in marks] == [users[0].id]
@@ -156,15 +156,15 @@ async def test_sales_and_marketing_cannot_manage_users(server: Server) -> None:
         assert (await server.http.get("/admin/users", headers=headers)).status_code == 403
         body = {"csrf": await csrf_of(server, headers), "email": "x@example.com", "role": "admin"}
         assert (await server.http.post("/admin/users", data=body, headers=headers)).status_code == 403
-    with pytest.raises(AccountError):
-        await accounts(server).create_user("sales@example.com", "sales", server.clock())
+    with pytest.raises(ConsoleUserError):
+        await console_users(server).create_user("sales@example.com", "sales", server.clock())
 
 
 async def test_a_user_form_without_the_csrf_token_is_refused(server: Server) -> None:
     headers, _ = await admin(server)
     body = {"email": "x@example.com", "role": "admin"}
     assert (await server.http.post("/admin/users", data=body, headers=headers)).status_code == 403
-    assert await accounts(server).user("x@example.com") is None
+    assert await console_users(server).user("x@example.com") is None
 
 
 ADMIN_TEMPLATES = ("users", "keys", "sites", "site", "webhooks", "audit", "privacy")

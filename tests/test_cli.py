@@ -13,6 +13,7 @@ from tracker.domain.keys import digest
 from tracker.store import open_store
 
 from .conftest import SEED_GRID
+from .test_services_accounts import SECTION
 
 BROKEN_POINTS = """
 [scores.engagement]
@@ -33,6 +34,13 @@ def test_programme_check_accepts_the_seed_grid() -> None:
     code, out, _ = run("programme", "check", "examples/seed-programme.toml")
     assert code == 0
     assert "ok" in out and "engagement: mql=8 sql=12" in out
+
+
+def test_programme_check_sums_up_the_accounts_section(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(SEED_GRID + SECTION)
+    code, out, _ = run("programme", "check", str(grid))
+    assert code == 0 and "accounts: scores potential, health; 2 rules; stages renewal_due, upsell" in out
 
 
 def test_programme_check_names_the_rule_and_key(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def test_users_create_list_disable_and_reset_link(tmp_path: Path) -> None:
     code, out, _ = run("users", "list", *data)
     assert code == 0 and out.split("\t")[:3] == ["amelie@acme.fr", "sales", "invited"]
     code, _, err = run("users", "create", "amelie@acme.fr", "--role", "admin", *data)
-    assert code == 1 and "already has an account" in err
+    assert code == 1 and "is already a user" in err
     code, out, _ = run("users", "reset-link", "amelie@acme.fr", *data)
     assert code == 0 and "/admin/setup?t=" in out
     assert run("users", "disable", "amelie@acme.fr", *data)[0] == 0

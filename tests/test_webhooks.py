@@ -149,6 +149,7 @@ WEBHOOK_PERSON_FIELDS = {
     "decisions",
     "devices",
     "outcomes",
+    "account",
 }
 # What a person.outcome announcement's data carries (the person is the whole story, as above).
 OUTCOME_DATA_FIELDS = {"kind", "value", "reason", "event_id"}

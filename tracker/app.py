@@ -23,6 +23,7 @@ from tracker.domain.identity import VisitorTokens
 from tracker.domain.sites import normalise_origin
 from tracker.errors import HTTPError
 from tracker.services import abuse, metrics
+from tracker.services.accounts import refresh_periodically
 from tracker.services.background import Background
 from tracker.services.outbox import Deliverer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
@@ -31,10 +32,12 @@ from tracker.services.runtime import Runtime, new_visitor_id
 from tracker.services.sites import RELOAD_SECONDS, SiteRegistry, seed_site
 from tracker.services.webhooks import renderer
 from tracker.store import open_store
+from tracker.web import accounts as accounts_api
 from tracker.web import calibration, email, experiments, exports, openapi, segment, traffic, webhooks
 from tracker.web import collect as ingest
 from tracker.web import leads as api
 from tracker.web import what_if as what_if_api
+from tracker.web.admin import accounts as accounts_console
 from tracker.web.admin import audit as audit_page
 from tracker.web.admin import calibration as calibration_page
 from tracker.web.admin import campaigns, dashboard, lead_page, programme_edit, programme_pages, thresholds
@@ -108,6 +111,8 @@ def create_app(
         gc.set_threshold(*GC_THRESHOLDS)
         reloader = asyncio.create_task(_reload_sites(runtime.sites), name="site-reloader")
         purger = asyncio.create_task(purge_periodically(store, clock, purge_every), name="retention-purge")
+        # Account stages that move with the clock alone (a renewal date coming near).
+        refresher = asyncio.create_task(refresh_periodically(store, runtime.sites, clock), name="account-refresh")
         await deliverer.start()
         try:
             async with abuse.counting(runtime.guard, store):
@@ -118,10 +123,13 @@ def create_app(
             await background.stop()
             reloader.cancel()
             purger.cancel()
+            refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reloader
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
             await store.close()
 
     app = _App(
@@ -269,6 +277,10 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/email-links", email.create_links, methods=["POST"]),
         Route("/admin/email-links", email_links_page.form_page, methods=["GET"]),
         Route("/admin/email-links", email_links_page.create, methods=["POST"]),
+        Route("/api/accounts", accounts_api.list_accounts, methods=["GET"]),
+        Route("/api/accounts/{account_id}", accounts_api.get_account, methods=["GET"]),
+        Route("/admin/accounts", accounts_console.accounts, methods=["GET"]),
+        Route("/admin/accounts/{account_id}", accounts_console.account, methods=["GET"]),
     ]
     if settings.demo:
         table.extend(demo_routes())

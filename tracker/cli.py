@@ -132,6 +132,12 @@ def programme_check(file: Path) -> None:
     )
     for name, (mql, sql) in programme.thresholds().items():
         click.echo(f"  {name}: mql={_fmt(mql)} sql={_fmt(sql)}")
+    accounts = programme.accounts
+    if accounts.declared:
+        click.echo(
+            f"  accounts: scores {', '.join(accounts.scores) or '-'}; {len(accounts.rules)} rules;"
+            f" stages {', '.join(accounts.stages) or '-'}"
+        )
 
 
 @programme.command("load")

@@ -1,4 +1,4 @@
-"""``tracker users``: console accounts from the command line (create with a one-time link, list,
+"""``tracker users``: console users from the command line (create with a one-time link, list,
 role, disable, enable, reset-link; audited as "cli"), and what ``tracker serve`` says about the
 console when it starts."""
 
@@ -14,7 +14,7 @@ import click
 from tracker.config import Settings
 from tracker.domain.clock import iso
 from tracker.domain.roles import USER_ROLES
-from tracker.services.accounts import AccountError, Accounts
+from tracker.services.console_users import ConsoleUserError, ConsoleUsers
 from tracker.store import Store
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ WithStore = Callable[[Settings, Callable[[Store], Awaitable[Any]]], Any]
 async def console_start(store: Store, secret: str) -> tuple[list[str], str | None]:
     """The sites' keys, and a first-admin link when nobody can sign in to the console yet."""
     sites = await store.read(lambda q: q.sites())
-    return [site.key for site in sites], await Accounts(store, secret).first_admin_link(time.time())
+    return [site.key for site in sites], await ConsoleUsers(store, secret).first_admin_link(time.time())
 
 
 def serve_banner(settings: Settings, base: str, demo: bool, with_store: WithStore) -> list[str]:
@@ -46,16 +46,16 @@ def _link_line(token: str, base: str) -> str:
     return f"{base.rstrip('/')}/admin/setup?t={token}"
 
 
-def _accounts(settings: Settings) -> Callable[[Store], Accounts]:
+def _console_users(settings: Settings) -> Callable[[Store], ConsoleUsers]:
     secret = settings.signing_secret()
-    return lambda store: Accounts(store, secret)
+    return lambda store: ConsoleUsers(store, secret)
 
 
 def _or_exit(action: Callable[[Store], Awaitable[T]]) -> Callable[[Store], Awaitable[T]]:
     async def run(store: Store) -> T:
         try:
             return await action(store)
-        except AccountError as exc:
+        except ConsoleUserError as exc:
             raise click.ClickException(exc.message) from None
 
     return run
@@ -80,12 +80,12 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     def users_create(email: str, role: str, base_url: str, data_dir: Path | None, db: str | None) -> None:
         """Create a user; prints a one-time link (24 h) where they set their password."""
         settings = Settings.from_env(data_dir=data_dir, db=db)
-        accounts_of = _accounts(settings)
+        users_of = _console_users(settings)
 
         async def run(store: Store) -> tuple[str, str]:
-            accounts = accounts_of(store)
-            user = await accounts.create_user(email, role, time.time())
-            return user.email, await accounts.password_link(user.email, time.time())
+            users = users_of(store)
+            user = await users.create_user(email, role, time.time())
+            return user.email, await users.password_link(user.email, time.time())
 
         address, token = _with_store(settings, _or_exit(run))
         click.echo(
@@ -99,8 +99,8 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     def users_list(data_dir: Path | None, db: str | None) -> None:
         """List users: e-mail, role, state, last sign-in."""
         settings = Settings.from_env(data_dir=data_dir, db=db)
-        accounts_of = _accounts(settings)
-        for user in _with_store(settings, lambda store: accounts_of(store).users()):
+        users_of = _console_users(settings)
+        for user in _with_store(settings, lambda store: users_of(store).users()):
             state = "disabled" if user.disabled else ("active" if user.password_hash else "invited")
             last = iso(user.last_login_at) if user.last_login_at is not None else "never"
             click.echo(f"{user.email}\t{user.role}\t{state}\tlast sign-in {last}")
@@ -112,10 +112,10 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     def users_disable(email: str, data_dir: Path | None, db: str | None) -> None:
         """Disable a user: their sessions end at once and they cannot sign in."""
         settings = Settings.from_env(data_dir=data_dir, db=db)
-        accounts_of = _accounts(settings)
+        users_of = _console_users(settings)
 
         async def run(store: Store) -> str:
-            return (await accounts_of(store).disable(email)).email
+            return (await users_of(store).disable(email)).email
 
         click.echo(f"{_with_store(settings, _or_exit(run))} disabled; their sessions have ended")
 
@@ -126,10 +126,10 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     def users_enable(email: str, data_dir: Path | None, db: str | None) -> None:
         """Let a disabled user sign in again."""
         settings = Settings.from_env(data_dir=data_dir, db=db)
-        accounts_of = _accounts(settings)
+        users_of = _console_users(settings)
 
         async def run(store: Store) -> str:
-            return (await accounts_of(store).enable(email)).email
+            return (await users_of(store).enable(email)).email
 
         click.echo(f"{_with_store(settings, _or_exit(run))} enabled")
 
@@ -142,10 +142,10 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     def users_role(email: str, role: str, owner: str | None, data_dir: Path | None, db: str | None) -> None:
         """Change a user's role (and routing owner); the last active admin stays one."""
         settings = Settings.from_env(data_dir=data_dir, db=db)
-        accounts_of = _accounts(settings)
+        users_of = _console_users(settings)
 
         async def run(store: Store) -> str:
-            user = await accounts_of(store).set_role(email, role, owner)
+            user = await users_of(store).set_role(email, role, owner)
             return f"{user.email} is {user.role}" + (f", owner {user.owner}" if user.owner else "")
 
         click.echo(_with_store(settings, _or_exit(run)))
@@ -158,10 +158,10 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     def users_reset_link(email: str, base_url: str, data_dir: Path | None, db: str | None) -> None:
         """Print a one-time link (24 h) to set a new password; earlier links stop working."""
         settings = Settings.from_env(data_dir=data_dir, db=db)
-        accounts_of = _accounts(settings)
+        users_of = _console_users(settings)
 
         async def run(store: Store) -> str:
-            return await accounts_of(store).password_link(email, time.time(), actor="cli")
+            return await users_of(store).password_link(email, time.time(), actor="cli")
 
         token = _with_store(settings, _or_exit(run))
         click.echo(f"one-time link for {email} (valid 24 h):", err=True)

@@ -97,7 +97,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_sign_in_is_throttled(
     page.goto(tracker.url("/admin/users"))
     assert "evil@example.com" not in page.content()
 
-    # A distinct account, so the other tests' sign-ins are not throttled by this one.
+    # A distinct user, so the other tests' sign-ins are not throttled by this one.
     target = f"throttled-{uuid.uuid4().hex[:6]}@example.com"
     stranger = context.browser.new_context()  # type: ignore[union-attr]
     try:
@@ -141,6 +141,7 @@ def a_lead(tracker: Tracker) -> int:
 
 def test_the_role_matrix_over_every_console_get_route(context: BrowserContext, tracker: Tracker) -> None:
     samples = {"{person_id}": str(a_lead(tracker)), "{key}": "demo", "{campaign_id}": "sales-popup"}
+    samples["{account_id}"] = str(tracker.api("/api/accounts")["accounts"][0]["id"])  # the lead's company
     walked: list[tuple[str, str]] = []
     for route in routes(Settings(demo=True)):
         if not isinstance(route, Route) or "GET" not in (route.methods or set()) or route.path in PUBLIC:

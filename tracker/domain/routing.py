@@ -75,6 +75,16 @@ class Route:
         return STAGE_RANK[lead.stage] >= STAGE_RANK[self.stage] and all(check(lead) for check in self.checks)
 
 
+# A lead whose account (company) has an owner goes to that owner: in the queue its route names, else in
+# this one, from the moment it is known — the account's owner deals with everyone at the company.
+ACCOUNT_ROUTE_ID = "account-owner"
+ACCOUNT_QUEUE = "accounts"
+
+
+def account_route(owner: str) -> Route:
+    return Route(id=ACCOUNT_ROUTE_ID, queue=ACCOUNT_QUEUE, owners=(owner,), stage="known", checks=())
+
+
 # ---------------------------------------------------------------------------
 # Choosing
 

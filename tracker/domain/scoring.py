@@ -350,10 +350,14 @@ def _materialise_decay(score: ScoreDef, state: ScoreState, ts: float, ledger: li
 
 
 def _value_at(score: ScoreDef, state: ScoreState, ts: float) -> float:
-    stored = state.values.get(score.name, 0.0)
-    if score.decay is None or score.name not in state.last:
+    return decayed(score, state.values.get(score.name, 0.0), state.last.get(score.name), ts)
+
+
+def decayed(score: ScoreDef, stored: float, last: float | None, ts: float) -> float:
+    """A stored value at ``ts``, decayed from ``last``, when it last changed (``person_scores`` keeps both)."""
+    if score.decay is None or last is None:
         return _round(stored)
-    periods = max(0, math.floor((ts - state.last[score.name]) / score.decay.after))
+    periods = max(0, math.floor((ts - last) / score.decay.after))
     return _round(stored * (1 - score.decay.percent / 100) ** periods)
 
 

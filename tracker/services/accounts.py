@@ -1,359 +1,294 @@
-"""Console accounts: users, password checks, server-side sessions and one-time links.
+"""Customer accounts: placing people in them, and keeping each account's scores and stages current.
 
-- Passwords are argon2id hashes (argon2-cffi), computed in a thread so the event loop keeps
-  serving beacons; no password ever ships: a user sets theirs from a one-time link.
-- ``sign_in`` gives one answer (None) for an unknown e-mail, a disabled user, a user who has
-  not set a password and a wrong password, and spends the same argon2 work in each case.
-- A session is a row: signing out, disabling the user or setting a new password deletes it,
-  and it ends after ``IDLE`` seconds without a request or ``ABSOLUTE`` seconds after sign-in.
-- A link is signed (itsdangerous, with its age) *and* names a nonce stored in ``user_links``;
-  using it deletes the nonce, so it works once, and a newer link for a user voids the older.
+Inside the ingest unit (``account_after_event``): the event may name the person's account (a
+Segment group call, a business e-mail, a form's company field; see ``domain.accounts``), and
+when the programme scores accounts, the account is recomputed from its members' decayed scores,
+its traits and its members' recent events.  Every stage the account enters is recorded once and,
+like every score threshold it reaches, announced through the webhook outbox in that same unit.
+
+Some stages move with the clock alone (a renewal date coming within N days, usage that stopped):
+``refresh_site`` recomputes every account of a site, and each server process runs it hourly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import time
+import logging
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from tracker.domain.accounts import (
+    NAME_TRAIT,
+    OWNER_TRAIT,
+    AccountRecord,
+    Claim,
+    account_scores,
+    account_stages,
+    claim_of,
+    crossings,
+    moves,
+    owner_of,
+)
+from tracker.domain.clock import iso
+from tracker.domain.facts import Event, ScoreState
+from tracker.domain.people import PersonRecord
+from tracker.domain.scoring import current_scores, decayed
+from tracker.domain.sites import Site
+from tracker.services.exports import Cursor
+from tracker.services.handoff import hand_to_account_owner
+from tracker.services.outbox import NO_PERSON, announce
+from tracker.services.sites import SiteRegistry
+from tracker.store import Queries, Store
 
-from tracker.domain.identity import IdentityError, normalise_email
-from tracker.domain.keys import digest
-from tracker.domain.roles import USER_ROLES
-from tracker.errors import BadRequest
-from tracker.store import Queries, SessionRecord, Store, UserRecord
+log = logging.getLogger("tracker.accounts")
 
-IDLE = 2 * 3600  # a session unused this long is over
-ABSOLUTE = 12 * 3600  # and any session ends this long after sign-in
-TOUCH_EVERY = 60  # write a session's last use at most this often
-FIRST_ADMIN_SECONDS = 3600  # the link printed by `tracker serve` on an empty user table
-PASSWORD_LINK_SECONDS = 24 * 3600  # a new user's or a reset link
-MIN_PASSWORD = 10
-MAX_PASSWORD = 1024
-MAX_OWNER = 200
-FIRST_ADMIN = "first-admin"
-PASSWORD = "password"
-
-_hasher = PasswordHasher()
-
-
-@cache
-def _decoy_hash() -> str:
-    """A hash to verify against when there is no real one, so every failure costs the same."""
-    return _hasher.hash(secrets.token_urlsafe(16))
-
-
-class AccountError(BadRequest):
-    code = "account"
+REFRESH_EVERY = 3600.0
+# Accounts recomputed per write unit by the periodic refresh: ingest never waits long for the lock.
+REFRESH_BATCH = 100
+MEMBER_LIMIT = 1000
+TIMELINE_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
-class LinkInfo:
-    purpose: str  # FIRST_ADMIN or PASSWORD
-    user: UserRecord | None  # the user a PASSWORD link is for
+class Placement:
+    """What a claim did: the person's account, the one they left, and whether its owner changed."""
+
+    account: AccountRecord
+    left: int | None = None
+    joined: bool = False
+    new_owner: bool = False
 
 
-def user_email(raw: str) -> str:
-    try:
-        return normalise_email(raw)
-    except IdentityError as exc:
-        raise AccountError(str(exc), field="email") from None
+async def account_after_event(
+    q: Queries, site: Site, person: PersonRecord, event: Event, scored: Collection[str], now: float
+) -> None:
+    """Place ``person`` in the account ``event`` names, hand its leads to its owner, recompute what changed.
+
+    ``scored`` names the person's scores the event changed.  An event that changes nothing the
+    account is made of (no membership, no added-up score, nothing a rule or a stage counts) leaves
+    it alone: what the clock alone changes is the hourly refresh's.
+    """
+    programme = site.programme.accounts
+    claim = claim_of(event, person.email, programme.company_field)
+    placed = await _place(q, site.id, person.id, claim, now) if claim is not None else None
+    if placed is not None and placed.account.owner is not None and (placed.joined or placed.new_owner):
+        await _to_owner(q, site, placed.account, person, now, everyone=placed.new_owner)
+    if not programme.declared:
+        return
+    if placed is None and programme.member_scores.isdisjoint(scored) and not programme.counts(event):
+        return
+    if placed is not None:
+        account_id: int | None = placed.account.id
+    else:
+        membership = await q.membership(person.id)
+        account_id = membership[0] if membership is not None else None
+    # Locked before it is recomputed: two units recomputing one account end as if one ran after the other.
+    account = await q.account(account_id, for_update=True) if account_id is not None else None
+    if account is None:
+        return
+    await refresh(q, site, account, now, event_id=event.id, person=person)
+    if placed is not None and placed.left is not None:
+        previous = await q.account(placed.left, for_update=True)
+        if previous is not None:
+            await refresh(q, site, previous, now, event_id=event.id)
 
 
-def check_role(role: str) -> str:
-    if role not in USER_ROLES:
-        raise AccountError(f"role must be one of {', '.join(USER_ROLES)}", field="role")
-    return role
-
-
-def check_owner(owner: str | None, role: str) -> str | None:
-    """A sales user's routing owner (the name routes give, for "my leads"); nobody else has one."""
-    name = (owner or "").strip()
-    if not name:
+async def _place(q: Queries, site_id: int, person_id: int, claim: Claim, now: float) -> Placement | None:
+    """Put the person in the account ``claim`` names; None when the claim may not move them."""
+    current = await q.membership(person_id)
+    if current is not None and not moves(current[1], claim):
         return None
-    if role != "sales":
-        raise AccountError("only a sales user is a routing owner", field="owner")
-    if len(name) > MAX_OWNER or any(ord(c) < 32 for c in name):
-        raise AccountError(f"an owner is a name of at most {MAX_OWNER} characters", field="owner")
-    return name
+    # Only a group call changes the account itself (traits, name, owner): only then is it locked here.
+    account = await q.account_for_key(site_id, claim.key, claim.name, now, for_update=bool(claim.traits))
+    owner = account.owner
+    if claim.traits:
+        account.traits.update({k: v for k, v in claim.traits.items() if k not in (NAME_TRAIT, OWNER_TRAIT)})
+        if NAME_TRAIT in claim.traits:
+            account.name = claim.name
+        if OWNER_TRAIT in claim.traits:
+            account.owner = owner_of(claim.traits)
+        account.updated_at = now
+        await q.save_account(account)
+    new_owner = account.owner != owner
+    if current is not None and current[0] == account.id:
+        return Placement(account, new_owner=new_owner)
+    await q.set_membership(person_id, account.id, claim.source, now)
+    return Placement(account, None if current is None else current[0], joined=True, new_owner=new_owner)
 
 
-def _state(role: str, owner: str | None) -> dict[str, Any]:
-    return {"role": role, "owner": owner}
+async def _to_owner(
+    q: Queries, site: Site, account: AccountRecord, person: PersonRecord, now: float, *, everyone: bool
+) -> None:
+    """Hand ``person`` (in memory, locked) to the account's owner; with ``everyone``, every other member too."""
+    assert account.owner is not None
+    await hand_to_account_owner(q, site, person, account.owner, now)
+    if not everyone:
+        return
+    # An owner change is rare; each member is locked in id order, as every unit locks people.
+    for member_id in await q.member_ids(account.id):
+        if member_id == person.id:
+            continue
+        member = await q.person(member_id, for_update=True)
+        if member is not None:
+            await hand_to_account_owner(q, site, member, account.owner, now)
 
 
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters", field="password")
-    if len(password) > MAX_PASSWORD or "\x00" in password:
-        raise AccountError("this password cannot be used", field="password")
-    return password
+async def refresh(
+    q: Queries,
+    site: Site,
+    account: AccountRecord,
+    now: float,
+    *,
+    event_id: int | None = None,
+    person: PersonRecord | None = None,
+) -> None:
+    """Recompute the (locked) ``account``; record and announce the stages it enters and thresholds it reaches.
+
+    ``person``, when given, is a member whose state in memory is newer than the stored one.
+    """
+    programme = site.programme.accounts
+    members = await _member_scores(q, site, account.id, person, now)
+    history = programme.history
+    events = await q.account_events(account.id, now - history, programme.history_types) if history else []
+    scores = account_scores(programme, members, account.traits, events, now)
+    stages = account_stages(programme, scores, account.traits, events, now)
+    entered = [stage for stage in stages if stage not in account.stages]
+    reached = crossings(programme, account.scores, scores)
+    primary = programme.primary_score
+    account.scores, account.stages = scores, stages
+    account.score = scores[primary] if primary is not None else 0.0
+    account.updated_at = now
+    await q.save_account(account)
+    if entered:
+        await q.insert_account_stages(account.id, entered, now, event_id)
+    signals: list[tuple[str, Mapping[str, Any]]] = [
+        ("account.score_crossed", {"account_id": account.id, "score": name, "threshold": level, "event_id": event_id})
+        for name, level in reached
+    ]
+    signals += [
+        ("account.stage_changed", {"account_id": account.id, "stage": stage, "event_id": event_id}) for stage in entered
+    ]
+    if signals:
+        await announce(q, site.id, NO_PERSON, signals, occurred_at=now, now=now)
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, check_password(password))
+async def _member_scores(
+    q: Queries, site: Site, account_id: int, person: PersonRecord | None, now: float
+) -> list[dict[str, float]]:
+    """Every member's scores the account adds up, decayed to ``now``; ``person``'s from memory."""
+    members: dict[int, dict[str, float]] = {}
+    scoring = site.programme.scoring
+    for name in sorted(site.programme.accounts.member_scores):
+        for person_id, (value, last) in (await q.member_scores(account_id, name)).items():
+            members.setdefault(person_id, {})[name] = decayed(scoring.scores[name], value, last, now)
+    if person is not None and person.id in members:
+        members[person.id] = current_scores(scoring, person.scoring, now)
+    return list(members.values())
 
 
-async def _verifies(hashed: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _hasher.verify(hashed or _decoy_hash(), password) and hashed is not None
-        except (VerificationError, InvalidHashError):
-            return False
+async def refresh_site(store: Store, site: Site, now: float) -> int:
+    """Recompute every account of ``site`` (stages that move with the clock); how many were."""
+    if not site.programme.accounts.declared:
+        return 0
+    done, after = 0, 0
+    while True:
 
-    return await asyncio.to_thread(verify)
+        async def unit(q: Queries, after: int = after) -> list[int]:
+            ids = await q.account_ids(site.id, after, REFRESH_BATCH)
+            for account_id in ids:
+                account = await q.account(account_id, for_update=True)
+                if account is not None:
+                    await refresh(q, site, account, now)
+            return ids
+
+        ids = await store.write(unit)
+        if not ids:
+            return done
+        done, after = done + len(ids), ids[-1]
 
 
-class Accounts:
-    """Users and sessions of one install; ``secret`` signs the links (the server's signing secret)."""
+async def refresh_periodically(
+    store: Store, sites: SiteRegistry, clock: Callable[[], float], every: float = REFRESH_EVERY
+) -> None:
+    """The in-process job: every site's accounts recomputed every ``every`` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(every)
+        for site in sites.all():
+            try:
+                await refresh_site(store, site, clock())
+            except Exception:  # one site's failure must not stop the others, nor the next run
+                log.exception("refreshing the accounts of site %s failed", site.key)
 
-    def __init__(self, store: Store, secret: str) -> None:
-        self.store = store
-        self.links = URLSafeTimedSerializer(secret, salt="tracker.console.link")
 
-    # -- users ---------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
+# Reading
 
-    async def create_user(
-        self, email: str, role: str, now: float, *, owner: str | None = None, actor: str = "cli"
-    ) -> UserRecord:
-        """A user without a password yet (they set it from ``password_link``); audited."""
-        address, role, owner = user_email(email), check_role(role), check_owner(owner, role)
 
-        async def unit(q: Queries) -> UserRecord:
-            if await q.user_by_email(address) is not None:
-                raise AccountError(f"{address} already has an account", field="email")
-            user_id = await q.insert_user(address, role, None, now, owner)
-            await q.insert_audit(None, now, actor, "user_create", None, {"user": address, "after": _state(role, owner)})
-            user = await q.user_by_id(user_id)
-            assert user is not None
-            return user
+def account_summary(account: AccountRecord, members: int) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "key": account.key,
+        "name": account.name,
+        "owner": account.owner,
+        "score": account.score,
+        "scores": account.scores,
+        "stages": account.stages,
+        "traits": account.traits,
+        "members": members,
+        "created_at": iso(account.created_at),
+        "updated_at": iso(account.updated_at),
+    }
 
-        return await self.store.write(unit)
 
-    async def users(self) -> list[UserRecord]:
-        return await self.store.read(lambda q: q.users())
+async def account_page(
+    store: Store,
+    site_id: int,
+    *,
+    stage: str | None,
+    search: str | None,
+    min_score: float | None,
+    limit: int,
+    cursor: Cursor | None,
+    now: float,
+) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """Up to ``limit`` accounts by first account score then id, both descending, and the next page's cursor."""
 
-    async def user(self, email: str) -> UserRecord | None:
-        address = user_email(email)
-        return await self.store.read(lambda q: q.user_by_email(address))
+    async def fetch(q: Queries) -> tuple[list[AccountRecord], dict[int, int]]:
+        after = (cursor.value, cursor.id) if cursor is not None else None
+        found = await q.list_accounts(site_id, stage=stage, q=search, min_score=min_score, after=after, limit=limit + 1)
+        return found, await q.member_counts([account.id for account in found[:limit]])
 
-    async def disable(self, email: str, *, now: float | None = None, actor: str = "cli") -> UserRecord:
-        """Disable a user and end every session they have (never the last active admin)."""
-        return await self._change(email, now, actor, disabled=True)
+    found, counts = await store.read(fetch)
+    page = found[:limit]
+    following = Cursor(now, page[-1].score, page[-1].id) if len(found) > limit else None
+    return [account_summary(account, counts.get(account.id, 0)) for account in page], following
 
-    async def enable(self, email: str, *, now: float | None = None, actor: str = "cli") -> UserRecord:
-        return await self._change(email, now, actor, disabled=False)
 
-    async def set_role(
-        self, email: str, role: str, owner: str | None, *, now: float | None = None, actor: str = "cli"
-    ) -> UserRecord:
-        """Change a user's role and routing owner (never demoting the last active admin)."""
-        role = check_role(role)
-        return await self._change(email, now, actor, role=role, owner=check_owner(owner, role))
-
-    async def _change(
-        self,
-        email: str,
-        now: float | None,
-        actor: str,
-        *,
-        disabled: bool | None = None,
-        role: str | None = None,
-        owner: str | None = None,
-    ) -> UserRecord:
-        address = user_email(email)
-        at = time.time() if now is None else now
-
-        async def unit(q: Queries) -> UserRecord:
-            admins = await q.active_admin_ids()  # locked first: admins changing each other serialise here
-            user = await q.user_by_email(address)
-            if user is None:
-                raise AccountError(f"no user {address}", field="email")
-            after_role = role if role is not None else user.role
-            after_disabled = disabled if disabled is not None else user.disabled
-            still_admin = after_role == "admin" and not after_disabled
-            if admins == [user.id] and not still_admin:
-                field = "role" if role is not None and role != "admin" else "email"
-                raise AccountError(f"{address} is the last active admin: make someone else admin first", field=field)
-            changes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-            if disabled is not None and disabled != user.disabled:
-                await q.set_user_disabled(user.id, disabled)
-                if disabled:
-                    await q.delete_sessions_of(user.id)
-                changes.append(("user_disable" if disabled else "user_enable", {}, {}))
-            if role is not None and (role, owner) != (user.role, user.owner):
-                await q.set_user_role(user.id, role)
-                await q.set_user_owner(user.id, owner)
-                changes.append(("user_role", _state(user.role, user.owner), _state(role, owner)))
-            for action, before, after in changes:
-                detail: dict[str, Any] = {"user": address, **({"before": before, "after": after} if after else {})}
-                await q.insert_audit(None, at, actor, action, None, detail)
-            changed = await q.user_by_id(user.id)
-            assert changed is not None
-            return changed
-
-        return await self.store.write(unit)
-
-    async def save_settings(self, user_id: int, *, locale: str | None, timezone: str | None) -> None:
-        """A user's own language and time zone (None: follow the browser, UTC)."""
-        await self.store.write(lambda q: q.update_user_settings(user_id, locale=locale, timezone=timezone))
-
-    # -- one-time links ------------------------------------------------------------------------
-
-    async def first_admin_link(self, now: float) -> str | None:
-        """A token that creates the first admin, or None when the install already has users."""
-        nonce = secrets.token_urlsafe(24)
-
-        async def unit(q: Queries) -> bool:
-            if await q.count_users() > 0:
-                return False
-            await q.insert_link(nonce, None, FIRST_ADMIN, now + FIRST_ADMIN_SECONDS)
-            return True
-
-        return self._sign(nonce, FIRST_ADMIN) if await self.store.write(unit) else None
-
-    async def password_link(self, email: str, now: float, *, actor: str | None = None) -> str:
-        """A token that sets ``email``'s password; it voids the user's earlier links.
-
-        ``actor`` (who asked for a reset) is audited; a new user's first link is part of their creation.
-        """
-        address = user_email(email)
-        nonce = secrets.token_urlsafe(24)
-
-        async def unit(q: Queries) -> None:
-            user = await q.user_by_email(address)
-            if user is None:
-                raise AccountError(f"no user {address}", field="email")
-            if user.disabled:
-                raise AccountError(f"{address} is disabled", field="email")
-            await q.insert_link(nonce, user.id, PASSWORD, now + PASSWORD_LINK_SECONDS)
-            if actor is not None:
-                await q.insert_audit(None, now, actor, "user_reset_link", None, {"user": address})
-
-        await self.store.write(unit)
-        return self._sign(nonce, PASSWORD)
-
-    def _sign(self, nonce: str, purpose: str) -> str:
-        return self.links.dumps({"n": nonce, "p": purpose})
-
-    def _unsign(self, token: str) -> tuple[str, str] | None:
-        try:
-            data = self.links.loads(token, max_age=max(FIRST_ADMIN_SECONDS, PASSWORD_LINK_SECONDS))
-        except BadSignature:  # SignatureExpired is one
-            return None
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("n"), str)
-            or data.get("p")
-            not in (
-                FIRST_ADMIN,
-                PASSWORD,
-            )
-        ):
-            return None
-        return data["n"], data["p"]
-
-    async def link(self, token: str, now: float) -> LinkInfo | None:
-        """What a link is for, if it can still be used (its row decides its expiry)."""
-        signed = self._unsign(token)
-        if signed is None:
-            return None
-        nonce, purpose = signed
-
-        async def unit(q: Queries) -> LinkInfo | None:
-            if not await q.link_is_live(nonce, purpose, now):
-                return None
-            if purpose == FIRST_ADMIN:
-                return LinkInfo(FIRST_ADMIN, None) if await q.count_users() == 0 else None
-            user_id = await q.link_user_id(nonce)
-            user = await q.user_by_id(user_id) if user_id is not None else None
-            return LinkInfo(PASSWORD, user) if user is not None and not user.disabled else None
-
-        return await self.store.read(unit)
-
-    async def use_link(self, token: str, password: str, now: float, *, email: str | None = None) -> UserRecord:
-        """Spend a link: create the first admin (``email``) or set a user's password.
-
-        Every session the user had ends.  Raises AccountError if the link is spent or invalid.
-        """
-        spent = AccountError("this link has expired or was already used; ask for a new one", field="link")
-        signed = self._unsign(token)
-        if signed is None:
-            raise spent
-        nonce, purpose = signed
-        address = user_email(email or "") if purpose == FIRST_ADMIN else None
-        hashed = await hash_password(password)
-
-        async def unit(q: Queries) -> UserRecord:
-            user_id = await q.link_user_id(nonce)
-            if not await q.consume_link(nonce, purpose, now):
-                raise spent
-            if purpose == FIRST_ADMIN:
-                assert address is not None
-                if await q.count_users() > 0:
-                    raise spent
-                new_id = await q.insert_user(address, "admin", hashed, now)
-                # Two first-admin links used at once (two instances) both see no user: the unique
-                # mark lets one commit; the other's unit fails, and on a re-run sees a user.
-                await q.mark_first_admin(new_id, now)
-                await q.insert_audit(
-                    None, now, f"user:{new_id}", "user_create", None, {"user": address, "after": _state("admin", None)}
-                )
-                user = await q.user_by_id(new_id)
-            else:
-                user = await q.user_by_id(user_id) if user_id is not None else None
-                if user is None or user.disabled:
-                    raise spent
-                await q.set_password_hash(user.id, hashed)
-                await q.delete_sessions_of(user.id)
-            assert user is not None
-            await q.record_login(user.id, now)  # the link signs them in
-            return user
-
-        return await self.store.write(unit)
-
-    # -- signing in ----------------------------------------------------------------------------
-
-    async def sign_in(self, email: str, password: str, now: float) -> UserRecord | None:
-        """The user, if ``password`` is theirs and they may sign in; None otherwise, whatever the reason."""
-        try:
-            address: str | None = user_email(email)
-        except AccountError:
-            address = None
-        user = await self.store.read(lambda q: q.user_by_email(address)) if address else None
-        hashed = user.password_hash if user is not None and not user.disabled else None
-        # The argon2 work is spent whether or not there is a hash to check (no timing oracle).
-        if not await _verifies(hashed, password[:MAX_PASSWORD]) or user is None:
-            return None
-        await self.store.write(lambda q: q.record_login(user.id, now))
-        return user
-
-    async def open_session(self, user: UserRecord, now: float) -> tuple[str, str]:
-        """A new session for ``user``: (the id for the cookie, the session's CSRF token)."""
-        session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        hashed = digest(session_id)
-        await self.store.write(lambda q: q.insert_session(hashed, user.id, csrf, now, now + ABSOLUTE))
-        return session_id, csrf
-
-    async def session(self, session_id: str, now: float) -> SessionRecord | None:
-        """The session behind a cookie's id, if it is still valid; an expired one is deleted."""
-        hashed = digest(session_id)
-        found = await self.store.read(lambda q: q.session(hashed))
-        if found is None:
-            return None
-        if found.user.disabled or now - found.last_seen_at > IDLE or now >= found.expires_at:
-            await self.store.write(lambda q: q.delete_session(hashed))
-            return None
-        if now - found.last_seen_at >= TOUCH_EVERY:
-            await self.store.write(lambda q: q.touch_session(hashed, now))
-        return found
-
-    async def close_session(self, session_id: str) -> None:
-        hashed = digest(session_id)
-        await self.store.write(lambda q: q.delete_session(hashed))
+async def account_story(q: Queries, site: Site, account_id: int, now: float) -> dict[str, Any] | None:
+    """One account for account managers: its summary, members with their scores now, stage history and
+    the merged timeline of every member; None if ``site`` has no such account."""
+    account = await q.account(account_id)
+    if account is None or account.site_id != site.id:
+        return None
+    members = await q.members_of(account.id, MEMBER_LIMIT)
+    story = account_summary(account, len(members))
+    story.update(
+        {
+            "members": [
+                {
+                    "id": row["id"],
+                    "email": row["email"],
+                    "stage": row["stage"],
+                    "scores": current_scores(site.programme.scoring, ScoreState.from_json(row["scoring"]), now),
+                    "source": row["source"],
+                    "joined_at": iso(row["joined_at"]),
+                    "last_seen_at": iso(row["last_seen_at"]),
+                }
+                for row in members
+            ],
+            "stage_history": [{**row, "ts": iso(row["ts"])} for row in await q.account_stage_history(account.id)],
+            "timeline": [{**row, "ts": iso(row["ts"])} for row in await q.account_timeline(account.id, TIMELINE_LIMIT)],
+        }
+    )
+    return story

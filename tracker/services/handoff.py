@@ -13,7 +13,7 @@ from typing import Any
 from tracker.domain.facts import STAGE_RANK, Crossing, Event
 from tracker.domain.people import PersonRecord
 from tracker.domain.programme.sales_holdout import HELD_OUT, HOLDOUT_REASON
-from tracker.domain.routing import ROUTE_STAGES, LeadView, Route, choose_route, pick_owner
+from tracker.domain.routing import ROUTE_STAGES, LeadView, Route, account_route, choose_route, pick_owner
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site
 from tracker.errors import BadRequest, HTTPError
@@ -85,9 +85,14 @@ async def hand_off(
 
 
 async def route_entered(q: Queries, site: Site, person: PersonRecord, entered: Sequence[str], now: float) -> None:
-    """Route a lead that just entered a stage some route applies from, unless it is routed already."""
+    """Route a lead that just entered a stage some route applies from (or of an account with an owner),
+    unless it is routed already."""
+    if not entered:
+        return
     routes = site.programme.routes
-    if not entered or not any(STAGE_RANK[person.stage] >= STAGE_RANK[route.stage] for route in routes):
+    routed = any(STAGE_RANK[person.stage] >= STAGE_RANK[route.stage] for route in routes)
+    owner = await q.account_owner_of(person.id)
+    if not routed and owner is None:
         return
     if await q.active_assignments([person.id]):
         return
@@ -98,9 +103,28 @@ async def route_entered(q: Queries, site: Site, person: PersonRecord, entered: S
             site.id, person.id, HELD_OUT, HELD_OUT, None, reason=HOLDOUT_REASON, actor=SYSTEM, ts=now
         )
         return
-    route = choose_route(routes, await lead_view(q, site, person, now))
+    route = choose_route(routes, await lead_view(q, site, person, now)) if routed else None
+    if owner is not None:
+        # The account's owner takes every lead of the account, whichever queue it is in.
+        route = route or account_route(owner)
     if route is not None:
-        await assign(q, site.id, person.id, route, reason=f"stage:{person.stage}", actor=SYSTEM, now=now)
+        await assign(q, site.id, person.id, route, reason=f"stage:{person.stage}", actor=SYSTEM, now=now, owner=owner)
+
+
+async def hand_to_account_owner(q: Queries, site: Site, person: PersonRecord, owner: str, now: float) -> None:
+    """Route a lead of an account to the account's owner, unless it is theirs already (person locked).
+
+    It keeps its queue when its route is still in the programme.  An anonymous person is left
+    alone: it is routed when it enters a stage (``hand_off``), to the owner then.
+    """
+    if person.stage not in ROUTE_STAGES:
+        return
+    current = (await q.active_assignments([person.id])).get(person.id)
+    if current is not None and current["owner"] == owner:
+        return
+    kept = next((route for route in site.programme.routes if current and route.id == current["route"]), None)
+    route = kept or account_route(owner)
+    await assign(q, site.id, person.id, route, reason="account", actor=SYSTEM, now=now, previous=current, owner=owner)
 
 
 def _signals(

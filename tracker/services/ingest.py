@@ -21,6 +21,7 @@ from tracker.domain.people import SESSION_GAP, PersonRecord, VisitorRecord
 from tracker.domain.scoring import apply_event, current_scores
 from tracker.domain.sites import Site
 from tracker.services.abuse import MAX_DEVICES
+from tracker.services.accounts import account_after_event
 from tracker.services.handoff import hand_off
 from tracker.services.identify import identify, start_visitor
 from tracker.services.outcomes import add_outcome
@@ -135,6 +136,8 @@ async def record(
         experiment = site.programme.experiments.get(str(campaign))
         variant = experiment.arm_of(str(campaign), person.id).name if experiment is not None else None
         await q.insert_decisions(person.id, visitor.id, [(str(campaign), variant)], incoming.type, event.id, event.ts)
+    # Before routing: a lead of an account with an owner goes to that owner.
+    await account_after_event(q, site, person, event, {entry.score for entry in scored.ledger}, now)
     entered = await advance_stage(q, person, event.id, event.ts)
     # Webhooks and routing, in this same unit: announced exactly when the change is committed.
     await hand_off(

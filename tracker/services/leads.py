@@ -41,11 +41,16 @@ async def lead_story(
         return None
     assignments = await q.assignments_of(person.id)
     current = assignments[0] if assignments else None
+    account = await q.account_of_person(person.id)
     story = lead_summary(site, person, now)
     story.update(
         {
             "resolved_from": requested if requested != person.id else None,
             "merged_ids": await q.aliases_of(person.id),
+            # The customer company the person belongs to (GET /api/accounts/{id} tells the rest).
+            "account": {"id": account.id, "key": account.key, "name": account.name, "owner": account.owner}
+            if account is not None
+            else None,
             "routing": {
                 **{key: current[key] if current else None for key in ("queue", "owner", "route")},
                 "assigned_at": iso(current["ts"]) if current else None,

@@ -43,7 +43,12 @@ EVENTS: tuple[str, ...] = (
     "score.threshold_crossed",
     "campaign.converted",
     "person.outcome",
+    "account.stage_changed",
+    "account.score_crossed",
 )
+# The person id of an account's announcements: they concern a company, not one person (ids start at 1).
+# Their ``data`` names the account; the payload is the account as it is at delivery.
+NO_PERSON = 0
 SIGNATURE_HEADER = "Tracker-Signature"
 # A receiver refuses a signature older (or newer) than this: a captured request cannot be replayed later.
 REPLAY_WINDOW = 300.0

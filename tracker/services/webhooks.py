@@ -17,8 +17,9 @@ import orjson
 
 from tracker.domain.clock import iso
 from tracker.errors import BadRequest
+from tracker.services.accounts import account_story
 from tracker.services.leads import lead_story
-from tracker.services.outbox import EVENTS, Render, headers, post
+from tracker.services.outbox import EVENTS, NO_PERSON, Render, headers, post
 from tracker.services.sites import SiteRegistry
 from tracker.store import Queries, Store
 
@@ -102,18 +103,26 @@ async def webhooks_of(store: Store, site_id: int) -> list[dict[str, Any]]:
 
 
 def payload(
-    delivery_id: int, event: str, occurred_at: float, site_key: str, data: Mapping[str, Any], person: Any
+    delivery_id: int,
+    event: str,
+    occurred_at: float,
+    site_key: str,
+    data: Mapping[str, Any],
+    person: Any,
+    account: Any = None,
 ) -> bytes:
-    return orjson.dumps(
-        {
-            "id": delivery_id,
-            "event": event,
-            "occurred_at": iso(occurred_at),
-            "site": site_key,
-            "data": dict(data),
-            "person": person,
-        }
-    )
+    """The body of a delivery; an account's announcement carries the account (and no person) instead."""
+    body = {
+        "id": delivery_id,
+        "event": event,
+        "occurred_at": iso(occurred_at),
+        "site": site_key,
+        "data": dict(data),
+        "person": person,
+    }
+    if account is not None:
+        body["account"] = account
+    return orjson.dumps(body)
 
 
 def renderer(sites: SiteRegistry, clock: Callable[[], float]) -> Render:
@@ -123,10 +132,14 @@ def renderer(sites: SiteRegistry, clock: Callable[[], float]) -> Render:
         site = sites.by_id(delivery["site_id"])
         if site is None:
             raise LookupError(f"site {delivery['site_id']} is not loaded")
+        args = (delivery["id"], delivery["event"], delivery["occurred_at"], site.key, delivery["data"])
+        if delivery["person_id"] == NO_PERSON:
+            account = await account_story(q, site, delivery["data"]["account_id"], clock())
+            return None if account is None else payload(*args, None, account)
         story = await lead_story(q, site, delivery["person_id"], clock())
         if story is None:
             return None  # erased since: there is nobody left to announce
-        return payload(delivery["id"], delivery["event"], delivery["occurred_at"], site.key, delivery["data"], story)
+        return payload(*args, story)
 
     return render
 
@@ -141,6 +154,8 @@ def sample(event: str, now: float) -> bytes:
         "score.threshold_crossed": {"score": "engagement", "level": "sql", "event_id": 7},
         "campaign.converted": {"campaign": "sales-popup", "event_id": 8},
         "person.outcome": {"kind": "won", "value": 24000.0, "reason": None, "event_id": 9},
+        "account.stage_changed": {"account_id": 4, "stage": "renewal_due", "event_id": None},
+        "account.score_crossed": {"account_id": 4, "score": "potential", "threshold": 30.0, "event_id": 7},
     }
     person = {
         "id": 1,
@@ -153,6 +168,7 @@ def sample(event: str, now: float) -> bytes:
         "identified_at": iso(now - 1800),
         "last_seen_at": iso(now),
         "merged_ids": [2],
+        "account": {"id": 4, "key": "group:crm-4412", "name": "Atelier Marc", "owner": "chloe"},
         "routing": {"queue": "inside-sales", "owner": "chloe", "route": "inside-sales", "assigned_at": iso(now)},
         "stages": [{"stage": stage, "ts": iso(now - 60), "event_id": 7} for stage in ("known", "mql", "sql")],
         "ledger": [
@@ -162,6 +178,19 @@ def sample(event: str, now: float) -> bytes:
         ],
         "timeline": [{"id": 7, "type": "page", "url": "https://www.example.com/blog/qualite/sav", "ts": iso(now)}],
     }
+    if event.startswith("account."):
+        account = {
+            "id": 4,
+            "key": "group:crm-4412",
+            "name": "Atelier Marc",
+            "owner": "chloe",
+            "score": 31.0,
+            "scores": {"potential": 31.0},
+            "stages": ["renewal_due"],
+            "traits": {"plan": "pro", "renewal_date": "2027-01-15"},
+            "members": [{"id": 1, "email": "marc@atelier-marc.fr", "stage": "sql", "scores": person["scores"]}],
+        }
+        return payload(0, event, now, "demo", samples[event], None, account)
     return payload(0, event, now, "demo", samples[event], person)
 
 

@@ -40,7 +40,7 @@ class LeadQueries:
         return int(await self.conn.fetchval(f"SELECT COUNT(*) {where}", *args))
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     """A LIKE pattern finding ``text`` anywhere, its own % and _ taken literally (ESCAPE '!')."""
     return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
 
@@ -74,5 +74,5 @@ def _lead_filter(site_id: int, wanted: LeadFilter) -> tuple[str, list[Any]]:
         # Coarse: the profile is JSON text, so the needle is matched as JSON writes it; admits
         # keeps exactly the rows whose e-mail or company holds it.
         sql += " AND (LOWER(COALESCE(p.email, '')) LIKE ? ESCAPE '!' OR LOWER(p.profile) LIKE ? ESCAPE '!')"
-        args += [_like(needle), _like(dumps(needle)[1:-1])]
+        args += [like_pattern(needle), like_pattern(dumps(needle)[1:-1])]
     return sql, args

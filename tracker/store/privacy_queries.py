@@ -31,6 +31,7 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("webhook_outbox", "person_id"),
     # Ids merged into the person: deleting them makes those ids stop resolving too.
     ("aliases", "person_id"),
+    ("account_members", "person_id"),
     ("persons", "id"),
 )
 # Columns stored as JSON text, decoded in an export so it reads as one JSON document.
@@ -125,10 +126,22 @@ class PrivacyQueries:
         if not person_ids:
             return {}
         marks = ", ".join("?" for _ in person_ids)
+        rows = await self.conn.fetchall(
+            f"SELECT DISTINCT account_id FROM account_members WHERE person_id IN ({marks})", *person_ids
+        )
         deleted: dict[str, int] = {}
         for table, column in PERSON_REFERENCES:
             count = await self.conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", *person_ids)
             deleted[table] = deleted.get(table, 0) + count
+        # An account is its people: one left without any goes too, for its name and key came from them
+        # (a company typed in a form, an e-mail domain).
+        deleted["accounts"] = 0
+        for row in rows:
+            empty = "NOT EXISTS (SELECT 1 FROM account_members WHERE account_id = ?)"
+            await self.conn.execute(f"DELETE FROM account_stages WHERE account_id = ? AND {empty}", *[row[0]] * 2)
+            deleted["accounts"] += await self.conn.execute(
+                f"DELETE FROM accounts WHERE id = ? AND {empty}", *[row[0]] * 2
+            )
         return deleted
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store.abuse_queries import AbuseQueries
+from tracker.store.account_queries import AccountQueries
 from tracker.store.audit_queries import AuditQueries
 from tracker.store.calibration_queries import CalibrationQueries
 from tracker.store.campaign_queries import CampaignQueries
@@ -57,7 +58,8 @@ _DEVICE_AND_PERSON = (
 #   move: repoint the loser's rows; union: keep the survivor's row where both have one;
 #   rebuild: the loser's rows go, the caller rewrites the survivor's from a replay
 #   (services.rebuild.rebuild_scores, which clears them itself); alias: the
-#   loser's id and the ids merged into it resolve to the survivor; drop: deleted.
+#   loser's id and the ids merged into it resolve to the survivor; drop: deleted;
+#   keep: the survivor's row if it has one, else the loser's becomes the survivor's.
 MERGE_RULES: dict[str, str] = {
     "events": "move",
     "visitors": "move",
@@ -72,6 +74,8 @@ MERGE_RULES: dict[str, str] = {
     "assignments": "drop",
     "person_scores": "drop",
     "persons": "drop",
+    # A person belongs to one account: the survivor keeps theirs, or takes the merged-away one's.
+    "account_members": "keep",
 }
 
 
@@ -92,6 +96,7 @@ class Queries(
     RescoreQueries,
     ExperimentQueries,
     EmailQueries,
+    AccountQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -452,6 +457,15 @@ class Queries(
                 )
                 await self.conn.execute("DELETE FROM stages WHERE person_id = ?", loser)
             elif rule == "rebuild":
+                await self.conn.execute(f"DELETE FROM {table} WHERE person_id = ?", loser)
+            elif rule == "keep":
+                await self.conn.execute(
+                    f"UPDATE {table} SET person_id = ? WHERE person_id = ?"
+                    f" AND NOT EXISTS (SELECT 1 FROM {table} WHERE person_id = ?)",
+                    survivor,
+                    loser,
+                    survivor,
+                )
                 await self.conn.execute(f"DELETE FROM {table} WHERE person_id = ?", loser)
             elif rule == "alias":
                 await self.conn.execute("UPDATE aliases SET person_id = ? WHERE person_id = ?", survivor, loser)

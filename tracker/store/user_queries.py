@@ -1,4 +1,4 @@
-"""SQL for console accounts: users, their server-side sessions and one-time links."""
+"""SQL for console users: users, their server-side sessions and one-time links."""
 
 from __future__ import annotations
 

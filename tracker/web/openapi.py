@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tracker.web.openapi_accounts import ACCOUNT_SCHEMAS, account_paths
 from tracker.web.openapi_admin import privacy_paths, webhook_paths
 from tracker.web.openapi_collect import COLLECT_SCHEMAS, collect_paths
 from tracker.web.openapi_marketing import marketing_paths
@@ -62,9 +63,10 @@ def document() -> dict[str, Any]:
             **report_paths(),
             "/api/openapi.json": meta,
             **segment_paths(),
+            **account_paths(),
         },
         "components": {
-            "schemas": {**SHARED_SCHEMAS, **SALES_SCHEMAS, **COLLECT_SCHEMAS},
+            "schemas": {**SHARED_SCHEMAS, **SALES_SCHEMAS, **COLLECT_SCHEMAS, **ACCOUNT_SCHEMAS},
             "securitySchemes": _SECURITY,
         },
     }

@@ -52,7 +52,7 @@ _DELIVERY: Schema = {
         "id": {"type": "integer", "description": "also the Tracker-Delivery header"},
         "webhook_id": {"type": "integer"},
         "url": {"type": "string"},
-        "person_id": {"type": "integer"},
+        "person_id": {"type": "integer", "description": "0 for an account's announcement (data.account_id)"},
         "event": {"enum": list(EVENTS)},
         "data": {"type": "object"},
         "occurred_at": {"type": "string", "format": "date-time"},

@@ -31,6 +31,10 @@ SALES_SCHEMAS: dict[str, Schema] = {
                 "items": ref("Outcome"),
                 "description": "every outcome, oldest first (a lead's story)",
             },
+            "account": {
+                "type": ["object", "null"],
+                "description": "the customer account (company) of the lead: id, key, name, owner (a lead's story)",
+            },
             "routing": {
                 "type": ["object", "null"],
                 "description": "the queue and owner the lead is routed to (the lead's story adds route, "

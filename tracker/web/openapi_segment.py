@@ -71,7 +71,12 @@ def _message(kind: str) -> Schema:
             "name": {"type": "string"},
             "properties": {"type": "object"},
             "traits": {"type": "object"},
-            "groupId": {"type": "string"},
+            "groupId": {
+                "type": "string",
+                "maxLength": MAX_ID,
+                "description": "the customer account (company) the call belongs to; also read from context.groupId"
+                " (README: Accounts)",
+            },
             "previousId": {"type": "string"},
             "writeKey": {"type": "string"},
         },

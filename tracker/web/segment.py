@@ -29,6 +29,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tracker.domain.accounts import GROUP_EVENT, GROUP_ID
 from tracker.domain.devices import device_of
 from tracker.domain.facts import Incoming
 from tracker.domain.identity import IdentityError, is_identified, normalise_email, normalise_user_id, without_secrets
@@ -260,7 +261,7 @@ def _message(index: int, raw: Any, batch_sent_at: float | None, now: float) -> M
         group_id = optional_text(raw.get("groupId"), f"{where}.groupId", MAX_ID)
         if not group_id:
             raise Invalid(f"{where}.groupId", "group needs a groupId")
-        event = Incoming("custom", ts, name="group", props={**_object(raw, "traits", where), "group_id": group_id})
+        event = Incoming("custom", ts, name=GROUP_EVENT, props={**_object(raw, "traits", where), GROUP_ID: group_id})
     else:  # alias
         previous = optional_text(raw.get("previousId"), f"{where}.previousId", MAX_ID)
         if not previous or user_id is None:
@@ -268,6 +269,11 @@ def _message(index: int, raw: Any, batch_sent_at: float | None, now: float) -> M
         # The alias itself is an identify of the user, then a merge of the previous device.
         visitor_id, alias_of = f"u:{user_id}", f"a:{previous}"
         event = Incoming("identify", ts)
+    # A call naming its account (``groupId``, or ``context.groupId`` as analytics-python sends it) is the
+    # account's event too: usage and support events the customer's backend reports.
+    group = optional_text(raw.get("groupId") or context.get("groupId"), f"{where}.groupId", MAX_ID)
+    if group and kind != "group":
+        event = replace(event, props={**event.props, GROUP_ID: group})
     # Every call identifies by its userId (an e-mail identity when it is one), unless its own
     # traits or form fields carried an e-mail.
     email = user_id if user_id and _is_email(user_id) else None

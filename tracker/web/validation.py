@@ -19,6 +19,7 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from tracker.domain.accounts import GROUP_ID
 from tracker.domain.facts import EVENT_TYPES, FEEDBACK_TYPES, Incoming
 from tracker.domain.identity import IdentityError, email_in, normalise_email, without_secrets
 from tracker.errors import BadRequest
@@ -143,6 +144,9 @@ def incoming(raw: Mapping[str, Any], where: str, ts: float) -> Incoming:
     url = _string(raw, "url", where, MAX_URL)
     referrer = _string(raw, "ref", where, MAX_URL)
     props = clean_props(optional_object(raw.get("props"), f"{where}.props"), f"{where}.props")
+    # Only a backend holding an ingest key names a person's account (web.segment adds it after this):
+    # a visitor's browser must not join whichever company it likes.
+    props.pop(GROUP_ID, None)
     title = _string(raw, "title", where, MAX_TITLE)
     if title:
         props["title"] = title

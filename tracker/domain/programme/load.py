@@ -15,6 +15,7 @@ from typing import Any
 
 from tracker.domain.decisions import Campaign, compile_campaigns
 from tracker.domain.experiments import Experiment
+from tracker.domain.programme.accounts import NO_ACCOUNTS, AccountsProgramme, compile_accounts
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.email import compile_email
 from tracker.domain.programme.goals import Goals, compile_goals
@@ -24,7 +25,7 @@ from tracker.domain.routing import Route, compile_routes
 from tracker.domain.scoring import Scoring, compile_scoring
 
 _TOP_LEVEL_KEYS = frozenset(
-    {"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout", "email", "goals", "grade"}
+    {"tokens", "scores", "rules", "campaigns", "routes", "sales_holdout", "email", "goals", "grade", "accounts"}
 )
 
 
@@ -43,6 +44,8 @@ class Programme:
     # Events that record an outcome (see ``goals``) and the combined grade, if declared (see ``grade``).
     goals: Goals = field(default_factory=Goals)
     grade: Grade | None = None
+    # Customer accounts' scores and stages (see ``programme.accounts``).
+    accounts: AccountsProgramme = NO_ACCOUNTS
 
     @property
     def primary_score(self) -> str | None:
@@ -84,4 +87,5 @@ def load_programme(source: str) -> Programme:
         sales_holdout=compile_sales_holdout(doc.get("sales_holdout")),
         goals=compile_goals(doc.get("goals"), campaign_ids),
         grade=grade,
+        accounts=compile_accounts(doc.get("accounts"), scoring),
     )

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tracker.services.accounts import FIRST_ADMIN, AccountError
+from tracker.services.console_users import FIRST_ADMIN, ConsoleUserError
 from tracker.services.runtime import Runtime
 from tracker.web.admin.i18n import N_, gettext
 from tracker.web.admin.render import asset, reader, render
@@ -86,7 +86,7 @@ async def login(request: Request) -> Response:
         response.headers["retry-after"] = str(max(1, round(wait)))
         return response
     now = the_console.runtime.clock()
-    user = await the_console.accounts.sign_in(email, password, now)
+    user = await the_console.console_users.sign_in(email, password, now)
     if user is None:
         return render(
             request,
@@ -94,7 +94,7 @@ async def login(request: Request) -> Response:
             {"visit": None, "email": email, "error": gettext(language, SIGN_IN_FAILED), "next": target},
             401,
         )
-    session_id, _ = await the_console.accounts.open_session(user, now)
+    session_id, _ = await the_console.console_users.open_session(user, now)
     response = RedirectResponse(_local_target(target), status_code=303)
     set_cookie(request, response, session_id)
     return response
@@ -102,7 +102,7 @@ async def login(request: Request) -> Response:
 
 @requires("console")
 async def logout(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    await console(request).accounts.close_session(visit.session_id)
+    await console(request).console_users.close_session(visit.session_id)
     response = RedirectResponse(LOGIN, status_code=303)
     clear_cookie(request, response)
     return response
@@ -111,7 +111,7 @@ async def logout(request: Request, visit: Visit, form: dict[str, str]) -> Respon
 async def setup_form(request: Request) -> Response:
     token = request.query_params.get("t", "")
     the_console = console(request)
-    link = await the_console.accounts.link(token, the_console.runtime.clock())
+    link = await the_console.console_users.link(token, the_console.runtime.clock())
     if link is None:
         return render(
             request, "setup.html", {"visit": None, "link": None, "token": "", "email": "", "error": None}, 410
@@ -137,7 +137,7 @@ async def setup(request: Request) -> Response:
     token = form.get("t", "")
     the_console = console(request)
     now = the_console.runtime.clock()
-    link = await the_console.accounts.link(token, now)
+    link = await the_console.console_users.link(token, now)
     error: str | None = None
     if link is None:
         error = gettext(language, "This link has expired or was already used; ask for a new one.")
@@ -145,11 +145,13 @@ async def setup(request: Request) -> Response:
         error = gettext(language, "The two passwords differ.")
     else:
         try:
-            user = await the_console.accounts.use_link(token, form.get("password", ""), now, email=form.get("email"))
-        except AccountError as exc:
+            user = await the_console.console_users.use_link(
+                token, form.get("password", ""), now, email=form.get("email")
+            )
+        except ConsoleUserError as exc:
             error = exc.message
         else:
-            session_id, _ = await the_console.accounts.open_session(user, now)
+            session_id, _ = await the_console.console_users.open_session(user, now)
             response = RedirectResponse("/admin/", status_code=303)
             set_cookie(request, response, session_id)
             return response

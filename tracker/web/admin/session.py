@@ -1,7 +1,7 @@
 """Who is signed in to the console: the ``tk_session`` cookie, the role matrix and CSRF.
 
 - The cookie holds a random session id signed with the server secret (itsdangerous); the
-  session itself is a row (``services.accounts``), so signing out or disabling a user ends it
+  session itself is a row (``services.console_users``), so signing out or disabling a user ends it
   everywhere.  HttpOnly, SameSite=Lax, Secure when the request came over https, no Max-Age:
   the server decides when it ends.
 - Every console handler is wrapped by ``requires(permission)``: an anonymous browser is sent
@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tracker.domain.roles import may
 from tracker.services.abuse import Rate, TokenBuckets, client_address
-from tracker.services.accounts import Accounts
+from tracker.services.console_users import ConsoleUsers
 from tracker.services.runtime import Runtime
 from tracker.store import SessionRecord
 from tracker.web.admin.render import render
@@ -36,8 +36,8 @@ LOGIN = "/admin/login"
 # A programme's whole TOML is posted by its editor and its import.
 FORM_LIMIT = 512 * 1024
 SAFE_METHODS = ("GET", "HEAD")
-# Sign-in attempts: 5 per account then one a minute; 20 per address then one every 6 s.
-ACCOUNT_RATE = Rate(per_second=1 / 60, burst=5)
+# Sign-in attempts: 5 per user then one a minute; 20 per address then one every 6 s.
+USER_RATE = Rate(per_second=1 / 60, burst=5)
 ADDRESS_RATE = Rate(per_second=1 / 6, burst=20)
 
 
@@ -47,18 +47,18 @@ class Console:
     def __init__(self, runtime: Runtime) -> None:
         secret = runtime.settings.signing_secret()
         self.runtime = runtime
-        self.accounts = Accounts(runtime.store, secret)
+        self.console_users = ConsoleUsers(runtime.store, secret)
         self.cookies = Signer(secret, salt="tracker.console.session")
-        self.by_account = TokenBuckets(ACCOUNT_RATE)
+        self.by_user = TokenBuckets(USER_RATE)
         self.by_address = TokenBuckets(ADDRESS_RATE)
 
     def throttled(self, request: Request, email: str) -> float:
-        """Spend a sign-in attempt of the address and of the account: 0.0, or seconds to wait."""
+        """Spend a sign-in attempt of the address and of the user: 0.0, or seconds to wait."""
         now = self.runtime.clock()
         address = client_address(request, self.runtime.settings.trusted_proxy)
         waits = (
             self.by_address.take(str(address) if address is not None else "unknown", now),
-            self.by_account.take(email.strip().lower()[:320], now),
+            self.by_user.take(email.strip().lower()[:320], now),
         )
         return max(waits)
 
@@ -94,7 +94,7 @@ async def current(request: Request) -> Visit | None:
         session_id = the_console.cookies.unsign(raw).decode()
     except (BadSignature, UnicodeDecodeError):
         return None
-    session = await the_console.accounts.session(session_id, the_console.runtime.clock())
+    session = await the_console.console_users.session(session_id, the_console.runtime.clock())
     return Visit(session, session_id) if session is not None else None
 
 

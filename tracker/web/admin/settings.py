@@ -49,7 +49,7 @@ async def save_settings(request: Request, visit: Visit, form: dict[str, str]) ->
         errors["timezone"] = gettext(language, "Choose one of the listed time zones.")
     if errors:
         return _form(request, visit, locale, timezone, errors, 400)
-    await console(request).accounts.save_settings(
+    await console(request).console_users.save_settings(
         visit.session.user.id, locale=locale or None, timezone=timezone or None
     )
     return RedirectResponse("/admin/settings?saved=1", status_code=303)

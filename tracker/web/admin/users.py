@@ -1,5 +1,5 @@
 """/admin/users (admin): list, create with a one-time setup link, change role and routing owner,
-disable and enable, reset links — through ``services.accounts``, as ``tracker users`` does.
+disable and enable, reset links — through ``services.console_users``, as ``tracker users`` does.
 
 A one-time link is a secret: it is shown in the answer to the POST that made it, once, and
 never put in a URL or stored (only its nonce is).
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tracker.domain.roles import USER_ROLES
-from tracker.services.accounts import AccountError
+from tracker.services.console_users import ConsoleUserError
 from tracker.web.admin.pages import show_page
 from tracker.web.admin.session import Visit, console, requires
 
@@ -31,7 +31,7 @@ def _link(request: Request, token: str) -> str:
 async def _listing(
     request: Request, visit: Visit, status: int = 200, *, new: dict[str, str] | None = None, **context: Any
 ) -> Response:
-    users = await console(request).accounts.users()
+    users = await console(request).console_users.users()
     return show_page(
         request,
         visit,
@@ -54,12 +54,12 @@ async def users_page(request: Request, visit: Visit, form: dict[str, str]) -> Re
 @requires("users.manage")
 async def create_user(request: Request, visit: Visit, form: dict[str, str]) -> Response:
     new = {name: form.get(name, "") for name in ("email", "role", "owner")}
-    accounts = console(request).accounts
+    users = console(request).console_users
     now = console(request).runtime.clock()
     try:
-        user = await accounts.create_user(new["email"], new["role"], now, owner=new["owner"], actor=_actor(visit))
-        token = await accounts.password_link(user.email, now)
-    except AccountError as exc:
+        user = await users.create_user(new["email"], new["role"], now, owner=new["owner"], actor=_actor(visit))
+        token = await users.password_link(user.email, now)
+    except ConsoleUserError as exc:
         return await _listing(request, visit, 400, new=new, errors={exc.field or "email": exc.message})
     return await _listing(request, visit, link={"email": user.email, "url": _link(request, token)})
 
@@ -72,15 +72,17 @@ async def change_user(request: Request, visit: Visit, form: dict[str, str]) -> R
     now, actor = the_console.runtime.clock(), _actor(visit)
     try:
         if action == "disable":
-            await the_console.accounts.disable(email, now=now, actor=actor)
+            await the_console.console_users.disable(email, now=now, actor=actor)
         elif action == "enable":
-            await the_console.accounts.enable(email, now=now, actor=actor)
+            await the_console.console_users.enable(email, now=now, actor=actor)
         elif action == "reset":
-            token = await the_console.accounts.password_link(email, now, actor=actor)
+            token = await the_console.console_users.password_link(email, now, actor=actor)
             return await _listing(request, visit, link={"email": email, "url": _link(request, token)})
         else:
-            await the_console.accounts.set_role(email, form.get("role", ""), form.get("owner"), now=now, actor=actor)
-    except AccountError as exc:
+            await the_console.console_users.set_role(
+                email, form.get("role", ""), form.get("owner"), now=now, actor=actor
+            )
+    except ConsoleUserError as exc:
         row = {"email": email, "action": action, "error": exc.message}
         if action == "save":  # what they chose is shown again; a button's row shows the user as stored
             row.update(role=form.get("role", ""), owner=form.get("owner", ""))
