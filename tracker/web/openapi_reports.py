@@ -68,6 +68,15 @@ _CONVERSION: Schema = {
                 },
             },
         },
+        "grades": {
+            "type": "array",
+            "description": "conversion by combined grade, best first, read with the scores; only when the"
+            " programme declares a [grade]",
+            "items": {
+                "type": "object",
+                "properties": {"grade": {"type": "string"}, "leads": _COUNT, "converted": _COUNT, "rate": _INTERVAL},
+            },
+        },
         "threshold": {
             "type": "object",
             "properties": {
