@@ -18,7 +18,7 @@ _INTERVAL: Schema = {
     "description": "an estimate with its 95 % interval (null without data)",
     "properties": {"estimate": _NUMBER, "low": _NUMBER, "high": _NUMBER},
 }
-_BAND: Schema = {
+BAND: Schema = {
     "type": "object",
     "properties": {
         "low": _NUMBER,
@@ -55,7 +55,7 @@ _CONVERSION: Schema = {
     "properties": {
         **_HEADER,
         "width": _NUMBER,
-        "bands": {"type": "array", "items": _BAND},
+        "bands": {"type": "array", "items": BAND},
         "stages": {
             "type": "array",
             "items": {
@@ -130,7 +130,7 @@ _DISTRIBUTION: Schema = {
     "properties": {
         **_HEADER,
         "width": _NUMBER,
-        "scores": {"type": "object", "additionalProperties": {"type": "array", "items": _BAND}},
+        "scores": {"type": "object", "additionalProperties": {"type": "array", "items": BAND}},
         "time_to_conversion": {
             "type": "array",
             "items": {

@@ -75,7 +75,7 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         rate_mark=rate_mark,
         grade_scores=_grade_scores(site.programme.grade),
         percent=lambda value: percent(value, language),
-        band_label=lambda band: _band_label(band, language),
+        band_label=lambda band: band_label(band, language),
         behaviour_kinds=BEHAVIOURS,
         flags=FLAGS,
         timings=TIMINGS,
@@ -102,11 +102,12 @@ def _day(ts: float, *, up: bool = False) -> str:
     return day.isoformat()
 
 
-def _band_label(band: Band, language: str) -> str:
+def band_label(band: Band, language: str) -> str:
+    """``10 – 15``, or ``≥ 120`` for the last, open band."""
     low = number(band.low, language)
     return f"≥ {low}" if band.high is None else f"{low} – {number(band.high, language)}"
 
 
 def _histogram(found: list[Band], language: str) -> Columns:
-    data = [(_band_label(b, language), {"converted": b.converted, "other": b.leads - b.converted}) for b in found]
+    data = [(band_label(b, language), {"converted": b.converted, "other": b.leads - b.converted}) for b in found]
     return columns(data, HISTOGRAM, every=max(1, len(found) // 10))
