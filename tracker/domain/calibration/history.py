@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import Protocol
 
 from tracker.domain.facts import STAGES, ScoreState
-from tracker.domain.scoring import DECAY_RULE_ID, Scoring, current_scores
+from tracker.domain.scoring import DECAY_RULE_ID, OUTCOME_RULE_PREFIX, Scoring, current_scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +113,14 @@ def reference_of(converted_at: float | None, start: float, end: float) -> tuple[
 
 def scores_at(scoring: Scoring, rows: Sequence[ScoreChange], moment: float) -> dict[str, float]:
     """Every score at ``moment`` from a person's ledger rows (in ledger order), decay included:
-    the value the last row left, decayed from the last rule's change as scoring reads it."""
+    the value the last row left, decayed from the last rule's change as scoring reads it.
+
+    An outcome's own change at ``moment`` is left out: read at a conversion, a score is the one
+    the lead converted with, not what ``on_outcome = { won = "=0" }`` made of it.
+    """
     state = ScoreState()
     for row in rows:
-        if row.ts > moment:
+        if row.ts > moment or (row.ts == moment and row.rule_id.startswith(OUTCOME_RULE_PREFIX)):
             continue
         state.values[row.score] = row.after
         if row.rule_id != DECAY_RULE_ID:
