@@ -42,3 +42,15 @@ async def publish_draft(server: Server, source: str = DRAFT) -> int:
     )
     await server.runtime.sites.refresh()
     return done.version
+
+
+async def win(server: Server, person_id: int) -> None:
+    """Sales records a won deal for the person, a minute later."""
+    key = await server.key("sales")
+    answer = await server.http.post(
+        f"/api/leads/{person_id}/outcome",
+        json={"kind": "won", "value": 1000},
+        headers={"authorization": f"Bearer {key}"},
+    )
+    assert answer.status_code == 201, answer.text
+    server.clock.advance(60)

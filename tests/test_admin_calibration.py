@@ -9,7 +9,7 @@ import re
 from .conftest import Server
 from .test_admin import session_of
 from .test_admin_dashboard import figure
-from .test_calibration import calibration_history
+from .test_calibration import GRADED, calibration_history
 
 PERIOD = {"since": "2026-01-01", "until": "2026-01-21", "width": "5"}
 
@@ -26,12 +26,14 @@ async def test_sales_reads_the_calibration_page_and_its_csv(server: Server) -> N
     assert '<tr data-band="10.0">' in text and 'data-behaviour="rule:wp-c"' in text
     assert 'data-histogram="fit"' in text and 'data-timing="mql"' in text
     assert '<a href="/admin/reports">Reports</a>' in text  # in the navigation
+    assert "calibration-grades" not in text  # the programme declares no grade
     link = html.unescape(re.findall(r'href="(/api/reports/behaviours\.csv[^"]*)"', text)[0])
     download = await server.http.get(link, headers=headers)
     assert download.status_code == 200 and "wp-c" in download.text
 
 
 async def test_the_page_in_french_with_more_converting_kinds(server: Server) -> None:
+    await server.load_programme(GRADED)
     await calibration_history(server)
     headers = {**await session_of(server, "marketing"), "accept-language": "fr"}
     query = [*PERIOD.items(), ("converting", "won"), ("converting", "meeting")]
@@ -40,6 +42,11 @@ async def test_the_page_in_french_with_more_converting_kinds(server: Server) -> 
     assert figure(page.text, "converted") == "4"
     assert "Rapports de calibration" in page.text and "les intervalles se chevauchent" in page.text
     assert 'value="meeting" checked' in page.text
+    # ana, bruno (won) and chloe (lost) are C1; gina (won) and david C2; emma (meeting) and felix C3.
+    assert "Conversion par grade" in page.text and "fit × engagement" in page.text
+    row = re.search(r'<tr data-grade="C1">(.*?)</tr>', page.text, re.S)
+    assert row is not None and '<td class="num">3</td><td class="num">2</td>' in row.group(1)
+    assert re.search(r'<tr data-grade="C3">.*?<td class="num">2</td><td class="num">1</td>', page.text, re.S)
 
 
 async def test_a_bad_parameter_gets_a_page_naming_it(server: Server) -> None:

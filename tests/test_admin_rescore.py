@@ -5,17 +5,19 @@ and the lead page's ledger saying which version re-scored it."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from tracker.services import rescore
 
 from .conftest import Server
-from .rescore_history import DRAFT, plant
+from .rescore_history import DRAFT, plant, win
 from .test_admin import session_of
 from .test_admin_programme import marketing, post, text_of
 
 
 async def test_the_draft_what_if_lists_who_would_change_stage(server: Server) -> None:
     ids = await plant(server)
+    await win(server, ids["elodie"])
     headers, csrf = await marketing(server)
     empty = await server.http.get("/admin/programme/what-if?site=demo", headers=headers)
     assert empty.status_code == 200 and 'id="no-draft"' in empty.text
@@ -28,6 +30,16 @@ async def test_the_draft_what_if_lists_who_would_change_stage(server: Server) ->
     assert "1 people change stage." in words and "1 no longer qualify" in words
     assert f'href="/admin/leads/{ids["elodie"]}"' in page.text and "elodie@example.fr" in words
     assert "kept: its new scores say known" in words  # Capucine keeps her SQL
+    # Élodie won at 5 now, at 8 with the draft: her conversion moves up two bands of 2 points.
+    assert "Conversion by band of engagement" in words
+    assert re.search(r'<tr data-band="4.0">.*?(<td class="num">1</td>){2}<td class="num">100 %', page.text, re.S)
+    assert re.search(
+        r'<tr data-band="8.0">(?:(?!</tr>).)*?<td class="num">1</td><td class="num">1</td>', page.text, re.S
+    )
+    french = await server.http.get(
+        "/admin/programme/what-if?site=demo&days=30", headers={**headers, "accept-language": "fr"}
+    )
+    assert "Conversion par tranche de engagement" in french.text
     for days in ("-4", "²", "9" * 5000, "3651"):
         odd = await server.http.get("/admin/programme/what-if", params={"site": "demo", "days": days}, headers=headers)
         assert odd.status_code == 200 and "Choose a number of days from 1 to 3650." in odd.text

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import START, Server
+from .conftest import SEED_GRID, START, Server
 
 DAY = 86400.0
 PERIOD = {"since": START, "until": START + 20 * DAY}
@@ -78,6 +78,43 @@ async def test_conversion_by_band_stage_and_threshold(server: Server) -> None:
     assert "intervals overlap" in threshold["test"]["statement"] and "66.7 %" in threshold["test"]["statement"]
     assert threshold["current"]["threshold"] == 12 and threshold["current"]["f1"] == pytest.approx(2 / 3)
     assert (threshold["best"]["threshold"], threshold["best"]["leads"], threshold["best"]["recall"]) == (10, 4, 1.0)
+
+
+# The newsletter form says nothing of fit: every lead is a C, banded by engagement.
+GRADED = (
+    SEED_GRID
+    + """
+[grade]
+fit = "fit"
+engagement = "engagement"
+fit_bands = { A = 10, B = 5, C = 0 }
+engagement_bands = { 1 = 12, 2 = 5, 3 = 0 }
+"""
+)
+
+
+async def test_conversion_by_grade_read_with_the_scores(server: Server) -> None:
+    await server.load_programme(GRADED)
+    await calibration_history(server)
+    report = await server.api("/api/reports/conversion", role="marketing", width=5, **PERIOD)
+    grades = {row["grade"]: (row["leads"], row["converted"]) for row in report["grades"]}
+    # At their conversion ana 12 and bruno 13 (C1), gina 10 (C2); chloe 12, david 5, emma 4, felix -15 at the end.
+    assert list(grades) == ["A1", "A2", "A3", "B1", "B2", "B3", "C1", "C2", "C3"]
+    assert (grades["A1"], grades["C1"], grades["C2"], grades["C3"]) == ((0, 0), (3, 2), (2, 1), (2, 0))
+    c1 = next(row for row in report["grades"] if row["grade"] == "C1")
+    assert c1["rate"]["estimate"] == pytest.approx(2 / 3) and c1["rate"]["low"] < 2 / 3 < c1["rate"]["high"]
+    key = await server.key("marketing")
+    table = await server.http.get(
+        "/api/reports/conversion.csv", params={**PERIOD, "width": 5}, headers={"authorization": f"Bearer {key}"}
+    )
+    rows = {row["group"]: row for row in csv.DictReader(io.StringIO(table.text))}
+    assert (rows["grade:C2"]["leads"], rows["grade:C2"]["converted"], rows["grade:C2"]["rate"]) == ("2", "1", "0.5")
+
+
+async def test_no_grade_no_conversion_by_grade(server: Server) -> None:
+    await calibration_history(server)
+    report = await server.api("/api/reports/conversion", role="marketing", **PERIOD)
+    assert "grades" not in report and report["stages"]
 
 
 async def test_converting_kinds_are_chosen(server: Server) -> None:

@@ -3,7 +3,7 @@ empty ones included, a Wilson rate each, and an open last band past MAX_BANDS.""
 
 from __future__ import annotations
 
-from tracker.domain.calibration.bands import MAX_BANDS, bands
+from tracker.domain.calibration.bands import MAX_BANDS, BandCounts, bands, laid_out
 
 
 def test_bands_count_leads_and_conversions_and_keep_empty_bands() -> None:
@@ -27,3 +27,16 @@ def test_far_values_fold_into_one_open_band() -> None:
     found = bands([(0.0, False), (10_000.0, True)], 1)
     assert len(found) == MAX_BANDS
     assert (found[-1].low, found[-1].high, found[-1].leads, found[-1].converted) == (MAX_BANDS - 1, None, 1, 1)
+
+
+def test_two_counts_laid_out_over_the_same_bands() -> None:
+    now, draft = BandCounts(5), BandCounts(5)
+    now.add(1.0, True)
+    draft.add(12.0, True)
+    draft.add(10_000.0, False)
+    low, high = laid_out(now, draft)
+    assert [(b.low, b.high) for b in low] == [(b.low, b.high) for b in high]
+    assert (len(low), low[-1].high, high[-1].leads) == (MAX_BANDS, None, 1)
+    assert [(b.leads, b.converted) for b in low[:3]] == [(1, 1), (0, 0), (0, 0)]
+    assert [(b.leads, b.converted) for b in high[:3]] == [(0, 0), (0, 0), (1, 1)]
+    assert laid_out(BandCounts(5), BandCounts(5)) == [[], []]

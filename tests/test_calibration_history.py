@@ -29,6 +29,13 @@ def test_scores_at_a_moment_follow_the_ledger_and_decay() -> None:
     assert scores_at(SCORING, LEDGER, 75 * DAY)["engagement"] == 4.0  # 30 days after the last rule
 
 
+def test_a_conversion_is_read_before_its_own_outcome_change() -> None:
+    # on_outcome = { won = "=0" }: the conversion's reset is at the conversion's moment.
+    reset = [*LEDGER[:2], LedgerRow(1, "engagement", "outcome:won", 10 * DAY, 0.0)]
+    assert scores_at(SCORING, reset, 10 * DAY)["engagement"] == 12.0
+    assert scores_at(SCORING, reset, 10 * DAY + 1)["engagement"] == 0.0
+
+
 def test_leads_of_a_period_are_seen_at_their_conversion_or_at_the_end() -> None:
     start, end = 30 * DAY, 60 * DAY
     people = [

@@ -4,6 +4,7 @@ the dry run that writes nothing, and a rescore that says the same as the what-if
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 
@@ -40,6 +41,9 @@ def test_what_if_then_rescore_tell_the_same_story(tmp_path: Path) -> None:
     assert code == 0, err
     assert "demo: this programme against version 1, last 400 days" in said
     assert "change stage" in said and "engagement: band" in said
+    story, conversion = said.split("\n", 1)[1].split("conversion by engagement band (won; ")
+    # A line per band: converted/leads and the rate's interval now, then with the draft.
+    assert re.search(r"\n  -?\d+-\d+ +\d+/\d+ .*\| +\d+/\d+", conversion)
     code, unchanged, _ = run("rescore", "--site", "demo", "--dry-run", *data)
     assert code == 0 and " 0 change stage, 0 no longer qualify" in unchanged
     assert run("programme", "load", str(draft), "--site", "demo", *data)[0] == 0
@@ -48,7 +52,7 @@ def test_what_if_then_rescore_tell_the_same_story(tmp_path: Path) -> None:
     assert code == 0, err
     assert "demo: rescore job 1 with version 2" in done
     # The same people move, the same distributions: the summary after the title lines is the what-if's.
-    assert said.split("\n", 1)[1] in done and said.split("\n", 1)[1] in dry
+    assert story in done and story in dry
     code, again, _ = run("rescore", "--site", "demo", "--dry-run", *data)
     assert " 0 change stage" in again
 

@@ -12,7 +12,7 @@ from tracker.services.what_if import compile_draft, replay_site, what_if
 from tracker.store import Queries
 
 from .conftest import Server
-from .rescore_history import DRAFT, plant
+from .rescore_history import DRAFT, plant, win
 
 TABLES = ("persons", "person_scores", "ledger", "stages", "assignments", "webhook_outbox", "rescore_jobs")
 
@@ -72,3 +72,20 @@ def test_a_draft_that_does_not_compile_is_a_400_naming_its_key() -> None:
         compile_draft(DRAFT.replace('points = "wp_vision"', 'points = "nope"'))
     assert "rules[wp-c].points" in caught.value.message
     assert caught.value.field == "programme"
+
+
+async def test_conversion_by_band_now_and_with_the_draft(server: Server) -> None:
+    ids = await plant(server)
+    await win(server, ids["elodie"])
+    result = await what_if(server.runtime.store, "demo", load_programme(DRAFT), days=30, now=server.clock())
+    conversion = result.to_json()["conversion"]
+    assert (conversion["score"], conversion["width"], conversion["converting"]) == ("engagement", 2.0, ["won"])
+    # Leads only (Marc is anonymous); bands of 2 points (sql 12 / 6) from 4 to 12 on both sides.
+    # Élodie won at 5 now, 8 with white paper B worth 8; Capucine has 12 now, 4 with the draft.
+    now = {band["low"]: (band["leads"], band["converted"]) for band in conversion["before"]}
+    draft = {band["low"]: (band["leads"], band["converted"]) for band in conversion["after"]}
+    assert [band["low"] for band in conversion["before"]] == [band["low"] for band in conversion["after"]]
+    assert now == {4: (1, 1), 6: (0, 0), 8: (0, 0), 10: (0, 0), 12: (1, 0)}
+    assert draft == {4: (1, 0), 6: (0, 0), 8: (1, 1), 10: (0, 0), 12: (0, 0)}
+    converted = next(band for band in conversion["after"] if band["low"] == 8)
+    assert converted["rate"]["estimate"] == 1.0 and converted["rate"]["low"] < 1.0

@@ -41,6 +41,27 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def conversion_lines(conversion: dict[str, Any] | None) -> list[str]:
+    """A what-if's conversion by band, a line per band: leads, converted and rate now, then with the draft."""
+    if conversion is None:
+        return []
+    converting = ", ".join(conversion["converting"])
+    lines = [f"conversion by {conversion['score']} band ({converting}; leads at conversion, else now): now | draft"]
+    for now, draft in zip(conversion["before"], conversion["after"], strict=True):
+        label = f"{now['low']:g}-{now['high']:g}" if now["high"] is not None else f">= {now['low']:g}"
+        lines.append(f"  {label:<12}{_converted(now)} | {_converted(draft)}".rstrip())
+    return lines
+
+
+def _converted(band: dict[str, Any]) -> str:
+    """``converted/leads rate% [low-high]``, padded so that the draft's column lines up."""
+    rate = band["rate"]
+    spread = ""
+    if rate is not None:
+        spread = f" {100 * rate['estimate']:.1f}% [{100 * rate['low']:.1f}-{100 * rate['high']:.1f}]"
+    return f"{band['converted']:>4}/{band['leads']:<5}{spread:<22}"
+
+
 def rescore_commands(
     data_dir_option: Option, db_option: Option, with_store: WithStore, compile_file: Callable[[Path], Programme]
 ) -> list[click.Command]:
@@ -64,7 +85,7 @@ def rescore_commands(
         except HTTPError as exc:
             raise click.ClickException(exc.message) from None
         click.echo(f"{site_key}: this programme against version {version}, last {days} days")
-        click.echo("\n".join(summary_lines(summary)))
+        click.echo("\n".join(summary_lines(summary) + conversion_lines(summary["conversion"])))
 
     @click.command("rescore")
     @click.option("--site", "site_key", required=True)
@@ -88,7 +109,7 @@ def rescore_commands(
 
 async def _what_if(store: Store, site_key: str, draft: Programme, days: int) -> tuple[int, dict[str, Any]]:
     result = await what_if(store, site_key, draft, days=days, now=time.time())
-    return result.version, await named(store, result.tally.to_json())
+    return result.version, await named(store, result.to_json())
 
 
 async def _dry_run(store: Store, site_key: str) -> dict[str, Any]:

@@ -20,4 +20,4 @@ async def calibration(store: Store, site: Site, options: Options) -> Calibration
         return people, ledger, actions
 
     people, ledger, actions = await store.read(read)
-    return calibration_report(site.programme.scoring, options, people, ledger, actions)
+    return calibration_report(site.programme.scoring, options, people, ledger, actions, site.programme.grade)

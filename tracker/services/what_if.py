@@ -3,18 +3,23 @@
 People are read a page at a time with their events (memory stays bounded whatever the site's
 size), each history is replayed through the draft (``domain.rescoring``), and a ``Tally``
 compares it with what people have now: stages before and after, who would change stage, the
-distribution of every score under both programmes.  A rescore (``services.rescore``) walks
+distribution of every score under both programmes.  A ``ConversionComparison`` sets the
+calibration report's conversion-by-band table of the primary score under the current programme
+beside the draft's, for the leads of the what-if's period.  A rescore (``services.rescore``) walks
 the same pages through the same functions, so both tell the same story.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tracker.domain.facts import Event
+from tracker.domain.calibration.comparison import ConversionComparison
+from tracker.domain.calibration.history import LedgerRow
+from tracker.domain.facts import STAGES, Event
 from tracker.domain.people import PersonRecord
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
@@ -36,9 +41,17 @@ class WhatIf:
     days: int | None  # None: everyone, however long ago they were seen
     version: int  # the active version the draft is compared with
     tally: Tally
+    conversion: ConversionComparison | None  # None: neither programme has a score
 
     def to_json(self) -> dict[str, Any]:
-        return {"site": self.site.key, "days": self.days, "version": self.version, **self.tally.to_json()}
+        conversion = None if self.conversion is None else self.conversion.to_json()
+        return {
+            "site": self.site.key,
+            "days": self.days,
+            "version": self.version,
+            **self.tally.to_json(),
+            "conversion": conversion,
+        }
 
 
 def compile_draft(source: str) -> Programme:
@@ -83,14 +96,35 @@ async def what_if(store: Store, site_key: str, draft: Programme, *, days: int | 
     current = load_programme(site.programme)
     tally = Tally.for_scores(score_edges(current.scoring.scores, draft.scoring.scores))
     since = None if days is None else now - days * DAY
+    score = current.primary_score or draft.primary_score
+    conversion = ConversionComparison.of(
+        current.scoring, draft.scoring, score, -math.inf if since is None else since, now
+    )
+    converted_at: Mapping[int, float] = {}
+    if conversion is not None:
+        converted_at = await store.read(lambda q: q.first_conversions(site.id, conversion.converting, since))
     async for person, rescored in replay_site(store, site.id, draft.scoring, since):
-        tally.add(
-            person,
-            rescored,
-            current_scores(current.scoring, person.scoring, now),
-            current_scores(draft.scoring, rescored.result.state, now),
-        )
-    return WhatIf(site, days, version, tally)
+        before = current_scores(current.scoring, person.scoring, now)
+        after = current_scores(draft.scoring, rescored.result.state, now)
+        tally.add(person, rescored, before, after)
+        # Leads only, as in the calibration report: an anonymous visitor has no outcome to count.
+        if conversion is not None and person.stage != STAGES[0]:
+            conversion.add(person.id, converted_at.get(person.id), before, after, draft.scoring, rescored.result.ledger)
+    if conversion is not None:
+        await _count_converters(store, conversion, current.scoring, now)
+    return WhatIf(site, days, version, tally, conversion)
+
+
+async def _count_converters(store: Store, conversion: ConversionComparison, current: Scoring, now: float) -> None:
+    """The converters' current scores at their conversion, from the stored ledger a page at a time."""
+    waiting = list(conversion.waiting)
+    for first in range(0, len(waiting), PAGE):
+        page = waiting[first : first + PAGE]
+
+        async def read(q: Queries, page: list[int] = page) -> list[LedgerRow]:
+            return await q.ledger_rows_of(page, now)
+
+        conversion.add_stored(current, page, await store.read(read))
 
 
 async def named(store: Store, summary: Mapping[str, Any]) -> dict[str, Any]:

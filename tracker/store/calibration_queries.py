@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from tracker.domain.calibration.history import ActionRow, LedgerRow, PersonRow
 from tracker.domain.facts import OUTCOME_EVENT
-from tracker.store.conn import Conn
+from tracker.store.conn import Conn, Row
 
 # The ids of a period's leads; its parameters: site, end, start, end.
 _LEADS = (
@@ -74,10 +74,37 @@ class CalibrationQueries:
             end,
             end,
         )
-        return [
-            LedgerRow(int(row["person_id"]), str(row["score"]), str(row["rule_id"]), row["ts"], row["after"])
-            for row in rows
-        ]
+        return [_ledger_row(row) for row in rows]
+
+    async def ledger_rows_of(self, person_ids: Sequence[int], end: float) -> list[LedgerRow]:
+        """Every ledger row of these people before ``end``, per person in ledger order."""
+        if not person_ids:
+            return []
+        marks = ", ".join("?" for _ in person_ids)
+        rows = await self.conn.fetchall(
+            "SELECT person_id, score, rule_id, ts, after FROM ledger"
+            f" WHERE person_id IN ({marks}) AND ts < ? ORDER BY person_id, id",
+            *person_ids,
+            end,
+        )
+        return [_ledger_row(row) for row in rows]
+
+    async def first_conversions(
+        self, site_id: int, converting: Sequence[str], seen_since: float | None = None
+    ) -> dict[int, float]:
+        """Each of the site's people (seen since ``seen_since``, if given) with an outcome of a
+        converting kind, and when it first had one."""
+        seen = "" if seen_since is None else " AND p.last_seen_at >= ?"
+        marks = ", ".join("?" for _ in converting)
+        rows = await self.conn.fetchall(
+            "SELECT e.person_id, MIN(e.ts) AS ts FROM events e JOIN persons p ON p.id = e.person_id"
+            f" WHERE p.site_id = ?{seen} AND e.type = ? AND e.name IN ({marks}) GROUP BY e.person_id",
+            site_id,
+            *([] if seen_since is None else [seen_since]),
+            OUTCOME_EVENT,
+            *converting,
+        )
+        return {int(row["person_id"]): float(row["ts"]) for row in rows}
 
     async def calibration_actions(self, site_id: int, start: float, end: float, since: float) -> list[ActionRow]:
         """The period's leads' page views and downloads from ``since`` to the period's end."""
@@ -93,6 +120,10 @@ class CalibrationQueries:
             end,
         )
         return [ActionRow(int(row["person_id"]), float(row["ts"]), str(row["type"]), str(row["url"])) for row in rows]
+
+
+def _ledger_row(row: Row) -> LedgerRow:
+    return LedgerRow(int(row["person_id"]), str(row["score"]), str(row["rule_id"]), row["ts"], row["after"])
 
 
 def _time(value: object) -> float | None:

@@ -19,13 +19,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.domain.calibration.bands import Band
-from tracker.domain.calibration.intervals import Interval
+from tracker.domain.calibration.bands import band_json
+from tracker.domain.calibration.intervals import Interval, interval_json
 from tracker.domain.calibration.report import (
     DEFAULT_CONVERTING,
     DEFAULT_MIN_VOLUME,
     DEFAULT_WINDOW,
     CalibrationReport,
+    GroupRow,
     Options,
     default_width,
 )
@@ -110,22 +111,8 @@ def _converting(raw: str | None) -> tuple[str, ...]:
 # ---- JSON ---------------------------------------------------------------------------------
 
 
-def _interval(interval: Interval | None) -> dict[str, float] | None:
-    return None if interval is None else {"estimate": interval.estimate, "low": interval.low, "high": interval.high}
-
-
-def _band(band: Band) -> dict[str, Any]:
-    return {
-        "low": band.low,
-        "high": band.high,
-        "leads": band.leads,
-        "converted": band.converted,
-        "rate": _interval(band.rate),
-    }
-
-
 def _side(side: Side) -> dict[str, Any]:
-    return {"leads": side.leads, "converted": side.converted, "rate": _interval(side.rate)}
+    return {"leads": side.leads, "converted": side.converted, "rate": interval_json(side.rate)}
 
 
 def _cut(cut: Cut | None) -> dict[str, Any] | None:
@@ -151,20 +138,24 @@ def _header(site: Site, report: CalibrationReport) -> dict[str, Any]:
         "converting": list(options.converting),
         "leads": report.leads,
         "converted": report.converted,
-        "rate": _interval(report.rate),
+        "rate": interval_json(report.rate),
     }
+
+
+def _group(name: str, row: GroupRow) -> dict[str, Any]:
+    return {name: row.group, "leads": row.leads, "converted": row.converted, "rate": interval_json(row.rate)}
 
 
 def conversion_body(site: Site, report: CalibrationReport) -> dict[str, Any]:
     test = report.test
+    # Only a programme that declares a grade has conversion by grade.
+    grades = {} if report.grades is None else {"grades": [_group("grade", row) for row in report.grades]}
     return {
         **_header(site, report),
         "width": report.options.width,
-        "bands": [_band(band) for band in report.bands],
-        "stages": [
-            {"stage": row.stage, "leads": row.leads, "converted": row.converted, "rate": _interval(row.rate)}
-            for row in report.stages
-        ],
+        "bands": [band_json(band) for band in report.bands],
+        "stages": [_group("stage", row) for row in report.stages],
+        **grades,
         "threshold": {
             "sql": report.sql,
             "test": None
@@ -197,7 +188,7 @@ def behaviours_body(site: Site, report: CalibrationReport) -> dict[str, Any]:
                 "converters_share": b.converters_share,
                 "others": b.others,
                 "others_share": b.others_share,
-                "lift": _interval(b.lift),
+                "lift": interval_json(b.lift),
                 "suggested_points": b.suggested,
                 "flag": b.flag,
             }
@@ -210,7 +201,7 @@ def distribution_body(site: Site, report: CalibrationReport) -> dict[str, Any]:
     return {
         **_header(site, report),
         "width": report.options.width,
-        "scores": {name: [_band(band) for band in found] for name, found in report.distributions.items()},
+        "scores": {name: [band_json(band) for band in found] for name, found in report.distributions.items()},
         "time_to_conversion": [
             {
                 "from": timing.start,
@@ -236,7 +227,8 @@ def _rate_cells(interval: Interval | None) -> list[Any]:
 def conversion_table(report: CalibrationReport) -> Table:
     header = ["group", "low", "high", "leads", "converted", "rate", "rate_low", "rate_high"]
     rows = [["band", b.low, b.high, b.leads, b.converted, *_rate_cells(b.rate)] for b in report.bands]
-    rows += [[f"stage:{s.stage}", None, None, s.leads, s.converted, *_rate_cells(s.rate)] for s in report.stages]
+    rows += [[f"stage:{s.group}", None, None, s.leads, s.converted, *_rate_cells(s.rate)] for s in report.stages]
+    rows += [[f"grade:{g.group}", None, None, g.leads, g.converted, *_rate_cells(g.rate)] for g in report.grades or []]
     if report.test is not None:
         above, below, sql = report.test.above, report.test.below, report.test.threshold
         rows.append(["above_sql", sql, None, above.leads, above.converted, *_rate_cells(above.rate)])

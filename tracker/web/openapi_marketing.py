@@ -17,6 +17,7 @@ from tracker.services.abuse import (
 from tracker.services.what_if import MAX_DAYS
 from tracker.web.email import MAX_RECIPIENTS, MAX_URLS
 from tracker.web.openapi_parts import Schema, content, errors, ok, operation, path_param, query
+from tracker.web.openapi_reports import BAND
 from tracker.web.what_if import DEFAULT_DAYS
 
 # Every reason ``services.abuse`` counts ignored traffic under.
@@ -103,6 +104,19 @@ _WHAT_IF: Schema = {
                     "after": {"enum": list(STAGES)},
                     "warranted": {"enum": list(STAGES), "description": "the stage the new scores alone warrant"},
                 },
+            },
+        },
+        "conversion": {
+            "type": ["object", "null"],
+            "description": "the leads' conversion by band of the primary score now (`before`) and with the draft"
+            " (`after`), over the same bands; each lead read at its conversion (a won outcome) in the period, else"
+            " now, as the conversion report reads it; null when neither programme has a score",
+            "properties": {
+                "score": {"type": "string"},
+                "width": {"type": "number"},
+                "converting": {"type": "array", "items": {"type": "string"}},
+                "before": {"type": "array", "items": BAND},
+                "after": {"type": "array", "items": BAND},
             },
         },
     },

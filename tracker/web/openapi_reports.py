@@ -18,7 +18,7 @@ _INTERVAL: Schema = {
     "description": "an estimate with its 95 % interval (null without data)",
     "properties": {"estimate": _NUMBER, "low": _NUMBER, "high": _NUMBER},
 }
-_BAND: Schema = {
+BAND: Schema = {
     "type": "object",
     "properties": {
         "low": _NUMBER,
@@ -55,7 +55,7 @@ _CONVERSION: Schema = {
     "properties": {
         **_HEADER,
         "width": _NUMBER,
-        "bands": {"type": "array", "items": _BAND},
+        "bands": {"type": "array", "items": BAND},
         "stages": {
             "type": "array",
             "items": {
@@ -66,6 +66,15 @@ _CONVERSION: Schema = {
                     "converted": _COUNT,
                     "rate": _INTERVAL,
                 },
+            },
+        },
+        "grades": {
+            "type": "array",
+            "description": "conversion by combined grade, best first, read with the scores; only when the"
+            " programme declares a [grade]",
+            "items": {
+                "type": "object",
+                "properties": {"grade": {"type": "string"}, "leads": _COUNT, "converted": _COUNT, "rate": _INTERVAL},
             },
         },
         "threshold": {
@@ -121,7 +130,7 @@ _DISTRIBUTION: Schema = {
     "properties": {
         **_HEADER,
         "width": _NUMBER,
-        "scores": {"type": "object", "additionalProperties": {"type": "array", "items": _BAND}},
+        "scores": {"type": "object", "additionalProperties": {"type": "array", "items": BAND}},
         "time_to_conversion": {
             "type": "array",
             "items": {

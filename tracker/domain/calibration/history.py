@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
+from typing import Protocol
 
 from tracker.domain.facts import STAGES, ScoreState
-from tracker.domain.scoring import DECAY_RULE_ID, Scoring, current_scores
+from tracker.domain.scoring import DECAY_RULE_ID, OUTCOME_RULE_PREFIX, Scoring, current_scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,19 @@ class LedgerRow:
     rule_id: str
     ts: float
     after: float
+
+
+class ScoreChange(Protocol):
+    """A ledger row as ``scores_at`` reads it: a stored one, or one a replay would write."""
+
+    @property
+    def score(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def after(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +82,10 @@ def leads_of(
     rows_of = {person_id: list(rows) for person_id, rows in groupby(ledger, key=lambda row: row.person_id)}
     leads: list[Lead] = []
     for person in people:
-        if person.converted_at is not None and person.converted_at < start:
+        moment = reference_of(person.converted_at, start, end)
+        if moment is None:
             continue
-        converted = person.converted_at is not None and person.converted_at < end
-        reference = person.converted_at if converted and person.converted_at is not None else end
+        reference, converted = moment
         mql_at = person.stages.get("mql")
         leads.append(
             Lead(
@@ -87,12 +101,26 @@ def leads_of(
     return leads
 
 
-def scores_at(scoring: Scoring, rows: Sequence[LedgerRow], moment: float) -> dict[str, float]:
+def reference_of(converted_at: float | None, start: float, end: float) -> tuple[float, bool] | None:
+    """A lead's reference moment in the period and whether it converted in it; None when it
+    converted before ``start`` (that conversion belongs to an earlier period)."""
+    if converted_at is not None and converted_at < start:
+        return None
+    if converted_at is not None and converted_at < end:
+        return converted_at, True
+    return end, False
+
+
+def scores_at(scoring: Scoring, rows: Sequence[ScoreChange], moment: float) -> dict[str, float]:
     """Every score at ``moment`` from a person's ledger rows (in ledger order), decay included:
-    the value the last row left, decayed from the last rule's change as scoring reads it."""
+    the value the last row left, decayed from the last rule's change as scoring reads it.
+
+    An outcome's own change at ``moment`` is left out: read at a conversion, a score is the one
+    the lead converted with, not what ``on_outcome = { won = "=0" }`` made of it.
+    """
     state = ScoreState()
     for row in rows:
-        if row.ts > moment:
+        if row.ts > moment or (row.ts == moment and row.rule_id.startswith(OUTCOME_RULE_PREFIX)):
             continue
         state.values[row.score] = row.after
         if row.rule_id != DECAY_RULE_ID:

@@ -55,6 +55,10 @@ def rate_ratio(a: int, n1: int, b: int, n2: int, z: float = Z95) -> Interval | N
     return Interval(ratio, ratio * math.exp(-spread), ratio * math.exp(spread))
 
 
+def interval_json(interval: Interval | None) -> dict[str, float] | None:
+    return None if interval is None else {"estimate": interval.estimate, "low": interval.low, "high": interval.high}
+
+
 @dataclass(frozen=True, slots=True)
 class Quartiles:
     count: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tracker.domain.calibration.bands import Band, bands
@@ -18,6 +18,7 @@ from tracker.domain.calibration.threshold import (
     threshold_test,
 )
 from tracker.domain.facts import STAGES
+from tracker.domain.programme.grade import Grade
 from tracker.domain.scoring import Scoring
 
 # Outcome kinds that count as a conversion unless the reader chooses: a won deal.
@@ -49,8 +50,10 @@ def default_width(scoring: Scoring, score: str) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class StageRow:
-    stage: str
+class GroupRow:
+    """The leads of one group (a stage, a grade), how many converted and the rate's interval."""
+
+    group: str
     leads: int
     converted: int
     rate: Interval | None
@@ -71,7 +74,7 @@ class CalibrationReport:
     converted: int
     rate: Interval | None
     bands: list[Band]  # of the chosen score
-    stages: list[StageRow]
+    stages: list[GroupRow]
     sql: float | None  # the chosen score's sales threshold today
     test: ThresholdTest | None  # above vs below it (None without one)
     current: Cut | None  # what the threshold in force selects
@@ -79,6 +82,7 @@ class CalibrationReport:
     behaviours: list[Behaviour]
     distributions: Mapping[str, list[Band]]  # every score, in programme order
     timings: list[Timing]
+    grades: list[GroupRow] | None = None  # best first; None when the programme declares no grade
 
 
 def calibration_report(
@@ -87,6 +91,7 @@ def calibration_report(
     people: Iterable[PersonRow],
     ledger: Sequence[LedgerRow],
     actions: Iterable[ActionRow],
+    grade: Grade | None = None,
 ) -> CalibrationReport:
     leads = leads_of(people, ledger, scoring, options.start, options.end)
     chosen = _pairs(leads, options.score)
@@ -99,7 +104,8 @@ def calibration_report(
         converted=converted,
         rate=wilson(converted, len(leads)),
         bands=bands(chosen, options.width),
-        stages=_stages(leads),
+        # Every lead is at least known.
+        stages=_groups(leads, lambda lead: lead.stage, STAGES[1:]),
         sql=sql,
         test=threshold_test(chosen, sql) if sql is not None else None,
         current=cut_at(chosen, sql) if sql is not None else None,
@@ -107,6 +113,8 @@ def calibration_report(
         behaviours=behaviours(leads, done, scoring, options.score),
         distributions={name: bands(_pairs(leads, name), options.width) for name in scoring.scores},
         timings=_timings(leads),
+        # Read from the scores at the reference moment, like the bands: the grade a converter had then.
+        grades=None if grade is None else _grades(leads, grade),
     )
 
 
@@ -114,12 +122,16 @@ def _pairs(leads: Sequence[Lead], score: str) -> list[tuple[float, bool]]:
     return [(lead.scores.get(score, 0.0), lead.converted) for lead in leads]
 
 
-def _stages(leads: Sequence[Lead]) -> list[StageRow]:
-    rows: list[StageRow] = []
-    for stage in STAGES[1:]:  # every lead is at least known
-        of_stage = [lead.converted for lead in leads if lead.stage == stage]
-        rows.append(StageRow(stage, len(of_stage), sum(of_stage), wilson(sum(of_stage), len(of_stage))))
+def _groups(leads: Sequence[Lead], group_of: Callable[[Lead], str], groups: Sequence[str]) -> list[GroupRow]:
+    rows: list[GroupRow] = []
+    for group in groups:
+        of_group = [lead.converted for lead in leads if group_of(lead) == group]
+        rows.append(GroupRow(group, len(of_group), sum(of_group), wilson(sum(of_group), len(of_group))))
     return rows
+
+
+def _grades(leads: Sequence[Lead], grade: Grade) -> list[GroupRow]:
+    return _groups(leads, lambda lead: grade.of(lead.scores), grade.grades)
 
 
 def _timings(leads: Sequence[Lead]) -> list[Timing]:

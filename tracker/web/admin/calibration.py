@@ -1,8 +1,8 @@
 """``/admin/reports``: the calibration reports of a site for a period, in one page.
 
-Conversion by score band and stage with seed 000's test in words and the best threshold beside
-the current one, behaviours before conversion with their lift and the points they get, each
-score's distribution and the time to conversion.  The numbers come from
+Conversion by score band, stage and grade (when the programme declares one) with seed 000's
+test in words and the best threshold beside the current one, behaviours before conversion with
+their lift and the points they get, each score's distribution and the time to conversion.  The numbers come from
 ``services.calibration`` with the parameters the API reads (``web.calibration``); the page's
 CSV links are the API's routes, which take the console session.
 """
@@ -18,9 +18,10 @@ from starlette.responses import Response
 from tracker.domain.calibration.bands import Band
 from tracker.domain.calibration.report import CalibrationReport
 from tracker.domain.outcomes import KINDS
+from tracker.domain.programme.grade import Grade
 from tracker.errors import HTTPError
 from tracker.services.calibration import calibration
-from tracker.web.admin.calibration_charts import lift_mark, rate_chart
+from tracker.web.admin.calibration_charts import lift_mark, rate_chart, rate_mark
 from tracker.web.admin.calibration_words import BEHAVIOURS, FLAGS, TIMINGS, percent, verdict_words
 from tracker.web.admin.charts import Columns, columns
 from tracker.web.admin.i18n import gettext, number
@@ -71,13 +72,20 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         histograms={name: _histogram(found, language) for name, found in report.distributions.items()},
         statement=verdict_words(report.test, language) if report.test is not None else None,
         lift_mark=lift_mark,
+        rate_mark=rate_mark,
+        grade_scores=_grade_scores(site.programme.grade),
         percent=lambda value: percent(value, language),
-        band_label=lambda band: _band_label(band, language),
+        band_label=lambda band: band_label(band, language),
         behaviour_kinds=BEHAVIOURS,
         flags=FLAGS,
         timings=TIMINGS,
         days=lambda seconds: number(round(seconds / DAY, 1), language),
     )
+
+
+def _grade_scores(grade: Grade | None) -> str:
+    """The scores a grade reads, as its letter and its number: "fit × engagement"."""
+    return "" if grade is None else f"{grade.fit} × {grade.engagement}"
 
 
 def _best(report: CalibrationReport) -> float | None:
@@ -94,11 +102,12 @@ def _day(ts: float, *, up: bool = False) -> str:
     return day.isoformat()
 
 
-def _band_label(band: Band, language: str) -> str:
+def band_label(band: Band, language: str) -> str:
+    """``10 – 15``, or ``≥ 120`` for the last, open band."""
     low = number(band.low, language)
     return f"≥ {low}" if band.high is None else f"{low} – {number(band.high, language)}"
 
 
 def _histogram(found: list[Band], language: str) -> Columns:
-    data = [(_band_label(b, language), {"converted": b.converted, "other": b.leads - b.converted}) for b in found]
+    data = [(band_label(b, language), {"converted": b.converted, "other": b.leads - b.converted}) for b in found]
     return columns(data, HISTOGRAM, every=max(1, len(found) // 10))

@@ -68,7 +68,7 @@ def rate_chart(bands: Sequence[Band], width: float, markers: Sequence[tuple[str,
 
 @dataclass(frozen=True, slots=True)
 class LiftMark:
-    """Percentages of a cell's width: the estimate, the interval's ends, and 1 (no effect)."""
+    """Percentages of a cell's width: the estimate, the interval's ends, and 1 (no effect) for a lift."""
 
     estimate: float
     low: float
@@ -80,6 +80,13 @@ def lift_mark(lift: Interval | None) -> LiftMark | None:
     if lift is None:
         return None
     return LiftMark(_log_x(lift.estimate), _log_x(lift.low), _log_x(lift.high))
+
+
+def rate_mark(rate: Interval | None) -> LiftMark | None:
+    """A conversion rate and its interval on a cell's width from 0 to 100 %."""
+    if rate is None:
+        return None
+    return LiftMark(round(100 * rate.estimate, 1), round(100 * rate.low, 1), round(100 * rate.high, 1))
 
 
 def _log_x(value: float) -> float:

@@ -19,6 +19,8 @@ from tracker.services import rescore
 from tracker.services.background import Background
 from tracker.services.rescore import RescoreRunning
 from tracker.services.what_if import MAX_DAYS, active_version, named, what_if
+from tracker.web.admin.calibration import band_label
+from tracker.web.admin.calibration_words import percent
 from tracker.web.admin.charts import share
 from tracker.web.admin.i18n import gettext
 from tracker.web.admin.pages import runtime_of, show_page
@@ -83,7 +85,18 @@ async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> 
         return show_page(request, visit, "what_if.html", **context, view=None, error=f"{exc.where}: {exc.message}")
     result = await what_if(runtime.store, site.key, draft, days=days, now=runtime.clock())
     summary = await named(runtime.store, result.tally.to_json())
-    return show_page(request, visit, "what_if.html", **context, view=summary_view(summary))
+    conversion = result.conversion
+    return show_page(
+        request,
+        visit,
+        "what_if.html",
+        **context,
+        view=summary_view(summary),
+        conversion=conversion,
+        conversion_rows=[] if conversion is None else list(zip(*conversion.rows(), strict=True)),
+        band_label=lambda band: band_label(band, language),
+        percent=lambda value: percent(value, language),
+    )
 
 
 async def _status(request: Request, key: str | None) -> dict[str, Any]:
