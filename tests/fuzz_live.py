@@ -98,6 +98,10 @@ def trace_summary(lines: list[str]) -> tuple[str, str]:
     return (f"tracker/{where}:{last['line']} in {last['func']}", exception)
 
 
+# Routes people open in a browser (the console, an e-mail's link): a refusal is a page saying why.
+PEOPLES_PAGES = ("/admin/", "/r/", "/o/")
+
+
 @dataclass
 class Failure:
     kind: str  # "5xx", "dropped", "unexplained", "transport", "no nosniff"
@@ -307,7 +311,7 @@ class Live:
             where, exception = trace_summary(self.log.since(mark, wait=2.0))
             tally.failures.append(Failure("5xx", route, response.status_code, described, where, exception, shot))
         elif response.status_code >= 400 and shot.method != "OPTIONS":  # browsers read no preflight body
-            if shot.path.startswith("/admin/") and _a_page(response):
+            if shot.path.startswith(PEOPLES_PAGES) and (_a_page(response) or _a_sentence(response)):
                 tally.refused_fields["console page"] += 1  # people get a page that says what went wrong
             elif _explained(response):
                 tally.refused_fields[str(response.json()["field"])] += 1
@@ -395,6 +399,11 @@ def _smaller(value: Any) -> Iterator[Any]:
 def _a_page(response: httpx.Response) -> bool:
     """The console answers people with an HTML page (a form with its error, a 403 page)."""
     return response.headers.get("content-type", "").startswith("text/html") and "<title>" in response.text
+
+
+def _a_sentence(response: httpx.Response) -> bool:
+    """An e-mail link nobody can follow any more says so in plain words."""
+    return response.headers.get("content-type", "").startswith("text/plain") and bool(response.text.strip())
 
 
 def _explained(response: httpx.Response) -> bool:
