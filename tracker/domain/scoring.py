@@ -259,7 +259,7 @@ def _compile_rule(
 def apply_event(scoring: Scoring, state: ScoreState, event: Event) -> ScoringResult:
     """Score one event; ``state`` is left untouched, the result holds the new state."""
     result = ScoringResult(state.copy(), [], [])
-    _fold(scoring, result, event)
+    _fold(scoring, result, (event,))
     return result
 
 
@@ -270,8 +270,7 @@ _REPLAY_ORDER = operator.attrgetter("ts", "id")
 def replay(scoring: Scoring, events: Iterable[Event]) -> ScoringResult:
     """Score a whole history from scratch, in (ts, id) order."""
     result = ScoringResult(ScoreState(), [], [])
-    for event in sorted(events, key=_REPLAY_ORDER):
-        _fold(scoring, result, event)
+    _fold(scoring, result, sorted(events, key=_REPLAY_ORDER))
     return result
 
 
@@ -286,35 +285,42 @@ def threshold_level(state: ScoreState) -> str | None:
     return LEVELS[max(ranks)] if ranks else None
 
 
-def _fold(scoring: Scoring, result: ScoringResult, event: Event) -> None:
-    """Apply every matching rule, in programme order, to ``result`` in place."""
-    if unscored(event, scoring.score_flagged):
-        return
+def _fold(scoring: Scoring, result: ScoringResult, events: Iterable[Event]) -> None:
+    """Apply every matching rule, in programme order, to ``result`` in place, event after event."""
     state = result.state
-    ts = event.ts
-    for rule in scoring.offered(event):
-        if rule.matches_rest is not None and not rule.matches_rest(event):
+    for event in events:
+        offered = scoring.offered(event)
+        if not offered or unscored(event, scoring.score_flagged):
             continue
-        if rule.limit.count is not None and not _allowed(rule.limit, state.hits.get(rule.id, ()), ts):
-            continue
-        name = rule.score
-        score = scoring.scores[name]
-        if score.decay is not None:
-            _materialise_decay(score, state, ts, result.ledger)
-        before = state.values.get(name, 0.0)
-        after = _round(rule.points if rule.op == "set" else before + rule.points)
-        op = rule.op
-        if score.max is not None and after > score.max:
-            after, op = score.max, CAPPED_OP
-        state.values[name] = after
-        # An event that arrives late must not move the decay clock backwards.
-        if ts > state.last.get(name, -math.inf):
-            state.last[name] = ts
-        # Points are the change, whatever the op, so summing a score's ledger gives its value.
-        result.ledger.append(LedgerEntry(name, rule.id, event.id, op, _round(after - before), before, after, ts))
-        _remember_hit(rule, state, ts)
-        if state.reached.get(score.name) != LEVELS[-1] and (score.mql is not None or score.sql is not None):
-            result.crossings.extend(_cross(score, state, after, event))
+        ts = event.ts
+        for rule in offered:
+            if rule.matches_rest is not None and not rule.matches_rest(event):
+                continue
+            limit = rule.limit
+            if limit.count is not None and not _allowed(limit, state.hits.get(rule.id, ()), ts):
+                continue
+            name = rule.score
+            score = scoring.scores[name]
+            if score.decay is not None:
+                _materialise_decay(score, state, ts, result.ledger)
+            before = state.values.get(name, 0.0)
+            # round() inline rather than _round(): this line runs for every point a replay gives.
+            after = round(rule.points if rule.op == "set" else before + rule.points, 2) + 0.0
+            op = rule.op
+            if score.max is not None and after > score.max:
+                after, op = score.max, CAPPED_OP
+            state.values[name] = after
+            # An event that arrives late must not move the decay clock backwards.
+            if ts > state.last.get(name, -math.inf):
+                state.last[name] = ts
+            # Points are the change, whatever the op, so summing a score's ledger gives its value.
+            change = round(after - before, 2) + 0.0
+            result.ledger.append(LedgerEntry(name, rule.id, event.id, op, change, before, after, ts))
+            _remember_hit(rule, state, ts)
+            # A level can only be newly reached at or above the lowest threshold (mql <= sql).
+            lowest = score.mql if score.mql is not None else score.sql
+            if lowest is not None and after >= lowest and state.reached.get(name) != LEVELS[-1]:
+                result.crossings.extend(_cross(score, state, after, event))
 
 
 def _allowed(limit: Limit, hits: Sequence[float], ts: float) -> bool:
