@@ -30,7 +30,7 @@ from tracker.domain.programme.checks import (
 )
 from tracker.domain.programme.email import unscored
 from tracker.domain.programme.points import Limit, compile_limit, compile_points
-from tracker.domain.programme.when import all_of, compile_when_parts, every
+from tracker.domain.programme.when import compile_when_parts
 
 # Ascending: ScoreState.reached keeps the highest level a score ever reached.
 LEVELS: tuple[str, ...] = ("mql", "sql")
@@ -232,9 +232,6 @@ def _compile_rule(
     op, points = compile_points(table["points"], tokens, f"{where}.points")
     limit = compile_limit(table.get("limit", "once"), f"{where}.limit")
     when = compile_when_parts(table["when"], f"{where}.when")
-    everything = [*when.types_check, *when.url_checks, *when.other_checks]
-    # Offered events are of the rule's built-in types already: only custom names need checking.
-    rest = [*when.types_check, *when.other_checks] if when.custom_names else when.other_checks
     description = table.get("description", "")
     if not isinstance(description, str):
         raise ProgrammeError(f"{where}.description", "expected text")
@@ -244,9 +241,9 @@ def _compile_rule(
         op=op,
         points=points,
         limit=limit,
-        matches=every(everything),
-        matches_url=all_of(when.url_matchers) if when.url_matchers else None,
-        matches_rest=every(rest) if rest else None,
+        matches=when.matches(),
+        matches_url=when.url,
+        matches_rest=when.rest(),
         types=when.candidates,
         description=description.strip(),
     )

@@ -43,21 +43,33 @@ _FIELD_CONDITIONS: Mapping[str, tuple[Callable[[Any], Matcher], Callable[[Matche
 def compile_when(spec: Any, where: str) -> tuple[Callable[[Event], bool], frozenset[str] | None]:
     """The condition's predicate, and the event types it can match (None: any)."""
     when = compile_when_parts(spec, where)
-    checks = [*when.types_check, *when.url_checks, *when.other_checks]
-    # Never empty: every key of a (non-empty) ``when`` table adds a check.
-    return every(checks), when.candidates
+    return when.matches(), when.candidates
 
 
 @dataclass(frozen=True, slots=True)
 class WhenParts:
     """A ``when`` table's checks in three groups, so that scoring can take each where it is cheapest."""
 
-    types_check: list[Callable[[Event], bool]]  # the built-in types and custom names (at most one)
-    url_checks: list[Callable[[Event], bool]]  # read only ``event.url``
+    types_check: Callable[[Event], bool] | None  # the built-in types and custom names
+    url: Matcher | None  # every condition on the URL, applied to the URL itself
     other_checks: list[Callable[[Event], bool]]
-    url_matchers: list[Matcher]  # ``url_checks``'s matchers, applied to the URL itself
     candidates: frozenset[str] | None
     custom_names: bool  # whether the types check names custom events (their names need checking)
+
+    def matches(self) -> Callable[[Event], bool]:
+        """The whole condition (never empty: every key of a non-empty ``when`` table adds a check)."""
+        url = self.url
+        url_check = [] if url is None else [lambda event: url(event.url)]
+        return every([*self.type_checks(), *url_check, *self.other_checks])
+
+    def rest(self) -> Callable[[Event], bool] | None:
+        """What is left for an event ``Scoring.offered``: of one of ``candidates``, its URL already
+        checked, so only custom names and the other conditions (None: nothing left)."""
+        checks = [*self.type_checks(), *self.other_checks] if self.custom_names else self.other_checks
+        return every(checks) if checks else None
+
+    def type_checks(self) -> list[Callable[[Event], bool]]:
+        return [] if self.types_check is None else [self.types_check]
 
 
 # Conditions read only from the URL (``Scoring.offered`` answers them once per page).
@@ -69,36 +81,34 @@ def compile_when_parts(spec: Any, where: str) -> WhenParts:
     if not table:
         raise ProgrammeError(where, "needs at least one condition")
     reject_unknown(table, _WHEN_KEYS, where)
-    types_check: list[Callable[[Event], bool]] = []
-    url_checks: list[Callable[[Event], bool]] = []
     other_checks: list[Callable[[Event], bool]] = []
     url_matchers: list[Matcher] = []
     types = _compile_types(table, where)
-    if types is not None:
-        builtin, custom = types
-        types_check.append(lambda event: event.type in builtin or (event.type == "custom" and event.name in custom))
     for key, (compile_spec, check) in _FIELD_CONDITIONS.items():
         if key in table:
             match = compile_pattern(compile_spec, table[key], f"{where}.{key}")
             if key in _URL_CONDITIONS:
                 url_matchers.append(match)
-                url_checks.append(check(match))
             else:
                 other_checks.append(check(match))
     for key in ("props", "fields"):
         if key in table:
             other_checks.append(_props_check(_compile_props(table[key], f"{where}.{key}")))
     candidates = None if types is None else types[0] | ({"custom"} if types[1] else set())
-    return WhenParts(
-        types_check, url_checks, other_checks, url_matchers, candidates, types is not None and bool(types[1])
-    )
+    url = _all_of(url_matchers) if url_matchers else None
+    types_check = None if types is None else _types_check(*types)
+    return WhenParts(types_check, url, other_checks, candidates, types is not None and bool(types[1]))
 
 
-def all_of(matchers: list[Matcher]) -> Matcher:
+def _types_check(builtin: frozenset[str], custom: frozenset[str]) -> Callable[[Event], bool]:
+    return lambda event: event.type in builtin or (event.type == "custom" and event.name in custom)
+
+
+def _all_of(matchers: list[Matcher]) -> Matcher:
     first = matchers[0]
     if len(matchers) == 1:
         return first
-    rest = all_of(matchers[1:])
+    rest = _all_of(matchers[1:])
     return lambda value: first(value) and rest(value)
 
 
