@@ -328,6 +328,34 @@ async def test_minting_names_the_bad_field(site: Server, body: Any, field: str) 
     assert refused["field"] == field
 
 
+WRONG_TYPES: list[Any] = ["text", 7, 1.5, True, None, [], {}]
+GOOD = {"campaign": "c", "urls": [TARGET], "recipients": ["a@b.fr"]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (field, value)
+        for field in ("body", "campaign", "urls", "urls[0]", "recipients")
+        for value in WRONG_TYPES
+        if not (field in ("campaign", "urls[0]") and isinstance(value, str)) and not (field == "body" and value == {})
+    ],
+)
+async def test_every_field_of_the_wrong_json_type_is_a_400_naming_it(site: Server, field: str, value: Any) -> None:
+    body: Any = value if field == "body" else {**GOOD, field: value}
+    if field == "urls[0]":
+        body = {**GOOD, "urls": [value]}
+    assert (await mint(site, body, 400))["field"] == field
+
+
+@pytest.mark.parametrize("value", [value for value in WRONG_TYPES if value != "text"])
+async def test_a_recipient_of_the_wrong_json_type_is_refused_naming_its_row(site: Server, value: Any) -> None:
+    minted = await mint(site, {**GOOD, "recipients": [value]})
+    assert [(row["field"], row["reason"].split(":")[0]) for row in minted["refused"]] == [
+        ("recipients[0]", "invalid_email")
+    ]
+
+
 async def test_minting_needs_a_marketing_key(site: Server) -> None:
     body = {"campaign": "c", "urls": [TARGET], "recipients": ["a@b.fr"]}
     assert (await mint(site, body, 403, role="sales"))["field"] == "authorization"
@@ -358,3 +386,20 @@ async def test_the_beacon_cannot_forge_an_email_event(site: Server) -> None:
     beacon = site.beacon()
     answer = await beacon.send({"type": "email_click", "name": "newsletter-nov", "url": TARGET}, expect=400)
     assert answer["rejected"][0]["field"] == "events[0].type"
+
+
+async def test_two_clicks_racing_in_one_anonymous_browser_merge_it_once(site: Server) -> None:
+    _, marc = await known(site, "marc@acme.fr")
+    laptop = site.beacon()
+    await laptop.page("/demo/produits")
+    anonymous = int((await site.person_of(laptop))["id"])
+    before = await score(site, marc)
+    row = await link_for(site, "marc@acme.fr")
+    clicked = await asyncio.gather(*(follow(site, row["clicks"][0], cookie=laptop.cookie) for _ in range(2)))
+    assert {response.cookies["tk_vid"] for response in clicked} == {laptop.cookie}
+    assert (await site.person_of(laptop))["id"] == marc
+    assert await site.runtime.store.read(lambda q: q.resolve_person_id(anonymous)) == marc
+    assert len(await events_of(site, marc, "email_click")) == 2
+    assert len(await events_of(site, marc, "page")) == 1  # the anonymous history moved once, not twice
+    assert await score(site, marc) == before + 2 + 2 * 5
+    assert await site.count("persons") == 1
