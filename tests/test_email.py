@@ -14,6 +14,7 @@ from itsdangerous import URLSafeSerializer
 from tracker.domain.email_links import LINK_SECONDS, LinkError, _ShortHMAC, safe_target
 from tracker.domain.facts import Event
 from tracker.services.site_settings import SiteChange, SiteErrors, save_settings
+from tracker.web.email import MAX_BODY
 
 from .conftest import BASE, CHROME, Beacon, Server
 from .test_openapi import schema_at
@@ -328,6 +329,26 @@ async def test_minting_names_the_bad_field(site: Server, body: Any, field: str) 
     assert refused["field"] == field
 
 
+WRONG_TYPES: list[Any] = ["text", 7, 1.5, True, None, [], {}]
+GOOD = {"campaign": "c", "urls": [TARGET], "recipients": ["a@b.fr"]}
+
+
+async def test_every_field_of_the_wrong_json_type_is_refused_naming_it(site: Server) -> None:
+    for value in WRONG_TYPES:
+        wrong: dict[str, Any] = {"campaign": {**GOOD, "campaign": value}, "urls": {**GOOD, "urls": value}}
+        wrong |= {"urls[0]": {**GOOD, "urls": [value]}, "recipients": {**GOOD, "recipients": value}}
+        wrong |= {"body": value} if value != {} else {}
+        for field, body in wrong.items():
+            if not (field in ("campaign", "urls[0]") and isinstance(value, str)):
+                assert (await mint(site, body, 400))["field"] == field, (field, value)
+        if not isinstance(value, str):
+            # A mailing list is minted row by row: a recipient of the wrong type is refused by its row.
+            refused = (await mint(site, {**GOOD, "recipients": [value]}))["refused"]
+            assert [(row["field"], row["reason"].split(":")[0]) for row in refused] == [
+                ("recipients[0]", "invalid_email")
+            ], value
+
+
 async def test_minting_needs_a_marketing_key(site: Server) -> None:
     body = {"campaign": "c", "urls": [TARGET], "recipients": ["a@b.fr"]}
     assert (await mint(site, body, 403, role="sales"))["field"] == "authorization"
@@ -336,6 +357,13 @@ async def test_minting_needs_a_marketing_key(site: Server) -> None:
     key = await site.key("marketing")
     response = await site.http.post("/api/email-links", content=b"{", headers={"authorization": f"Bearer {key}"})
     assert (response.status_code, response.json()["field"]) == (400, "body")
+
+
+async def test_a_body_over_the_limit_is_a_413(site: Server) -> None:
+    key = await site.key("marketing")
+    body = b" " * (MAX_BODY + 1)
+    response = await site.http.post("/api/email-links", content=body, headers={"authorization": f"Bearer {key}"})
+    assert (response.status_code, response.json()["field"]) == (413, "body")
 
 
 async def test_racing_opens_and_clicks_end_as_if_one_after_the_other(site: Server) -> None:
@@ -358,3 +386,20 @@ async def test_the_beacon_cannot_forge_an_email_event(site: Server) -> None:
     beacon = site.beacon()
     answer = await beacon.send({"type": "email_click", "name": "newsletter-nov", "url": TARGET}, expect=400)
     assert answer["rejected"][0]["field"] == "events[0].type"
+
+
+async def test_two_clicks_racing_in_one_anonymous_browser_merge_it_once(site: Server) -> None:
+    _, marc = await known(site, "marc@acme.fr")
+    laptop = site.beacon()
+    await laptop.page("/demo/produits")
+    anonymous = int((await site.person_of(laptop))["id"])
+    before = await score(site, marc)
+    row = await link_for(site, "marc@acme.fr")
+    clicked = await asyncio.gather(*(follow(site, row["clicks"][0], cookie=laptop.cookie) for _ in range(2)))
+    assert {response.cookies["tk_vid"] for response in clicked} == {laptop.cookie}
+    assert (await site.person_of(laptop))["id"] == marc
+    assert await site.runtime.store.read(lambda q: q.resolve_person_id(anonymous)) == marc
+    assert len(await events_of(site, marc, "email_click")) == 2
+    assert len(await events_of(site, marc, "page")) == 1  # the anonymous history moved once, not twice
+    assert await score(site, marc) == before + 2 + 2 * 5
+    assert await site.count("persons") == 1

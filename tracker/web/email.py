@@ -26,12 +26,12 @@ from tracker.domain.email_links import (
     open_url,
     safe_target,
 )
-from tracker.errors import BadRequest, PayloadTooLarge
+from tracker.errors import BadRequest
 from tracker.services.email_links import mint, record_click, record_open
 from tracker.services.runtime import Runtime
 from tracker.store import Queries
 from tracker.web.auth import authenticate, site_of
-from tracker.web.collect import COOKIE, COOKIE_MAX_AGE, visitor_cookie
+from tracker.web.collect import COOKIE, COOKIE_MAX_AGE, read_body, visitor_cookie
 from tracker.web.responses import json_response
 from tracker.web.validation import parse_json
 
@@ -111,7 +111,7 @@ async def create_links(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     site = site_of(runtime, key.site_id)
     now = runtime.clock()
-    body = await _json_body(request)
+    body = parse_json(await read_body(request, MAX_BODY))
     campaign, urls, recipients = _checked(body)
     minted, refused = await mint(runtime.store, signer_of(runtime), site, campaign, urls, recipients, now)
     base = str(request.base_url)
@@ -163,15 +163,6 @@ def _checked(body: Any) -> tuple[str, list[str], list[Any]]:
     if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_RECIPIENTS:
         raise BadRequest(f"recipients must be a list of 1 to {MAX_RECIPIENTS} e-mail addresses", field="recipients")
     return campaign, checked, recipients
-
-
-async def _json_body(request: Request) -> Any:
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise PayloadTooLarge(f"body is larger than {MAX_BODY} bytes", field="body")
-    return parse_json(bytes(raw))
 
 
 def _home(runtime: Runtime, home: str | None) -> Response:
