@@ -33,7 +33,7 @@ from tracker.domain.identity import IdentityError, is_identified, normalise_emai
 from tracker.domain.people import PersonRecord
 from tracker.domain.sites import IPAddress, Site
 from tracker.services.identify import start_visitor
-from tracker.services.ingest import Subject, open_subject, record, save_subject
+from tracker.services.ingest import Subject, record, resume_subject, save_subject
 from tracker.store import Queries, Store
 
 # The device type of a person's e-mail channel.
@@ -120,7 +120,7 @@ async def record_click(
         visitor = await start_visitor(q, person, device.type, device.browser, now, make_visitor_id)
         subject = Subject(person, visitor)
     elif found[1].id == person.id or (not is_identified(found[1]) and found[0].bot is None):
-        subject = await open_subject(q, site, browser, device.type, device.browser, now, make_visitor_id)
+        subject = resume_subject(*found, device.type, device.browser, now)
         if subject.person.id != person.id:
             # An anonymous browser: the click identifies it, so its history joins the person's.
             event = replace(event, email=person.email, user_id=person.user_id)
@@ -162,8 +162,10 @@ async def _record_on_mail_channel(
     q: Queries, site: Site, person: PersonRecord, event: Incoming, now: float, make_visitor_id: Callable[[], str]
 ) -> None:
     channel = f"m:{person.id}"
-    if await q.device_and_person(channel, site.id) is None:
-        await start_visitor(q, person, MAIL_DEVICE, "", now, lambda: channel)
-    subject = await open_subject(q, site, channel, MAIL_DEVICE, "", now, make_visitor_id)
+    found = await q.device_and_person(channel, site.id)
+    if found is None:
+        subject = Subject(person, await start_visitor(q, person, MAIL_DEVICE, "", now, lambda: channel))
+    else:
+        subject = resume_subject(*found, MAIL_DEVICE, "", now)
     await record(q, site, subject, event, now, make_visitor_id)
     await save_subject(q, subject)

@@ -68,7 +68,11 @@ async def open_subject(
     if found is None:
         person = await q.insert_person(site.id, now)
         return Subject(person, await start_visitor(q, person, device, browser, now, make_visitor_id))
-    visitor, person = found
+    return resume_subject(*found, device, browser, now)
+
+
+def resume_subject(visitor: VisitorRecord, person: PersonRecord, device: str, browser: str, now: float) -> Subject:
+    """A device and its person already read (and locked) in this unit, seen again ``now``."""
     if now - visitor.last_seen_at > SESSION_GAP:
         visitor.visits += 1
     visitor.last_seen_at = now
