@@ -37,6 +37,12 @@ async def test_bad_input_is_a_4xx_naming_the_field(server: Server) -> None:
         ({"programme": DRAFT, "days": 0}, "days"),
         ({"programme": DRAFT, "days": 10**18}, "days"),
     ]
+    # Every other JSON type in each field is refused naming that field.
+    wrongs: list[Any] = [None, False, 1.5, "x", [], {}]
+    for wrong in wrongs:
+        if not isinstance(wrong, str):
+            cases.append(({"programme": wrong, "days": 30}, "programme"))
+        cases.append(({"programme": DRAFT, "days": wrong}, "days"))
     for body, field in cases:
         assert (await post(server, body, expect=400))["field"] == field, body
     key = await server.key("marketing")

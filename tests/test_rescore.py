@@ -96,6 +96,18 @@ async def test_a_second_start_is_refused_naming_the_running_job(server: Server) 
     assert (await rescore.start(store, "demo", author="cli", now=server.clock())).id == job.id
 
 
+async def test_two_starts_at_once_end_as_if_one_came_first(server: Server) -> None:
+    await plant(server)
+    store = server.runtime.store
+    starts = [rescore.start(store, "demo", author=author, now=server.clock()) for author in ("cli", "amelie@acme.fr")]
+    outcomes = await asyncio.gather(*starts, return_exceptions=True)
+    jobs = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, RescoreRunning)]
+    assert (len(jobs), len(refused)) == (1, 1), outcomes
+    assert f"rescore job {jobs[0].id} " in refused[0].message
+    assert await server.count("rescore_jobs") == 1
+
+
 async def test_a_newer_version_supersedes_an_unfinished_job(server: Server) -> None:
     await plant(server)
     store = server.runtime.store

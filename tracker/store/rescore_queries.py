@@ -76,14 +76,8 @@ class RescoreQueries:
         )
         return [person_of_row(row) for row in rows]
 
-    async def count_people(self, site_id: int, seen_since: float | None = None) -> int:
-        if seen_since is None:
-            return int(await self.conn.fetchval("SELECT COUNT(*) FROM persons WHERE site_id = ?", site_id))
-        return int(
-            await self.conn.fetchval(
-                "SELECT COUNT(*) FROM persons WHERE site_id = ? AND last_seen_at >= ?", site_id, seen_since
-            )
-        )
+    async def count_people(self, site_id: int) -> int:
+        return int(await self.conn.fetchval("SELECT COUNT(*) FROM persons WHERE site_id = ?", site_id))
 
     async def events_by_person(self, person_ids: Collection[int]) -> Mapping[int, list[Event]]:
         """Every event of these people in replay order, by person (a person without events is absent)."""

@@ -14,11 +14,12 @@ from starlette.responses import RedirectResponse, Response
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import load_programme
 from tracker.domain.rescoring import band_labels
-from tracker.errors import HTTPError
+from tracker.errors import BadRequest, HTTPError
 from tracker.services import rescore
 from tracker.services.background import Background
+from tracker.services.programmes import current_version
 from tracker.services.rescore import RescoreRunning
-from tracker.services.what_if import MAX_DAYS, active_version, named, what_if
+from tracker.services.what_if import MAX_DAYS, named, what_if
 from tracker.web.admin.calibration import band_label
 from tracker.web.admin.calibration_words import percent
 from tracker.web.admin.charts import share
@@ -29,6 +30,7 @@ from tracker.web.admin.programme_pages import no_programme
 from tracker.web.admin.render import reader, render
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
+from tracker.web.params import int_param
 
 DEFAULT_DAYS = 90
 DAY_CHOICES = (7, 30, 90, 180, 365)
@@ -50,9 +52,10 @@ def summary_view(summary: dict[str, Any]) -> dict[str, Any]:
 
 def _days(raw: str) -> int | None:
     """The number of days asked for; None when ``raw`` is no whole number from 1 to ``MAX_DAYS``."""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_DAYS))):
+    try:
+        return int_param(raw, "days", minimum=1, maximum=MAX_DAYS)
+    except BadRequest:
         return None
-    return int(raw) if 1 <= int(raw) <= MAX_DAYS else None
 
 
 @requires("programme.edit")
@@ -103,11 +106,10 @@ async def _status(request: Request, key: str | None) -> dict[str, Any]:
     site = console_site(runtime_of(request), key)
     store = runtime_of(request).store
     _, job = await rescore.latest(store, site.key)
-    _, version = await active_version(store, site.key)
     return {
         "site": site,
         "job": job,
-        "version": version,
+        "version": await current_version(store, site.id),
         "running": job is not None and rescore.is_running(job, runtime_of(request).clock()),
         "view": summary_view(await named(store, job.summary))
         if job is not None and job.status == rescore.DONE
