@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from tracker.domain.experiments import HELD_OUT_ACTION
 from tracker.domain.uplift import FirstExposure
 from tracker.store.conn import Conn, Row
 
 # The decision log's actions that expose a person to an arm: shown, or held out where it would have been.
-EXPOSURES = ("served", "held_out")
+EXPOSURES = ("served", HELD_OUT_ACTION)
 
 
 class ExperimentQueries:
