@@ -38,11 +38,17 @@ class ArmResult:
     name: str
     people: int
     converted: int
-    rate: float
-    rate_interval: Interval
-    # Against the reference arm; None for the reference itself (or when there is none).
-    uplift: float | None
+    rate_interval: Interval  # its estimate is the rate
+    # Against the reference arm, its estimate the uplift; None for the reference itself (or when there is none).
     uplift_interval: Interval | None
+
+    @property
+    def rate(self) -> float:
+        return self.rate_interval.estimate
+
+    @property
+    def uplift(self) -> float | None:
+        return self.uplift_interval.estimate if self.uplift_interval is not None else None
 
     @property
     def significant(self) -> bool:
@@ -90,10 +96,8 @@ def arm_results(
     base = counts.get(reference) if reference is not None else None
     results: list[ArmResult] = []
     for name, (people, converted) in counts.items():
-        rate = converted / people if people else 0.0
-        uplift = interval = None
+        uplift = None
         if base is not None and name != reference and people and base[0]:
-            uplift = rate - base[1] / base[0]
-            interval = newcombe(converted, people, base[1], base[0])
-        results.append(ArmResult(name, people, converted, rate, wilson(converted, people), uplift, interval))
+            uplift = newcombe(converted, people, base[1], base[0])
+        results.append(ArmResult(name, people, converted, wilson(converted, people), uplift))
     return results
