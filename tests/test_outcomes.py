@@ -3,6 +3,7 @@ records them: what is valid, the errors naming their field, the timeline event, 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -116,6 +117,22 @@ async def test_an_outcome_for_a_merged_away_id_lands_on_the_survivor(server: Ser
     recorded = await record(server, anonymous, {"kind": "meeting"}, 201)
     assert recorded["id"] == survivor
     assert [o["kind"] for o in (await server.api(f"/api/leads/{survivor}"))["outcomes"]] == ["meeting"]
+
+
+async def test_two_outcomes_recorded_at_once_on_one_lead_both_land_each_audited(server: Server) -> None:
+    await marc_journey(server)
+    lead = (await server.api("/api/leads", stage="sql"))["leads"][0]["id"]
+    first, second = await asyncio.gather(
+        record(server, lead, {"kind": "contacted"}, 201), record(server, lead, {"kind": "meeting"}, 201)
+    )
+    outcomes = (await server.api(f"/api/leads/{lead}"))["outcomes"]
+    assert sorted((o["kind"], o["event_id"]) for o in outcomes) == sorted(
+        [("contacted", first["event_id"]), ("meeting", second["event_id"])]
+    )
+    audited = await server.runtime.store.read(
+        lambda q: q.conn.fetchall("SELECT action FROM audit_log WHERE action = 'lead_outcome'")
+    )
+    assert len(audited) == 2
 
 
 # The seed programme with goals, engagement reset on lost, and a grade.

@@ -3,6 +3,7 @@ assignment survives a merge, the results come back from the log, a variant ends 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tracker.domain.programme.campaign_edit import campaign_tables
 from tracker.errors import BadRequest
 from tracker.services.experiments import NoExperiment, end_variant, experiment_report, keep_variant
 from tracker.services.outcomes import record_outcome
+from tracker.services.programmes import Published, StalePublish
 
 from .conftest import BASE, Beacon, Server
 
@@ -188,3 +190,22 @@ async def test_ending_a_variant_and_keeping_the_winner_publish_audited_changes(s
 
     logged = await store.read(actions)
     assert logged.count("experiment_end") == 2 and logged.count("experiment_keep") == 1
+
+
+async def test_ending_and_keeping_at_once_on_one_version_publish_one_and_refuse_the_other(server: Server) -> None:
+    await server.load_programme(PROGRAMME)
+    site = server.runtime.sites.get("demo")
+    store, now, base = server.runtime.store, server.clock(), site.version
+    results = await asyncio.gather(
+        end_variant(store, site, "offer", "b", base_version=base, author="t", now=now),
+        keep_variant(store, site, "offer", "b", base_version=base, author="t", now=now),
+        return_exceptions=True,
+    )
+    assert sorted(type(result).__name__ for result in results) == ["Published", "StalePublish"]
+    published = next(result for result in results if isinstance(result, Published))
+    assert published.version == base + 1
+    assert any(isinstance(result, StalePublish) and result.field == "base_version" for result in results)
+    logged = await store.read(
+        lambda q: q.conn.fetchall("SELECT action FROM audit_log WHERE action LIKE 'experiment_%'")
+    )
+    assert len(logged) == 1

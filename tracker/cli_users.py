@@ -46,11 +46,6 @@ def _link_line(token: str, base: str) -> str:
     return f"{base.rstrip('/')}/admin/setup?t={token}"
 
 
-def _console_users(settings: Settings) -> Callable[[Store], ConsoleUsers]:
-    secret = settings.signing_secret()
-    return lambda store: ConsoleUsers(store, secret)
-
-
 def _or_exit(action: Callable[[Store], Awaitable[T]]) -> Callable[[Store], Awaitable[T]]:
     async def run(store: Store) -> T:
         try:
@@ -67,6 +62,13 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
         "--base-url", default="http://127.0.0.1:8000", show_default=True, help="Where the console is reached."
     )
 
+    def with_users(data_dir: Path | None, db: str | None, action: Callable[[ConsoleUsers], Awaitable[T]]) -> T:
+        """Run ``action`` on the console users of the store the options name; a refusal exits with its message."""
+        settings = Settings.from_env(data_dir=data_dir, db=db)
+        secret = settings.signing_secret()
+        result: T = _with_store(settings, _or_exit(lambda store: action(ConsoleUsers(store, secret))))
+        return result
+
     @click.group()
     def users() -> None:
         """Console users (sign-in at /admin/); passwords are set from one-time links."""
@@ -79,15 +81,12 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     @db_option
     def users_create(email: str, role: str, base_url: str, data_dir: Path | None, db: str | None) -> None:
         """Create a user; prints a one-time link (24 h) where they set their password."""
-        settings = Settings.from_env(data_dir=data_dir, db=db)
-        users_of = _console_users(settings)
 
-        async def run(store: Store) -> tuple[str, str]:
-            users = users_of(store)
+        async def run(users: ConsoleUsers) -> tuple[str, str]:
             user = await users.create_user(email, role, time.time())
             return user.email, await users.password_link(user.email, time.time())
 
-        address, token = _with_store(settings, _or_exit(run))
+        address, token = with_users(data_dir, db, run)
         click.echo(
             f"{role} user {address} created; send them this one-time link (valid 24 h) to set a password:", err=True
         )
@@ -98,9 +97,7 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     @db_option
     def users_list(data_dir: Path | None, db: str | None) -> None:
         """List users: e-mail, role, state, last sign-in."""
-        settings = Settings.from_env(data_dir=data_dir, db=db)
-        users_of = _console_users(settings)
-        for user in _with_store(settings, lambda store: users_of(store).users()):
+        for user in with_users(data_dir, db, lambda users: users.users()):
             state = "disabled" if user.disabled else ("active" if user.password_hash else "invited")
             last = iso(user.last_login_at) if user.last_login_at is not None else "never"
             click.echo(f"{user.email}\t{user.role}\t{state}\tlast sign-in {last}")
@@ -111,13 +108,8 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     @db_option
     def users_disable(email: str, data_dir: Path | None, db: str | None) -> None:
         """Disable a user: their sessions end at once and they cannot sign in."""
-        settings = Settings.from_env(data_dir=data_dir, db=db)
-        users_of = _console_users(settings)
-
-        async def run(store: Store) -> str:
-            return (await users_of(store).disable(email)).email
-
-        click.echo(f"{_with_store(settings, _or_exit(run))} disabled; their sessions have ended")
+        user = with_users(data_dir, db, lambda users: users.disable(email))
+        click.echo(f"{user.email} disabled; their sessions have ended")
 
     @users.command("enable")
     @click.argument("email")
@@ -125,13 +117,8 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     @db_option
     def users_enable(email: str, data_dir: Path | None, db: str | None) -> None:
         """Let a disabled user sign in again."""
-        settings = Settings.from_env(data_dir=data_dir, db=db)
-        users_of = _console_users(settings)
-
-        async def run(store: Store) -> str:
-            return (await users_of(store).enable(email)).email
-
-        click.echo(f"{_with_store(settings, _or_exit(run))} enabled")
+        user = with_users(data_dir, db, lambda users: users.enable(email))
+        click.echo(f"{user.email} enabled")
 
     @users.command("role")
     @click.argument("email")
@@ -141,14 +128,8 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     @db_option
     def users_role(email: str, role: str, owner: str | None, data_dir: Path | None, db: str | None) -> None:
         """Change a user's role (and routing owner); the last active admin stays one."""
-        settings = Settings.from_env(data_dir=data_dir, db=db)
-        users_of = _console_users(settings)
-
-        async def run(store: Store) -> str:
-            user = await users_of(store).set_role(email, role, owner)
-            return f"{user.email} is {user.role}" + (f", owner {user.owner}" if user.owner else "")
-
-        click.echo(_with_store(settings, _or_exit(run)))
+        user = with_users(data_dir, db, lambda users: users.set_role(email, role, owner))
+        click.echo(f"{user.email} is {user.role}" + (f", owner {user.owner}" if user.owner else ""))
 
     @users.command("reset-link")
     @click.argument("email")
@@ -157,13 +138,7 @@ def users_group(data_dir_option: Option, db_option: Option, _with_store: WithSto
     @db_option
     def users_reset_link(email: str, base_url: str, data_dir: Path | None, db: str | None) -> None:
         """Print a one-time link (24 h) to set a new password; earlier links stop working."""
-        settings = Settings.from_env(data_dir=data_dir, db=db)
-        users_of = _console_users(settings)
-
-        async def run(store: Store) -> str:
-            return await users_of(store).password_link(email, time.time(), actor="cli")
-
-        token = _with_store(settings, _or_exit(run))
+        token = with_users(data_dir, db, lambda users: users.password_link(email, time.time(), actor="cli"))
         click.echo(f"one-time link for {email} (valid 24 h):", err=True)
         click.echo(_link_line(token, base_url))
 

@@ -24,6 +24,8 @@ from tracker.domain.programme.checks import ProgrammeError, compile_array, expec
 
 CONTROL = "control"
 ORIGINAL = "original"
+# The decision log's action for a control-group person a campaign would have been shown to.
+HELD_OUT_ACTION = "held_out"
 GOALS = ("conversion", "won")
 # Shares are percentages with up to two decimals: one bucket is 0.01 %.
 BUCKETS = 10_000

@@ -13,36 +13,24 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-Z95 = 1.959963984540054
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    low: float
-    high: float
+from tracker.domain.calibration import intervals
+from tracker.domain.calibration.intervals import Z95, Interval
 
 
 def wilson(successes: int, trials: int, z: float = Z95) -> Interval:
-    """The Wilson score interval of ``successes / trials``; [0, 1] when nothing was tried."""
-    if trials == 0:
-        return Interval(0.0, 1.0)
-    p = successes / trials
-    z2 = z * z
-    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
-    half = z / (1 + z2 / trials) * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
-    # At 0 % and 100 % the bound is exactly 0 or 1; the formula only gets there give or take a rounding.
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    return Interval(low, 1.0 if successes == trials else min(1.0, centre + half))
+    """The Wilson score interval of ``successes / trials``; [0, 1] when nothing was tried, so
+    an arm nobody met yet still has an interval to set a difference against."""
+    return intervals.wilson(successes, trials, z) or Interval(0.0, 0.0, 1.0)
 
 
 def newcombe(a: int, n: int, b: int, m: int, z: float = Z95) -> Interval:
     """Newcombe's hybrid score interval of ``a/n - b/m``."""
-    p1, p2 = a / n if n else 0.0, b / m if m else 0.0
     one, two = wilson(a, n, z), wilson(b, m, z)
+    p1, p2 = one.estimate, two.estimate
     d = p1 - p2
     low = d - math.sqrt((p1 - one.low) ** 2 + (two.high - p2) ** 2)
     high = d + math.sqrt((one.high - p1) ** 2 + (p2 - two.low) ** 2)
-    return Interval(max(-1.0, low), min(1.0, high))
+    return Interval(d, max(-1.0, low), min(1.0, high))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +38,17 @@ class ArmResult:
     name: str
     people: int
     converted: int
-    rate: float
-    rate_interval: Interval
-    # Against the reference arm; None for the reference itself (or when there is none).
-    uplift: float | None
+    rate_interval: Interval  # its estimate is the rate
+    # Against the reference arm, its estimate the uplift; None for the reference itself (or when there is none).
     uplift_interval: Interval | None
+
+    @property
+    def rate(self) -> float:
+        return self.rate_interval.estimate
+
+    @property
+    def uplift(self) -> float | None:
+        return self.uplift_interval.estimate if self.uplift_interval is not None else None
 
     @property
     def significant(self) -> bool:
@@ -102,10 +96,8 @@ def arm_results(
     base = counts.get(reference) if reference is not None else None
     results: list[ArmResult] = []
     for name, (people, converted) in counts.items():
-        rate = converted / people if people else 0.0
-        uplift = interval = None
+        uplift = None
         if base is not None and name != reference and people and base[0]:
-            uplift = rate - base[1] / base[0]
-            interval = newcombe(converted, people, base[1], base[0])
-        results.append(ArmResult(name, people, converted, rate, wilson(converted, people), uplift, interval))
+            uplift = newcombe(converted, people, base[1], base[0])
+        results.append(ArmResult(name, people, converted, wilson(converted, people), uplift))
     return results

@@ -15,6 +15,7 @@ from typing import Any
 from tracker.domain.experiments import CONTROL, DEFAULT_WINDOW, ORIGINAL, VARIANT_COPY, Experiment
 from tracker.domain.programme.campaign_edit import campaign_tables
 from tracker.domain.programme.checks import parse_duration
+from tracker.domain.programme.sales_holdout import DEFAULT_WINDOW as HOLDOUT_WINDOW
 from tracker.domain.programme.sales_holdout import HOLDOUT_REASON, ROUTED_REASON
 from tracker.domain.sites import Site
 from tracker.domain.uplift import ArmResult, FirstExposure, arm_results
@@ -153,7 +154,7 @@ class HoldoutReport:
 async def sales_holdout_report(store: Store, site: Site) -> HoldoutReport:
     """Leads won within the window after entering sql: held out of routing against routed since the holdout began."""
     holdout = site.programme.sales_holdout
-    window = holdout.window if holdout is not None else parse_duration("90d", "window")
+    window = holdout.window if holdout is not None else parse_duration(HOLDOUT_WINDOW, "window")
     arm_of = {HOLDOUT_REASON: HELD_OUT_ARM, ROUTED_REASON: ROUTED_ARM}
 
     async def read(q: Queries) -> HoldoutReport:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tracker.domain.decisions import UTM_KEYS, PersonView, decide, record_feedback, record_held_out
 from tracker.domain.devices import Device
-from tracker.domain.experiments import CONTROL, assign
+from tracker.domain.experiments import CONTROL, HELD_OUT_ACTION, assign
 from tracker.domain.facts import Decision, Event, Incoming, ProfileChange, VisitContext
 from tracker.domain.identity import Identity, update_profile
 from tracker.domain.people import SESSION_GAP, PersonRecord, VisitorRecord
@@ -30,8 +30,6 @@ from tracker.store import Queries
 
 # Events that report what the visitor did with a campaign; they go to the decision log.
 CAMPAIGN_EVENTS = frozenset({"impression", "close", "conversion", "chat"})
-# The decision log's action for a control-group person a campaign would have been shown to.
-HELD_OUT = "held_out"
 
 
 @dataclass(slots=True)
@@ -212,7 +210,7 @@ async def process(
     if held:
         # Logged at the moment they would have been shown, so uplift compares like with like.
         await q.insert_decisions(
-            person.id, visitor.id, [(c, CONTROL) for c in held], HELD_OUT, subject.last_event_id, now
+            person.id, visitor.id, [(c, CONTROL) for c in held], HELD_OUT_ACTION, subject.last_event_id, now
         )
         for campaign in held:
             person.campaigns = record_held_out(person.campaigns, campaign, subject.session, now)

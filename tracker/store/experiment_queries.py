@@ -3,13 +3,14 @@ routed, and when the goals were reached."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
+from tracker.domain.experiments import HELD_OUT_ACTION
 from tracker.domain.uplift import FirstExposure
-from tracker.store.conn import Conn
+from tracker.store.conn import Conn, Row
 
 # The decision log's actions that expose a person to an arm: shown, or held out where it would have been.
-EXPOSURES = ("served", "held_out")
+EXPOSURES = ("served", HELD_OUT_ACTION)
 
 
 class ExperimentQueries:
@@ -49,10 +50,7 @@ class ExperimentQueries:
             *args,
             site_id,
         )
-        found: dict[int, list[float]] = {}
-        for row in rows:
-            found.setdefault(int(row["person_id"]), []).append(float(row["ts"]))
-        return found
+        return _times_by_person(rows)
 
     async def sales_holdout_leads(self, site_id: int, reasons: Collection[str]) -> list[FirstExposure]:
         """Each lead's first assignment for one of ``reasons``, the reason as its arm."""
@@ -74,7 +72,11 @@ class ExperimentQueries:
             site_id,
             *reasons,
         )
-        found: dict[int, list[float]] = {}
-        for row in rows:
-            found.setdefault(int(row["person_id"]), []).append(float(row["ts"]))
-        return found
+        return _times_by_person(rows)
+
+
+def _times_by_person(rows: Iterable[Row]) -> dict[int, list[float]]:
+    found: dict[int, list[float]] = {}
+    for row in rows:
+        found.setdefault(int(row["person_id"]), []).append(float(row["ts"]))
+    return found

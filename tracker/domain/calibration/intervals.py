@@ -35,7 +35,9 @@ def wilson(successes: int, trials: int, z: float = Z95) -> Interval | None:
     z2 = z * z
     centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
     half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / (1 + z2 / trials)
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 % and 100 % the bound is exactly 0 or 1; the formula only gets there give or take a rounding.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    return Interval(p, low, 1.0 if successes == trials else min(1.0, centre + half))
 
 
 def rate_ratio(a: int, n1: int, b: int, n2: int, z: float = Z95) -> Interval | None:
