@@ -71,7 +71,9 @@ async def account_after_event(
     """
     programme = site.programme.accounts
     claim = claim_of(event, person.email, programme.company_field)
-    placed = await _place(q, site.id, person.id, claim, now) if claim is not None else None
+    # Looked up once: both the placement and the recompute below need the current membership.
+    current = await q.membership(person.id) if claim is not None else None
+    placed = await _place(q, site.id, person.id, claim, current, now) if claim is not None else None
     if placed is not None and placed.account.owner is not None and (placed.joined or placed.new_owner):
         await _to_owner(q, site, placed.account, person, now, everyone=placed.new_owner)
     if not programme.declared:
@@ -81,8 +83,9 @@ async def account_after_event(
     if placed is not None:
         account_id: int | None = placed.account.id
     else:
-        membership = await q.membership(person.id)
-        account_id = membership[0] if membership is not None else None
+        if claim is None:
+            current = await q.membership(person.id)
+        account_id = current[0] if current is not None else None
     # Locked before it is recomputed: two units recomputing one account end as if one ran after the other.
     account = await q.account(account_id, for_update=True) if account_id is not None else None
     if account is None:
@@ -94,9 +97,10 @@ async def account_after_event(
             await refresh(q, site, previous, now, event_id=event.id)
 
 
-async def _place(q: Queries, site_id: int, person_id: int, claim: Claim, now: float) -> Placement | None:
-    """Put the person in the account ``claim`` names; None when the claim may not move them."""
-    current = await q.membership(person_id)
+async def _place(
+    q: Queries, site_id: int, person_id: int, claim: Claim, current: tuple[int, str] | None, now: float
+) -> Placement | None:
+    """Put the person (member of ``current``) in the account ``claim`` names; None when it may not move them."""
     if current is not None and not moves(current[1], claim):
         return None
     # Only a group call changes the account itself (traits, name, owner): only then is it locked here.

@@ -15,14 +15,20 @@ from tracker.web.params import int_param, number_param, text_param
 from tracker.web.responses import json_response
 
 
+def stage_param(raw: str | None) -> str | None:
+    """The ``stage`` filter, shared with the console's accounts page."""
+    stage = text_param(raw, "stage")
+    if stage is not None and stage not in ACCOUNT_STAGES:
+        raise BadRequest(f"stage must be one of {', '.join(ACCOUNT_STAGES)}", field="stage")
+    return stage
+
+
 async def list_accounts(request: Request) -> Response:
     key = await authenticate(request, "sales")
     runtime: Runtime = request.app.state.runtime
     site = site_of(runtime, key.site_id)
     params = request.query_params
-    stage = text_param(params.get("stage"), "stage")
-    if stage is not None and stage not in ACCOUNT_STAGES:
-        raise BadRequest(f"stage must be one of {', '.join(ACCOUNT_STAGES)}", field="stage")
+    stage = stage_param(params.get("stage"))
     cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
     accounts, following = await account_page(
         runtime.store,

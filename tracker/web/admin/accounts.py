@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tracker.domain.programme.accounts import ACCOUNT_STAGES
-from tracker.errors import BadRequest, HTTPError
+from tracker.errors import HTTPError
 from tracker.services.accounts import account_page, account_story
 from tracker.services.exports import decode_cursor, encode_cursor
 from tracker.store import Queries
+from tracker.web.accounts import stage_param
 from tracker.web.admin.i18n import N_, gettext
 from tracker.web.admin.pages import runtime_of, show_page
 from tracker.web.admin.render import reader
@@ -65,9 +66,7 @@ async def accounts(request: Request, visit: Visit, form: dict[str, str]) -> Resp
         "next_url": None,
     }
     try:
-        stage = text_param(params.get("stage"), "stage")
-        if stage is not None and stage not in ACCOUNT_STAGES:
-            raise BadRequest(f"stage must be one of {', '.join(ACCOUNT_STAGES)}", field="stage")
+        stage = stage_param(params.get("stage"))
         found, following = await account_page(
             runtime.store,
             site.id,
