@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tracker.domain.facts import CampaignMemory, ScoreState
@@ -28,6 +28,15 @@ class PersonRecord:
     last_seen_at: float
     updated_at: float
 
+    def copy(self) -> PersonRecord:
+        """A copy a unit may change freely.
+
+        ``scoring`` and each campaign's memory are shared: they are only ever replaced, never
+        changed in place (``scoring.apply_event`` and ``decisions.record_feedback`` copy first).
+        The profile is changed in place (``identity.update_profile``), so it is copied.
+        """
+        return replace(self, profile=dict(self.profile), campaigns=dict(self.campaigns))
+
 
 @dataclass(slots=True)
 class VisitorRecord:
@@ -41,3 +50,6 @@ class VisitorRecord:
     last_seen_at: float
     # Why the device was caught as a bot (see ``abuse``), None for a human.
     bot: str | None = None
+
+    def copy(self) -> VisitorRecord:
+        return replace(self)

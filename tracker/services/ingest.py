@@ -173,6 +173,7 @@ async def save_subject(q: Queries, subject: Subject, *, everything: bool = False
     names = person.scoring.values.keys() if everything else subject.changed
     if names:
         await q.save_scores(person.id, {name: person.scoring.values[name] for name in names}, person.scoring.last)
+    q.remember_device(subject.visitor, person)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from tracker.domain.people import PersonRecord, VisitorRecord
+
 
 class Row(Protocol):
     def __getitem__(self, key: str | int) -> Any: ...
@@ -29,6 +31,15 @@ class Conn(Protocol):
         ``tables`` are the aliases to lock (all tables of the FROM if none); with
         ``skip_locked`` rows another transaction holds are left out rather than awaited.
         """
+        ...
+
+    def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
+        """A copy of the device and its person as a unit of this connection last saved them, if that is
+        still what the database holds (only SQLite's writer remembers; see ``hot_people``)."""
+        ...
+
+    def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
+        """Keep a copy of the device and person a unit has just saved, for ``recall``."""
         ...
 
     async def execute(self, sql: str, *args: Any) -> int:

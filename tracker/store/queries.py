@@ -242,6 +242,9 @@ class Queries(
         instance that moved the device meanwhile: the locked re-check then finds no pair,
         and we read again.
         """
+        found = self.conn.recall(visitor_id, site_id)
+        if found is not None:
+            return found
         lock = self.conn.lock_rows("v", "p")
         while True:
             row = await self.conn.fetchone(_DEVICE_AND_PERSON + lock, visitor_id, site_id)
@@ -250,6 +253,10 @@ class Queries(
             # Without row locks nothing was waited for, so nothing moved: the device is new.
             if not lock or await self.visitor(visitor_id, site_id) is None:
                 return None
+
+    def remember_device(self, visitor: VisitorRecord, person: PersonRecord) -> None:
+        """The device and person this unit has just saved, for the device's next request (``Conn.recall``)."""
+        self.conn.remember(visitor, person)
 
     async def visitor(self, visitor_id: str, site_id: int) -> VisitorRecord | None:
         row = await self.conn.fetchone(

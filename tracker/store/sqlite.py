@@ -24,9 +24,11 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import migrations
 from tracker.store.base import Store, Unit
 from tracker.store.conn import Row
+from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
 
 T = TypeVar("T")
@@ -38,6 +40,15 @@ _BUSY_RETRY_SECONDS = 0.001
 # read waited 135 ms (p50) behind two lead counts on one connection, 0.2 ms with four, and
 # small reads went from 2.8k to 4.4k a second.
 _READERS = 4
+# Any other change of a remembered row drops it (see ``hot_people``).  Temporary: they belong to
+# the writer connection, whose callbacks they call; visitors' ip_prefix is not in a record.
+_FORGET_CHANGED_ROWS = (
+    "CREATE TEMP TRIGGER hot_person_updated AFTER UPDATE ON persons BEGIN SELECT forget_person(OLD.id); END",
+    "CREATE TEMP TRIGGER hot_person_deleted AFTER DELETE ON persons BEGIN SELECT forget_person(OLD.id); END",
+    "CREATE TEMP TRIGGER hot_visitor_updated AFTER UPDATE OF site_id, person_id, visits, device, browser,"
+    " created_at, last_seen_at, bot ON visitors BEGIN SELECT forget_visitor(OLD.id); END",
+    "CREATE TEMP TRIGGER hot_visitor_deleted AFTER DELETE ON visitors BEGIN SELECT forget_visitor(OLD.id); END",
+)
 
 
 class _SqliteDialect:
@@ -50,12 +61,25 @@ class _SqliteDialect:
         # one else can change a row it has read: no row needs a lock of its own.
         return ""
 
+    def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
+        return None
+
+    def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
+        return None
+
 
 class _SyncConn(_SqliteDialect):
     """The write connection: runs statements inline (see module docstring)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, hot: HotPeople) -> None:
         self.db = db
+        self.hot = hot
+
+    def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
+        return self.hot.recall(visitor_id, site_id)
+
+    def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
+        self.hot.remember(visitor, person)
 
     async def execute(self, sql: str, *args: Any) -> int:
         return self.db.execute(sql, args).rowcount
@@ -115,6 +139,9 @@ class SqliteStore(Store):
         self._free_readers = asyncio.Semaphore(_READERS)
         self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self.hot = HotPeople()
+        # The database's change counter as the writer last saw it (``PRAGMA data_version``).
+        self._data_version: int | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +155,10 @@ class SqliteStore(Store):
         db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         await self._migrate(db)
         db.execute("PRAGMA busy_timeout=0")
+        db.create_function("forget_person", 1, self.hot.forget_person)
+        db.create_function("forget_visitor", 1, self.hot.forget_visitor)
+        for trigger in _FORGET_CHANGED_ROWS:
+            db.execute(trigger)
         self._db = db
         for _ in range(_READERS):
             reader = await aiosqlite.connect(self.path)
@@ -142,7 +173,7 @@ class SqliteStore(Store):
         # apply the migrations one at a time.
         db.execute("BEGIN IMMEDIATE")
         try:
-            await migrations.apply(_SyncConn(db))
+            await migrations.apply(_SyncConn(db, self.hot))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -201,7 +232,7 @@ class SqliteStore(Store):
     async def _write_loop(self) -> None:
         assert self._db is not None
         db = self._db
-        queries = Queries(_SyncConn(db))
+        queries = Queries(_SyncConn(db, self.hot))
         stopping = False
         while not stopping:
             item = await self._queue.get()
@@ -221,25 +252,38 @@ class SqliteStore(Store):
         live = [(unit, future) for unit, future in batch if not future.cancelled()]
         if not live or not await self._begin(db, live):
             return
+        self._forget_if_changed_elsewhere(db)
         # Units almost never fail (input is checked before a unit is queued), so they first run
         # without a savepoint each: two statements and a statement journal fewer per request.
         # If one does fail, the whole transaction is undone and the batch runs again with a
         # savepoint around each unit, so the failure takes back only its own unit's writes.
-        outcomes = await _run_units(db, queries, live, isolated=False)
+        outcomes = await _run_units(db, queries, self.hot, live, isolated=False)
         if outcomes is None:
             db.execute("ROLLBACK")
+            self.hot.clear()
             if not await self._begin(db, live):
                 return
-            outcomes = await _run_units(db, queries, live, isolated=True)
+            outcomes = await _run_units(db, queries, self.hot, live, isolated=True)
             assert outcomes is not None
         try:
             await asyncio.to_thread(db.execute, "COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
+            self.hot.clear()
             outcomes = [(future, None, exc) for future, _, _ in outcomes]
         for future, result, error in outcomes:
             _settle(future, result, error)
+
+    def _forget_if_changed_elsewhere(self, db: sqlite3.Connection) -> None:
+        """Drop the remembered people if another connection committed since the writer last looked.
+
+        Read inside the transaction: nobody else can commit until it ends.
+        """
+        version = int(db.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._data_version:
+            self.hot.clear()
+            self._data_version = version
 
     async def _begin(self, db: sqlite3.Connection, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> bool:
         """BEGIN IMMEDIATE; on failure every unit of the batch gets the error."""
@@ -256,7 +300,12 @@ Outcomes = list[tuple[asyncio.Future[Any], Any, BaseException | None]]
 
 
 async def _run_units(
-    db: sqlite3.Connection, queries: Queries, batch: list[tuple[Unit[Any], asyncio.Future[Any]]], *, isolated: bool
+    db: sqlite3.Connection,
+    queries: Queries,
+    hot: HotPeople,
+    batch: list[tuple[Unit[Any], asyncio.Future[Any]]],
+    *,
+    isolated: bool,
 ) -> Outcomes | None:
     """Run each unit in the open transaction; None when one failed and ``isolated`` is off."""
     outcomes: Outcomes = []
@@ -270,6 +319,8 @@ async def _run_units(
                 return None
             db.execute("ROLLBACK TO unit")
             db.execute("RELEASE unit")
+            # It may have remembered records it did not commit.
+            hot.clear()
             outcomes.append((future, None, exc))
         else:
             if isolated:

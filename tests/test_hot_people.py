@@ -1,0 +1,149 @@
+"""The SQLite writer remembers the devices and persons ingest saved, and never hands out one that
+is no longer what the database holds."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tracker.domain.facts import ScoreState
+from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.store import Queries, Store, open_store
+from tracker.store.hot_people import HotPeople
+
+
+def _pair(person_id: int = 1, visitor_id: str = "v1", site_id: int = 1) -> tuple[VisitorRecord, PersonRecord]:
+    visitor = VisitorRecord(visitor_id, site_id, person_id, 1, "desktop", "Chrome", 0.0, 0.0)
+    person = PersonRecord(person_id, site_id, None, None, "anonymous", {}, ScoreState(), {}, 0.0, None, 0.0, 0.0)
+    return visitor, person
+
+
+def test_recall_hands_out_copies() -> None:
+    hot = HotPeople()
+    visitor, person = _pair()
+    hot.remember(visitor, person)
+    person.profile["company"] = "changed after saving"
+    recalled = hot.recall("v1", 1)
+    assert recalled is not None
+    recalled[0].visits = 9
+    recalled[1].profile["email"] = "x@example.com"
+    again = hot.recall("v1", 1)
+    assert again is not None
+    assert again[0].visits == 1
+    assert again[1].profile == {}
+
+
+def test_recall_needs_the_same_site_and_both_records() -> None:
+    hot = HotPeople()
+    hot.remember(*_pair())
+    assert hot.recall("v1", 2) is None
+    assert hot.recall("v2", 1) is None
+    hot.forget_person(1)
+    assert hot.recall("v1", 1) is None
+
+
+def test_the_oldest_entries_go_first() -> None:
+    hot = HotPeople(capacity=2)
+    for number in (1, 2, 3):
+        hot.remember(*_pair(number, f"v{number}"))
+    assert hot.recall("v1", 1) is None
+    assert hot.recall("v2", 1) is not None
+    assert hot.recall("v3", 1) is not None
+    assert len(hot) == 2
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = open_store(str(tmp_path / "t.db"))
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def _saved(store: Store) -> tuple[VisitorRecord, PersonRecord]:
+    """A device and person created and saved as an ingest unit does, remembered."""
+
+    async def unit(q: Queries) -> tuple[VisitorRecord, PersonRecord]:
+        site = await q.insert_site("s", "S", [], "", 0.0)
+        person = await q.insert_person(site, 0.0)
+        visitor = VisitorRecord("v1", site, person.id, 1, "desktop", "Chrome", 0.0, 0.0)
+        await q.insert_visitor(visitor)
+        person.stage = "known"
+        await q.save_person(person)
+        await q.save_visitor(visitor)
+        q.remember_device(visitor, person)
+        return visitor, person
+
+    return await store.write(unit)
+
+
+async def _recalled(store: Store, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
+    return await store.write(lambda q: _recall(q, visitor))
+
+
+async def _recall(q: Queries, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
+    return q.conn.recall(visitor.id, visitor.site_id)
+
+
+async def test_a_saved_pair_is_recalled_and_read_as_stored(store: Store) -> None:
+    visitor, _ = await _saved(store)
+    recalled = await _recalled(store, visitor)
+    assert recalled is not None
+    assert recalled[1].stage == "known"
+    read = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+    assert read is not None
+    assert read[1].stage == "known"
+
+
+async def test_another_unit_changing_the_person_or_device_drops_it(store: Store) -> None:
+    visitor, person = await _saved(store)
+    await store.write(lambda q: q.conn.execute("UPDATE persons SET stage = 'mql' WHERE id = ?", person.id))
+    assert await _recalled(store, visitor) is None
+    found = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+    assert found is not None
+    assert found[1].stage == "mql"
+
+    await store.write(lambda q: _remember(q, *found))
+    await store.write(lambda q: q.conn.execute("UPDATE visitors SET bot = 'scraper' WHERE id = 'v1'"))
+    assert await _recalled(store, visitor) is None
+
+
+async def test_a_device_losing_only_its_address_prefix_stays_remembered(store: Store) -> None:
+    visitor, _ = await _saved(store)
+    await store.write(lambda q: q.set_ip_prefix("v1", "192.0.2.0"))
+    assert await _recalled(store, visitor) is not None
+
+
+async def test_a_commit_by_another_connection_drops_everything(store: Store, tmp_path: Path) -> None:
+    visitor, person = await _saved(store)
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)  # a second worker, the CLI
+    other.execute("UPDATE persons SET email = 'marc@example.com' WHERE id = ?", (person.id,))
+    other.close()
+    assert await _recalled(store, visitor) is None
+    found = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+    assert found is not None
+    assert found[1].email == "marc@example.com"
+
+
+async def test_a_unit_that_fails_leaves_nothing_remembered(store: Store) -> None:
+    visitor, person = await _saved(store)
+
+    async def failing(q: Queries) -> None:
+        changed = person.copy()
+        changed.stage = "never committed"
+        q.remember_device(visitor, changed)
+        raise RuntimeError("the unit fails after remembering")
+
+    with pytest.raises(RuntimeError):
+        await store.write(failing)
+    assert await _recalled(store, visitor) is None
+    found = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+    assert found is not None
+    assert found[1].stage == "known"
+
+
+async def _remember(q: Queries, visitor: VisitorRecord, person: PersonRecord) -> None:
+    q.remember_device(visitor, person)
