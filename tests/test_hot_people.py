@@ -85,7 +85,8 @@ async def _recalled(store: Store, visitor: VisitorRecord) -> tuple[VisitorRecord
 
 
 async def _recall(q: Queries, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
-    return q.conn.recall(visitor.id, visitor.site_id)
+    assert q.conn.hot is not None
+    return q.conn.hot.recall(visitor.id, visitor.site_id)
 
 
 async def test_a_saved_pair_is_recalled_and_read_as_stored(store: Store) -> None:
@@ -147,3 +148,10 @@ async def test_a_unit_that_fails_leaves_nothing_remembered(store: Store) -> None
 
 async def _remember(q: Queries, visitor: VisitorRecord, person: PersonRecord) -> None:
     q.remember_device(visitor, person)
+
+
+def test_a_copy_has_every_field() -> None:
+    visitor, person = _pair()
+    visitor.bot, person.email, person.identified_at = "scraper", "marc@example.com", 5.0
+    assert visitor.copy() == visitor
+    assert person.copy() == person

@@ -82,6 +82,14 @@ async def test_a_retried_batch_never_scores_twice(server: Server) -> None:
     assert await server.count("events") == 4
 
 
+async def test_a_message_id_counts_once_within_a_batch_and_across_batches(server: Server) -> None:
+    first = {"batch": [page("d2", "a", "m-1"), page("d2", "b", "m-1"), page("d2", "c", "m-2")]}
+    again = {"batch": [page("d2", "c", "m-2"), page("d2", "d", "m-3")]}
+    answers = [(await post(server, "/v1/batch", body)).json() for body in (first, again)]
+    assert [(answer["accepted"], answer["duplicates"]) for answer in answers] == [(2, 1), (1, 1)]
+    assert await server.count("events") == 3
+
+
 async def test_userid_only_track_scores_the_known_person(server: Server) -> None:
     marc = server.beacon()
     await marc.form("newsletter", email="marc@example.com")

@@ -125,7 +125,11 @@ class Campaign:
         )
 
     def targets(self, person: PersonView, ctx: VisitContext) -> bool:
-        return all(check(person, ctx) for check in self.checks)
+        # A loop, not all(<generator>): this runs for every campaign on every beacon call.
+        for check in self.checks:  # noqa: SIM110
+            if not check(person, ctx):
+                return False
+        return True
 
     def allows(self, memory: CampaignMemory | None, session: str, now: float) -> bool:
         """Whether frequency, close and conversion memory let the campaign show now."""
@@ -423,25 +427,32 @@ def compile_targeting(spec: Any, names: frozenset[str], where: str, grade: Grade
     table = expect_table(spec, where)
     reject_unknown(table, _WHEN_KEYS, where)
     checks: list[Check] = []
-    for key, value in table.items():
+    # Checks have no effects, so they run cheapest first: a campaign that does not target the
+    # visitor is usually ruled out before a condition builds its variables.
+    for key, value in sorted(table.items(), key=lambda item: _COST.get(item[0], 0)):
         at = f"{where}.{key}"
         if key == "scores":
-            checks.append(_compile_scores(value, names, at))
+            check = _compile_scores(value, names, at)
         elif key == "utm":
-            checks.append(_compile_utm(value, at))
+            check = _compile_utm(value, at)
         elif key == "condition":
-            checks.append(_compile_condition(value, names, at))
+            check = _compile_condition(value, names, at)
         elif key == "returning":
-            checks.append(_compile_returning(value, at))
+            check = _compile_returning(value, at)
         elif key == "grade":
-            checks.append(_compile_grade(value, grade, at))
+            check = _compile_grade(value, grade, at)
         elif key in _CHOICES:
             choices, read = _CHOICES[key]
-            checks.append(_compile_choice(value, choices, read, at))
+            check = _compile_choice(value, choices, read, at)
         else:
             compile_spec, read = _PATTERNS[key]
-            checks.append(_matching(compile_pattern(compile_spec, value, at), read))
+            check = _matching(compile_pattern(compile_spec, value, at), read)
+        checks.append(check)
     return tuple(checks)
+
+
+# Relative cost of a check (others: 0); a condition evaluates an expression over every score.
+_COST = {"utm": 1, "scores": 1, "grade": 2, "condition": 3}
 
 
 def _matching(match: Matcher, read: Callable[[PersonView, VisitContext], Any]) -> Check:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.store.hot_people import HotPeople
 
 
 class Row(Protocol):
@@ -24,6 +24,9 @@ class Conn(Protocol):
     # "sqlite" or "postgresql": picks the migrations' tokens, and lets code outside the
     # store (tests inspecting the schema) tell the backends apart.
     dialect: str
+    # Devices and persons as this connection's units last saved them, while the database still
+    # holds exactly that; only SQLite's writer has them (see ``hot_people``), others None.
+    hot: HotPeople | None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         """The clause ending a SELECT whose rows stay locked until the unit ends ("" if none is needed).
@@ -31,15 +34,6 @@ class Conn(Protocol):
         ``tables`` are the aliases to lock (all tables of the FROM if none); with
         ``skip_locked`` rows another transaction holds are left out rather than awaited.
         """
-        ...
-
-    def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
-        """A copy of the device and its person as a unit of this connection last saved them, if that is
-        still what the database holds (only SQLite's writer remembers; see ``hot_people``)."""
-        ...
-
-    def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
-        """Keep a copy of the device and person a unit has just saved, for ``recall``."""
         ...
 
     async def execute(self, sql: str, *args: Any) -> int:

@@ -37,6 +37,14 @@ class HotPeople:
             return None
         return visitor.copy(), person.copy()
 
+    def stored_person(self, person_id: int) -> PersonRecord | None:
+        """The person's row as the database holds it, if remembered; only to compare with, never to change."""
+        return self._persons.get(person_id)
+
+    def stored_visitor(self, visitor_id: str) -> VisitorRecord | None:
+        """The device's row as the database holds it, if remembered; only to compare with, never to change."""
+        return self._visitors.get(visitor_id)
+
     def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
         # Popped first so that a remembered entry moves to the end: the oldest go first.
         self._visitors.pop(visitor.id, None)

@@ -21,10 +21,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import migrations
 from tracker.store.base import Store, Unit
 from tracker.store.conn import Row
+from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
 
 T = TypeVar("T")
@@ -54,6 +54,8 @@ def to_dollar(sql: str) -> str:
 
 class _PgConn:
     dialect = "postgresql"
+    # Other instances write the same rows: every unit reads (and locks) the person it changes.
+    hot: HotPeople | None = None
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -61,13 +63,6 @@ class _PgConn:
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         of = f" OF {', '.join(tables)}" if tables else ""
         return f" FOR UPDATE{of}{' SKIP LOCKED' if skip_locked else ''}"
-
-    def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
-        # Other instances write the same rows: a person is read (and locked) by every unit.
-        return None
-
-    def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
-        return None
 
     async def execute(self, sql: str, *args: Any) -> int:
         status: str = await self.conn.execute(to_dollar(sql), *args)

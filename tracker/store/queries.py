@@ -26,6 +26,7 @@ from tracker.store.privacy_queries import PrivacyQueries
 from tracker.store.programme_queries import ProgrammeQueries
 from tracker.store.report_queries import ReportQueries
 from tracker.store.rescore_queries import RescoreQueries
+from tracker.store.row_updates import person_update, visitor_update
 from tracker.store.rows import (
     EVENT_COLUMNS,
     PERSON_COLUMNS,
@@ -45,6 +46,8 @@ from tracker.store.timeline_queries import TimelineQueries
 from tracker.store.user_queries import UserQueries
 
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
+# Message ids claimed per statement: three parameters each, far below either database's limit.
+_CLAIMS_PER_STATEMENT = 500
 _DEVICE_AND_PERSON = (
     "SELECT "
     + ", ".join(f"v.{c.strip()} AS v_{c.strip()}" for c in VISITOR_COLUMNS.split(","))
@@ -204,20 +207,9 @@ class Queries(
         return person_of_row(row) if row else None
 
     async def save_person(self, person: PersonRecord) -> None:
-        await self.conn.execute(
-            "UPDATE persons SET email = ?, user_id = ?, stage = ?, profile = ?, scoring = ?, campaigns = ?,"
-            " identified_at = ?, last_seen_at = ?, updated_at = ? WHERE id = ?",
-            person.email,
-            person.user_id,
-            person.stage,
-            dumps(person.profile),
-            dumps(person.scoring.to_json()),
-            dumps({k: v.to_json() for k, v in person.campaigns.items()}),
-            person.identified_at,
-            person.last_seen_at,
-            person.updated_at,
-            person.id,
-        )
+        stored = self.conn.hot.stored_person(person.id) if self.conn.hot is not None else None
+        sql, args = person_update(person, stored)
+        await self.conn.execute(sql, *args)
 
     async def save_scores(self, person_id: int, values: Mapping[str, float], last: Mapping[str, float]) -> None:
         await self.conn.executemany(
@@ -242,7 +234,7 @@ class Queries(
         instance that moved the device meanwhile: the locked re-check then finds no pair,
         and we read again.
         """
-        found = self.conn.recall(visitor_id, site_id)
+        found = self.conn.hot.recall(visitor_id, site_id) if self.conn.hot is not None else None
         if found is not None:
             return found
         lock = self.conn.lock_rows("v", "p")
@@ -255,8 +247,9 @@ class Queries(
                 return None
 
     def remember_device(self, visitor: VisitorRecord, person: PersonRecord) -> None:
-        """The device and person this unit has just saved, for the device's next request (``Conn.recall``)."""
-        self.conn.remember(visitor, person)
+        """The device and person this unit has just saved, for the device's next request (``Conn.hot``)."""
+        if self.conn.hot is not None:
+            self.conn.hot.remember(visitor, person)
 
     async def visitor(self, visitor_id: str, site_id: int) -> VisitorRecord | None:
         row = await self.conn.fetchone(
@@ -279,15 +272,9 @@ class Queries(
         )
 
     async def save_visitor(self, visitor: VisitorRecord) -> None:
-        await self.conn.execute(
-            "UPDATE visitors SET person_id = ?, visits = ?, device = ?, browser = ?, last_seen_at = ? WHERE id = ?",
-            visitor.person_id,
-            visitor.visits,
-            visitor.device,
-            visitor.browser,
-            visitor.last_seen_at,
-            visitor.id,
-        )
+        stored = self.conn.hot.stored_visitor(visitor.id) if self.conn.hot is not None else None
+        sql, args = visitor_update(visitor, stored)
+        await self.conn.execute(sql, *args)
 
     async def visitors_of(self, person_id: int) -> list[VisitorRecord]:
         rows = await self.conn.fetchall(
@@ -436,16 +423,23 @@ class Queries(
         )
         return dicts(rows)
 
-    async def claim_message(self, site_id: int, message_id: str, now: float) -> bool:
-        """Record a message id; False if it was already processed (a retried delivery)."""
-        claimed = await self.conn.execute(
-            "INSERT INTO message_ids (site_id, message_id, received_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (site_id, message_id) DO NOTHING",
-            site_id,
-            message_id,
-            now,
-        )
-        return claimed == 1
+    async def claim_messages(self, site_id: int, message_ids: Iterable[str], now: float) -> set[str]:
+        """Record message ids; return those not processed before (the others are retried deliveries).
+
+        One statement for a whole batch: a row per message cost a statement per message.
+        """
+        fresh = list(dict.fromkeys(message_ids))
+        claimed: set[str] = set()
+        for start in range(0, len(fresh), _CLAIMS_PER_STATEMENT):
+            part = fresh[start : start + _CLAIMS_PER_STATEMENT]
+            rows = await self.conn.fetchall(
+                "INSERT INTO message_ids (site_id, message_id, received_at) VALUES "
+                + ", ".join(["(?, ?, ?)"] * len(part))
+                + " ON CONFLICT (site_id, message_id) DO NOTHING RETURNING message_id",
+                *[value for message_id in part for value in (site_id, message_id, now)],
+            )
+            claimed.update(row["message_id"] for row in rows)
+        return claimed
 
     # -- merge ---------------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import migrations
 from tracker.store.base import Store, Unit
 from tracker.store.conn import Row
@@ -55,17 +54,12 @@ class _SqliteDialect:
     """SQLite's answers where the shared SQL differs between dialects (see ``Conn``)."""
 
     dialect = "sqlite"
+    hot: HotPeople | None = None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         # The writer's transaction holds the lock of the whole database (BEGIN IMMEDIATE), so no
         # one else can change a row it has read: no row needs a lock of its own.
         return ""
-
-    def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
-        return None
-
-    def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
-        return None
 
 
 class _SyncConn(_SqliteDialect):
@@ -74,12 +68,6 @@ class _SyncConn(_SqliteDialect):
     def __init__(self, db: sqlite3.Connection, hot: HotPeople) -> None:
         self.db = db
         self.hot = hot
-
-    def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
-        return self.hot.recall(visitor_id, site_id)
-
-    def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
-        self.hot.remember(visitor, person)
 
     async def execute(self, sql: str, *args: Any) -> int:
         return self.db.execute(sql, args).rowcount

@@ -173,10 +173,14 @@ async def _record_all(
 ) -> Outcome:
     outcome = Outcome()
     subject: Subject | None = None
+    # Ids this batch claimed, each for its first message: a later one with the same id is a duplicate too.
+    ours = await q.claim_messages(site.id, [m.message_id for m in messages if m.message_id is not None], now)
     for message in messages:
-        if message.message_id is not None and not await q.claim_message(site.id, message.message_id, now):
-            outcome.duplicates += 1
-            continue
+        if message.message_id is not None:
+            if message.message_id not in ours:
+                outcome.duplicates += 1
+                continue
+            ours.discard(message.message_id)
         # One subject open at a time: two open copies of one person would lose updates.
         if subject is None or subject.visitor.id != message.visitor_id:
             if subject is not None:
