@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tracker.domain.audience import Audience, state_targeting
-from tracker.domain.decisions import PersonView
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.targeting import PersonView
 
 SCORES = ("engagement", "medical", "general")
 

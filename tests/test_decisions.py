@@ -12,7 +12,6 @@ import pytest
 from tracker.domain.decisions import (
     MAX_SESSIONS,
     Campaign,
-    PersonView,
     compile_campaigns,
     decide,
     record_feedback,
@@ -20,6 +19,7 @@ from tracker.domain.decisions import (
 )
 from tracker.domain.facts import CampaignMemory, Event, VisitContext
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.targeting import PersonView
 
 SCORES = ("engagement", "fit", "general", "medical")
 DAY = 86400.0

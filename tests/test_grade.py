@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.domain.decisions import PersonView, decide
+from tracker.domain.decisions import decide
 from tracker.domain.facts import VisitContext
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
 from tracker.domain.routing import LeadView, choose_route
+from tracker.domain.targeting import PersonView
 
 from .conftest import SEED_GRID
 

@@ -15,9 +15,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.domain.decisions import Check, PersonView, compile_targeting
 from tracker.domain.facts import VisitContext
 from tracker.domain.programme.grade import Grade
+from tracker.domain.targeting import Check, PersonView, compile_targeting
 
 # Keys of [campaigns.when] that read the person, not the visit.
 STATE_KEYS = frozenset({"scores", "stage", "condition", "grade"})

@@ -15,31 +15,25 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from tracker.domain.experiments import Experiment, compile_experiment
-from tracker.domain.facts import FEEDBACK_TYPES, STAGE_RANK, STAGES, CampaignMemory, Decision, Event, VisitContext
+from tracker.domain.facts import FEEDBACK_TYPES, CampaignMemory, Decision, Event, VisitContext
 from tracker.domain.programme.checks import (
     ProgrammeError,
     compile_array,
-    compile_pattern,
     expect_table,
     parse_duration,
     reject_unknown,
 )
-from tracker.domain.programme.expr import ExprError, compile_condition
-from tracker.domain.programme.grade import Grade, compile_grade_check
-from tracker.domain.programme.patterns import Matcher, compile_url, compile_value
+from tracker.domain.programme.grade import Grade
+from tracker.domain.targeting import Check, PersonView, compile_targeting
 
 KINDS: tuple[str, ...] = ("popup", "chat", "content", "banner")
-DEVICES: tuple[str, ...] = ("desktop", "mobile", "tablet")
-UTM_KEYS: tuple[str, ...] = ("source", "medium", "campaign", "term", "content")
-# Variables a condition may use besides the score names.
-CONDITION_VARIABLES = frozenset({"visits", "stage_rank", "returning", "stage"})
 # Enough to answer "seen this visit?" for any realistic browsing pattern, bounded per person.
 MAX_SESSIONS = 20
 MAX_FORM_FIELDS = 10
@@ -71,27 +65,12 @@ _CAMPAIGN_KEYS = frozenset(
         "experiment",
     }
 )
-_WHEN_KEYS = frozenset(
-    {"scores", "stage", "url", "referrer", "utm", "device", "returning", "visits", "condition", "grade"}
-)
 _CTA_KEYS = frozenset({"label", "url"})
 _FORM_KEYS = frozenset({"name", "submit", "fields"})
 _FIELD_KEYS = frozenset({"name", "label"})
 _TEXT_LIMITS: Mapping[str, int] = {"title": 120, "text": 1000, "opener": 500, "label": 60}
 # Keys that belong to one kind only: required for it, refused for the others.
 _KIND_ONLY: Mapping[str, str] = {"slot": "content", "opener": "chat"}
-
-
-@dataclass(frozen=True, slots=True)
-class PersonView:
-    """What decisions may know about a person: stage, decayed scores, campaign memory."""
-
-    stage: str
-    scores: Mapping[str, float]
-    campaigns: Mapping[str, CampaignMemory]
-
-
-Check = Callable[[PersonView, VisitContext], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,123 +396,3 @@ def _compile_frequency(spec: Any, where: str) -> tuple[str, float]:
 
 def _compile_span(spec: Any, where: str) -> float:
     return math.inf if spec == "forever" else parse_duration(spec, where)
-
-
-# ---------------------------------------------------------------------------
-# Targeting: every key of [campaigns.when] becomes one check; all must hold.
-
-
-def compile_targeting(spec: Any, names: frozenset[str], where: str, grade: Grade | None = None) -> tuple[Check, ...]:
-    table = expect_table(spec, where)
-    reject_unknown(table, _WHEN_KEYS, where)
-    checks: list[Check] = []
-    # Checks have no effects, so they run cheapest first: a campaign that does not target the
-    # visitor is usually ruled out before a condition builds its variables.
-    for key, value in sorted(table.items(), key=lambda item: _COST.get(item[0], 0)):
-        at = f"{where}.{key}"
-        if key == "scores":
-            check = _compile_scores(value, names, at)
-        elif key == "utm":
-            check = _compile_utm(value, at)
-        elif key == "condition":
-            check = _compile_condition(value, names, at)
-        elif key == "returning":
-            check = _compile_returning(value, at)
-        elif key == "grade":
-            check = _compile_grade(value, grade, at)
-        elif key in _CHOICES:
-            choices, read = _CHOICES[key]
-            check = _compile_choice(value, choices, read, at)
-        else:
-            compile_spec, read = _PATTERNS[key]
-            check = _matching(compile_pattern(compile_spec, value, at), read)
-        checks.append(check)
-    return tuple(checks)
-
-
-# Relative cost of a check (others: 0); a condition evaluates an expression over every score.
-_COST = {"utm": 1, "scores": 1, "grade": 2, "condition": 3}
-
-
-def _matching(match: Matcher, read: Callable[[PersonView, VisitContext], Any]) -> Check:
-    return lambda person, ctx: match(read(person, ctx))
-
-
-_PATTERNS: Mapping[str, tuple[Callable[[Any], Matcher], Callable[[PersonView, VisitContext], Any]]] = {
-    "url": (compile_url, lambda person, ctx: ctx.url),
-    "referrer": (compile_url, lambda person, ctx: ctx.referrer),
-    "visits": (compile_value, lambda person, ctx: ctx.visits),
-}
-_CHOICES: Mapping[str, tuple[tuple[str, ...], Callable[[PersonView, VisitContext], str]]] = {
-    "stage": (STAGES, lambda person, ctx: person.stage),
-    "device": (DEVICES, lambda person, ctx: ctx.device),
-}
-
-
-def _compile_grade(spec: Any, grade: Grade | None, where: str) -> Check:
-    is_graded = compile_grade_check(spec, grade, where)
-    return lambda person, ctx: is_graded(person.scores)
-
-
-def _compile_returning(spec: Any, where: str) -> Check:
-    if not isinstance(spec, bool):
-        raise ProgrammeError(where, "expected true (returning visitors) or false (new visitors)")
-    return lambda person, ctx: ctx.returning is spec
-
-
-def _compile_choice(
-    spec: Any, choices: tuple[str, ...], read: Callable[[PersonView, VisitContext], str], where: str
-) -> Check:
-    wanted = spec if isinstance(spec, list) else [spec]
-    if not wanted or any(item not in choices for item in wanted):
-        raise ProgrammeError(where, f"expected one or a list of {', '.join(choices)}, got {spec!r}")
-    allowed = frozenset(wanted)
-    return lambda person, ctx: read(person, ctx) in allowed
-
-
-def _compile_scores(spec: Any, names: frozenset[str], where: str) -> Check:
-    table = expect_table(spec, where)
-    if not table:
-        raise ProgrammeError(where, "needs at least one score")
-    parts: list[tuple[str, Matcher]] = []
-    for name, value in table.items():
-        if name not in names:
-            raise ProgrammeError(
-                f"{where}.{name}", f"unknown score {name!r} (declared: {', '.join(sorted(names)) or 'none'})"
-            )
-        parts.append((name, compile_pattern(compile_value, value, f"{where}.{name}")))
-    return lambda person, ctx: all(match(person.scores.get(name, 0.0)) for name, match in parts)
-
-
-def _compile_utm(spec: Any, where: str) -> Check:
-    table = expect_table(spec, where)
-    if not table:
-        raise ProgrammeError(where, "needs at least one UTM parameter")
-    parts: list[tuple[str, Matcher]] = []
-    for key, value in table.items():
-        if key not in UTM_KEYS:
-            raise ProgrammeError(f"{where}.{key}", f"unknown UTM parameter (expected one of {', '.join(UTM_KEYS)})")
-        parts.append((key, compile_pattern(compile_value, value, f"{where}.{key}")))
-    return lambda person, ctx: all(match(ctx.utm.get(key)) for key, match in parts)
-
-
-def _compile_condition(spec: Any, names: frozenset[str], where: str) -> Check:
-    hidden = names & CONDITION_VARIABLES
-    if hidden:
-        raise ProgrammeError(where, f"score {min(hidden)!r} has the name of a built-in variable; rename the score")
-    try:
-        condition = compile_condition(spec, names | CONDITION_VARIABLES)
-    except ExprError as exc:
-        raise ProgrammeError(where, str(exc)) from None
-
-    def check(person: PersonView, ctx: VisitContext) -> bool:
-        env: dict[str, Any] = {name: person.scores.get(name, 0.0) for name in names}
-        env.update(
-            visits=ctx.visits,
-            stage_rank=STAGE_RANK.get(person.stage, 0),
-            returning=ctx.returning,
-            stage=person.stage,
-        )
-        return condition(env)
-
-    return check

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tracker.domain.values import value
+
 # Event types the beacon and the APIs may send.  Custom events carry their own name.
 EVENT_TYPES = frozenset(
     {
@@ -46,7 +48,7 @@ STAGES: tuple[Stage, ...] = ("anonymous", "known", "mql", "sql")
 STAGE_RANK: Mapping[str, int] = {s: i for i, s in enumerate(STAGES)}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Event:
     """One visitor action, already validated and normalised.
 
@@ -103,7 +105,7 @@ class ScoreState:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ProfileChange:
     """A value brought for one profile field: written, or withheld (``applied`` False) because
     its source may not overwrite what the person's own devices said."""
@@ -114,7 +116,7 @@ class ProfileChange:
     applied: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LedgerEntry:
     """One score change: what explains a score to sales.
 
@@ -132,7 +134,7 @@ class LedgerEntry:
     ts: float
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Crossing:
     """A score reached a threshold ("mql" or "sql") for the first time."""
 
@@ -176,7 +178,7 @@ class CampaignMemory:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VisitContext:
     """Where the visitor is now, for campaign targeting.
 
@@ -195,7 +197,7 @@ class VisitContext:
         return self.visits > 1
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Decision:
     """A campaign to show, as sent to the beacon (rendered as text, never HTML)."""
 
@@ -218,7 +220,7 @@ class Decision:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Incoming:
     """A validated event not yet stored.  ``email`` / ``user_id`` are set when the event identifies."""
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from tracker.domain.facts import Incoming
 from tracker.domain.programme.checks import ProgrammeError
+from tracker.domain.values import value
 
 DAY = 86400.0
 # The first of each is the default (PrivacySettings spells them out again).
@@ -80,7 +81,7 @@ def consent_in(data: Any) -> bool | None:
     return consent if isinstance(consent, bool) else None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Admission:
     """The events of a request the site's policy lets through, and why the others were not."""
 

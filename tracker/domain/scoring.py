@@ -31,6 +31,7 @@ from tracker.domain.programme.checks import (
 from tracker.domain.programme.email import unscored
 from tracker.domain.programme.points import Limit, compile_limit, compile_points
 from tracker.domain.programme.when import compile_when_parts
+from tracker.domain.values import value
 
 # Ascending: ScoreState.reached keeps the highest level a score ever reached.
 LEVELS: tuple[str, ...] = ("mql", "sql")
@@ -116,7 +117,7 @@ class Scoring:
         return found
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ScoringResult:
     state: ScoreState
     ledger: list[LedgerEntry]

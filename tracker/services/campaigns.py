@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.domain.audience import Audience, StateTargeting
-from tracker.domain.decisions import PersonView
 from tracker.domain.programme.campaign_edit import campaign_tables, put_campaign, remove_campaign
 from tracker.domain.programme.load import load_programme
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site
+from tracker.domain.targeting import PersonView
 from tracker.services.programmes import Published, publish
 from tracker.store import Queries, Store
 

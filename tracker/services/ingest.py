@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from tracker.domain.decisions import UTM_KEYS, PersonView, decide, record_feedback, record_held_out
+from tracker.domain.decisions import decide, record_feedback, record_held_out
 from tracker.domain.devices import Device
 from tracker.domain.experiments import CONTROL, HELD_OUT_ACTION, assign
 from tracker.domain.facts import Decision, Event, Incoming, ProfileChange, VisitContext
@@ -20,6 +20,7 @@ from tracker.domain.identity import Identity, update_profile
 from tracker.domain.people import SESSION_GAP, PersonRecord, VisitorRecord
 from tracker.domain.scoring import apply_event, current_scores
 from tracker.domain.sites import Site
+from tracker.domain.targeting import UTM_KEYS, PersonView
 from tracker.services.abuse import MAX_DEVICES
 from tracker.services.accounts import account_after_event
 from tracker.services.handoff import hand_off

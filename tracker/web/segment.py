@@ -36,6 +36,7 @@ from tracker.domain.identity import IdentityError, is_identified, normalise_emai
 from tracker.domain.keys import digest
 from tracker.domain.roles import key_may
 from tracker.domain.sites import Site
+from tracker.domain.values import value
 from tracker.errors import BadRequest, Unauthorized
 from tracker.services.ingest import Subject, open_subject, record, save_subject
 from tracker.services.runtime import Runtime
@@ -67,7 +68,7 @@ _SHORT = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group
 _TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Message:
     """One validated Segment message, ready to record."""
 
@@ -280,8 +281,9 @@ def _message(index: int, raw: Any, batch_sent_at: float | None, now: float) -> M
         event = replace(event, props={**event.props, GROUP_ID: group})
     # Every call identifies by its userId (an e-mail identity when it is one), unless its own
     # traits or form fields carried an e-mail.
-    email = user_id if user_id and _is_email(user_id) else None
-    event = replace(event, email=event.email or email, user_id=user_id)
+    email = event.email or (user_id if user_id and _is_email(user_id) else None)
+    if (email, user_id) != (event.email, event.user_id):  # replace() costs as much as the rest of this check
+        event = replace(event, email=email, user_id=user_id)
     return Message(index, message_id, visitor_id, agent.type, agent.browser, event, alias_of, agent.is_bot, note)
 
 

@@ -14,7 +14,6 @@ are ignored.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 import orjson
@@ -22,6 +21,7 @@ import orjson
 from tracker.domain.accounts import GROUP_ID
 from tracker.domain.facts import EVENT_TYPES, FEEDBACK_TYPES, Incoming
 from tracker.domain.identity import IdentityError, email_in, normalise_email, without_secrets
+from tracker.domain.values import value
 from tracker.errors import BadRequest
 
 MAX_BODY_BYTES = 64 * 1024
@@ -38,7 +38,7 @@ MAX_TITLE = 300
 MAX_ENGAGED_SECONDS = 86400
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Rejection:
     index: int
     field: str
@@ -48,7 +48,7 @@ class Rejection:
         return {"index": self.index, "field": self.field, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Payload:
     site: str
     token: str | None

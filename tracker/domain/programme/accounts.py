@@ -170,7 +170,9 @@ class AccountsProgramme:
     @property
     def declared(self) -> bool:
         """Anything to compute for an account: without it, accounts only gather their members."""
-        return bool(self.scores) or bool(self.stages)
+        # Asked on every event: spelled out rather than building ``stages``.
+        stages = (self.renewal_days, self.upsell, self.cross_sell, self.at_risk)
+        return bool(self.scores) or stages != (None, None, None, None)
 
 
 NO_ACCOUNTS = AccountsProgramme()

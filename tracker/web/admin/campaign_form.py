@@ -16,8 +16,9 @@ from typing import Any
 
 import tomlkit
 
-from tracker.domain.decisions import DEVICES, MAX_FORM_FIELDS, UTM_KEYS
+from tracker.domain.decisions import MAX_FORM_FIELDS
 from tracker.domain.facts import STAGES
+from tracker.domain.targeting import DEVICES, UTM_KEYS
 
 # Frequencies with a name; anything else is a duration ("every").
 NAMED_FREQUENCIES = ("session", "once", "always")

@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tracker.domain.audience import state_targeting
-from tracker.domain.decisions import DEVICES, KINDS, MAX_FORM_FIELDS, UTM_KEYS, compile_campaigns, is_campaign_id
+from tracker.domain.decisions import KINDS, MAX_FORM_FIELDS, compile_campaigns, is_campaign_id
 from tracker.domain.facts import STAGES
 from tracker.domain.programme.campaign_edit import CampaignMissing, campaign_tables
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.sites import Site
+from tracker.domain.targeting import DEVICES, UTM_KEYS
 from tracker.errors import HTTPError
 from tracker.services.campaigns import audience, delete_campaign, save_campaign
 from tracker.services.programmes import StalePublish, current_version
