@@ -42,6 +42,19 @@ class Conn(Protocol):
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    async def defer(self, table: str, sql: str, *args: Any) -> None:
+        """Run a statement that adds or overwrites rows of ``table`` that this unit does not read back.
+
+        SQLite's writer may hold it and run it with others in one ``executemany`` before the next
+        statement or the commit (``sqlite_writer``); elsewhere it runs at once.
+        """
+        ...
+
+    async def next_event_id(self) -> int | None:
+        """The id the next event will have, where ids are handed out before events are written
+        (SQLite's writer); None: the database gives it (``RETURNING id``)."""
+        ...
+
     async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...

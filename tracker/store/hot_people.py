@@ -16,6 +16,9 @@ Hand-outs and keeps are copies, so a unit changing its records cannot change an 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from tracker.domain.people import PersonRecord, VisitorRecord
 
 # Entries per kind.  A person's state is ~1-3 kB in memory: about 20-60 MB at most.
@@ -27,6 +30,7 @@ class HotPeople:
         self.capacity = capacity
         self._visitors: dict[str, VisitorRecord] = {}
         self._persons: dict[int, PersonRecord] = {}
+        self._watching = True
 
     def recall(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
         visitor = self._visitors.get(visitor_id)
@@ -57,10 +61,21 @@ class HotPeople:
             del self._persons[next(iter(self._persons))]
 
     def forget_person(self, person_id: int) -> None:
-        self._persons.pop(person_id, None)
+        if self._watching:
+            self._persons.pop(person_id, None)
 
     def forget_visitor(self, visitor_id: str) -> None:
-        self._visitors.pop(visitor_id, None)
+        if self._watching:
+            self._visitors.pop(visitor_id, None)
+
+    @contextlib.contextmanager
+    def unwatched(self) -> Iterator[None]:
+        """Changes made meanwhile forget nothing: their entries were dealt with beforehand."""
+        self._watching = False
+        try:
+            yield
+        finally:
+            self._watching = True
 
     def clear(self) -> None:
         self._visitors.clear()

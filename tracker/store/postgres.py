@@ -73,6 +73,12 @@ class _PgConn:
         if rows:
             await self.conn.executemany(to_dollar(sql), rows)
 
+    async def defer(self, table: str, sql: str, *args: Any) -> None:
+        await self.execute(sql, *args)
+
+    async def next_event_id(self) -> int | None:
+        return None
+
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         row: Row | None = await self.conn.fetchrow(to_dollar(sql), *args)
         return row

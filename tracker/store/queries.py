@@ -46,6 +46,26 @@ from tracker.store.timeline_queries import TimelineQueries
 from tracker.store.user_queries import UserQueries
 
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
+_INSERT_EVENT = (
+    "INSERT INTO events (person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_EVENT_WITH_ID = (
+    "INSERT INTO events (id, person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SAVE_SCORE = (
+    "INSERT INTO person_scores (person_id, score, value, changed_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (person_id, score) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at"
+)
+_INSERT_LEDGER = (
+    "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts, rescored_by)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_DECISION = (
+    "INSERT INTO decisions (person_id, visitor_id, campaign, variant, action, event_id, ts)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 # Message ids claimed per statement: three parameters each, far below either database's limit.
 _CLAIMS_PER_STATEMENT = 500
 _DEVICE_AND_PERSON = (
@@ -207,16 +227,16 @@ class Queries(
         return person_of_row(row) if row else None
 
     async def save_person(self, person: PersonRecord) -> None:
-        stored = self.conn.hot.stored_person(person.id) if self.conn.hot is not None else None
-        sql, args = person_update(person, stored)
-        await self.conn.execute(sql, *args)
+        hot = self.conn.hot
+        sql, args = person_update(person, hot.stored_person(person.id) if hot is not None else None)
+        if hot is not None:
+            # A deferred save is written with triggers unwatched (``sqlite_writer``): forget it now.
+            hot.forget_person(person.id)
+        await self.conn.defer("persons", sql, *args)
 
     async def save_scores(self, person_id: int, values: Mapping[str, float], last: Mapping[str, float]) -> None:
-        await self.conn.executemany(
-            "INSERT INTO person_scores (person_id, score, value, changed_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (person_id, score) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at",
-            [(person_id, name, value, last.get(name, 0.0)) for name, value in values.items()],
-        )
+        for name, value in values.items():
+            await self.conn.defer("person_scores", _SAVE_SCORE, person_id, name, value, last.get(name, 0.0))
 
     async def resolve_person_id(self, person_id: int) -> int | None:
         """The current id of a person, following a merge alias if the id was merged away."""
@@ -272,9 +292,11 @@ class Queries(
         )
 
     async def save_visitor(self, visitor: VisitorRecord) -> None:
-        stored = self.conn.hot.stored_visitor(visitor.id) if self.conn.hot is not None else None
-        sql, args = visitor_update(visitor, stored)
-        await self.conn.execute(sql, *args)
+        hot = self.conn.hot
+        sql, args = visitor_update(visitor, hot.stored_visitor(visitor.id) if hot is not None else None)
+        if hot is not None:
+            hot.forget_visitor(visitor.id)
+        await self.conn.defer("visitors", sql, *args)
 
     async def visitors_of(self, person_id: int) -> list[VisitorRecord]:
         rows = await self.conn.fetchall(
@@ -286,9 +308,7 @@ class Queries(
 
     async def insert_event(self, person_id: int, visitor_id: str, incoming: Incoming, visit: int) -> Event:
         """Store ``incoming`` as the ``visit``-th visit's event; return it as stored, with its id."""
-        event_id = await self.conn.fetchval(
-            "INSERT INTO events (person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        values = (
             person_id,
             visitor_id,
             incoming.ts,
@@ -299,6 +319,11 @@ class Queries(
             dumps(incoming.props),
             visit,
         )
+        event_id = await self.conn.next_event_id()
+        if event_id is None:
+            event_id = await self.conn.fetchval(_INSERT_EVENT + " RETURNING id", *values)
+        else:
+            await self.conn.defer("events", _INSERT_EVENT_WITH_ID, event_id, *values)
         return Event(
             int(event_id),
             incoming.type,
@@ -329,14 +354,21 @@ class Queries(
         self, person_id: int, entries: Iterable[LedgerEntry], *, rescored_by: int | None = None
     ) -> None:
         """Ledger rows; ``rescored_by`` names the programme version of a rescore that wrote them."""
-        await self.conn.executemany(
-            "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts, rescored_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (person_id, e.score, e.rule_id, e.event_id, e.op, e.points, e.before, e.after, e.ts, rescored_by)
-                for e in entries
-            ],
-        )
+        for e in entries:
+            await self.conn.defer(
+                "ledger",
+                _INSERT_LEDGER,
+                person_id,
+                e.score,
+                e.rule_id,
+                e.event_id,
+                e.op,
+                e.points,
+                e.before,
+                e.after,
+                e.ts,
+                rescored_by,
+            )
 
     async def insert_profile_history(
         self, person_id: int, visitor_id: str | None, event_id: int | None, changes: Iterable[ProfileChange], ts: float
@@ -408,11 +440,10 @@ class Queries(
         ts: float,
     ) -> None:
         """Log ``action`` for each ``(campaign, experiment arm or None)``."""
-        await self.conn.executemany(
-            "INSERT INTO decisions (person_id, visitor_id, campaign, variant, action, event_id, ts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(person_id, visitor_id, campaign, variant, action, event_id, ts) for campaign, variant in campaigns],
-        )
+        for campaign, variant in campaigns:
+            await self.conn.defer(
+                "decisions", _INSERT_DECISION, person_id, visitor_id, campaign, variant, action, event_id, ts
+            )
 
     async def decisions_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(

@@ -29,6 +29,7 @@ from tracker.store.base import Store, Unit
 from tracker.store.conn import Row
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
+from tracker.store.sqlite_writer import SqliteDialect, WriterConn
 
 T = TypeVar("T")
 _MAX_UNITS_PER_COMMIT = 512
@@ -50,45 +51,7 @@ _FORGET_CHANGED_ROWS = (
 )
 
 
-class _SqliteDialect:
-    """SQLite's answers where the shared SQL differs between dialects (see ``Conn``)."""
-
-    dialect = "sqlite"
-    hot: HotPeople | None = None
-
-    def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
-        # The writer's transaction holds the lock of the whole database (BEGIN IMMEDIATE), so no
-        # one else can change a row it has read: no row needs a lock of its own.
-        return ""
-
-
-class _SyncConn(_SqliteDialect):
-    """The write connection: runs statements inline (see module docstring)."""
-
-    def __init__(self, db: sqlite3.Connection, hot: HotPeople) -> None:
-        self.db = db
-        self.hot = hot
-
-    async def execute(self, sql: str, *args: Any) -> int:
-        return self.db.execute(sql, args).rowcount
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self.db.executemany(sql, rows)
-
-    async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        row: Row | None = self.db.execute(sql, args).fetchone()
-        return row
-
-    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        return list(self.db.execute(sql, args).fetchall())
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        row = self.db.execute(sql, args).fetchone()
-        return None if row is None else row[0]
-
-
-class _AsyncConn(_SqliteDialect):
+class _AsyncConn(SqliteDialect):
     """A read connection through aiosqlite's worker thread."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -97,6 +60,12 @@ class _AsyncConn(_SqliteDialect):
     async def execute(self, sql: str, *args: Any) -> int:
         cursor = await self.db.execute(sql, args)
         return cursor.rowcount
+
+    async def defer(self, table: str, sql: str, *args: Any) -> None:
+        await self.execute(sql, *args)
+
+    async def next_event_id(self) -> int | None:
+        return None
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self.db.executemany(sql, rows)
@@ -161,7 +130,7 @@ class SqliteStore(Store):
         # apply the migrations one at a time.
         db.execute("BEGIN IMMEDIATE")
         try:
-            await migrations.apply(_SyncConn(db, self.hot))
+            await migrations.apply(WriterConn(db, self.hot))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -220,7 +189,7 @@ class SqliteStore(Store):
     async def _write_loop(self) -> None:
         assert self._db is not None
         db = self._db
-        queries = Queries(_SyncConn(db, self.hot))
+        writer = WriterConn(db, self.hot)
         stopping = False
         while not stopping:
             item = await self._queue.get()
@@ -232,10 +201,10 @@ class SqliteStore(Store):
                 item = self._queue.get_nowait()
             stopping = item is None
             if batch:
-                await self._commit_batch(db, queries, batch)
+                await self._commit_batch(db, writer, batch)
 
     async def _commit_batch(
-        self, db: sqlite3.Connection, queries: Queries, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]
+        self, db: sqlite3.Connection, writer: WriterConn, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]
     ) -> None:
         live = [(unit, future) for unit, future in batch if not future.cancelled()]
         if not live or not await self._begin(db, live):
@@ -245,20 +214,20 @@ class SqliteStore(Store):
         # without a savepoint each: two statements and a statement journal fewer per request.
         # If one does fail, the whole transaction is undone and the batch runs again with a
         # savepoint around each unit, so the failure takes back only its own unit's writes.
-        outcomes = await _run_units(db, queries, self.hot, live, isolated=False)
+        outcomes = await _run_units(db, writer, live, isolated=False)
         if outcomes is None:
             db.execute("ROLLBACK")
-            self.hot.clear()
+            _undone(writer)
             if not await self._begin(db, live):
                 return
-            outcomes = await _run_units(db, queries, self.hot, live, isolated=True)
+            outcomes = await _run_units(db, writer, live, isolated=True)
             assert outcomes is not None
         try:
             await asyncio.to_thread(db.execute, "COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
-            self.hot.clear()
+            _undone(writer)
             outcomes = [(future, None, exc) for future, _, _ in outcomes]
         for future, result, error in outcomes:
             _settle(future, result, error)
@@ -288,33 +257,46 @@ Outcomes = list[tuple[asyncio.Future[Any], Any, BaseException | None]]
 
 
 async def _run_units(
-    db: sqlite3.Connection,
-    queries: Queries,
-    hot: HotPeople,
-    batch: list[tuple[Unit[Any], asyncio.Future[Any]]],
-    *,
-    isolated: bool,
+    db: sqlite3.Connection, writer: WriterConn, batch: list[tuple[Unit[Any], asyncio.Future[Any]]], *, isolated: bool
 ) -> Outcomes | None:
-    """Run each unit in the open transaction; None when one failed and ``isolated`` is off."""
+    """Run each unit in the open transaction; None when one failed and ``isolated`` is off.
+
+    Deferred rows are written at the end of each unit when isolated (inside its savepoint, so a
+    failing row is its unit's failure), else once for the whole batch.
+    """
+    queries = Queries(writer)
     outcomes: Outcomes = []
     for unit, future in batch:
         if isolated:
             db.execute("SAVEPOINT unit")
         try:
             result = await unit(queries)
+            if isolated:
+                writer.flush()
         except Exception as exc:
             if not isolated:
                 return None
             db.execute("ROLLBACK TO unit")
             db.execute("RELEASE unit")
-            # It may have remembered records it did not commit.
-            hot.clear()
+            _undone(writer)
             outcomes.append((future, None, exc))
         else:
             if isolated:
                 db.execute("RELEASE unit")
             outcomes.append((future, result, None))
+    if not isolated:
+        try:
+            writer.flush()
+        except Exception:  # sqlite3's errors, and OverflowError for an integer SQLite cannot hold
+            return None
     return outcomes
+
+
+def _undone(writer: WriterConn) -> None:
+    """After a rollback: nothing deferred is to be written, nothing remembered can be trusted."""
+    writer.discard()
+    assert writer.hot is not None
+    writer.hot.clear()
 
 
 def _reporter(progress: Callable[[int, int], None] | None) -> Callable[[int, int, int], None] | None:

@@ -1,0 +1,139 @@
+"""SQLite's writer defers the rows units only add or overwrite, and every statement still sees every
+earlier write; a failing unit takes back only its own rows, deferred or not."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from tracker.domain.facts import Incoming
+from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.store import Queries, Store, open_store
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = open_store(str(tmp_path / "t.db"))
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def _person(store: Store) -> tuple[VisitorRecord, PersonRecord]:
+    async def unit(q: Queries) -> tuple[VisitorRecord, PersonRecord]:
+        site = await q.insert_site("s", "S", [], "", 0.0)
+        person = await q.insert_person(site, 0.0)
+        visitor = VisitorRecord("v1", site, person.id, 1, "desktop", "Chrome", 0.0, 0.0)
+        await q.insert_visitor(visitor)
+        return visitor, person
+
+    return await store.write(unit)
+
+
+def _page(path: str) -> Incoming:
+    return Incoming("page", 1.0, url=f"https://shop.test{path}")
+
+
+async def test_a_read_sees_the_rows_deferred_before_it(store: Store) -> None:
+    visitor, person = await _person(store)
+
+    async def unit(q: Queries) -> tuple[int, int]:
+        event = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        stored = await q.conn.fetchval("SELECT COUNT(*) FROM events WHERE id = ?", event.id)
+        return event.id, stored
+
+    event_id, stored = await store.write(unit)
+    assert stored == 1
+    assert [e.id for e in await store.read(lambda q: q.events_of(person.id))] == [event_id]
+
+
+async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_twice(store: Store) -> None:
+    visitor, person = await _person(store)
+
+    async def unit(q: Queries) -> list[int]:
+        first = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        # A statement run at once that adds an event with the database's own id...
+        await q.conn.execute(
+            "INSERT INTO events (person_id, visitor_id, ts, type, url) VALUES (?, ?, 2.0, 'page', 'x')",
+            person.id,
+            visitor.id,
+        )
+        second = await q.insert_event(person.id, visitor.id, _page("/b"), 1)
+        return [first.id, second.id]
+
+    ids = await asyncio.gather(*(store.write(unit) for _ in range(5)))
+    stored = await store.read(lambda q: q.conn.fetchall("SELECT id, url FROM events ORDER BY id"))
+    handed = sorted(i for pair in ids for i in pair)
+    assert [row["id"] for row in stored if row["url"] != "x"] == handed
+    assert len({row["id"] for row in stored}) == len(stored) == 15
+
+
+async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(store: Store) -> None:
+    visitor, person = await _person(store)
+
+    async def good(q: Queries) -> int:
+        return (await q.insert_event(person.id, visitor.id, _page("/good"), 1)).id
+
+    async def bad_row(q: Queries) -> int:
+        await q.insert_event(person.id, visitor.id, _page("/bad"), 1)
+        # Deferred like any save, and refused only when written: NOT NULL on ledger.score.
+        await q.conn.defer("ledger", "INSERT INTO ledger (person_id, score) VALUES (?, NULL)", person.id)
+        return 0
+
+    results = await asyncio.gather(store.write(good), store.write(bad_row), store.write(good), return_exceptions=True)
+    assert isinstance(results[1], Exception)
+    urls = await store.read(lambda q: q.conn.fetchall("SELECT url FROM events ORDER BY id"))
+    assert [row["url"] for row in urls] == ["https://shop.test/good"] * 2
+
+
+async def test_saves_of_one_person_in_one_commit_end_as_the_last(store: Store) -> None:
+    visitor, person = await _person(store)
+
+    def saving(stage: str, email: str | None) -> Callable[[Queries], Awaitable[None]]:
+        async def unit(q: Queries) -> None:
+            found = await q.device_and_person(visitor.id, visitor.site_id)
+            assert found is not None
+            device, changed = found
+            changed.stage, changed.email = stage, email
+            await q.save_person(changed)
+            await q.save_visitor(device)
+            q.remember_device(device, changed)  # so the next unit saves only what it changes
+
+        return unit
+
+    # Different columns change each time, so each save is another statement: their order must hold.
+    await asyncio.gather(*(store.write(saving(*change)) for change in [("known", "a@example.com"), ("mql", None)] * 3))
+    found = await store.read(lambda q: q.person(person.id))
+    assert found is not None
+    assert (found.stage, found.email) == ("mql", None)
+
+
+async def test_remembered_people_survive_their_own_deferred_save_but_not_another(store: Store) -> None:
+    visitor, person = await _person(store)
+
+    async def ingest_save(q: Queries) -> None:
+        await q.save_person(person)
+        await q.save_visitor(visitor)
+        q.remember_device(visitor, person)
+
+    await store.write(ingest_save)
+    assert await store.write(lambda q: _recall(q, visitor)) is not None
+
+    async def other_save(q: Queries) -> None:
+        changed = person.copy()
+        changed.stage = "sql"
+        await q.save_person(changed)  # e.g. a console action: saved, not remembered
+
+    await store.write(other_save)
+    assert await store.write(lambda q: _recall(q, visitor)) is None
+    found = await store.write(lambda q: q.device_and_person(visitor.id, visitor.site_id))
+    assert found is not None
+    assert found[1].stage == "sql"
+
+
+async def _recall(q: Queries, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
+    assert q.conn.hot is not None
+    return q.conn.hot.recall(visitor.id, visitor.site_id)

@@ -1,0 +1,116 @@
+"""SQLite's write connection: statements run inline, and the rows a unit only adds or overwrites
+wait to be written together.
+
+A beacon call writes an event, its ledger rows, a decision, its person's scores, the person and
+the device: six statements, each paying Python's and SQLite's per-statement cost.  Those that
+nobody reads back within the unit are *deferred*: kept as rows and written with one
+``executemany`` per statement for all the units of a group commit, before the next statement
+that must run at once (any read, any other write) and before COMMIT.  So every statement still
+sees every earlier write, and a unit's deferred rows are written inside its own savepoint when
+units run isolated (``sqlite._run_units``).
+
+Deferred statements of different tables may run in another order than they were issued: only
+new rows and whole-row saves are deferred, and no trigger or foreign key links those tables.
+Within a table the order is kept (one statement text pending per table; another flushes first).
+
+Event ids are handed out here (``next_event_id``) so an event's ledger rows and decisions can
+name it before it is written: the writer holds the database's write lock for the whole
+transaction, so nobody else can take an id meanwhile; any statement run at once may have added
+events (outcomes, tools), so the next id is read again after one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from tracker.store.conn import Row
+from tracker.store.hot_people import HotPeople
+
+
+class SqliteDialect:
+    """SQLite's answers where the shared SQL differs between dialects (see ``Conn``)."""
+
+    dialect = "sqlite"
+    hot: HotPeople | None = None
+
+    def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
+        # The writer's transaction holds the lock of the whole database (BEGIN IMMEDIATE), so no
+        # one else can change a row it has read: no row needs a lock of its own.
+        return ""
+
+
+class WriterConn(SqliteDialect):
+    def __init__(self, db: sqlite3.Connection, hot: HotPeople) -> None:
+        self.db = db
+        self.hot = hot
+        # Deferred rows by statement (in the order statements first came), and each table's statement.
+        self._deferred: dict[str, list[Sequence[Any]]] = {}
+        self._pending: dict[str, str] = {}
+        self._next_event_id: int | None = None
+
+    async def defer(self, table: str, sql: str, *args: Any) -> None:
+        if self._pending.get(table, sql) != sql:
+            self.flush()
+        self._pending[table] = sql
+        rows = self._deferred.get(sql)
+        if rows is None:
+            self._deferred[sql] = [args]
+        else:
+            rows.append(args)
+
+    async def next_event_id(self) -> int | None:
+        if self._next_event_id is None:
+            self._now()
+            seq = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+            self._next_event_id = (int(seq[0]) if seq else 0) + 1
+        event_id = self._next_event_id
+        self._next_event_id += 1
+        return event_id
+
+    def flush(self) -> None:
+        """Write the deferred rows (an error is the unit's or the batch's, as any statement's)."""
+        if not self._deferred:
+            return
+        deferred = self._deferred
+        self._deferred, self._pending = {}, {}
+        assert self.hot is not None
+        # The deferred saves of persons and devices forgot them when they were deferred, and the
+        # units remembered what they saved since: the triggers must not forget that again.
+        with self.hot.unwatched():
+            for sql, rows in deferred.items():
+                self.db.executemany(sql, rows)
+
+    def discard(self) -> None:
+        """Drop what was deferred: its transaction or savepoint was rolled back."""
+        self._deferred, self._pending = {}, {}
+        self._next_event_id = None
+
+    def _now(self) -> None:
+        """Before a statement that runs at once: everything deferred first, and ids read again after."""
+        self.flush()
+        self._next_event_id = None
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        self._now()
+        return self.db.execute(sql, args).rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._now()
+            self.db.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        self._now()
+        row: Row | None = self.db.execute(sql, args).fetchone()
+        return row
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        self._now()
+        return list(self.db.execute(sql, args).fetchall())
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        self._now()
+        row = self.db.execute(sql, args).fetchone()
+        return None if row is None else row[0]
