@@ -235,6 +235,8 @@ def _context(events: list[Incoming], subject: Subject) -> VisitContext:
 
 
 def utm_of(url: str) -> dict[str, str]:
+    if "utm_" not in url:  # most pages: no need to parse the URL at all
+        return {}
     try:
         query = urlsplit(url).query
     except ValueError:

@@ -24,6 +24,7 @@ import asyncpg
 from tracker.store import migrations
 from tracker.store.base import Store, Unit
 from tracker.store.conn import Row
+from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
 
@@ -59,35 +60,60 @@ class _PgConn:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self._deferred = Deferred()
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         of = f" OF {', '.join(tables)}" if tables else ""
         return f" FOR UPDATE{of}{' SKIP LOCKED' if skip_locked else ''}"
 
     async def execute(self, sql: str, *args: Any) -> int:
+        await self.flush()
         status: str = await self.conn.execute(to_dollar(sql), *args)
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
+            await self.flush()
             await self.conn.executemany(to_dollar(sql), rows)
 
     async def defer(self, table: str, sql: str, *args: Any) -> None:
-        await self.execute(sql, *args)
+        # Rows of one statement then go in one executemany: pipelined, one round trip.
+        if self._deferred.must_flush_before(table, sql):
+            await self.flush()
+        self._deferred.add(table, sql, args)
 
     async def next_event_id(self) -> int | None:
         return None
 
+    async def flush(self) -> None:
+        """Write the deferred rows (before any other statement, and at the end of the unit)."""
+        if self._deferred:
+            for sql, rows in self._deferred.take().items():
+                await self.conn.executemany(to_dollar(sql), rows)
+
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        await self.flush()
         row: Row | None = await self.conn.fetchrow(to_dollar(sql), *args)
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        await self.flush()
         return list(await self.conn.fetch(to_dollar(sql), *args))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
+        await self.flush()
         return await self.conn.fetchval(to_dollar(sql), *args)
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to the pool.
+
+    asyncpg's default reset (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) cost a round trip per
+    unit; units leave nothing behind: their transactions always end, their only advisory lock is a
+    transaction's, and they never SET, LISTEN or declare cursors (``search_path`` is a connection
+    setting, given when connecting).
+    """
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -115,7 +141,9 @@ class PostgresStore(Store):
                 await bootstrap.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             finally:
                 await bootstrap.close()
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size, server_settings=settings)
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self.pool_size, server_settings=settings, reset=_keep_session
+        )
         await self._migrate()
 
     async def _migrate(self) -> None:
@@ -136,7 +164,10 @@ class PostgresStore(Store):
             async with pool.acquire() as conn:
                 try:
                     async with conn.transaction():
-                        return await unit(Queries(_PgConn(conn)))
+                        writer = _PgConn(conn)
+                        result = await unit(Queries(writer))
+                        await writer.flush()
+                        return result
                 except _RETRYABLE:
                     if attempt == _RETRIES - 1:
                         raise
@@ -145,7 +176,10 @@ class PostgresStore(Store):
     async def read(self, unit: Unit[T]) -> T:
         pool = self._require_pool()
         async with pool.acquire() as conn:
-            return await unit(Queries(_PgConn(conn)))
+            reader = _PgConn(conn)
+            result = await unit(Queries(reader))
+            await reader.flush()  # a read unit defers nothing, but if one did, it would not be lost
+            return result
 
     async def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
         raise NotImplementedError(

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.store.conn import Row
+from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
 
 
@@ -45,20 +46,13 @@ class WriterConn(SqliteDialect):
     def __init__(self, db: sqlite3.Connection, hot: HotPeople) -> None:
         self.db = db
         self.hot = hot
-        # Deferred rows by statement (in the order statements first came), and each table's statement.
-        self._deferred: dict[str, list[Sequence[Any]]] = {}
-        self._pending: dict[str, str] = {}
+        self._deferred = Deferred()
         self._next_event_id: int | None = None
 
     async def defer(self, table: str, sql: str, *args: Any) -> None:
-        if self._pending.get(table, sql) != sql:
+        if self._deferred.must_flush_before(table, sql):
             self.flush()
-        self._pending[table] = sql
-        rows = self._deferred.get(sql)
-        if rows is None:
-            self._deferred[sql] = [args]
-        else:
-            rows.append(args)
+        self._deferred.add(table, sql, args)
 
     async def next_event_id(self) -> int | None:
         if self._next_event_id is None:
@@ -73,8 +67,7 @@ class WriterConn(SqliteDialect):
         """Write the deferred rows (an error is the unit's or the batch's, as any statement's)."""
         if not self._deferred:
             return
-        deferred = self._deferred
-        self._deferred, self._pending = {}, {}
+        deferred = self._deferred.take()
         assert self.hot is not None
         # The deferred saves of persons and devices forgot them when they were deferred, and the
         # units remembered what they saved since: the triggers must not forget that again.
@@ -84,7 +77,7 @@ class WriterConn(SqliteDialect):
 
     def discard(self) -> None:
         """Drop what was deferred: its transaction or savepoint was rolled back."""
-        self._deferred, self._pending = {}, {}
+        self._deferred.take()
         self._next_event_id = None
 
     def _now(self) -> None:

@@ -1,0 +1,52 @@
+"""Deferred rows: written before any later statement, in order within a table, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracker.store import Queries, open_store
+from tracker.store.deferred import Deferred
+
+
+def test_rows_wait_by_statement_in_the_order_statements_came() -> None:
+    deferred = Deferred()
+    assert not deferred
+    deferred.add("ledger", "INSERT ledger", (1,))
+    deferred.add("events", "INSERT events", (2,))
+    deferred.add("ledger", "INSERT ledger", (3,))
+    assert deferred
+    assert deferred.take() == {"INSERT ledger": [(1,), (3,)], "INSERT events": [(2,)]}
+    assert not deferred
+    assert deferred.take() == {}
+
+
+def test_another_statement_for_a_pending_table_must_write_the_pending_rows_first() -> None:
+    deferred = Deferred()
+    deferred.add("persons", "UPDATE persons SET a", (1,))
+    assert not deferred.must_flush_before("persons", "UPDATE persons SET a")
+    assert deferred.must_flush_before("persons", "UPDATE persons SET b")
+    assert not deferred.must_flush_before("visitors", "UPDATE visitors SET b")
+
+
+async def test_a_unit_reads_what_it_deferred_and_the_commit_keeps_it(tmp_path: Path, database: str | None) -> None:
+    store = open_store(database or str(tmp_path / "t.db"))
+    await store.open()
+    try:
+
+        async def unit(q: Queries) -> tuple[int, int]:
+            site = await q.insert_site("s", "S", [], "", 0.0)
+            person = await q.insert_person(site, 0.0)
+            for stage in ("known", "mql"):
+                person.stage = stage
+                await q.save_person(person)
+                await q.save_scores(person.id, {"fit": 1.0 if stage == "known" else 2.0}, {"fit": 0.0})
+            seen = await q.conn.fetchval("SELECT value FROM person_scores WHERE person_id = ?", person.id)
+            return person.id, seen
+
+        person_id, seen = await store.write(unit)
+        assert seen == 2.0
+        found = await store.read(lambda q: q.person(person_id))
+        assert found is not None
+        assert found.stage == "mql"
+    finally:
+        await store.close()
