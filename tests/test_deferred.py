@@ -50,3 +50,31 @@ async def test_a_unit_reads_what_it_deferred_and_the_commit_keeps_it(tmp_path: P
         assert found.stage == "mql"
     finally:
         await store.close()
+
+
+async def test_single_rows_of_several_tables_are_all_written(tmp_path: Path, database: str | None) -> None:
+    # On PostgreSQL, one row per table is written in one statement (data-modifying WITH clauses).
+    store = open_store(database or str(tmp_path / "t.db"))
+    await store.open()
+    try:
+
+        async def unit(q: Queries) -> int:
+            site = await q.insert_site("s", "S", [], "", 0.0)
+            person = await q.insert_person(site, 0.0)
+            person.stage = "known"
+            await q.save_person(person)
+            await q.save_scores(person.id, {"fit": 3.0}, {"fit": 1.0})
+            await q.insert_decisions(person.id, "v1", [("popup", None)], "served", None, 1.0)
+            return person.id
+
+        person_id = await store.write(unit)
+
+        async def read(q: Queries) -> tuple[object, ...]:
+            found = await q.person(person_id)
+            score = await q.conn.fetchval("SELECT value FROM person_scores WHERE person_id = ?", person_id)
+            served = await q.conn.fetchval("SELECT campaign FROM decisions WHERE person_id = ?", person_id)
+            return (found.stage if found else None, score, served)
+
+        assert await store.read(read) == ("known", 3.0, "popup")
+    finally:
+        await store.close()

@@ -88,9 +88,20 @@ class _PgConn:
 
     async def flush(self) -> None:
         """Write the deferred rows (before any other statement, and at the end of the unit)."""
-        if self._deferred:
-            for sql, rows in self._deferred.take().items():
-                await self.conn.executemany(to_dollar(sql), rows)
+        if not self._deferred:
+            return
+        pending = list(self._deferred.take().items())
+        if len(pending) > 1 and all(len(rows) == 1 for _, rows in pending):
+            # A beacon call's usual case (a ledger row, a score, the person, the device): one
+            # statement and one round trip rather than one each.  Each statement is of another
+            # table (``Deferred`` keeps one per table) and none reads another's rows, so running
+            # them side by side in data-modifying WITH clauses, on one snapshot, changes nothing.
+            *clauses, (last, _) = pending
+            sql = "WITH " + ", ".join(f"w{i} AS ({clause})" for i, (clause, _) in enumerate(clauses)) + " " + last
+            await self.conn.execute(to_dollar(sql), *[value for _, rows in pending for value in rows[0]])
+            return
+        for sql, rows in pending:
+            await self.conn.executemany(to_dollar(sql), rows)
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         await self.flush()
