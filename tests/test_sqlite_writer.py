@@ -4,6 +4,7 @@ earlier write; a failing unit takes back only its own rows, deferred or not."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from tracker.domain.facts import Incoming
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import Queries, Store, open_store
+from tracker.store.sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -137,3 +139,24 @@ async def test_remembered_people_survive_their_own_deferred_save_but_not_another
 async def _recall(q: Queries, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
     assert q.conn.hot is not None
     return q.conn.hot.recall(visitor.id, visitor.site_id)
+
+
+async def test_events_another_process_added_between_commits_keep_their_ids(store: Store, tmp_path: Path) -> None:
+    visitor, person = await _person(store)
+
+    async def unit(q: Queries) -> int:
+        return (await q.insert_event(person.id, visitor.id, _page("/a"), 1)).id
+
+    first = await store.write(unit)
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)  # a second worker
+    other.execute("INSERT INTO events (person_id, visitor_id, ts, type) VALUES (?, ?, 2.0, 'page')", (1, "v1"))
+    taken = other.execute("SELECT MAX(id) FROM events").fetchone()[0]
+    other.close()
+    assert isinstance(store, SqliteStore)
+    assert store._db is not None
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    second = await store.write(unit)
+    assert (taken, second) == (first + 1, first + 2)
+    # Right the first time: not by a clash on the id, a rollback and a second try.
+    assert "ROLLBACK" not in statements

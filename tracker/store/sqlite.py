@@ -209,6 +209,7 @@ class SqliteStore(Store):
         live = [(unit, future) for unit, future in batch if not future.cancelled()]
         if not live or not await self._begin(db, live):
             return
+        writer.begin()
         self._forget_if_changed_elsewhere(db)
         # Units almost never fail (input is checked before a unit is queued), so they first run
         # without a savepoint each: two statements and a statement journal fewer per request.
@@ -220,6 +221,7 @@ class SqliteStore(Store):
             _undone(writer)
             if not await self._begin(db, live):
                 return
+            writer.begin()
             outcomes = await _run_units(db, writer, live, isolated=True)
             assert outcomes is not None
         try:

@@ -15,12 +15,13 @@ Within a table the order is kept (one statement text pending per table; another 
 
 Event ids are handed out here (``next_event_id``) so an event's ledger rows and decisions can
 name it before it is written: the writer holds the database's write lock for the whole
-transaction, so nobody else can take an id meanwhile; any statement run at once may have added
-events (outcomes, tools), so the next id is read again after one.
+transaction, so nobody else can take an id meanwhile; a statement run at once that adds events
+(a tool's, a test's: the store's own go through ``next_event_id``) makes it read the next id again.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from typing import Any
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
+
+_ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
 
 
 class SqliteDialect:
@@ -56,12 +59,16 @@ class WriterConn(SqliteDialect):
 
     async def next_event_id(self) -> int | None:
         if self._next_event_id is None:
-            self._now()
+            self.flush()
             seq = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
             self._next_event_id = (int(seq[0]) if seq else 0) + 1
         event_id = self._next_event_id
         self._next_event_id += 1
         return event_id
+
+    def begin(self) -> None:
+        """A new transaction: another process may have added events since the last, so ids are read again."""
+        self._next_event_id = None
 
     def flush(self) -> None:
         """Write the deferred rows (an error is the unit's or the batch's, as any statement's)."""
@@ -80,30 +87,31 @@ class WriterConn(SqliteDialect):
         self._deferred.take()
         self._next_event_id = None
 
-    def _now(self) -> None:
-        """Before a statement that runs at once: everything deferred first, and ids read again after."""
+    def _now(self, sql: str) -> None:
+        """Before a statement that runs at once: everything deferred first (and ids read again if it adds events)."""
         self.flush()
-        self._next_event_id = None
+        if _ADDS_EVENTS.match(sql):
+            self._next_event_id = None
 
     async def execute(self, sql: str, *args: Any) -> int:
-        self._now()
+        self._now(sql)
         return self.db.execute(sql, args).rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self._now()
+            self._now(sql)
             self.db.executemany(sql, rows)
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        self._now()
+        self._now(sql)
         row: Row | None = self.db.execute(sql, args).fetchone()
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        self._now()
+        self._now(sql)
         return list(self.db.execute(sql, args).fetchall())
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        self._now()
+        self._now(sql)
         row = self.db.execute(sql, args).fetchone()
         return None if row is None else row[0]
