@@ -19,8 +19,10 @@ from starlette.applications import Starlette
 from tracker.app import DEMO_PROGRAMME, create_app
 from tracker.config import Settings
 from tracker.domain.keys import digest, new_key
+from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.services.runtime import Runtime
 from tracker.services.sites import save_site
+from tracker.store import Queries, Store, open_store
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 CHROME = (
@@ -175,3 +177,25 @@ async def running_server(data_dir: Path, clock: Clock, database: str | None) -> 
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
             yield Server(app, http, clock)
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    """An open SQLite store of its own, for tests of the store's parts."""
+    store = open_store(str(tmp_path / "t.db"))
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def new_device(store: Store) -> tuple[VisitorRecord, PersonRecord]:
+    """A site with one anonymous person and its device ``v1``, written in one unit."""
+
+    async def unit(q: Queries) -> tuple[VisitorRecord, PersonRecord]:
+        site = await q.insert_site("s", "S", [], "", 0.0)
+        person = await q.insert_person(site, 0.0)
+        visitor = VisitorRecord("v1", site, person.id, 1, "desktop", "Chrome", 0.0, 0.0)
+        await q.insert_visitor(visitor)
+        return visitor, person
+
+    return await store.write(unit)

@@ -4,15 +4,16 @@ is no longer what the database holds."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tracker.domain.facts import ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
-from tracker.store import Queries, Store, open_store
+from tracker.store import Queries, Store
 from tracker.store.hot_people import HotPeople
+
+from .conftest import new_device
 
 
 def _pair(person_id: int = 1, visitor_id: str = "v1", site_id: int = 1) -> tuple[VisitorRecord, PersonRecord]:
@@ -55,33 +56,22 @@ def test_the_oldest_entries_go_first() -> None:
     assert len(hot) == 2
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = open_store(str(tmp_path / "t.db"))
-    await opened.open()
-    yield opened
-    await opened.close()
+async def _saved(sqlite_store: Store) -> tuple[VisitorRecord, PersonRecord]:
+    """A device and person saved and remembered as an ingest unit does."""
+    visitor, person = await new_device(sqlite_store)
 
-
-async def _saved(store: Store) -> tuple[VisitorRecord, PersonRecord]:
-    """A device and person created and saved as an ingest unit does, remembered."""
-
-    async def unit(q: Queries) -> tuple[VisitorRecord, PersonRecord]:
-        site = await q.insert_site("s", "S", [], "", 0.0)
-        person = await q.insert_person(site, 0.0)
-        visitor = VisitorRecord("v1", site, person.id, 1, "desktop", "Chrome", 0.0, 0.0)
-        await q.insert_visitor(visitor)
+    async def unit(q: Queries) -> None:
         person.stage = "known"
         await q.save_person(person)
         await q.save_visitor(visitor)
         q.remember_device(visitor, person)
-        return visitor, person
 
-    return await store.write(unit)
+    await sqlite_store.write(unit)
+    return visitor, person
 
 
-async def _recalled(store: Store, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
-    return await store.write(lambda q: _recall(q, visitor))
+async def _recalled(sqlite_store: Store, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
+    return await sqlite_store.write(lambda q: _recall(q, visitor))
 
 
 async def _recall(q: Queries, visitor: VisitorRecord) -> tuple[VisitorRecord, PersonRecord] | None:
@@ -89,48 +79,48 @@ async def _recall(q: Queries, visitor: VisitorRecord) -> tuple[VisitorRecord, Pe
     return q.conn.hot.recall(visitor.id, visitor.site_id)
 
 
-async def test_a_saved_pair_is_recalled_and_read_as_stored(store: Store) -> None:
-    visitor, _ = await _saved(store)
-    recalled = await _recalled(store, visitor)
+async def test_a_saved_pair_is_recalled_and_read_as_stored(sqlite_store: Store) -> None:
+    visitor, _ = await _saved(sqlite_store)
+    recalled = await _recalled(sqlite_store, visitor)
     assert recalled is not None
     assert recalled[1].stage == "known"
-    read = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+    read = await sqlite_store.write(lambda q: q.device_and_person("v1", visitor.site_id))
     assert read is not None
     assert read[1].stage == "known"
 
 
-async def test_another_unit_changing_the_person_or_device_drops_it(store: Store) -> None:
-    visitor, person = await _saved(store)
-    await store.write(lambda q: q.conn.execute("UPDATE persons SET stage = 'mql' WHERE id = ?", person.id))
-    assert await _recalled(store, visitor) is None
-    found = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+async def test_another_unit_changing_the_person_or_device_drops_it(sqlite_store: Store) -> None:
+    visitor, person = await _saved(sqlite_store)
+    await sqlite_store.write(lambda q: q.conn.execute("UPDATE persons SET stage = 'mql' WHERE id = ?", person.id))
+    assert await _recalled(sqlite_store, visitor) is None
+    found = await sqlite_store.write(lambda q: q.device_and_person("v1", visitor.site_id))
     assert found is not None
     assert found[1].stage == "mql"
 
-    await store.write(lambda q: _remember(q, *found))
-    await store.write(lambda q: q.conn.execute("UPDATE visitors SET bot = 'scraper' WHERE id = 'v1'"))
-    assert await _recalled(store, visitor) is None
+    await sqlite_store.write(lambda q: _remember(q, *found))
+    await sqlite_store.write(lambda q: q.conn.execute("UPDATE visitors SET bot = 'scraper' WHERE id = 'v1'"))
+    assert await _recalled(sqlite_store, visitor) is None
 
 
-async def test_a_device_losing_only_its_address_prefix_stays_remembered(store: Store) -> None:
-    visitor, _ = await _saved(store)
-    await store.write(lambda q: q.set_ip_prefix("v1", "192.0.2.0"))
-    assert await _recalled(store, visitor) is not None
+async def test_a_device_losing_only_its_address_prefix_stays_remembered(sqlite_store: Store) -> None:
+    visitor, _ = await _saved(sqlite_store)
+    await sqlite_store.write(lambda q: q.set_ip_prefix("v1", "192.0.2.0"))
+    assert await _recalled(sqlite_store, visitor) is not None
 
 
-async def test_a_commit_by_another_connection_drops_everything(store: Store, tmp_path: Path) -> None:
-    visitor, person = await _saved(store)
+async def test_a_commit_by_another_connection_drops_everything(sqlite_store: Store, tmp_path: Path) -> None:
+    visitor, person = await _saved(sqlite_store)
     other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)  # a second worker, the CLI
     other.execute("UPDATE persons SET email = 'marc@example.com' WHERE id = ?", (person.id,))
     other.close()
-    assert await _recalled(store, visitor) is None
-    found = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+    assert await _recalled(sqlite_store, visitor) is None
+    found = await sqlite_store.write(lambda q: q.device_and_person("v1", visitor.site_id))
     assert found is not None
     assert found[1].email == "marc@example.com"
 
 
-async def test_a_unit_that_fails_leaves_nothing_remembered(store: Store) -> None:
-    visitor, person = await _saved(store)
+async def test_a_unit_that_fails_leaves_nothing_remembered(sqlite_store: Store) -> None:
+    visitor, person = await _saved(sqlite_store)
 
     async def failing(q: Queries) -> None:
         changed = person.copy()
@@ -139,9 +129,9 @@ async def test_a_unit_that_fails_leaves_nothing_remembered(store: Store) -> None
         raise RuntimeError("the unit fails after remembering")
 
     with pytest.raises(RuntimeError):
-        await store.write(failing)
-    assert await _recalled(store, visitor) is None
-    found = await store.write(lambda q: q.device_and_person("v1", visitor.site_id))
+        await sqlite_store.write(failing)
+    assert await _recalled(sqlite_store, visitor) is None
+    found = await sqlite_store.write(lambda q: q.device_and_person("v1", visitor.site_id))
     assert found is not None
     assert found[1].stage == "known"
 

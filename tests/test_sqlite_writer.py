@@ -5,55 +5,36 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import pytest
 
 from tracker.domain.facts import Incoming
 from tracker.domain.people import PersonRecord, VisitorRecord
-from tracker.store import Queries, Store, open_store
+from tracker.store import Queries, Store
 from tracker.store.sqlite import SqliteStore
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = open_store(str(tmp_path / "t.db"))
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
-async def _person(store: Store) -> tuple[VisitorRecord, PersonRecord]:
-    async def unit(q: Queries) -> tuple[VisitorRecord, PersonRecord]:
-        site = await q.insert_site("s", "S", [], "", 0.0)
-        person = await q.insert_person(site, 0.0)
-        visitor = VisitorRecord("v1", site, person.id, 1, "desktop", "Chrome", 0.0, 0.0)
-        await q.insert_visitor(visitor)
-        return visitor, person
-
-    return await store.write(unit)
+from .conftest import new_device
 
 
 def _page(path: str) -> Incoming:
     return Incoming("page", 1.0, url=f"https://shop.test{path}")
 
 
-async def test_a_read_sees_the_rows_deferred_before_it(store: Store) -> None:
-    visitor, person = await _person(store)
+async def test_a_read_sees_the_rows_deferred_before_it(sqlite_store: Store) -> None:
+    visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> tuple[int, int]:
         event = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
         stored = await q.conn.fetchval("SELECT COUNT(*) FROM events WHERE id = ?", event.id)
         return event.id, stored
 
-    event_id, stored = await store.write(unit)
+    event_id, stored = await sqlite_store.write(unit)
     assert stored == 1
-    assert [e.id for e in await store.read(lambda q: q.events_of(person.id))] == [event_id]
+    assert [e.id for e in await sqlite_store.read(lambda q: q.events_of(person.id))] == [event_id]
 
 
-async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_twice(store: Store) -> None:
-    visitor, person = await _person(store)
+async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_twice(sqlite_store: Store) -> None:
+    visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> list[int]:
         first = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
@@ -66,15 +47,15 @@ async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_tw
         second = await q.insert_event(person.id, visitor.id, _page("/b"), 1)
         return [first.id, second.id]
 
-    ids = await asyncio.gather(*(store.write(unit) for _ in range(5)))
-    stored = await store.read(lambda q: q.conn.fetchall("SELECT id, url FROM events ORDER BY id"))
+    ids = await asyncio.gather(*(sqlite_store.write(unit) for _ in range(5)))
+    stored = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT id, url FROM events ORDER BY id"))
     handed = sorted(i for pair in ids for i in pair)
     assert [row["id"] for row in stored if row["url"] != "x"] == handed
     assert len({row["id"] for row in stored}) == len(stored) == 15
 
 
-async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(store: Store) -> None:
-    visitor, person = await _person(store)
+async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(sqlite_store: Store) -> None:
+    visitor, person = await new_device(sqlite_store)
 
     async def good(q: Queries) -> int:
         return (await q.insert_event(person.id, visitor.id, _page("/good"), 1)).id
@@ -85,14 +66,16 @@ async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(store: Store
         await q.conn.defer("ledger", "INSERT INTO ledger (person_id, score) VALUES (?, NULL)", person.id)
         return 0
 
-    results = await asyncio.gather(store.write(good), store.write(bad_row), store.write(good), return_exceptions=True)
+    results = await asyncio.gather(
+        sqlite_store.write(good), sqlite_store.write(bad_row), sqlite_store.write(good), return_exceptions=True
+    )
     assert isinstance(results[1], Exception)
-    urls = await store.read(lambda q: q.conn.fetchall("SELECT url FROM events ORDER BY id"))
+    urls = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT url FROM events ORDER BY id"))
     assert [row["url"] for row in urls] == ["https://shop.test/good"] * 2
 
 
-async def test_saves_of_one_person_in_one_commit_end_as_the_last(store: Store) -> None:
-    visitor, person = await _person(store)
+async def test_saves_of_one_person_in_one_commit_end_as_the_last(sqlite_store: Store) -> None:
+    visitor, person = await new_device(sqlite_store)
 
     def saving(stage: str, email: str | None) -> Callable[[Queries], Awaitable[None]]:
         async def unit(q: Queries) -> None:
@@ -107,31 +90,33 @@ async def test_saves_of_one_person_in_one_commit_end_as_the_last(store: Store) -
         return unit
 
     # Different columns change each time, so each save is another statement: their order must hold.
-    await asyncio.gather(*(store.write(saving(*change)) for change in [("known", "a@example.com"), ("mql", None)] * 3))
-    found = await store.read(lambda q: q.person(person.id))
+    await asyncio.gather(
+        *(sqlite_store.write(saving(*change)) for change in [("known", "a@example.com"), ("mql", None)] * 3)
+    )
+    found = await sqlite_store.read(lambda q: q.person(person.id))
     assert found is not None
     assert (found.stage, found.email) == ("mql", None)
 
 
-async def test_remembered_people_survive_their_own_deferred_save_but_not_another(store: Store) -> None:
-    visitor, person = await _person(store)
+async def test_remembered_people_survive_their_own_deferred_save_but_not_another(sqlite_store: Store) -> None:
+    visitor, person = await new_device(sqlite_store)
 
     async def ingest_save(q: Queries) -> None:
         await q.save_person(person)
         await q.save_visitor(visitor)
         q.remember_device(visitor, person)
 
-    await store.write(ingest_save)
-    assert await store.write(lambda q: _recall(q, visitor)) is not None
+    await sqlite_store.write(ingest_save)
+    assert await sqlite_store.write(lambda q: _recall(q, visitor)) is not None
 
     async def other_save(q: Queries) -> None:
         changed = person.copy()
         changed.stage = "sql"
         await q.save_person(changed)  # e.g. a console action: saved, not remembered
 
-    await store.write(other_save)
-    assert await store.write(lambda q: _recall(q, visitor)) is None
-    found = await store.write(lambda q: q.device_and_person(visitor.id, visitor.site_id))
+    await sqlite_store.write(other_save)
+    assert await sqlite_store.write(lambda q: _recall(q, visitor)) is None
+    found = await sqlite_store.write(lambda q: q.device_and_person(visitor.id, visitor.site_id))
     assert found is not None
     assert found[1].stage == "sql"
 
@@ -141,22 +126,22 @@ async def _recall(q: Queries, visitor: VisitorRecord) -> tuple[VisitorRecord, Pe
     return q.conn.hot.recall(visitor.id, visitor.site_id)
 
 
-async def test_events_another_process_added_between_commits_keep_their_ids(store: Store, tmp_path: Path) -> None:
-    visitor, person = await _person(store)
+async def test_events_another_process_added_between_commits_keep_their_ids(sqlite_store: Store, tmp_path: Path) -> None:
+    visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> int:
         return (await q.insert_event(person.id, visitor.id, _page("/a"), 1)).id
 
-    first = await store.write(unit)
+    first = await sqlite_store.write(unit)
     other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)  # a second worker
     other.execute("INSERT INTO events (person_id, visitor_id, ts, type) VALUES (?, ?, 2.0, 'page')", (1, "v1"))
     taken = other.execute("SELECT MAX(id) FROM events").fetchone()[0]
     other.close()
-    assert isinstance(store, SqliteStore)
-    assert store._db is not None
+    assert isinstance(sqlite_store, SqliteStore)
+    assert sqlite_store._db is not None
     statements: list[str] = []
-    store._db.set_trace_callback(statements.append)
-    second = await store.write(unit)
+    sqlite_store._db.set_trace_callback(statements.append)
+    second = await sqlite_store.write(unit)
     assert (taken, second) == (first + 1, first + 2)
     # Right the first time: not by a clash on the id, a rollback and a second try.
     assert "ROLLBACK" not in statements
