@@ -41,13 +41,17 @@ class HotPeople:
             return None
         return visitor.copy(), person.copy()
 
-    def stored_person(self, person_id: int) -> PersonRecord | None:
-        """The person's row as the database holds it, if remembered; only to compare with, never to change."""
-        return self._persons.get(person_id)
+    def saving_person(self, person_id: int) -> PersonRecord | None:
+        """The person's row as the database holds it (if remembered), forgotten: it is being saved.
 
-    def stored_visitor(self, visitor_id: str) -> VisitorRecord | None:
-        """The device's row as the database holds it, if remembered; only to compare with, never to change."""
-        return self._visitors.get(visitor_id)
+        Deferred saves are written with triggers unwatched (``sqlite_writer``), so they are
+        forgotten here; only to compare with, never to change.
+        """
+        return self._persons.pop(person_id, None)
+
+    def saving_visitor(self, visitor_id: str) -> VisitorRecord | None:
+        """The device's row as the database holds it (if remembered), forgotten: it is being saved."""
+        return self._visitors.pop(visitor_id, None)
 
     def remember(self, visitor: VisitorRecord, person: PersonRecord) -> None:
         # Popped first so that a remembered entry moves to the end: the oldest go first.

@@ -45,7 +45,6 @@ from tracker.store.threshold_queries import ThresholdQueries
 from tracker.store.timeline_queries import TimelineQueries
 from tracker.store.user_queries import UserQueries
 
-# A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
 _INSERT_EVENT = (
     "INSERT INTO events (person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -68,6 +67,7 @@ _INSERT_DECISION = (
 )
 # Message ids claimed per statement: three parameters each, far below either database's limit.
 _CLAIMS_PER_STATEMENT = 500
+# A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
 _DEVICE_AND_PERSON = (
     "SELECT "
     + ", ".join(f"v.{c.strip()} AS v_{c.strip()}" for c in VISITOR_COLUMNS.split(","))
@@ -227,11 +227,8 @@ class Queries(
         return person_of_row(row) if row else None
 
     async def save_person(self, person: PersonRecord) -> None:
-        hot = self.conn.hot
-        sql, args = person_update(person, hot.stored_person(person.id) if hot is not None else None)
-        if hot is not None:
-            # A deferred save is written with triggers unwatched (``sqlite_writer``): forget it now.
-            hot.forget_person(person.id)
+        stored = self.conn.hot.saving_person(person.id) if self.conn.hot is not None else None
+        sql, args = person_update(person, stored)
         await self.conn.defer("persons", sql, *args)
 
     async def save_scores(self, person_id: int, values: Mapping[str, float], last: Mapping[str, float]) -> None:
@@ -292,10 +289,8 @@ class Queries(
         )
 
     async def save_visitor(self, visitor: VisitorRecord) -> None:
-        hot = self.conn.hot
-        sql, args = visitor_update(visitor, hot.stored_visitor(visitor.id) if hot is not None else None)
-        if hot is not None:
-            hot.forget_visitor(visitor.id)
+        stored = self.conn.hot.saving_visitor(visitor.id) if self.conn.hot is not None else None
+        sql, args = visitor_update(visitor, stored)
         await self.conn.defer("visitors", sql, *args)
 
     async def visitors_of(self, person_id: int) -> list[VisitorRecord]:
