@@ -3,17 +3,19 @@ is no longer what the database holds."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tracker.domain.facts import ScoreState
+from tracker.domain.facts import Event, ScoreState
 from tracker.domain.people import PersonRecord, VisitorRecord
+from tracker.domain.scoring import replay
 from tracker.store import Queries, Store
 from tracker.store.hot_people import HotPeople
 
-from .conftest import new_device
+from .conftest import BASE, Server, new_device
 
 
 def _pair(person_id: int = 1, visitor_id: str = "v1", site_id: int = 1) -> tuple[VisitorRecord, PersonRecord]:
@@ -145,3 +147,27 @@ def test_a_copy_has_every_field() -> None:
     visitor.bot, person.email, person.identified_at = "scraper", "marc@example.com", 5.0
     assert visitor.copy() == visitor
     assert person.copy() == person
+
+
+async def test_racing_beacon_calls_of_one_returning_visitor_end_as_if_sequential(server: Server) -> None:
+    beacon = server.beacon()
+    await beacon.page("/demo/blog/qualite/")  # now remembered (SQLite) after its first save
+    racing = [beacon.send({"type": "page", "url": f"{BASE}/demo/blog/qualite/article-{n}"}) for n in range(12)]
+    answers = await asyncio.gather(*racing)
+    assert {answer["vid"] for answer in answers} == {beacon.vid}
+
+    async def snapshot(q: Queries) -> tuple[PersonRecord, list[Event], float]:
+        rows = await q.conn.fetchall("SELECT id FROM persons")
+        assert len(rows) == 1  # no second person for a device seen by many requests at once
+        person = await q.person(int(rows[0]["id"]))
+        assert person is not None
+        ledger = await q.conn.fetchval(
+            "SELECT SUM(points) FROM ledger WHERE person_id = ? AND score = 'engagement'", person.id
+        )
+        return person, await q.events_of(person.id), float(ledger or 0.0)
+
+    person, events, ledger_sum = await server.runtime.store.read(snapshot)
+    assert len(events) == 13
+    scoring = server.runtime.sites.get("demo").programme.scoring  # type: ignore[union-attr]
+    assert person.scoring.values == replay(scoring, events).state.values
+    assert person.scoring.values.get("engagement", 0.0) == ledger_sum > 0
