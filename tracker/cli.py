@@ -84,6 +84,8 @@ def serve(
     """Run the HTTP server."""
     import uvicorn
 
+    from tracker.web.one_write import OneWriteProtocol
+
     # Workers are separate processes: settings travel through the environment.
     if data_dir is not None:
         os.environ["TRACKER_DATA_DIR"] = str(data_dir)
@@ -103,7 +105,7 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=OneWriteProtocol,
         proxy_headers=True,
         log_level="warning",
     )
