@@ -3,15 +3,14 @@ deterministic visitor ids, and a small client that speaks the beacon protocol.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -23,6 +22,8 @@ from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.services.runtime import Runtime
 from tracker.services.sites import save_site
 from tracker.store import Queries, Store, open_store
+
+from .schema_pool import SchemaPool
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 CHROME = (
@@ -133,26 +134,34 @@ def clock() -> Clock:
     return Clock()
 
 
+SCHEMAS = SchemaPool(POSTGRES)
+
+
 @contextlib.asynccontextmanager
-async def backend(name: str) -> AsyncIterator[str | None]:
-    """The database URL of ``name``: None (SQLite in the data dir) or a fresh PostgreSQL schema."""
+async def backend(name: str, *, fresh: bool = False) -> AsyncIterator[str | None]:
+    """The database URL of ``name``: None (SQLite in the data dir) or a PostgreSQL schema of its own,
+    migrated and empty (``fresh``: not even migrated)."""
     if name == "sqlite":
         yield None
         return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    yield f"{POSTGRES}?schema={schema}"
-    conn = await asyncpg.connect(POSTGRES)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await conn.close()
+    async with SCHEMAS.schema(fresh=fresh) as schema:
+        yield f"{POSTGRES}?schema={schema}"
 
 
 @pytest.fixture
 async def database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
-    """The database URL for one test, on each backend in turn."""
-    async with backend(request.param) as url:
+    """The database URL for one test, on each backend in turn (a test marked ``fresh_database``
+    gets a PostgreSQL schema that no migration has touched yet)."""
+    async with backend(request.param, fresh=request.node.get_closest_marker("fresh_database") is not None) as url:
         yield url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fresh_database: the test's PostgreSQL schema is new, not yet migrated")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    asyncio.run(SCHEMAS.drop_all())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
