@@ -180,7 +180,10 @@ async def server(tmp_path: Path, clock: Clock, database: str | None) -> AsyncIte
 async def running_server(data_dir: Path, clock: Clock, database: str | None) -> AsyncIterator[Server]:
     """An in-process server on ``database`` (None: SQLite in ``data_dir``) with deterministic visitor ids."""
     ids = (f"visitor-{n}" for n in itertools.count(1))
-    settings = Settings(data_dir=data_dir, db=database, demo=True, secret="test-secret")
+    # Passwords hashed at argon2's cheapest: the production cost is spent in a test of its own.
+    settings = Settings(
+        data_dir=data_dir, db=database, demo=True, secret="test-secret", password_hashing="cheapest-for-tests"
+    )
     app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
