@@ -33,6 +33,8 @@ SEED_GRID = DEMO_PROGRAMME.read_text(encoding="utf-8")
 BASE = "http://shop.test"
 POSTGRES = os.environ.get("TRACKER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+# httpx's default (certifi's CA bundle), made once: loading the bundle costs ~20 ms a client.
+TLS = httpx.create_ssl_context()
 
 
 class Clock:
@@ -184,7 +186,9 @@ async def running_server(data_dir: Path, clock: Clock, database: str | None) -> 
     settings = Settings(
         data_dir=data_dir, db=database, demo=True, secret="test-secret", password_hashing="cheapest-for-tests"
     )
-    app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids))
+    # Webhooks go out through httpx's usual transport, on one TLS context for the whole suite.
+    webhooks = httpx.AsyncHTTPTransport(verify=TLS)
+    app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids), webhook_transport=webhooks)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
