@@ -17,18 +17,17 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Route, sync_playwright
 
-from tracker.cli import main
 from tracker.web.beacon import load
+
+from ..test_serve import run_cli
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -128,11 +127,9 @@ class Tracker:
     def cli(self, *args: str) -> str:
         """What ``tracker ARGS --data-dir DATA`` prints, as an operator would run it next to the server.
 
-        The command runs in this process (a new Python process costs ~1 s of start-up and imports
-        on this machine), on a thread of its own: Playwright's loop is running on this one.
+        In this process (``run_cli``): Playwright's loop is running on this thread.
         """
-        with ThreadPoolExecutor(1) as thread:
-            result = thread.submit(CliRunner().invoke, main, [*args, "--data-dir", str(self.data)]).result()
+        result = run_cli(*args, "--data-dir", str(self.data))
         assert result.exit_code == 0, result.output
         return result.stdout
 
