@@ -3,15 +3,14 @@ deterministic visitor ids, and a small client that speaks the beacon protocol.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -24,6 +23,8 @@ from tracker.services.runtime import Runtime
 from tracker.services.sites import save_site
 from tracker.store import Queries, Store, open_store
 
+from .schema_pool import SchemaPool
+
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
@@ -32,6 +33,8 @@ SEED_GRID = DEMO_PROGRAMME.read_text(encoding="utf-8")
 BASE = "http://shop.test"
 POSTGRES = os.environ.get("TRACKER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+# httpx's default (certifi's CA bundle), made once: loading the bundle costs ~20 ms a client.
+TLS = httpx.create_ssl_context()
 
 
 class Clock:
@@ -133,26 +136,34 @@ def clock() -> Clock:
     return Clock()
 
 
+SCHEMAS = SchemaPool(POSTGRES)
+
+
 @contextlib.asynccontextmanager
-async def backend(name: str) -> AsyncIterator[str | None]:
-    """The database URL of ``name``: None (SQLite in the data dir) or a fresh PostgreSQL schema."""
+async def backend(name: str, *, fresh: bool = False) -> AsyncIterator[str | None]:
+    """The database URL of ``name``: None (SQLite in the data dir) or a PostgreSQL schema of its own,
+    migrated and empty (``fresh``: not even migrated)."""
     if name == "sqlite":
         yield None
         return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    yield f"{POSTGRES}?schema={schema}"
-    conn = await asyncpg.connect(POSTGRES)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await conn.close()
+    async with SCHEMAS.schema(fresh=fresh) as schema:
+        yield f"{POSTGRES}?schema={schema}"
 
 
 @pytest.fixture
 async def database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
-    """The database URL for one test, on each backend in turn."""
-    async with backend(request.param) as url:
+    """The database URL for one test, on each backend in turn (a test marked ``fresh_database``
+    gets a PostgreSQL schema that no migration has touched yet)."""
+    async with backend(request.param, fresh=request.node.get_closest_marker("fresh_database") is not None) as url:
         yield url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fresh_database: the test's PostgreSQL schema is new, not yet migrated")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    asyncio.run(SCHEMAS.drop_all())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -171,8 +182,13 @@ async def server(tmp_path: Path, clock: Clock, database: str | None) -> AsyncIte
 async def running_server(data_dir: Path, clock: Clock, database: str | None) -> AsyncIterator[Server]:
     """An in-process server on ``database`` (None: SQLite in ``data_dir``) with deterministic visitor ids."""
     ids = (f"visitor-{n}" for n in itertools.count(1))
-    settings = Settings(data_dir=data_dir, db=database, demo=True, secret="test-secret")
-    app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids))
+    # Passwords hashed at argon2's cheapest: the production cost is spent in a test of its own.
+    settings = Settings(
+        data_dir=data_dir, db=database, demo=True, secret="test-secret", password_hashing="cheapest-for-tests"
+    )
+    # Webhooks go out through httpx's usual transport, on one TLS context for the whole suite.
+    webhooks = httpx.AsyncHTTPTransport(verify=TLS)
+    app = create_app(settings, clock=clock, visitor_ids=lambda: next(ids), webhook_transport=webhooks)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:

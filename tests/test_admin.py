@@ -10,20 +10,17 @@ import httpx
 from starlette.routing import Route
 
 from tracker.domain.roles import MATRIX, USER_ROLES
-from tracker.services.console_users import IDLE, ConsoleUsers
+from tracker.services.console_users import IDLE
 from tracker.web.admin.pages import SIGN_IN_FAILED
 from tracker.web.admin.session import COOKIE, USER_RATE
 
 from .conftest import Server
+from .test_console_users import console_users
 from .test_ingest import marc_journey
 
 PASSWORD = "a long enough password"
 # Open without a session: signing in and first run, and the stylesheet those pages need.
 PUBLIC = {"/", "/admin/login", "/admin/setup", "/admin/console.css", "/admin/console.js", "/admin/htmx.js"}
-
-
-def console_users(server: Server) -> ConsoleUsers:
-    return ConsoleUsers(server.runtime.store, "test-secret")
 
 
 async def user(server: Server, role: str, email: str | None = None) -> str:

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import pytest
 
+from tracker.config import Settings
 from tracker.services.console_users import IDLE, ConsoleUserError, ConsoleUsers
+from tracker.store import Store
 
 from .conftest import Server
 
 
 def console_users(server: Server) -> ConsoleUsers:
-    return ConsoleUsers(server.runtime.store, "test-secret")
+    """The server's own, which hashes passwords as its settings say."""
+    users: ConsoleUsers = server.app.state.console.console_users
+    return users
+
+
+async def test_passwords_cost_argon2s_default_and_only_tests_choose_less(server: Server, sqlite_store: Store) -> None:
+    assert Settings().password_hashing == Settings.from_env().password_hashing == "argon2id"
+    hashed = await ConsoleUsers(sqlite_store, "test-secret").hash_password("s3cret-enough")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    # The test servers' cheap hashes are argon2id all the same, and a hash carries its own cost.
+    users = console_users(server)
+    assert (await users.hash_password("s3cret-enough")).startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert users.hasher.verify(hashed, "s3cret-enough")
 
 
 async def test_first_admin_link_works_once(server: Server) -> None:

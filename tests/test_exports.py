@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from tracker.services.exports import Cursor, decode_cursor, encode_cursor
 
 from .conftest import Server
 from .test_routing import sales_ready
+from .test_serve import run_cli
 
 DAY = 86400.0
 # One point per page view; engagement halves after 30 days without scoring.
@@ -175,28 +174,22 @@ async def test_tracker_export_writes_the_file_with_a_progress_bar(server: Server
     output = tmp_path / "leads.csv"
     command = ["export", "--site", "demo", "--format", "csv", "--output", str(output), "--queue", "inside-sales"]
     database = ["--db", server.runtime.settings.database_url]
-    done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "tracker", *command, *database], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
+    done = await asyncio.to_thread(run_cli, *command, *database)
+    assert done.exit_code == 0, done.output
     assert "exported leads of 3 leads" in done.stdout and "exporting leads" in done.stdout
     rows = list(csv.DictReader(output.open(encoding="utf-8")))
     assert sorted(row["email"] for row in rows) == [f"lead{n}@example.com" for n in range(3)]
     assert {row["owner"] for row in rows} == {"chloe", "david", "emma"}
     one = tmp_path / "one.csv"
     command = ["export", "--site", "demo", "--output", str(one), "--search", "LEAD1@", "--max-score", "13"]
-    done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "tracker", *command, *database], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
+    done = await asyncio.to_thread(run_cli, *command, *database)
+    assert done.exit_code == 0, done.output
     assert [row["email"] for row in csv.DictReader(one.open(encoding="utf-8"))] == ["lead1@example.com"]
     timeline = tmp_path / "timeline.ndjson"
     command = ["export", "--site", "demo", "--what", "timeline", "--format", "ndjson", "--output", str(timeline)]
-    done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "tracker", *command, *database], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
+    done = await asyncio.to_thread(run_cli, *command, *database)
+    assert done.exit_code == 0, done.output
     assert len(timeline.read_bytes().splitlines()) == 3 * 6
     bad = ["export", "--site", "nope", "--output", str(tmp_path / "x"), *database]
-    refused = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "tracker", *bad], capture_output=True)
-    assert refused.returncode == 1 and b"no site 'nope'" in refused.stderr
+    refused = await asyncio.to_thread(run_cli, *bad)
+    assert refused.exit_code == 1 and "no site 'nope'" in refused.stderr

@@ -10,10 +10,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
+
+from tracker.cli import main
 
 from .conftest import CHROME
 
@@ -57,12 +61,21 @@ def start_server(
     pytest.fail("server did not start: " + process.communicate()[0].decode())
 
 
+def run_cli(*args: str) -> Result:
+    """``tracker ARGS`` as an operator runs it, here in this process (a new Python process costs
+    ~0.7 s of start-up and imports), on a thread of its own: the command runs its own event loop,
+    and the caller may be inside one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(CliRunner().invoke, main, list(args)).result()
+
+
 def cli_key(data_dir: Path, role: str, site: str = "demo", db: str | None = None) -> str:
     """An API key made the way an operator makes one: `tracker keys create`."""
     command = ["keys", "create", "--role", role, "--site", site, "--data-dir", str(data_dir)]
     if db is not None:
         command += ["--db", db]
-    result = subprocess.run([sys.executable, "-m", "tracker", *command], capture_output=True, text=True, check=True)
+    result = run_cli(*command)
+    assert result.exit_code == 0, result.output
     return result.stdout.split()[-1]
 
 

@@ -33,6 +33,9 @@ class Settings:
     webhook_attempts: int = 8
     webhook_backoff: float = 30.0
     webhook_poll: float = 1.0
+    # How console passwords are hashed (``console_users.HASHINGS``).  Not read from the
+    # environment: only the test suite picks its "cheapest-for-tests" profile.
+    password_hashing: str = "argon2id"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -8,6 +8,7 @@ minified beacon) and a scripted ``/collect`` that records what the beacon sends.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -25,6 +26,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Route, sync_playwright
 
 from tracker.web.beacon import load
+
+from ..test_serve import run_cli
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -121,13 +124,18 @@ class Tracker:
         lead: dict[str, Any] = self.api(f"/api/leads/{self.person_of(page)}")
         return lead
 
+    def cli(self, *args: str) -> str:
+        """What ``tracker ARGS --data-dir DATA`` prints, as an operator would run it next to the server.
+
+        In this process (``run_cli``): Playwright's loop is running on this thread.
+        """
+        result = run_cli(*args, "--data-dir", str(self.data))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
     def user_link(self, email: str, role: str) -> str:
         """Create a console user with the CLI, as an admin would; their one-time setup link."""
-        executable = shutil.which("tracker")
-        assert executable is not None
-        command = [executable, "users", "create", email, "--role", role, "--base-url", self.base]
-        created = subprocess.run([*command, "--data-dir", str(self.data)], capture_output=True, text=True, check=True)
-        return created.stdout.strip().splitlines()[-1]
+        return self.cli("users", "create", email, "--role", role, "--base-url", self.base).strip().splitlines()[-1]
 
     def signed_in(self, context: BrowserContext, role: str, email: str | None = None) -> Page:
         """A page signed in to the console as a new user of ``role`` (in English)."""
@@ -184,13 +192,9 @@ def serving(data: Path, *options: str) -> Iterator[Tracker]:
         server = subprocess.Popen([*command, "--data-dir", str(data)], stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(base, server, log_path)
-        created = subprocess.run(
-            [executable, "keys", "create", "--role", "sales", "--site", "demo", "--data-dir", str(data)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        yield Tracker(base=base, key=created.stdout.strip().splitlines()[-1], data=data)
+        unkeyed = Tracker(base=base, key="", data=data)
+        key = unkeyed.cli("keys", "create", "--role", "sales", "--site", "demo").strip().splitlines()[-1]
+        yield dataclasses.replace(unkeyed, key=key)
     finally:
         server.terminate()
         try:

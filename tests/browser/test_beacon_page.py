@@ -198,9 +198,12 @@ def test_which_forms_are_tracked(site: FakeSite, context: BrowserContext, attrs:
 def test_engaged_time_and_scroll_depth_are_sent_when_hidden(site: FakeSite, context: BrowserContext) -> None:
     url = site.page("/article", body='<div style="height: 4000px">long</div>')
     page = context.new_page()
+    # The page's clock is Playwright's: the seconds the beacon counts pass at once (run_for
+    # fires every timer due on the way), while time still flows for everything else.
+    page.clock.install()
     page.goto(url)
     site.wait_for(page, "page")
-    page.wait_for_timeout(2200)
+    page.clock.run_for(2200)
     page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2 - innerHeight)")
     page.wait_for_timeout(100)
     page.evaluate(HIDE)
@@ -209,9 +212,9 @@ def test_engaged_time_and_scroll_depth_are_sent_when_hidden(site: FakeSite, cont
     assert engaged["props"]["seconds"] >= 2
     assert 45 <= engaged["props"]["scroll"] <= 55
     # Hidden time does not count, and the counter restarted at the last report.
-    page.wait_for_timeout(1500)
+    page.clock.run_for(1500)
     page.evaluate(SHOW)
-    page.wait_for_timeout(1500)
+    page.clock.run_for(1500)
     page.evaluate(HIDE)
     later = site.wait_for(page, "engaged", 2)[1]
     assert 1 <= later["props"]["seconds"] <= 2

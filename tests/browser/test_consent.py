@@ -8,8 +8,6 @@ HttpOnly cookie.  A GPC browser's page views are withheld, its form submission n
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,17 +32,8 @@ FORM = (
 @pytest.fixture(scope="module")
 def rgpd(tracker: Tracker) -> Tracker:
     """A consent-required site on the live server, with a sales key of its own."""
-    executable = shutil.which("tracker")
-    assert executable is not None
-
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            [executable, *args, "--data-dir", str(tracker.data)], capture_output=True, text=True, check=True
-        )
-        return done.stdout
-
-    cli("sites", "add", SITE, "--programme", str(DEMO_PROGRAMME), "--consent", "required")
-    key = cli("keys", "create", "--role", "sales", "--site", SITE).strip().splitlines()[-1]
+    tracker.cli("sites", "add", SITE, "--programme", str(DEMO_PROGRAMME), "--consent", "required")
+    key = tracker.cli("keys", "create", "--role", "sales", "--site", SITE).strip().splitlines()[-1]
     # The server loads the new site within RELOAD_SECONDS; until then it answers 404.
     probe = {"site": SITE, "events": [{"type": "page"}]}
     deadline = time.monotonic() + 15

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
@@ -18,16 +15,7 @@ PASSWORD = "a long enough password"
 
 
 def test_sales_signs_in_and_opens_a_lead(context: BrowserContext, tracker: Tracker) -> None:
-    executable = shutil.which("tracker")
-    assert executable is not None
-    command = [executable, "users", "create", "sally@example.com", "--role", "sales", "--base-url", tracker.base]
-    created = subprocess.run(
-        [*command, "--data-dir", str(tracker.data)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    link = created.stdout.strip().splitlines()[-1]
+    link = tracker.user_link("sally@example.com", "sales")
     assert link.startswith(tracker.url("/admin/setup?t="))
     # A lead to open: a visitor who identified through a form.
     answer = httpx.post(

@@ -3,8 +3,6 @@ then keeping the winner, confirmed by the marketer, published for everybody."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -37,12 +35,9 @@ def visit(tracker: Tracker) -> None:
 
 
 def add_site(tracker: Tracker, tmp_path: Path) -> None:
-    executable = shutil.which("tracker")
-    assert executable is not None
     programme = tmp_path / "essais.toml"
     programme.write_text(PROGRAMME, encoding="utf-8")
-    command = [executable, "sites", "add", SITE, "--programme", str(programme), "--data-dir", str(tracker.data)]
-    subprocess.run(command, capture_output=True, text=True, check=True)
+    tracker.cli("sites", "add", SITE, "--programme", str(programme))
     # The server loads the new site within RELOAD_SECONDS; until then it answers 404.
     deadline = time.monotonic() + 15
     probe = {"site": SITE, "events": [{"type": ""}]}  # refused as bad input once the site exists: no visitor made

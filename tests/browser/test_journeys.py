@@ -179,9 +179,10 @@ def test_a_second_device_merges_into_the_same_person(browser: Browser, tracker: 
 
 def test_engaged_time_arrives_after_the_tab_is_hidden(context: BrowserContext, tracker: Tracker) -> None:
     page = context.new_page()
+    page.clock.install()  # the seconds counted pass at once (test_beacon_page's engaged time test)
     url = tracker.url("/demo/blog/tendances-impression-3d")
     visit(page, url)
-    page.wait_for_timeout(2200)
+    page.clock.run_for(2200)
     with page.expect_request(
         lambda r: is_collect(r.url) and any(e["type"] == "engaged" for e in sent_events(r.post_data))
     ):

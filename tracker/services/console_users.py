@@ -16,10 +16,10 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cached_property
 from typing import Any
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -40,13 +40,10 @@ MAX_OWNER = 200
 FIRST_ADMIN = "first-admin"
 PASSWORD = "password"
 
-_hasher = PasswordHasher()
-
-
-@cache
-def _decoy_hash() -> str:
-    """A hash to verify against when there is no real one, so every failure costs the same."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+# argon2-cffi's default, RFC 9106's low-memory choice (3 passes over 64 MiB), and its profile
+# for test suites, which only tests choose (``Settings.password_hashing`` is never read from the
+# environment): a hash costs ~0.1 s of CPU, and the suite signs in hundreds of times.
+HASHINGS = {"argon2id": profiles.RFC_9106_LOW_MEMORY, "cheapest-for-tests": profiles.CHEAPEST}
 
 
 class ConsoleUserError(BadRequest):
@@ -96,26 +93,30 @@ def check_password(password: str) -> str:
     return password
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, check_password(password))
-
-
-async def _verifies(hashed: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _hasher.verify(hashed or _decoy_hash(), password) and hashed is not None
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(verify)
-
-
 class ConsoleUsers:
     """Users and sessions of one install; ``secret`` signs the links (the server's signing secret)."""
 
-    def __init__(self, store: Store, secret: str) -> None:
+    def __init__(self, store: Store, secret: str, *, hashing: str = "argon2id") -> None:
         self.store = store
         self.links = URLSafeTimedSerializer(secret, salt="tracker.console.link")
+        self.hasher = PasswordHasher.from_parameters(HASHINGS[hashing])
+
+    @cached_property
+    def _decoy_hash(self) -> str:
+        """A hash to verify against when there is no real one, so every failure costs the same."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
+
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self.hasher.hash, check_password(password))
+
+    async def _verifies(self, hashed: str | None, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                return self.hasher.verify(hashed or self._decoy_hash, password) and hashed is not None
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(verify)
 
     # -- users ---------------------------------------------------------------------------------
 
@@ -290,7 +291,7 @@ class ConsoleUsers:
             raise spent
         nonce, purpose = signed
         address = user_email(email or "") if purpose == FIRST_ADMIN else None
-        hashed = await hash_password(password)
+        hashed = await self.hash_password(password)
 
         async def unit(q: Queries) -> UserRecord:
             user_id = await q.link_user_id(nonce)
@@ -331,7 +332,7 @@ class ConsoleUsers:
         user = await self.store.read(lambda q: q.user_by_email(address)) if address else None
         hashed = user.password_hash if user is not None and not user.disabled else None
         # The argon2 work is spent whether or not there is a hash to check (no timing oracle).
-        if not await _verifies(hashed, password[:MAX_PASSWORD]) or user is None:
+        if not await self._verifies(hashed, password[:MAX_PASSWORD]) or user is None:
             return None
         await self.store.write(lambda q: q.record_login(user.id, now))
         return user

@@ -47,7 +47,7 @@ class Console:
     def __init__(self, runtime: Runtime) -> None:
         secret = runtime.settings.signing_secret()
         self.runtime = runtime
-        self.console_users = ConsoleUsers(runtime.store, secret)
+        self.console_users = ConsoleUsers(runtime.store, secret, hashing=runtime.settings.password_hashing)
         self.cookies = Signer(secret, salt="tracker.console.session")
         self.by_user = TokenBuckets(USER_RATE)
         self.by_address = TokenBuckets(ADDRESS_RATE)
