@@ -303,12 +303,17 @@ class Queries(
     # -- events, ledger, stages, decisions -----------------------------------------------------
 
     async def insert_event(self, person_id: int, visitor_id: str, incoming: Incoming, visit: int) -> Event:
-        """Store ``incoming`` as the ``visit``-th visit's event; return it as stored, with its id."""
+        """Store ``incoming`` as the ``visit``-th visit's event; return it as stored, with its id.
+
+        Its time is kept to the millisecond (what a beacon measures), so it is short wherever it is copied
+        as text (a person's scoring state); scoring gets the stored time, so a replay agrees.
+        """
+        ts = round(incoming.ts, 3)
         url_id, referrer_id = await url_ids(self.conn, incoming.url, incoming.referrer)
         values = (
             person_id,
             visitor_id,
-            incoming.ts,
+            ts,
             incoming.type,
             incoming.name,
             url_id,
@@ -324,7 +329,7 @@ class Queries(
         return Event(
             int(event_id),
             incoming.type,
-            incoming.ts,
+            ts,
             incoming.name,
             incoming.url,
             incoming.referrer,
