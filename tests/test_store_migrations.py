@@ -116,3 +116,16 @@ async def test_0017_moves_event_urls_into_urls_and_reads_them_back(tmp_path: Pat
         assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM urls")) == 3
     finally:
         await store.close()
+
+
+async def test_0018_keeps_the_score_copies_and_their_key(tmp_path: Path, database: str | None) -> None:
+    rows = [f"INSERT INTO person_scores VALUES (1, '{score}', {value}, 1.0)" for score, value in (("fit", 5), ("x", 2))]
+    store = open_store(await _database_at(tmp_path, database, 17, *rows))
+    await store.open()
+    try:
+        await store.write(lambda q: q.save_scores(1, {"fit": 7.0}, {"fit": 3.0}))
+        read = "SELECT person_id, score, value, changed_at FROM person_scores ORDER BY score"
+        found = await store.read(lambda q: q.conn.fetchall(read))
+        assert [tuple(row) for row in found] == [(1, "fit", 7.0, 3.0), (1, "x", 2.0, 1.0)]
+    finally:
+        await store.close()
