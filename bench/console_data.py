@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from tracker.app import DEMO_NAME, DEMO_PROGRAMME, DEMO_SITE
+from tracker.domain.facts import ScoreState
 from tracker.services.sites import save_site
 from tracker.store import Queries, Store, open_store
 
@@ -166,9 +167,8 @@ async def _people(
         seen = last_seen[person]
         created = seen - rng.uniform(0, SPAN / 2)
         email = f"lead{person}@company{person % 997}.example" if stage != "anonymous" else None
-        scoring = {"values": {"engagement": engagement}, "last": {"engagement": seen}, "hits": {}, "reached": {}}
-        if stage in ("mql", "sql"):
-            scoring["reached"] = {"engagement": stage}
+        reached = {"engagement": stage} if stage in ("mql", "sql") else {}
+        scoring = ScoreState({"engagement": engagement}, {"engagement": seen}, reached=reached).to_json()
         profile = {"company": f"Company {person % 997}"} if email else {}
         identified = created if email else None
         json = orjson.dumps(profile).decode(), orjson.dumps(scoring).decode()
