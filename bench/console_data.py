@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from tracker.app import DEMO_NAME, DEMO_PROGRAMME, DEMO_SITE
+from tracker.domain.facts import ScoreState
 from tracker.services.sites import save_site
 from tracker.store import Queries, Store, open_store
 
@@ -116,6 +117,9 @@ def _event_stream(rng: random.Random, people: int, total: int, now: float) -> It
 async def _events(
     store: Store, rng: random.Random, people: int, total: int, now: float, last_seen: list[float]
 ) -> dict[str, int]:
+    # Events name their page by id (the urls table): each page once.
+    url_ids = {path: n for n, path in enumerate(dict.fromkeys(path for _, path, _, _ in EVENTS), start=1)}
+    await _write(store, "INSERT INTO urls (id, text) VALUES (?, ?)", [(n, ORIGIN + p) for p, n in url_ids.items()])
     event_rows: list[tuple[Any, ...]] = []
     ledger_rows: list[tuple[Any, ...]] = []
     ledger = 0
@@ -124,7 +128,7 @@ async def _events(
         props = b'{"campaign":"sales-popup"}' if type_ in ("impression", "close") else b"{}"
         visitor = f"v{person}" if person != 1 or event_id % 3 else "v1-phone"
         event_rows.append(
-            (event_id, person, visitor, ts, type_, ORIGIN + url, props.decode(), 1 + int(ts // 86400) % 9)
+            (event_id, person, visitor, ts, type_, url_ids[url], props.decode(), 1 + int(ts // 86400) % 9)
         )
         last_seen[person] = ts
         if scores is not None:
@@ -142,7 +146,8 @@ async def _events(
 async def _flush(store: Store, event_rows: list[tuple[Any, ...]], ledger_rows: list[tuple[Any, ...]]) -> None:
     await _write(
         store,
-        "INSERT INTO events (id, person_id, visitor_id, ts, type, url, props, visit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (id, person_id, visitor_id, ts, type, url_id, props, visit)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         event_rows,
     )
     await _write(
@@ -162,9 +167,8 @@ async def _people(
         seen = last_seen[person]
         created = seen - rng.uniform(0, SPAN / 2)
         email = f"lead{person}@company{person % 997}.example" if stage != "anonymous" else None
-        scoring = {"values": {"engagement": engagement}, "last": {"engagement": seen}, "hits": {}, "reached": {}}
-        if stage in ("mql", "sql"):
-            scoring["reached"] = {"engagement": stage}
+        reached = {"engagement": stage} if stage in ("mql", "sql") else {}
+        scoring = ScoreState({"engagement": engagement}, {"engagement": seen}, reached=reached).to_json()
         profile = {"company": f"Company {person % 997}"} if email else {}
         identified = created if email else None
         json = orjson.dumps(profile).decode(), orjson.dumps(scoring).decode()

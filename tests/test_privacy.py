@@ -254,7 +254,7 @@ async def test_client_address_is_dropped_or_truncated_and_user_agent_reduced(ser
 
 
 async def schema(server: Server) -> dict[str, list[str]]:
-    """Every table of the live schema and its columns (SQLite or PostgreSQL)."""
+    """Every table of the live schema and its columns (SQLite or PostgreSQL); views hold no rows of their own."""
 
     async def read(q: Queries) -> dict[str, list[str]]:
         if q.conn.dialect == "sqlite":
@@ -264,7 +264,9 @@ async def schema(server: Server) -> dict[str, list[str]]:
             }
         found: dict[str, list[str]] = {}
         for row in await q.conn.fetchall(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN information_schema.tables t"
+            " ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+            " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
         ):
             found.setdefault(row["table_name"], []).append(row["column_name"])
         return found
@@ -403,6 +405,24 @@ async def test_erasure_leaves_no_row_pointing_at_the_person(server: Server) -> N
     await server.api(f"/api/leads/{marc}", expect=404)
 
 
+async def test_erasure_leaves_no_trace_of_the_urls_only_the_person_visited(server: Server) -> None:
+    """A query string may hold personal data: a URL goes with the last event that named it, as a page
+    or as a referrer; one that someone else's event names too stays, whichever way it names it."""
+    secret_page, secret_referrer = BASE + "/demo/?email=x@y.example", "https://mail.example/?to=x@y.example"
+    marc, elodie = server.beacon(), server.beacon()
+    await marc.send({"type": "page", "url": secret_page, "ref": secret_referrer})
+    await marc.send({"type": "page", "url": BASE + "/demo/blog/", "ref": BASE + "/demo/tarifs"})
+    await elodie.send({"type": "page", "url": BASE + "/demo/tarifs", "ref": BASE + "/demo/blog/"})
+    marc_id = (await server.person_of(marc))["id"]
+    assert await occurrences(server, "x@y.example") == ["urls.text"]
+
+    await privacy_call(server, "DELETE", f"/api/people/{marc_id}")
+    assert await occurrences(server, "x@y.example") == []
+    [event] = (await server.person_of(elodie))["timeline"]
+    assert (event["url"], event["referrer"]) == (BASE + "/demo/tarifs", BASE + "/demo/blog/")
+    assert await server.count("urls") == 2
+
+
 async def test_erasure_by_email_or_user_id(server: Server) -> None:
     await marc_on_two_devices(server)
     erased = await privacy_call(server, "DELETE", "/api/people", email=" Marc@Example.com")
@@ -465,6 +485,7 @@ async def test_retention_purges_inactive_people_in_batches(server: Server) -> No
     purged = await run_purge(store, await plan_purge(store, server.clock()), now=server.clock(), actor="cli")
     assert purged == {("demo", "anonymous"): 1, ("demo", "identified"): 2}
     assert await still_referring(server, list(range(1, 20))) == {}
+    assert await server.count("urls") == 0  # the pages only purged people visited went with them
 
 
 async def test_identified_people_can_be_kept_until_erased(server: Server) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tracker.domain.facts import ScoreState
 from tracker.domain.programme.load import load_programme
 from tracker.domain.scoring import replay
 from tracker.services import rescore
@@ -52,7 +53,7 @@ async def test_a_rescore_does_what_the_what_if_said(server: Server) -> None:
     state = await stored_state(server)
     assert {pid: scoring for pid, (_, scoring, _) in state.items()} == replayed
     assert {pid: values for pid, (_, _, values) in state.items()} == {
-        pid: scoring["values"] for pid, scoring in replayed.items()
+        pid: ScoreState.from_json(scoring).values for pid, scoring in replayed.items()
     }
     assert state[ids["elodie"]][0] == "mql"
     assert state[ids["capucine"]][0] == "sql"  # never taken back from sales

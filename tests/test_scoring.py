@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -904,3 +905,28 @@ def test_the_email_section_names_its_bad_key(section: str, where: str) -> None:
     with pytest.raises(ProgrammeError) as raised:
         load_programme(section + "\n" + EMAIL_GRID)
     assert raised.value.where == where
+
+
+_NAMES = st.sampled_from(["engagement", "fit", "medical"])
+_TIMES = st.floats(0, 4e9).map(lambda t: round(t, 3))
+
+
+@given(
+    values=st.dictionaries(_NAMES, st.floats(-1e6, 1e6).map(lambda v: round(v, 2)) | st.just(1e300)),
+    last=st.dictionaries(_NAMES, _TIMES),
+    hits=st.dictionaries(st.sampled_from(["wp-a", "pricing"]), st.lists(_TIMES, max_size=3)),
+    reached=st.dictionaries(_NAMES, st.sampled_from(["mql", "sql"])),
+)
+def test_a_score_state_reads_back_as_stored_in_its_short_form(
+    values: dict[str, float], last: dict[str, float], hits: dict[str, list[float]], reached: dict[str, str]
+) -> None:
+    state = ScoreState(values, last, hits, reached)
+    stored = orjson.dumps(state.to_json())
+    assert ScoreState.from_json(orjson.loads(stored)) == state
+    assert b'"values"' not in stored
+
+
+def test_a_score_state_stored_before_the_short_form_still_reads() -> None:
+    old = {"values": {"fit": 5.0}, "last": {"fit": 10.5}, "hits": {"wp-a": [10.5]}, "reached": {"fit": "mql"}}
+    assert ScoreState.from_json(old) == ScoreState({"fit": 5.0}, {"fit": 10.5}, {"wp-a": [10.5]}, {"fit": "mql"})
+    assert ScoreState.from_json(old).to_json() == {"s": {"fit": [5, 10.5]}, "h": {"wp-a": [10.5]}, "r": {"fit": "mql"}}

@@ -47,7 +47,7 @@ async def tally(store: Store, site_id: int) -> dict[str, Any]:
 
         leads = await rows(
             "SELECT p.email,"
-            " EXISTS (SELECT 1 FROM events e WHERE e.person_id = p.id AND e.type = 'download'"
+            " EXISTS (SELECT 1 FROM event_rows e WHERE e.person_id = p.id AND e.type = 'download'"
             "  AND e.url LIKE '%livre-blanc-c%'),"
             " EXISTS (SELECT 1 FROM events e WHERE e.person_id = p.id AND e.type = 'outcome' AND e.name = 'won')"
             " FROM persons p WHERE p.site_id = ? AND p.email IS NOT NULL"

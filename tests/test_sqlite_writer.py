@@ -40,7 +40,7 @@ async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_tw
         first = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
         # A statement run at once that adds an event with the database's own id...
         await q.conn.execute(
-            "INSERT INTO events (person_id, visitor_id, ts, type, url) VALUES (?, ?, 2.0, 'page', 'x')",
+            "INSERT INTO events (person_id, visitor_id, ts, type, name) VALUES (?, ?, 2.0, 'page', 'x')",
             person.id,
             visitor.id,
         )
@@ -48,9 +48,9 @@ async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_tw
         return [first.id, second.id]
 
     ids = await asyncio.gather(*(sqlite_store.write(unit) for _ in range(5)))
-    stored = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT id, url FROM events ORDER BY id"))
+    stored = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT id, name FROM events ORDER BY id"))
     handed = sorted(i for pair in ids for i in pair)
-    assert [row["id"] for row in stored if row["url"] != "x"] == handed
+    assert [row["id"] for row in stored if row["name"] != "x"] == handed
     assert len({row["id"] for row in stored}) == len(stored) == 15
 
 
@@ -70,7 +70,7 @@ async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(sqlite_store
         sqlite_store.write(good), sqlite_store.write(bad_row), sqlite_store.write(good), return_exceptions=True
     )
     assert isinstance(results[1], Exception)
-    urls = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT url FROM events ORDER BY id"))
+    urls = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT url FROM event_rows ORDER BY id"))
     assert [row["url"] for row in urls] == ["https://shop.test/good"] * 2
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tracker.domain.facts import Incoming
 from tracker.store import Queries, Store, open_store
+
+from .conftest import new_device
 
 
 @pytest.fixture
@@ -102,3 +105,10 @@ async def test_a_closed_store_refuses_work(tmp_path: Path, database: str | None)
         await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
     with pytest.raises(RuntimeError):
         await store.read(lambda q: q.sites())
+
+
+async def test_an_events_time_is_stored_to_the_millisecond_and_scored_as_stored(store: Store) -> None:
+    device, person = await new_device(store)
+    event = await store.write(lambda q: q.insert_event(person.id, device.id, Incoming("page", 1793480946.9675705), 1))
+    assert event.ts == 1793480946.968  # what the caller scores: a replay of the stored events agrees
+    assert [e.ts for e in await store.read(lambda q: q.events_of(person.id))] == [event.ts]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from tracker.domain.facts import Incoming
 from tracker.store import open_store
 from tracker.store.migrations import load
+from tracker.store.postgres import split_schema
 
 
 def test_migrations_render_for_both_dialects() -> None:
@@ -59,5 +62,74 @@ async def test_0011_keeps_the_audit_log_and_lets_install_wide_entries_in(tmp_pat
             (None, 9.0, "user_create"),
         ]
         assert new_id == rows[-1]["id"] > rows[-2]["id"]
+    finally:
+        await store.close()
+
+
+async def _database_at(tmp_path: Path, database: str | None, version: int, *rows: str) -> str:
+    """A database (SQLite file or PostgreSQL schema) migrated up to ``version`` only, holding ``rows``
+    (statements run after the migrations); its URL."""
+    url = database or str(tmp_path / "t.db")
+    applied = [m for m in load("postgresql" if database else "sqlite") if m.version <= version]
+    statements = [statement for m in applied for statement in m.statements]
+    statements.append("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at REAL)")
+    statements += [f"INSERT INTO schema_migrations VALUES ({m.version}, '{m.name}', 0)" for m in applied]
+    statements += rows
+    if database is None:
+        db = sqlite3.connect(url)
+        for statement in statements:
+            db.execute(statement)
+        db.commit()
+        db.close()
+        return url
+    base, schema = split_schema(database)
+    conn = await asyncpg.connect(base)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}")
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    return url
+
+
+@pytest.mark.fresh_database
+async def test_0017_moves_event_urls_into_urls_and_reads_them_back(tmp_path: Path, database: str | None) -> None:
+    pages = [("https://a.test/", ""), ("https://a.test/b?q=1", "https://a.test/"), ("", "https://r.test/")]
+    url = await _database_at(
+        tmp_path,
+        database,
+        16,
+        *(
+            "INSERT INTO events (person_id, visitor_id, ts, type, url, referrer)"
+            f" VALUES (1, 'v1', {n}, 'page', '{u}', '{r}')"
+            for n, (u, r) in enumerate(pages)
+        ),
+    )
+    store = open_store(url)
+    await store.open()
+    try:
+        assert [(e.url, e.referrer) for e in await store.read(lambda q: q.events_of(1))] == pages
+        rows = await store.read(lambda q: q.conn.fetchall("SELECT text FROM urls ORDER BY text"))
+        assert [row["text"] for row in rows] == ["https://a.test/", "https://a.test/b?q=1", "https://r.test/"]
+        nulls = "SELECT COUNT(*) FROM events WHERE url_id IS NULL OR referrer_id IS NULL"
+        assert await store.read(lambda q: q.conn.fetchval(nulls)) == 2  # "" is no URL
+        # A new event naming a migrated URL names the same row.
+        await store.write(lambda q: q.insert_event(1, "v1", Incoming("page", 9.0, url="https://a.test/"), 1))
+        assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM urls")) == 3
+    finally:
+        await store.close()
+
+
+@pytest.mark.fresh_database
+async def test_0018_keeps_the_score_copies_and_their_key(tmp_path: Path, database: str | None) -> None:
+    rows = [f"INSERT INTO person_scores VALUES (1, '{score}', {value}, 1.0)" for score, value in (("fit", 5), ("x", 2))]
+    store = open_store(await _database_at(tmp_path, database, 17, *rows))
+    await store.open()
+    try:
+        await store.write(lambda q: q.save_scores(1, {"fit": 7.0}, {"fit": 3.0}))
+        read = "SELECT person_id, score, value, changed_at FROM person_scores ORDER BY score"
+        found = await store.read(lambda q: q.conn.fetchall(read))
+        assert [tuple(row) for row in found] == [(1, "fit", 7.0, 3.0), (1, "x", 2.0, 1.0)]
     finally:
         await store.close()

@@ -92,17 +92,40 @@ class ScoreState:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"values": self.values, "last": self.last, "hits": self.hits, "reached": self.reached}
+        """The stored form, the largest part of a person's row: short keys, each score's value and decay
+        clock together (``[value, last]``, either null if absent), whole values as integers, nothing empty."""
+        data: dict[str, Any] = {
+            "s": {name: [_short(self.values.get(name)), self.last.get(name)] for name in {**self.values, **self.last}}
+        }
+        if self.hits:
+            data["h"] = self.hits
+        if self.reached:
+            data["r"] = self.reached
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ScoreState:
         data = data or {}
+        if "s" not in data:  # stored before the short form (a row not saved since)
+            return cls(
+                values={k: float(v) for k, v in data.get("values", {}).items()},
+                last={k: float(v) for k, v in data.get("last", {}).items()},
+                hits={k: [float(t) for t in v] for k, v in data.get("hits", {}).items()},
+                reached={k: str(v) for k, v in data.get("reached", {}).items()},
+            )
+        scores = data["s"].items()
         return cls(
-            values={k: float(v) for k, v in data.get("values", {}).items()},
-            last={k: float(v) for k, v in data.get("last", {}).items()},
-            hits={k: [float(t) for t in v] for k, v in data.get("hits", {}).items()},
-            reached={k: str(v) for k, v in data.get("reached", {}).items()},
+            values={k: float(value) for k, (value, _) in scores if value is not None},
+            last={k: float(last) for k, (_, last) in scores if last is not None},
+            hits={k: [float(t) for t in v] for k, v in data.get("h", {}).items()},
+            reached={k: str(v) for k, v in data.get("r", {}).items()},
         )
+
+
+def _short(value: float | None) -> float | None:
+    """A whole number as an integer: "3" rather than "3.0" in JSON (one a float holds exactly: JSON's
+    integers beyond 2**53 are not everyone's)."""
+    return int(value) if value is not None and value.is_integer() and abs(value) <= 2**53 else value
 
 
 @value

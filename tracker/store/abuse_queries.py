@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.store.conn import Conn
+from tracker.store.url_queries import delete_unused_urls, urls_of_events
 
 
 class AbuseQueries:
@@ -20,8 +21,10 @@ class AbuseQueries:
         """Delete one device's events from a person, with the stages they caused and the
         decisions logged for the device; returns how many events went.
 
-        The ledger is not touched here: the caller rebuilds it from a replay of what is left.
+        The ledger is not touched here: the caller rebuilds it from a replay of what is left.  The URLs
+        the events named go too, unless another event names them.
         """
+        urls = await urls_of_events(self.conn, "person_id = ? AND visitor_id = ?", person_id, visitor_id)
         await self.conn.execute(
             "DELETE FROM stages WHERE person_id = ? AND event_id IN"
             " (SELECT id FROM events WHERE person_id = ? AND visitor_id = ?)",
@@ -30,9 +33,11 @@ class AbuseQueries:
             visitor_id,
         )
         await self.conn.execute("DELETE FROM decisions WHERE person_id = ? AND visitor_id = ?", person_id, visitor_id)
-        return await self.conn.execute(
+        count = await self.conn.execute(
             "DELETE FROM events WHERE person_id = ? AND visitor_id = ?", person_id, visitor_id
         )
+        await delete_unused_urls(self.conn, urls)
+        return count
 
     async def forget_scores(self, person_id: int) -> None:
         """Drop a person's ledger and score copies, before they are rewritten from a replay."""

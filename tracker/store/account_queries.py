@@ -168,7 +168,7 @@ class AccountQueries:
         columns = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
         of_types = "" if types is None else f" AND e.type IN ({', '.join('?' for _ in types)})"
         rows = await self.conn.fetchall(
-            f"SELECT {columns} FROM events e JOIN account_members m ON m.person_id = e.person_id"
+            f"SELECT {columns} FROM event_rows e JOIN account_members m ON m.person_id = e.person_id"
             f" WHERE m.account_id = ? AND e.ts >= ?{of_types} ORDER BY e.ts, e.id",
             account_id,
             since,
@@ -180,7 +180,7 @@ class AccountQueries:
         """The merged timeline of every member, newest first, each event with its person."""
         columns = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
         rows = await self.conn.fetchall(
-            f"SELECT {columns}, e.visitor_id, e.person_id FROM events e"
+            f"SELECT {columns}, e.visitor_id, e.person_id FROM event_rows e"
             " JOIN account_members m ON m.person_id = e.person_id WHERE m.account_id = ?"
             " ORDER BY e.ts DESC, e.id DESC LIMIT ?",
             account_id,

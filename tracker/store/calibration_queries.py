@@ -109,7 +109,7 @@ class CalibrationQueries:
     async def calibration_actions(self, site_id: int, start: float, end: float, since: float) -> list[ActionRow]:
         """The period's leads' page views and downloads from ``since`` to the period's end."""
         rows = await self.conn.fetchall(
-            "SELECT person_id, ts, type, url FROM events"
+            "SELECT person_id, ts, type, url FROM event_rows"
             f" WHERE person_id IN ({_LEADS}) AND type IN ('page', 'download') AND ts >= ? AND ts < ?"
             " ORDER BY person_id, ts, id",
             site_id,

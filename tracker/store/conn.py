@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from tracker.store.hot_people import HotPeople
+from tracker.store.url_ids import UrlIds
 
 
 class Row(Protocol):
@@ -27,6 +28,8 @@ class Conn(Protocol):
     # Devices and persons as this connection's units last saved them, while the database still
     # holds exactly that; only SQLite's writer has them (see ``hot_people``), others None.
     hot: HotPeople | None
+    # Ids of stored URLs, for the connections that write events (see ``url_ids``), others None.
+    url_ids: UrlIds | None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         """The clause ending a SELECT whose rows stay locked until the unit ends ("" if none is needed).

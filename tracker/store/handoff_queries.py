@@ -243,7 +243,7 @@ class HandoffQueries:
             return []
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
-            "SELECT id, person_id, visitor_id, ts, type, name, url, referrer, props, visit FROM events"
+            "SELECT id, person_id, visitor_id, ts, type, name, url, referrer, props, visit FROM event_rows"
             f" WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
             *person_ids,
         )

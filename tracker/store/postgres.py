@@ -5,9 +5,9 @@ statements are the same as SQLite's (the query mixins), with ``?`` rewritten to 
 Correctness across instances comes from row locks, not from the process: a unit
 locks the person it changes (``SELECT … FOR UPDATE``) before reading its state, so
 two instances never score the same person from the same stale state.  A unit that
-loses a race (deadlock, unique e-mail taken meanwhile, serialization failure) is
-rolled back and run again from scratch; units are written to be re-runnable.
-PostgreSQL groups concurrent commits in its WAL flush by itself.
+loses a race (deadlock, unique e-mail taken meanwhile, serialization failure, a URL
+another instance deleted meanwhile) is rolled back and run again from scratch; units
+are written to be re-runnable.  PostgreSQL groups concurrent commits in its WAL flush by itself.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
+from tracker.store.url_ids import UrlIds
 
 T = TypeVar("T")
 _RETRIES = 8
@@ -35,6 +36,8 @@ _RETRYABLE = (
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.UniqueViolationError,
 )
+# An event named a URL that another instance deleted meanwhile (``url_ids``): run again, ids forgotten.
+_GONE_URL_KEYS = frozenset({"events_url_fk", "events_referrer_fk"})
 # Any constant works as long as every instance uses the same one.
 _MIGRATION_LOCK = 7_240_001
 _PLACEHOLDER = re.compile(r"\?")
@@ -58,8 +61,9 @@ class _PgConn:
     # Other instances write the same rows: every unit reads (and locks) the person it changes.
     hot: HotPeople | None = None
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, url_ids: UrlIds | None = None) -> None:
         self.conn = conn
+        self.url_ids = url_ids
         self._deferred = Deferred()
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
@@ -143,6 +147,9 @@ class PostgresStore(Store):
         self.url, self.schema = split_schema(url)
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        # Ids of URLs committed by this process's units (or read by them): an event naming one is
+        # refused by the foreign key if another instance deleted it meanwhile.
+        self.url_ids = UrlIds()
 
     async def open(self) -> None:
         settings = {"search_path": self.schema} if self.schema else {}
@@ -173,15 +180,21 @@ class PostgresStore(Store):
         pool = self._require_pool()
         for attempt in range(_RETRIES):
             async with pool.acquire() as conn:
+                url_ids = UrlIds(behind=self.url_ids)
                 try:
                     async with conn.transaction():
-                        writer = _PgConn(conn)
+                        writer = _PgConn(conn, url_ids)
                         result = await unit(Queries(writer))
                         await writer.flush()
-                        return result
+                    url_ids.settle()
+                    return result
                 except _RETRYABLE:
                     if attempt == _RETRIES - 1:
                         raise
+                except asyncpg.exceptions.ForeignKeyViolationError as exc:
+                    if exc.constraint_name not in _GONE_URL_KEYS or attempt == _RETRIES - 1:
+                        raise
+                    self.url_ids.clear()
         raise AssertionError("unreachable")
 
     async def read(self, unit: Unit[T]) -> T:

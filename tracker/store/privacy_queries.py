@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from tracker.store.conn import Conn, Row
+from tracker.store.url_queries import delete_unused_urls, urls_of_events
 
 # (table, column) pairs.  persons comes last: while a batch is being deleted no row
 # is ever left pointing at a person id that no longer exists.
@@ -34,6 +35,8 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("account_members", "person_id"),
     ("persons", "id"),
 )
+# Where a table is read for an export when not from itself: events name their URLs by id.
+_READ_FROM = {"events": "event_rows"}
 # Columns stored as JSON text, decoded in an export so it reads as one JSON document.
 _JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail", "data", "new_value", "old_value"})
 
@@ -117,22 +120,29 @@ class PrivacyQueries:
         found: dict[str, list[dict[str, Any]]] = {}
         for table, column in PERSON_REFERENCES:
             # ORDER BY 1: the first column is the id (or the person id) in every table.
-            rows = await self.conn.fetchall(f"SELECT * FROM {table} WHERE {column} = ? ORDER BY 1", person_id)
+            rows = await self.conn.fetchall(
+                f"SELECT * FROM {_READ_FROM.get(table, table)} WHERE {column} = ? ORDER BY 1", person_id
+            )
             found[table] = [_decoded(row) for row in rows]
         return found
 
     async def delete_persons(self, person_ids: Sequence[int]) -> dict[str, int]:
-        """Delete the persons and every row that refers to them; rows deleted per table."""
+        """Delete the persons and every row that refers to them; rows deleted per table.
+
+        The URLs their events named go too, unless another event names them.
+        """
         if not person_ids:
             return {}
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
             f"SELECT DISTINCT account_id FROM account_members WHERE person_id IN ({marks})", *person_ids
         )
+        urls = await urls_of_events(self.conn, f"person_id IN ({marks})", *person_ids)
         deleted: dict[str, int] = {}
         for table, column in PERSON_REFERENCES:
             count = await self.conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", *person_ids)
             deleted[table] = deleted.get(table, 0) + count
+        await delete_unused_urls(self.conn, urls)
         # An account is its people: one left without any goes too, for its name and key came from them
         # (a company typed in a form, an e-mail domain).
         deleted["accounts"] = 0

@@ -43,14 +43,15 @@ from tracker.store.rows import (
 )
 from tracker.store.threshold_queries import ThresholdQueries
 from tracker.store.timeline_queries import TimelineQueries
+from tracker.store.url_queries import url_ids
 from tracker.store.user_queries import UserQueries
 
 _INSERT_EVENT = (
-    "INSERT INTO events (person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
+    "INSERT INTO events (person_id, visitor_id, ts, type, name, url_id, referrer_id, props, visit)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EVENT_WITH_ID = (
-    "INSERT INTO events (id, person_id, visitor_id, ts, type, name, url, referrer, props, visit)"
+    "INSERT INTO events (id, person_id, visitor_id, ts, type, name, url_id, referrer_id, props, visit)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SAVE_SCORE = (
@@ -302,15 +303,21 @@ class Queries(
     # -- events, ledger, stages, decisions -----------------------------------------------------
 
     async def insert_event(self, person_id: int, visitor_id: str, incoming: Incoming, visit: int) -> Event:
-        """Store ``incoming`` as the ``visit``-th visit's event; return it as stored, with its id."""
+        """Store ``incoming`` as the ``visit``-th visit's event; return it as stored, with its id.
+
+        Its time is kept to the millisecond (what a beacon measures), so it is short wherever it is copied
+        as text (a person's scoring state); scoring gets the stored time, so a replay agrees.
+        """
+        ts = round(incoming.ts, 3)
+        url_id, referrer_id = await url_ids(self.conn, incoming.url, incoming.referrer)
         values = (
             person_id,
             visitor_id,
-            incoming.ts,
+            ts,
             incoming.type,
             incoming.name,
-            incoming.url,
-            incoming.referrer,
+            url_id,
+            referrer_id,
             dumps(incoming.props),
             visit,
         )
@@ -322,7 +329,7 @@ class Queries(
         return Event(
             int(event_id),
             incoming.type,
-            incoming.ts,
+            ts,
             incoming.name,
             incoming.url,
             incoming.referrer,
@@ -333,13 +340,13 @@ class Queries(
     async def events_of(self, person_id: int) -> list[Event]:
         """Every event of a person in replay order."""
         rows = await self.conn.fetchall(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE person_id = ? ORDER BY ts, id", person_id
+            f"SELECT {EVENT_COLUMNS} FROM event_rows WHERE person_id = ? ORDER BY ts, id", person_id
         )
         return [event_of_row(row) for row in rows]
 
     async def timeline(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
-            f"SELECT {EVENT_COLUMNS}, visitor_id FROM events WHERE person_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
+            f"SELECT {EVENT_COLUMNS}, visitor_id FROM event_rows WHERE person_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
             person_id,
             limit,
         )

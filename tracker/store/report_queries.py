@@ -43,10 +43,10 @@ class ReportQueries:
     async def top_pages(self, site_id: int, since: float, limit: int) -> list[tuple[str, float, int]]:
         """``(url, points, people)`` of the pages whose events earned the most points since ``since``."""
         rows = await self.conn.fetchall(
-            "SELECT e.url, SUM(l.points) AS points, COUNT(DISTINCT l.person_id) AS people"
-            " FROM ledger l CROSS JOIN persons p CROSS JOIN events e"
+            "SELECT COALESCE(u.text, '') AS url, SUM(l.points) AS points, COUNT(DISTINCT l.person_id) AS people"
+            " FROM ledger l CROSS JOIN persons p CROSS JOIN events e LEFT JOIN urls u ON u.id = e.url_id"
             " WHERE e.id = l.event_id AND p.id = l.person_id AND l.ts >= ? AND l.points > 0 AND p.site_id = ?"
-            " GROUP BY e.url ORDER BY points DESC, e.url LIMIT ?",
+            " GROUP BY u.text ORDER BY points DESC, url LIMIT ?",
             since,
             site_id,
             limit,

@@ -85,7 +85,8 @@ class RescoreQueries:
             return {}
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
-            f"SELECT person_id, {EVENT_COLUMNS} FROM events WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
+            f"SELECT person_id, {EVENT_COLUMNS} FROM event_rows WHERE person_id IN ({marks})"
+            " ORDER BY person_id, ts, id",
             *person_ids,
         )
         found: dict[int, list[Event]] = {}

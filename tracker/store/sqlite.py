@@ -30,6 +30,7 @@ from tracker.store.conn import Row
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
 from tracker.store.sqlite_writer import SqliteDialect, WriterConn
+from tracker.store.url_ids import UrlIds
 
 T = TypeVar("T")
 _MAX_UNITS_PER_COMMIT = 512
@@ -48,6 +49,8 @@ _FORGET_CHANGED_ROWS = (
     "CREATE TEMP TRIGGER hot_visitor_updated AFTER UPDATE OF site_id, person_id, visits, device, browser,"
     " created_at, last_seen_at, bot ON visitors BEGIN SELECT forget_visitor(OLD.id); END",
     "CREATE TEMP TRIGGER hot_visitor_deleted AFTER DELETE ON visitors BEGIN SELECT forget_visitor(OLD.id); END",
+    # A URL deleted (its last event erased) must not be named again by a remembered id (``url_ids``).
+    "CREATE TEMP TRIGGER url_deleted AFTER DELETE ON urls BEGIN SELECT forget_url(OLD.text); END",
 )
 
 
@@ -97,6 +100,7 @@ class SqliteStore(Store):
         self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self.hot = HotPeople()
+        self.url_ids = UrlIds()
         # The database's change counter as the writer last saw it (``PRAGMA data_version``).
         self._data_version: int | None = None
 
@@ -114,6 +118,7 @@ class SqliteStore(Store):
         db.execute("PRAGMA busy_timeout=0")
         db.create_function("forget_person", 1, self.hot.forget_person)
         db.create_function("forget_visitor", 1, self.hot.forget_visitor)
+        db.create_function("forget_url", 1, self.url_ids.forget)
         for trigger in _FORGET_CHANGED_ROWS:
             db.execute(trigger)
         self._db = db
@@ -130,7 +135,7 @@ class SqliteStore(Store):
         # apply the migrations one at a time.
         db.execute("BEGIN IMMEDIATE")
         try:
-            await migrations.apply(WriterConn(db, self.hot))
+            await migrations.apply(WriterConn(db, self.hot, self.url_ids))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -189,7 +194,7 @@ class SqliteStore(Store):
     async def _write_loop(self) -> None:
         assert self._db is not None
         db = self._db
-        writer = WriterConn(db, self.hot)
+        writer = WriterConn(db, self.hot, self.url_ids)
         stopping = False
         while not stopping:
             item = await self._queue.get()
@@ -210,7 +215,7 @@ class SqliteStore(Store):
         if not live or not await self._begin(db, live):
             return
         writer.begin()
-        self._forget_if_changed_elsewhere(db)
+        self._forget_if_changed_elsewhere(db, writer)
         # Units almost never fail (input is checked before a unit is queued), so they first run
         # without a savepoint each: two statements and a statement journal fewer per request.
         # If one does fail, the whole transaction is undone and the batch runs again with a
@@ -234,14 +239,15 @@ class SqliteStore(Store):
         for future, result, error in outcomes:
             _settle(future, result, error)
 
-    def _forget_if_changed_elsewhere(self, db: sqlite3.Connection) -> None:
-        """Drop the remembered people if another connection committed since the writer last looked.
+    def _forget_if_changed_elsewhere(self, db: sqlite3.Connection, writer: WriterConn) -> None:
+        """Drop the remembered people and URL ids if another connection committed since the writer
+        last looked.
 
         Read inside the transaction: nobody else can commit until it ends.
         """
         version = int(db.execute("PRAGMA data_version").fetchone()[0])
         if version != self._data_version:
-            self.hot.clear()
+            writer.forget_remembered()
             self._data_version = version
 
     async def _begin(self, db: sqlite3.Connection, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> bool:
@@ -297,8 +303,7 @@ async def _run_units(
 def _undone(writer: WriterConn) -> None:
     """After a rollback: nothing deferred is to be written, nothing remembered can be trusted."""
     writer.discard()
-    assert writer.hot is not None
-    writer.hot.clear()
+    writer.forget_remembered()
 
 
 def _reporter(progress: Callable[[int, int], None] | None) -> Callable[[int, int, int], None] | None:

@@ -29,6 +29,7 @@ from typing import Any
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
+from tracker.store.url_ids import UrlIds
 
 _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
 
@@ -38,6 +39,7 @@ class SqliteDialect:
 
     dialect = "sqlite"
     hot: HotPeople | None = None
+    url_ids: UrlIds | None = None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         # The writer's transaction holds the lock of the whole database (BEGIN IMMEDIATE), so no
@@ -46,9 +48,10 @@ class SqliteDialect:
 
 
 class WriterConn(SqliteDialect):
-    def __init__(self, db: sqlite3.Connection, hot: HotPeople) -> None:
+    def __init__(self, db: sqlite3.Connection, hot: HotPeople, url_ids: UrlIds) -> None:
         self.db = db
         self.hot = hot
+        self.url_ids = url_ids
         self._deferred = Deferred()
         self._next_event_id: int | None = None
 
@@ -86,6 +89,12 @@ class WriterConn(SqliteDialect):
         """Drop what was deferred: its transaction or savepoint was rolled back."""
         self._deferred.take()
         self._next_event_id = None
+
+    def forget_remembered(self) -> None:
+        """Forget the remembered people and URL ids: the database may no longer hold what they say."""
+        assert self.hot is not None and self.url_ids is not None
+        self.hot.clear()
+        self.url_ids.clear()
 
     def _now(self, sql: str) -> None:
         """Before a statement that runs at once: everything deferred first (and ids read again if it adds events)."""

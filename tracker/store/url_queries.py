@@ -1,0 +1,87 @@
+"""SQL for the ``urls`` table: each page address or referrer stored once, events naming it by id.
+
+Events are read through the ``event_rows`` view, which joins the texts back; only writing an
+event (``url_ids``) and deleting events (``urls_of_events``, then ``delete_unused_urls``) deal
+with ids.  A URL may hold personal data in its query string, so a URL no event names any more
+goes with the last event that named it (erasure, the purge, a bot's events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tracker.store.conn import Conn
+
+# Ids per DELETE: far below either database's limit of parameters.
+_IDS_PER_STATEMENT = 500
+
+
+async def url_ids(conn: Conn, *texts: str) -> list[int | None]:
+    """The id of each text (None for ""), adding the URLs not stored yet.
+
+    Remembered ids cost nothing; the others one SELECT, and one INSERT for those new.
+    """
+    known = conn.url_ids
+    found: dict[str, int] = {}
+    missing: list[str] = []
+    for text in texts:
+        url_id = known.get(text) if known is not None and text else None
+        if url_id is not None:
+            found[text] = url_id
+        elif text and text not in missing:
+            missing.append(text)
+    while missing:
+        found.update(await _stored(conn, missing))
+        new = [text for text in missing if text not in found]
+        if new:
+            rows = await conn.fetchall(
+                "INSERT INTO urls (text) VALUES "
+                + ", ".join("(?)" for _ in new)
+                + " ON CONFLICT (text) DO NOTHING RETURNING id, text",
+                *new,
+            )
+            found.update((row["text"], int(row["id"])) for row in rows)
+        # On PostgreSQL another instance may have added one meanwhile: the next SELECT sees it.
+        missing = [text for text in missing if text not in found]
+    if known is not None:
+        for text, url_id in found.items():
+            known.remember(text, url_id)
+    return [found[text] if text else None for text in texts]
+
+
+async def _stored(conn: Conn, texts: Sequence[str]) -> dict[str, int]:
+    marks = ", ".join("?" for _ in texts)
+    rows = await conn.fetchall(f"SELECT id, text FROM urls WHERE text IN ({marks})", *texts)
+    return {row["text"]: int(row["id"]) for row in rows}
+
+
+async def urls_of_events(conn: Conn, where: str, *args: Any) -> list[int]:
+    """The ids of the URLs (pages and referrers) the events matching ``where`` name: read before
+    they are deleted, for ``delete_unused_urls`` after."""
+    rows = await conn.fetchall(
+        f"SELECT url_id AS id FROM events WHERE {where} AND url_id IS NOT NULL"
+        f" UNION SELECT referrer_id FROM events WHERE {where} AND referrer_id IS NOT NULL",
+        *args,
+        *args,
+    )
+    return [int(row["id"]) for row in rows]
+
+
+async def delete_unused_urls(conn: Conn, candidates: Sequence[int]) -> int:
+    """Delete those of ``candidates`` no event names any more; how many went.
+
+    A URL another event names (as its page or its referrer) stays: it is that event's too.  On
+    PostgreSQL an event written meanwhile by another instance may name one being deleted: the foreign
+    key then fails one of the two units, which runs again and sees the other's outcome.
+    """
+    deleted = 0
+    for start in range(0, len(candidates), _IDS_PER_STATEMENT):
+        part = candidates[start : start + _IDS_PER_STATEMENT]
+        deleted += await conn.execute(
+            f"DELETE FROM urls WHERE id IN ({', '.join('?' for _ in part)})"
+            " AND NOT EXISTS (SELECT 1 FROM events WHERE url_id = urls.id)"
+            " AND NOT EXISTS (SELECT 1 FROM events WHERE referrer_id = urls.id)",
+            *part,
+        )
+    return deleted
