@@ -1,18 +1,23 @@
-"""The PostgreSQL store's own parts: its URL, and the ``?`` → ``$n`` rewrite of the shared SQL."""
+"""The PostgreSQL store's own parts: its URL, the ``?`` → ``$n`` rewrite of the shared SQL, event ids taken
+with the device read, and deferred rows written together."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 import tracker.store
-from tracker.store import open_store
+from tracker.domain.facts import Incoming, LedgerEntry
+from tracker.store import Queries, Store, open_store
 from tracker.store.migrations import load
 from tracker.store.postgres import PostgresStore, split_schema, to_dollar
+
+from .conftest import backend, new_device
 
 STORE = Path(tracker.store.__file__).parent
 # What SQL does not read as code: literals, quoted identifiers, comments.
@@ -73,3 +78,57 @@ def test_no_statement_can_hold_a_literal_question_mark() -> None:
     for dialect in ("sqlite", "postgresql"):
         for migration in load(dialect):
             assert not any("?" in statement for statement in migration.statements), migration.name
+
+
+@contextlib.asynccontextmanager
+async def postgres_store() -> AsyncIterator[Store]:
+    async with backend("postgresql") as url:
+        assert url is not None
+        store = open_store(url)
+        await store.open()
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+async def test_the_device_read_takes_the_ids_of_the_events_to_come() -> None:
+    async with postgres_store() as store:
+        visitor, _ = await new_device(store)
+
+        async def unit(q: Queries) -> tuple[list[int | None], list[int]]:
+            found = await q.device_and_person(visitor.id, visitor.site_id, events=2)
+            assert found is not None
+            ids = [await q.conn.next_event_id() for _ in range(2)]
+            assert await q.conn.next_event_id() is None  # the database gives the next one
+            # Another lock may have waited for units whose events must come before this unit's: ids given up.
+            await q.device_and_person(visitor.id, visitor.site_id, events=1)
+            q.conn.lock_rows("p")
+            stored = [(await q.insert_event(found[1].id, visitor.id, Incoming("page", 1.0), 1)).id for _ in range(2)]
+            return ids, stored
+
+        taken, stored = await store.write(unit)
+        assert all(isinstance(event_id, int) for event_id in taken)
+        assert taken[1] == taken[0] + 1  # type: ignore[operator]
+        assert min(stored) > taken[1]  # type: ignore[operator]
+
+
+async def test_rows_of_several_statements_go_in_one_statement_in_their_order() -> None:
+    async with postgres_store() as store:
+        visitor, person = await new_device(store)
+
+        async def unit(q: Queries) -> None:
+            event = await q.insert_event(person.id, visitor.id, Incoming("page", 1.0), 1)
+            entries = [LedgerEntry("fit", f"r{n}", event.id, "add", 1.0, n, n + 1.0, 1.0) for n in range(3)]
+            await q.insert_ledger(person.id, entries)
+            await q.save_scores(person.id, {"fit": 3.0, "intent": 1.0}, {"fit": 1.0})
+            await q.save_person(person)
+
+        await store.write(unit)
+
+        async def read(q: Queries) -> tuple[list[str], dict[str, float]]:
+            ledger = await q.conn.fetchall("SELECT rule_id FROM ledger WHERE person_id = ? ORDER BY id", person.id)
+            scores = await q.conn.fetchall("SELECT score, value FROM person_scores WHERE person_id = ?", person.id)
+            return [row["rule_id"] for row in ledger], {row["score"]: row["value"] for row in scores}
+
+        assert await store.read(read) == (["r0", "r1", "r2"], {"fit": 3.0, "intent": 1.0})

@@ -58,12 +58,15 @@ async def open_subject(
     browser: str,
     now: float,
     make_visitor_id: Callable[[], str],
+    *,
+    events: int = 0,
 ) -> Subject:
     """The device ``visitor_id`` and its person, locked; a new anonymous pair if it is unknown.
 
-    The visit count moves on when the device was idle for longer than a session.
+    The visit count moves on when the device was idle for longer than a session.  ``events``: how
+    many events the unit will record for it (their ids are taken with the read where that saves a statement).
     """
-    found = await q.device_and_person(visitor_id, site.id) if visitor_id else None
+    found = await q.device_and_person(visitor_id, site.id, events=events) if visitor_id else None
     if found is None:
         person = await q.insert_person(site.id, now)
         return Subject(person, await start_visitor(q, person, device, browser, now, make_visitor_id))
@@ -195,7 +198,9 @@ async def process(
     make_visitor_id: Callable[[], str],
 ) -> Outcome:
     """Store, score and decide for one request (runs inside the write transaction)."""
-    subject = await open_subject(q, site, visitor_id, device.type, device.browser, now, make_visitor_id)
+    subject = await open_subject(
+        q, site, visitor_id, device.type, device.browser, now, make_visitor_id, events=len(events)
+    )
     if subject.visitor.bot is not None:
         return Outcome(subject.visitor.id, subject.person.id, [], bot=subject.visitor.bot)
     for incoming in events:

@@ -60,6 +60,11 @@ class Conn(Protocol):
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
 
+    async def fetch_locked(self, sql: str, *args: Any, event_ids: int = 0) -> Row | None:
+        """``fetchone`` of a SELECT that locks its rows (``lock_rows``), taking ``event_ids`` ids for
+        ``next_event_id`` in that same statement, once the rows are locked, where the database gives them."""
+        ...
+
     async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
 
     async def fetchval(self, sql: str, *args: Any) -> Any:

@@ -41,6 +41,16 @@ _GONE_URL_KEYS = frozenset({"events_url_fk", "events_referrer_fk"})
 # Any constant works as long as every instance uses the same one.
 _MIGRATION_LOCK = 7_240_001
 _PLACEHOLDER = re.compile(r"\?")
+# A locking SELECT that also takes event ids: the CTE's rows are locked before the outer list is computed,
+# so the ids are taken after the lock, as an INSERT … RETURNING id after it would have taken them.
+_TAKING_EVENT_IDS = (
+    "WITH locked AS MATERIALIZED ({select}) SELECT locked.*,"
+    " ARRAY(SELECT nextval('events_id_seq') FROM generate_series(1, ?)) AS event_ids FROM locked"
+)
+# A deferred statement adding plain rows: several rows of it go in one multi-row VALUES.
+_PLAIN_INSERT = re.compile(r"^INSERT INTO \w+ \([^)]*\) VALUES (\([?, ]+\))$")
+# Parameters of a multi-row VALUES at most: the combined statement stays far below PostgreSQL's limit of 32,767.
+_MAX_ARGS = 4_000
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -65,8 +75,11 @@ class _PgConn:
         self.conn = conn
         self.url_ids = url_ids
         self._deferred = Deferred()
+        self._event_ids: list[int] = []
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
+        # Ids taken before another lock would come before the events of whoever holds it: given up.
+        self._event_ids.clear()
         of = f" OF {', '.join(tables)}" if tables else ""
         return f" FOR UPDATE{of}{' SKIP LOCKED' if skip_locked else ''}"
 
@@ -88,24 +101,41 @@ class _PgConn:
         self._deferred.add(table, sql, args)
 
     async def next_event_id(self) -> int | None:
-        return None
+        return self._event_ids.pop(0) if self._event_ids else None
 
     async def flush(self) -> None:
         """Write the deferred rows (before any other statement, and at the end of the unit)."""
         if not self._deferred:
             return
-        pending = list(self._deferred.take().items())
-        if len(pending) > 1 and all(len(rows) == 1 for _, rows in pending):
-            # A beacon call's usual case (a ledger row, a score, the person, the device): one
-            # statement and one round trip rather than one each.  Each statement is of another
-            # table (``Deferred`` keeps one per table) and none reads another's rows, so running
-            # them side by side in data-modifying WITH clauses, on one snapshot, changes nothing.
-            *clauses, (last, _) = pending
-            sql = "WITH " + ", ".join(f"w{i} AS ({clause})" for i, (clause, _) in enumerate(clauses)) + " " + last
-            await self.conn.execute(to_dollar(sql), *[value for _, rows in pending for value in rows[0]])
-            return
-        for sql, rows in pending:
+        combined: list[tuple[str, list[Any]]] = []
+        alone: list[tuple[str, list[Sequence[Any]]]] = []
+        for sql, rows in self._deferred.take().items():
+            plain = _PLAIN_INSERT.match(sql)
+            if len(rows) == 1 or (plain is not None and len(rows) * len(rows[0]) <= _MAX_ARGS):
+                clause = sql + f", {plain[1]}" * (len(rows) - 1) if plain is not None else sql
+                combined.append((clause, [value for row in rows for value in row]))
+            else:
+                alone.append((sql, rows))
+        if combined:
+            # A beacon call's usual case (its events, their ledger rows, a score, the person, the
+            # device): one statement and one round trip rather than one each.  Each statement is of
+            # another table (``Deferred`` keeps one per table) and none reads another's rows, so running
+            # them side by side in data-modifying WITH clauses, on one snapshot, changes nothing; the
+            # rows of one go in one multi-row VALUES, in their order.
+            *clauses, (last, _) = combined
+            sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({clause}) " for i, (clause, _) in enumerate(clauses))
+            await self.conn.execute(to_dollar(sql + last), *[value for _, args in combined for value in args])
+        # Several rows that may overwrite each other's (an upsert), or very many: one pipelined executemany each.
+        for sql, rows in alone:
             await self.conn.executemany(to_dollar(sql), rows)
+
+    async def fetch_locked(self, sql: str, *args: Any, event_ids: int = 0) -> Row | None:
+        if not event_ids:
+            return await self.fetchone(sql, *args)
+        row = await self.fetchone(_TAKING_EVENT_IDS.format(select=sql), *args, event_ids)
+        if row is not None:
+            self._event_ids = list(row["event_ids"])
+        return row
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         await self.flush()

@@ -245,19 +245,22 @@ class Queries(
 
     # -- visitors (devices) --------------------------------------------------------------------
 
-    async def device_and_person(self, visitor_id: str, site_id: int) -> tuple[VisitorRecord, PersonRecord] | None:
+    async def device_and_person(
+        self, visitor_id: str, site_id: int, *, events: int = 0
+    ) -> tuple[VisitorRecord, PersonRecord] | None:
         """The device and its person, locked for this unit: the one read of person state per request.
 
         Where rows are locked (PostgreSQL) the read may have waited for a merge on another
         instance that moved the device meanwhile: the locked re-check then finds no pair,
-        and we read again.
+        and we read again.  It also takes the ids of the ``events`` the unit is about to write
+        (``Conn.fetch_locked``), so they need no statement of their own.
         """
         found = self.conn.hot.recall(visitor_id, site_id) if self.conn.hot is not None else None
         if found is not None:
             return found
         lock = self.conn.lock_rows("v", "p")
         while True:
-            row = await self.conn.fetchone(_DEVICE_AND_PERSON + lock, visitor_id, site_id)
+            row = await self.conn.fetch_locked(_DEVICE_AND_PERSON + lock, visitor_id, site_id, event_ids=events)
             if row is not None:
                 return visitor_of_row(row, "v_"), person_of_row(row)
             # Without row locks nothing was waited for, so nothing moved: the device is new.

@@ -46,6 +46,13 @@ class SqliteDialect:
         # one else can change a row it has read: no row needs a lock of its own.
         return ""
 
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        raise NotImplementedError
+
+    async def fetch_locked(self, sql: str, *args: Any, event_ids: int = 0) -> Row | None:
+        # The writer hands event ids out itself (``next_event_id``): nothing to take.
+        return await self.fetchone(sql, *args)
+
 
 class WriterConn(SqliteDialect):
     def __init__(self, db: sqlite3.Connection, hot: HotPeople, url_ids: UrlIds) -> None:
