@@ -92,7 +92,7 @@ async def postgres_store() -> AsyncIterator[Store]:
             await store.close()
 
 
-async def test_the_device_read_takes_the_ids_of_the_events_to_come() -> None:
+async def test_the_device_read_and_a_new_person_take_the_ids_of_the_events_to_come() -> None:
     async with postgres_store() as store:
         visitor, _ = await new_device(store)
 
@@ -105,12 +105,15 @@ async def test_the_device_read_takes_the_ids_of_the_events_to_come() -> None:
             await q.device_and_person(visitor.id, visitor.site_id, events=1)
             q.conn.lock_rows("p")
             stored = [(await q.insert_event(found[1].id, visitor.id, Incoming("page", 1.0), 1)).id for _ in range(2)]
+            # A new person's row is its unit's alone: its events' ids come with it too.
+            await q.insert_person(visitor.site_id, 1.0, events=1)
+            ids.append(await q.conn.next_event_id())
             return ids, stored
 
         taken, stored = await store.write(unit)
         assert all(isinstance(event_id, int) for event_id in taken)
         assert taken[1] == taken[0] + 1  # type: ignore[operator]
-        assert min(stored) > taken[1]  # type: ignore[operator]
+        assert taken[1] < min(stored) < max(stored) < taken[2]  # type: ignore[operator]
 
 
 async def test_rows_of_several_statements_go_in_one_statement_in_their_order() -> None:

@@ -68,7 +68,7 @@ async def open_subject(
     """
     found = await q.device_and_person(visitor_id, site.id, events=events) if visitor_id else None
     if found is None:
-        person = await q.insert_person(site.id, now)
+        person = await q.insert_person(site.id, now, events=events)
         return Subject(person, await start_visitor(q, person, device, browser, now, make_visitor_id))
     return resume_subject(*found, device, browser, now)
 

@@ -175,12 +175,13 @@ class Queries(
     # -- persons -------------------------------------------------------------------------------
 
     async def insert_person(
-        self, site_id: int, now: float, email: str | None = None, user_id: str | None = None
+        self, site_id: int, now: float, email: str | None = None, user_id: str | None = None, *, events: int = 0
     ) -> PersonRecord:
+        """A new person; with the ids of the ``events`` the unit is about to write for it (``Conn.fetch_locked``)."""
         # The stage starts anonymous even with an identity: the caller records the
         # transition to "known" with the event that caused it.
         identified_at = now if email or user_id else None
-        person_id = await self.conn.fetchval(
+        row = await self.conn.fetch_locked(
             "INSERT INTO persons (site_id, email, user_id, stage, created_at, identified_at, last_seen_at, updated_at)"
             " VALUES (?, ?, ?, 'anonymous', ?, ?, ?, ?) RETURNING id",
             site_id,
@@ -190,9 +191,11 @@ class Queries(
             identified_at,
             now,
             now,
+            event_ids=events,
         )
+        assert row is not None
         return PersonRecord(
-            id=int(person_id),
+            id=int(row["id"]),
             site_id=site_id,
             email=email,
             user_id=user_id,
