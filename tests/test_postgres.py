@@ -4,6 +4,7 @@ with the device read, and deferred rows written together."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -114,6 +115,33 @@ async def test_the_device_read_and_a_new_person_take_the_ids_of_the_events_to_co
         assert all(isinstance(event_id, int) for event_id in taken)
         assert taken[1] == taken[0] + 1  # type: ignore[operator]
         assert taken[1] < min(stored) < max(stored) < taken[2]  # type: ignore[operator]
+
+
+async def test_ids_are_taken_once_the_device_is_locked() -> None:
+    """A unit that waited for the device's lock gets ids after those of the unit it waited for: one
+    person's events keep the order in which their units held the person."""
+    async with postgres_store() as store:
+        visitor, person = await new_device(store)
+        locked, go = asyncio.Event(), asyncio.Event()
+
+        async def first(q: Queries) -> int:
+            assert await q.device_and_person(visitor.id, visitor.site_id) is not None
+            locked.set()
+            await go.wait()
+            return (await q.insert_event(person.id, visitor.id, Incoming("page", 1.0), 1)).id
+
+        async def second(q: Queries) -> int | None:
+            assert await q.device_and_person(visitor.id, visitor.site_id, events=1) is not None
+            return await q.conn.next_event_id()
+
+        holding = asyncio.create_task(store.write(first))
+        await locked.wait()
+        waiting = asyncio.create_task(store.write(second))
+        await asyncio.sleep(0.2)  # the second unit is waiting for the lock by now
+        assert not waiting.done()
+        go.set()
+        first_id, second_id = await holding, await waiting
+        assert second_id is not None and second_id > first_id
 
 
 async def test_rows_of_several_statements_go_in_one_statement_in_their_order() -> None:
