@@ -144,13 +144,14 @@ async def test_ids_are_taken_once_the_device_is_locked() -> None:
         assert second_id is not None and second_id > first_id
 
 
-async def test_rows_of_several_statements_go_in_one_statement_in_their_order() -> None:
+@pytest.mark.parametrize("rows", [3, 12])  # in one multi-row VALUES; beyond its bound, in an executemany
+async def test_rows_of_several_statements_go_in_one_statement_in_their_order(rows: int) -> None:
     async with postgres_store() as store:
         visitor, person = await new_device(store)
 
         async def unit(q: Queries) -> None:
             event = await q.insert_event(person.id, visitor.id, Incoming("page", 1.0), 1)
-            entries = [LedgerEntry("fit", f"r{n}", event.id, "add", 1.0, n, n + 1.0, 1.0) for n in range(3)]
+            entries = [LedgerEntry("fit", f"r{n}", event.id, "add", 1.0, n, n + 1.0, 1.0) for n in range(rows)]
             await q.insert_ledger(person.id, entries)
             await q.save_scores(person.id, {"fit": 3.0, "intent": 1.0}, {"fit": 1.0})
             await q.save_person(person)
@@ -162,4 +163,4 @@ async def test_rows_of_several_statements_go_in_one_statement_in_their_order() -
             scores = await q.conn.fetchall("SELECT score, value FROM person_scores WHERE person_id = ?", person.id)
             return [row["rule_id"] for row in ledger], {row["score"]: row["value"] for row in scores}
 
-        assert await store.read(read) == (["r0", "r1", "r2"], {"fit": 3.0, "intent": 1.0})
+        assert await store.read(read) == ([f"r{n}" for n in range(rows)], {"fit": 3.0, "intent": 1.0})

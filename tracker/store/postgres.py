@@ -49,8 +49,9 @@ _TAKING_EVENT_IDS = (
 )
 # A deferred statement adding plain rows: several rows of it go in one multi-row VALUES.
 _PLAIN_INSERT = re.compile(r"^INSERT INTO \w+ \([^)]*\) VALUES (\([?, ]+\))$")
-# Parameters of a multi-row VALUES at most: the combined statement stays far below PostgreSQL's limit of 32,767.
-_MAX_ARGS = 4_000
+# Rows of a multi-row VALUES at most: a beacon call's usual few.  Each count is a statement text of its own
+# (prepared per connection, in asyncpg's cache of 100), so larger batches go in an executemany instead.
+_MAX_ROWS = 8
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -111,7 +112,7 @@ class _PgConn:
         alone: list[tuple[str, list[Sequence[Any]]]] = []
         for sql, rows in self._deferred.take().items():
             plain = _PLAIN_INSERT.match(sql)
-            if len(rows) == 1 or (plain is not None and len(rows) * len(rows[0]) <= _MAX_ARGS):
+            if len(rows) == 1 or (plain is not None and len(rows) <= _MAX_ROWS):
                 clause = sql + f", {plain[1]}" * (len(rows) - 1) if plain is not None else sql
                 combined.append((clause, [value for row in rows for value in row]))
             else:
