@@ -28,7 +28,7 @@ def test_sales_signs_in_and_opens_a_lead(context: BrowserContext, tracker: Track
                     "type": "form",
                     "name": "newsletter",
                     "url": tracker.url("/demo/"),
-                    "props": {"email": "lea@example.com"},
+                    "props": {"email": "noemie@example.com"},
                 },
             ],
         },
@@ -52,8 +52,8 @@ def test_sales_signs_in_and_opens_a_lead(context: BrowserContext, tracker: Track
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(tracker.url("/admin/leads"))
     expect(page.get_by_role("link", name="Download CSV")).to_be_visible()
-    page.get_by_role("link", name="lea@example.com").click()
-    expect(page.get_by_role("heading", name="lea@example.com")).to_be_visible()
+    page.get_by_role("link", name="noemie@example.com").click()
+    expect(page.get_by_role("heading", name="noemie@example.com")).to_be_visible()
     expect(page.locator('.lead-summary [data-score="engagement"]')).to_have_text("5")
     expect(page.locator("ul.ledger")).to_contain_text("+5 Livre blanc B")
     page.screenshot(path=str(tracker.data / "console-lead.png"), full_page=True)
