@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from tracker.domain.facts import EMAIL_EVENTS, OUTCOME_EVENT, RULE_EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.facts import OUTCOME_EVENT, RULE_EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
 from tracker.domain.outcomes import KINDS as OUTCOME_KINDS
 from tracker.domain.programme.checks import (
     ProgrammeError,
@@ -285,12 +285,10 @@ def threshold_level(state: ScoreState) -> str | None:
 
 def _fold(scoring: Scoring, result: ScoringResult, events: Iterable[Event]) -> None:
     """Apply every matching rule, in programme order, to ``result`` in place, event after event."""
-    # Locals rather than attribute look-ups: this loop runs for every event of every replay.
-    state, ledger, offered_to = result.state, result.ledger, scoring.offered
-    scores, values, flagged = scoring.scores, state.values, scoring.score_flagged
+    state = result.state
     for event in events:
-        offered = offered_to(event)
-        if not offered or (event.type in EMAIL_EVENTS and unscored(event, flagged)):
+        offered = scoring.offered(event)
+        if not offered or unscored(event, scoring.score_flagged):
             continue
         ts = event.ts
         for rule in offered:
@@ -300,23 +298,23 @@ def _fold(scoring: Scoring, result: ScoringResult, events: Iterable[Event]) -> N
             if limit.count is not None and not _allowed(limit, state.hits.get(rule.id, ()), ts):
                 continue
             name = rule.score
-            score = scores[name]
+            score = scoring.scores[name]
             if score.decay is not None:
-                _materialise_decay(score, state, ts, ledger)
-            before = values.get(name, 0.0)
-            op = rule.op
+                _materialise_decay(score, state, ts, result.ledger)
+            before = state.values.get(name, 0.0)
             # round() inline rather than _round(): this line runs for every point a replay gives.
-            after = round(rule.points if op == "set" else before + rule.points, 2) + 0.0
+            after = round(rule.points if rule.op == "set" else before + rule.points, 2) + 0.0
+            op = rule.op
             if score.max is not None and after > score.max:
                 after, op = score.max, CAPPED_OP
-            values[name] = after
+            state.values[name] = after
             # An event that arrives late must not move the decay clock backwards.
             if ts > state.last.get(name, -math.inf):
                 state.last[name] = ts
             # Points are the change, whatever the op, so summing a score's ledger gives its value.
-            ledger.append(LedgerEntry(name, rule.id, event.id, op, round(after - before, 2) + 0.0, before, after, ts))
-            if limit.count is not None:
-                _remember_hit(rule.id, limit.count, state, ts)
+            change = round(after - before, 2) + 0.0
+            result.ledger.append(LedgerEntry(name, rule.id, event.id, op, change, before, after, ts))
+            _remember_hit(rule, state, ts)
             # A level can only be newly reached at or above the lowest threshold (mql <= sql).
             lowest = score.mql if score.mql is not None else score.sql
             if lowest is not None and after >= lowest and state.reached.get(name) != LEVELS[-1]:
@@ -331,8 +329,11 @@ def _allowed(limit: Limit, hits: Sequence[float], ts: float) -> bool:
     return sum(1 for hit in hits if ts - hit < limit.window) < limit.count
 
 
-def _remember_hit(rule_id: str, count: int, state: ScoreState, ts: float) -> None:
-    hits = state.hits.setdefault(rule_id, [])
+def _remember_hit(rule: Rule, state: ScoreState, ts: float) -> None:
+    count = rule.limit.count
+    if count is None:
+        return
+    hits = state.hits.setdefault(rule.id, [])
     bisect.insort(hits, ts)
     # The latest `count` hits are all a cap ever looks at, ever or rolling.
     del hits[:-count]
