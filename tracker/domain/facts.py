@@ -106,19 +106,20 @@ class ScoreState:
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ScoreState:
         data = data or {}
-        if "s" not in data:  # stored before the short form (a row not saved since)
-            return cls(
-                values={k: float(v) for k, v in data.get("values", {}).items()},
-                last={k: float(v) for k, v in data.get("last", {}).items()},
-                hits={k: [float(t) for t in v] for k, v in data.get("hits", {}).items()},
-                reached={k: str(v) for k, v in data.get("reached", {}).items()},
-            )
-        scores = data["s"].items()
+        if "s" in data:
+            scores = data["s"].items()
+            values = {k: float(value) for k, (value, _) in scores if value is not None}
+            last = {k: float(last) for k, (_, last) in scores if last is not None}
+            hits, reached = data.get("h", {}), data.get("r", {})
+        else:  # stored before the short form (a row not saved since)
+            values = {k: float(v) for k, v in data.get("values", {}).items()}
+            last = {k: float(v) for k, v in data.get("last", {}).items()}
+            hits, reached = data.get("hits", {}), data.get("reached", {})
         return cls(
-            values={k: float(value) for k, (value, _) in scores if value is not None},
-            last={k: float(last) for k, (_, last) in scores if last is not None},
-            hits={k: [float(t) for t in v] for k, v in data.get("h", {}).items()},
-            reached={k: str(v) for k, v in data.get("r", {}).items()},
+            values=values,
+            last=last,
+            hits={k: [float(t) for t in v] for k, v in hits.items()},
+            reached={k: str(v) for k, v in reached.items()},
         )
 
 
