@@ -28,6 +28,13 @@ def test_another_statement_for_a_pending_table_must_write_the_pending_rows_first
     assert not deferred.must_flush_before("visitors", "UPDATE visitors SET b")
 
 
+def test_a_statement_waits_for_pending_rows_only_of_the_tables_it_uses() -> None:
+    deferred = Deferred()
+    deferred.add("events", "INSERT INTO events VALUES (?)", (1,))
+    assert deferred.touched_by(frozenset({"events", "urls"}))
+    assert not deferred.touched_by(frozenset({"webhooks"}))
+
+
 async def test_a_unit_reads_what_it_deferred_and_the_commit_keeps_it(tmp_path: Path, database: str | None) -> None:
     store = open_store(database or str(tmp_path / "t.db"))
     await store.open()

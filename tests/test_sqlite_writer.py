@@ -12,6 +12,7 @@ from tracker.domain.facts import Incoming
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import Queries, Store
 from tracker.store.sqlite import SqliteStore
+from tracker.store.sqlite_writer import WriterConn
 
 from .conftest import new_device
 
@@ -31,6 +32,27 @@ async def test_a_read_sees_the_rows_deferred_before_it(sqlite_store: Store) -> N
     event_id, stored = await sqlite_store.write(unit)
     assert stored == 1
     assert [e.id for e in await sqlite_store.read(lambda q: q.events_of(person.id))] == [event_id]
+
+
+async def test_a_read_of_other_tables_leaves_the_rows_deferred_and_one_through_a_view_writes_them(
+    sqlite_store: Store,
+) -> None:
+    visitor, person = await new_device(sqlite_store)
+
+    async def unit(q: Queries) -> tuple[int, int, int]:
+        assert isinstance(q.conn, WriterConn)
+        db = q.conn.db
+        event = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        written = db.total_changes
+        await q.conn.fetchval("SELECT COUNT(*) FROM webhooks")  # names none of the deferred rows' tables
+        after_other = db.total_changes - written
+        seen = await q.conn.fetchval("SELECT COUNT(*) FROM event_rows WHERE id = ?", event.id)
+        return after_other, db.total_changes - written, seen
+
+    after_other, after_view, seen = await sqlite_store.write(unit)
+    assert after_other == 0
+    assert after_view >= 1
+    assert seen == 1
 
 
 async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_twice(sqlite_store: Store) -> None:

@@ -6,7 +6,9 @@ once, and at the end of the unit or group commit.  So every statement still sees
 write.  Statements of different tables may run in another order than they were issued (only new
 rows and whole-row saves are deferred, and no trigger or foreign key links those tables); within a
 table the order holds: one statement text at a time is pending per table, another one writes the
-pending rows first.
+pending rows first.  A statement that must run at once waits for the pending rows only if it reads
+or writes one of their tables (``touched_by``): a read of the site's webhooks need not write the
+ledger rows of every unit before it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class Deferred:
     def must_flush_before(self, table: str, sql: str) -> bool:
         """Whether ``table`` has rows of another statement pending (they must be written first)."""
         return self._pending.get(table, sql) != sql
+
+    def touched_by(self, tables: frozenset[str]) -> bool:
+        """Whether a statement using ``tables`` must wait for pending rows (of one of them)."""
+        return not tables.isdisjoint(self._pending)
 
     def add(self, table: str, sql: str, row: Sequence[Any]) -> None:
         self._pending[table] = sql

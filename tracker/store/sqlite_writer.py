@@ -5,7 +5,8 @@ A beacon call writes an event, its ledger rows, a decision, its person's scores,
 the device: six statements, each paying Python's and SQLite's per-statement cost.  Those that
 nobody reads back within the unit are *deferred*: kept as rows and written with one
 ``executemany`` per statement for all the units of a group commit, before the next statement
-that must run at once (any read, any other write) and before COMMIT.  So every statement still
+that must run at once and uses one of their tables (any read, any other write: see
+``Deferred.touched_by``) and before COMMIT.  So every statement still
 sees every earlier write, and a unit's deferred rows are written inside its own savepoint when
 units run isolated (``sqlite._run_units``).
 
@@ -32,6 +33,10 @@ from tracker.store.hot_people import HotPeople
 from tracker.store.url_ids import UrlIds
 
 _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
+# What SQLite's authorizer reports as a use of a table (its second argument names the table).
+_USES_TABLE = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
+# Statement texts whose tables are kept (the store's are a few hundred).
+_TABLES_REMEMBERED = 4096
 
 
 class SqliteDialect:
@@ -61,6 +66,7 @@ class WriterConn(SqliteDialect):
         self.url_ids = url_ids
         self._deferred = Deferred()
         self._next_event_id: int | None = None
+        self._tables: dict[str, frozenset[str]] = {}
 
     async def defer(self, table: str, sql: str, *args: Any) -> None:
         if self._deferred.must_flush_before(table, sql):
@@ -103,31 +109,56 @@ class WriterConn(SqliteDialect):
         self.hot.clear()
         self.url_ids.clear()
 
-    def _now(self, sql: str) -> None:
-        """Before a statement that runs at once: everything deferred first (and ids read again if it adds events)."""
-        self.flush()
+    def _now(self, sql: str, args: Sequence[Any]) -> None:
+        """Before a statement that runs at once: everything deferred first if the statement uses a
+        table with deferred rows (and ids read again if it adds events)."""
+        if self._deferred and self._deferred.touched_by(self._tables_of(sql, args)):
+            self.flush()
         if _ADDS_EVENTS.match(sql):
             self._next_event_id = None
 
+    def _tables_of(self, sql: str, args: Sequence[Any]) -> frozenset[str]:
+        """The tables ``sql`` reads or writes, views and triggers included, as SQLite itself compiles
+        it: its authorizer is told of each while ``EXPLAIN`` prepares the statement (not run).
+        Once per statement text."""
+        tables = self._tables.get(sql)
+        if tables is None:
+            used: set[str] = set()
+
+            def note(action: int, table: str | None, _column: str | None, _db: str | None, _via: str | None) -> int:
+                if action in _USES_TABLE and table:
+                    used.add(table)
+                return sqlite3.SQLITE_OK
+
+            self.db.set_authorizer(note)
+            try:
+                self.db.execute(f"EXPLAIN {sql}", args)
+            finally:
+                self.db.set_authorizer(None)
+            if len(self._tables) >= _TABLES_REMEMBERED:
+                self._tables.clear()
+            tables = self._tables[sql] = frozenset(used)
+        return tables
+
     async def execute(self, sql: str, *args: Any) -> int:
-        self._now(sql)
+        self._now(sql, args)
         return self.db.execute(sql, args).rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self._now(sql)
+            self._now(sql, rows[0])
             self.db.executemany(sql, rows)
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        self._now(sql)
+        self._now(sql, args)
         row: Row | None = self.db.execute(sql, args).fetchone()
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        self._now(sql)
+        self._now(sql, args)
         return list(self.db.execute(sql, args).fetchall())
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        self._now(sql)
+        self._now(sql, args)
         row = self.db.execute(sql, args).fetchone()
         return None if row is None else row[0]
