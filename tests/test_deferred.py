@@ -35,6 +35,15 @@ def test_a_statement_waits_for_pending_rows_only_of_the_tables_it_uses() -> None
     assert not deferred.touched_by(frozenset({"webhooks"}))
 
 
+def test_only_saves_tells_updates_pending_from_new_rows_pending() -> None:
+    deferred = Deferred()
+    assert not deferred.only_saves("persons")
+    deferred.add("persons", "UPDATE persons SET stage = ? WHERE id = ?", ("known", 1))
+    deferred.add("events", "INSERT INTO events VALUES (?)", (1,))
+    assert deferred.only_saves("persons")
+    assert not deferred.only_saves("events")
+
+
 async def test_a_unit_reads_what_it_deferred_and_the_commit_keeps_it(tmp_path: Path, database: str | None) -> None:
     store = open_store(database or str(tmp_path / "t.db"))
     await store.open()

@@ -96,6 +96,42 @@ async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(sqlite_store
     assert [row["url"] for row in urls] == ["https://shop.test/good"] * 2
 
 
+async def test_a_new_person_does_not_wait_for_the_pending_save_of_another(sqlite_store: Store) -> None:
+    _, person = await new_device(sqlite_store)
+
+    async def unit(q: Queries) -> tuple[int, int]:
+        assert isinstance(q.conn, WriterConn)
+        before = q.conn.db.total_changes
+        changed = person.copy()
+        changed.stage = "known"
+        await q.save_person(changed)
+        added = await q.insert_person(person.site_id, 1.0)
+        return q.conn.db.total_changes - before, added.id
+
+    changes, added = await sqlite_store.write(unit)
+    assert changes == 1  # the insert alone: the save was still pending
+    stages = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT id, stage FROM persons ORDER BY id"))
+    assert [(row["id"], row["stage"]) for row in stages] == [(person.id, "known"), (added, "anonymous")]
+
+
+async def test_a_new_person_taking_the_e_mail_a_pending_save_takes_fails_as_if_after_it(sqlite_store: Store) -> None:
+    _, person = await new_device(sqlite_store)
+
+    async def save(q: Queries) -> None:
+        changed = person.copy()
+        changed.email = "marc@example.com"
+        await q.save_person(changed)
+
+    async def insert(q: Queries) -> int:
+        return (await q.insert_person(person.site_id, 1.0, email="marc@example.com")).id
+
+    saved, inserted = await asyncio.gather(sqlite_store.write(save), sqlite_store.write(insert), return_exceptions=True)
+    assert saved is None
+    assert isinstance(inserted, sqlite3.IntegrityError)
+    emails = await sqlite_store.read(lambda q: q.conn.fetchall("SELECT id, email FROM persons ORDER BY id"))
+    assert [(row["id"], row["email"]) for row in emails] == [(person.id, "marc@example.com")]
+
+
 async def test_saves_of_one_person_in_one_commit_end_as_the_last(sqlite_store: Store) -> None:
     visitor, person = await new_device(sqlite_store)
 

@@ -30,6 +30,11 @@ class Deferred:
         """Whether ``table`` has rows of another statement pending (they must be written first)."""
         return self._pending.get(table, sql) != sql
 
+    def only_saves(self, table: str) -> bool:
+        """Whether ``table``'s pending rows are all saves (UPDATEs) of rows that exist already."""
+        sql = self._pending.get(table)
+        return sql is not None and sql.lstrip()[:6].upper() == "UPDATE"
+
     def touched_by(self, tables: frozenset[str]) -> bool:
         """Whether a statement using ``tables`` must wait for pending rows (of one of them)."""
         return not tables.isdisjoint(self._pending)

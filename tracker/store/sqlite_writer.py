@@ -33,6 +33,10 @@ from tracker.store.hot_people import HotPeople
 from tracker.store.url_ids import UrlIds
 
 _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
+# One row of plain values (no subquery, no upsert), at most returning its own columns.
+_ADDS_A_ROW = re.compile(
+    r"\s*INSERT\s+INTO\s+(\w+)\s*\([^()]*\)\s*VALUES\s*\([^()]*\)(?:\s*RETURNING\s+[\w\s,]+)?\s*$", re.IGNORECASE
+)
 # What SQLite's authorizer reports as a use of a table (its second argument names the table).
 _USES_TABLE = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
 # Statement texts whose tables are kept (the store's are a few hundred).
@@ -112,10 +116,24 @@ class WriterConn(SqliteDialect):
     def _now(self, sql: str, args: Sequence[Any]) -> None:
         """Before a statement that runs at once: everything deferred first if the statement uses a
         table with deferred rows (and ids read again if it adds events)."""
-        if self._deferred and self._deferred.touched_by(self._tables_of(sql, args)):
+        if self._deferred and self._deferred.touched_by(self._uses(sql, args)):
             self.flush()
         if _ADDS_EVENTS.match(sql):
             self._next_event_id = None
+
+    def _uses(self, sql: str, args: Sequence[Any]) -> frozenset[str]:
+        """The tables whose deferred rows ``sql`` must come after.
+
+        A new row (a new visitor's device and person) need not wait for the pending saves of other
+        rows of its table: a save is an UPDATE of a row that exists already, so it cannot be the
+        new one.  Should the new row take a unique value a pending save is about to take, the save
+        fails when written and the batch runs again a unit at a time, as if in sequence.
+        """
+        tables = self._tables_of(sql, args)
+        added = _ADDS_A_ROW.match(sql)
+        if added is not None and self._deferred.only_saves(added[1]):
+            return tables - {added[1]}
+        return tables
 
     def _tables_of(self, sql: str, args: Sequence[Any]) -> frozenset[str]:
         """The tables ``sql`` reads or writes, views and triggers included, as SQLite itself compiles
