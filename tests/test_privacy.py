@@ -324,7 +324,7 @@ async def marc_on_two_devices(server: Server) -> tuple[int, int]:
     """Marc browses anonymously on a laptop, signs up on his phone, then identifies on the laptop:
     the laptop's anonymous person is merged into him.  Returns (Marc's id, the merged-away id)."""
     laptop, phone = server.beacon(), server.beacon()
-    await laptop.page("/demo/")
+    await laptop.page("/demo/", title="Accueil")
     await laptop.download("/demo/files/livre-blanc-a.pdf")
     await laptop.download("/demo/files/livre-blanc-b.pdf")
     merged_away = (await server.api(f"/api/visitors/{laptop.vid}"))["person_id"]
@@ -373,6 +373,7 @@ async def test_export_holds_everything_about_the_person(server: Server) -> None:
     assert len(data["visitors"]) == 2 and {row["person_id"] for row in data["visitors"]} == {marc}
     assert len(data["events"]) == 8  # every event of both devices, not a page of them
     assert data["events"][1]["props"] == {"page": BASE + "/demo/"}  # JSON columns come decoded
+    assert data["events"][0]["props"] == {"title": "Accueil"} and "title" not in data["events"][0]  # as sent
     assert data["aliases"] == [{"old_id": merged_away, "person_id": marc, "merged_at": START}]
     assert data["ledger"] and data["stages"] and data["decisions"] and data["person_scores"]
     assert await privacy_call(server, "GET", "/api/people", email="MARC@example.com") == export
@@ -410,16 +411,22 @@ async def test_erasure_leaves_no_trace_of_the_urls_only_the_person_visited(serve
     or as a referrer; one that someone else's event names too stays, whichever way it names it."""
     secret_page, secret_referrer = BASE + "/demo/?email=x@y.example", "https://mail.example/?to=x@y.example"
     marc, elodie = server.beacon(), server.beacon()
-    await marc.send({"type": "page", "url": secret_page, "ref": secret_referrer})
-    await marc.send({"type": "page", "url": BASE + "/demo/blog/", "ref": BASE + "/demo/tarifs"})
-    await elodie.send({"type": "page", "url": BASE + "/demo/tarifs", "ref": BASE + "/demo/blog/"})
+    await marc.send({"type": "page", "url": secret_page, "ref": secret_referrer, "title": "Devis de x@y.example"})
+    await marc.send(
+        {"type": "page", "url": BASE + "/demo/blog/", "ref": BASE + "/demo/tarifs", "title": "Lu par m-7f3"}
+    )
+    await elodie.send({"type": "page", "url": BASE + "/demo/tarifs", "ref": BASE + "/demo/blog/", "title": "Tarifs"})
     marc_id = (await server.person_of(marc))["id"]
-    assert await occurrences(server, "x@y.example") == ["urls.text"]
+    assert await occurrences(server, "x@y.example") == ["urls.text", "urls.title"]  # a title goes with its page
 
     await privacy_call(server, "DELETE", f"/api/people/{marc_id}")
-    assert await occurrences(server, "x@y.example") == []
+    assert await occurrences(server, "x@y.example") == [] and await occurrences(server, "m-7f3") == []
     [event] = (await server.person_of(elodie))["timeline"]
-    assert (event["url"], event["referrer"]) == (BASE + "/demo/tarifs", BASE + "/demo/blog/")
+    assert (event["url"], event["referrer"], event["props"]) == (
+        BASE + "/demo/tarifs",
+        BASE + "/demo/blog/",
+        {"title": "Tarifs"},
+    )
     assert await server.count("urls") == 2
 
 

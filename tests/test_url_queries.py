@@ -18,8 +18,8 @@ from .conftest import new_device
 SHOP = "https://shop.test"
 
 
-def _page(url: str, referrer: str = "") -> Incoming:
-    return Incoming("page", 1.0, url=SHOP + url, referrer=referrer and SHOP + referrer)
+def _page(url: str, referrer: str = "", **props: object) -> Incoming:
+    return Incoming("page", 1.0, url=SHOP + url, referrer=referrer and SHOP + referrer, props=props)
 
 
 @contextlib.asynccontextmanager
@@ -62,6 +62,10 @@ async def _urls(store: Store) -> list[str]:
 
 async def _pages_of(store: Store, person_id: int) -> list[tuple[str, str]]:
     return [(e.url, e.referrer) for e in await store.read(lambda q: q.events_of(person_id))]
+
+
+async def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in await store.read(lambda q: q.conn.fetchall(sql))]
 
 
 async def _dangling(store: Store) -> int:
@@ -113,13 +117,14 @@ async def test_deleting_events_deletes_the_urls_no_other_event_names(tmp_path: P
     async with _instances(tmp_path, database, 1) as [store]:
         gone = await new_device(store)
         kept = await _person(store, gone[0].site_id, "v2")
-        await _visit(store, gone, _page("/secret?email=x@y.example", "/shared-as-referrer"), _page("/shared-as-page"))
+        secret = _page("/secret?email=x@y.example", "/shared-as-referrer", title="Devis de x@y.example")
+        await _visit(store, gone, secret, _page("/shared-as-page"))
         await _visit(store, kept, _page("/shared-as-page", "/x"), _page("/x", "/shared-as-referrer"))
         await store.write(lambda q: q.delete_persons([gone[1].id]))
         assert await _urls(store) == [SHOP + u for u in ("/shared-as-page", "/shared-as-referrer", "/x")]
-        # And again, through a URL the deleted person's events remembered: stored anew.
-        await _visit(store, kept, _page("/secret?email=x@y.example"))
-        assert (SHOP + "/secret?email=x@y.example", "") in await _pages_of(store, kept[1].id)
+        # And again, through a URL (and title) the deleted person's events remembered: stored anew.
+        await _visit(store, kept, secret)
+        assert (SHOP + "/secret?email=x@y.example", SHOP + "/shared-as-referrer") in await _pages_of(store, kept[1].id)
         assert await _dangling(store) == 0
 
 
@@ -127,10 +132,10 @@ async def test_a_url_another_instance_deleted_is_stored_again(tmp_path: Path, da
     async with _instances(tmp_path, database, 2) as [writing, erasing]:
         gone = await new_device(writing)
         other = await _person(writing, gone[0].site_id, "v2")
-        await _visit(writing, gone, _page("/only-theirs"))  # remembered by the writing instance
+        await _visit(writing, gone, _page("/only-theirs", title="Theirs"))  # remembered by the writing instance
         await erasing.write(lambda q: q.delete_persons([gone[1].id]))
         assert await _urls(writing) == []
-        await _visit(writing, other, _page("/only-theirs"))
+        await _visit(writing, other, _page("/only-theirs", title="Theirs"))
         assert await _pages_of(writing, other[1].id) == [(SHOP + "/only-theirs", "")]
         assert await _dangling(writing) == 0
 
@@ -152,3 +157,41 @@ async def test_events_racing_an_erasure_end_as_if_one_ran_after_the_other(tmp_pa
         assert await _pages_of(writing, survivor[1].id) == pages
         assert await _urls(writing) == sorted(url for pair in pages for url in pair)
         assert await _dangling(writing) == 0
+
+
+async def test_a_title_is_stored_once_with_its_address_and_read_back_in_props(
+    tmp_path: Path, database: str | None
+) -> None:
+    async with _instances(tmp_path, database, 1) as [store]:
+        device = await new_device(store)
+        await _visit(
+            store,
+            device,
+            _page("/a", title="Accueil", x=1),
+            _page("/a", title="Accueil"),
+            _page("/a", title="Home"),  # the same address under another title: another pair
+            _page("/b", "/a", title=42),  # a title that is not a page title's text stays a prop
+            _page("/c", title=""),
+        )
+        events = await store.read(lambda q: q.events_of(device[1].id))
+        assert [dict(e.props) for e in events] == [
+            {"x": 1, "title": "Accueil"},
+            {"title": "Accueil"},
+            {"title": "Home"},
+            {"title": 42},
+            {"title": ""},
+        ]
+        stored = await _rows(store, "SELECT props FROM events ORDER BY id")
+        assert stored == [('{"x":1}',), ("{}",), ("{}",), ('{"title":42}',), ('{"title":""}',)]
+        pairs = await _rows(store, "SELECT text, title FROM urls ORDER BY text, title")
+        assert pairs == [
+            (SHOP + "/a", ""),
+            (SHOP + "/a", "Accueil"),
+            (SHOP + "/a", "Home"),
+            (SHOP + "/b", ""),
+            (SHOP + "/c", ""),
+        ]
+        timeline = await store.read(lambda q: q.timeline(device[1].id, 10))
+        assert [event["props"] for event in reversed(timeline)] == [dict(e.props) for e in events]
+        await store.write(lambda q: q.delete_persons([device[1].id]))
+        assert await _rows(store, "SELECT text, title FROM urls") == []

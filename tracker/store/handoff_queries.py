@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from tracker.store.conn import Conn, Row
+from tracker.store.rows import props_of_row
 
 _ASSIGNMENT = "id, person_id, route_id, queue, owner, reason, actor, ts"
 _DELIVERY = (
@@ -243,7 +244,7 @@ class HandoffQueries:
             return []
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
-            "SELECT id, person_id, visitor_id, ts, type, name, url, referrer, props, visit FROM event_rows"
+            "SELECT id, person_id, visitor_id, ts, type, name, url, referrer, props, title, visit FROM event_rows"
             f" WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
             *person_ids,
         )
@@ -255,7 +256,7 @@ class HandoffQueries:
                 "name": row["name"],
                 "url": row["url"],
                 "referrer": row["referrer"],
-                "props": orjson.loads(row["props"]) if row["props"] else {},
+                "props": props_of_row(row),
                 "visit": int(row["visit"]),
                 "ts": float(row["ts"]),
                 "device": row["visitor_id"],

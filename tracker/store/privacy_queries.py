@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from tracker.store.conn import Conn, Row
+from tracker.store.rows import with_title
 from tracker.store.url_queries import delete_unused_urls, urls_of_events
 
 # (table, column) pairs.  persons comes last: while a batch is being deleted no row
@@ -35,7 +36,7 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("account_members", "person_id"),
     ("persons", "id"),
 )
-# Where a table is read for an export when not from itself: events name their URLs by id.
+# Where a table is read for an export when not from itself: events name their URLs (and titles) by id.
 _READ_FROM = {"events": "event_rows"}
 # Columns stored as JSON text, decoded in an export so it reads as one JSON document.
 _JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail", "data", "new_value", "old_value"})
@@ -124,6 +125,8 @@ class PrivacyQueries:
                 f"SELECT * FROM {_READ_FROM.get(table, table)} WHERE {column} = ? ORDER BY 1", person_id
             )
             found[table] = [_decoded(row) for row in rows]
+        for event in found["events"]:
+            with_title(event["props"], event.pop("title"))
         return found
 
     async def delete_persons(self, person_ids: Sequence[int]) -> dict[str, int]:

@@ -38,6 +38,7 @@ from tracker.store.rows import (
     loads,
     person_of_row,
     site_of_row,
+    split_title,
     timeline_event_of_row,
     visitor_of_row,
 )
@@ -315,7 +316,8 @@ class Queries(
         as text (a person's scoring state); scoring gets the stored time, so a replay agrees.
         """
         ts = round(incoming.ts, 3)
-        url_id, referrer_id = await url_ids(self.conn, incoming.url, incoming.referrer)
+        props, title = split_title(incoming.props)
+        url_id, referrer_id = await url_ids(self.conn, (incoming.url, title), (incoming.referrer, ""))
         values = (
             person_id,
             visitor_id,
@@ -324,7 +326,7 @@ class Queries(
             incoming.name,
             url_id,
             referrer_id,
-            dumps(incoming.props),
+            dumps(props),
             visit,
         )
         event_id = await self.conn.next_event_id()

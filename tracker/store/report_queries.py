@@ -46,7 +46,7 @@ class ReportQueries:
             "SELECT COALESCE(u.text, '') AS url, SUM(l.points) AS points, COUNT(DISTINCT l.person_id) AS people"
             " FROM ledger l CROSS JOIN persons p CROSS JOIN events e LEFT JOIN urls u ON u.id = e.url_id"
             " WHERE e.id = l.event_id AND p.id = l.person_id AND l.ts >= ? AND l.points > 0 AND p.site_id = ?"
-            " GROUP BY u.text ORDER BY points DESC, url LIMIT ?",
+            " GROUP BY COALESCE(u.text, '') ORDER BY points DESC, url LIMIT ?",
             since,
             site_id,
             limit,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ PERSON_COLUMNS = (
 VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot"
 
 
-EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, visit"
+EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, title, visit"
 
 
 def dumps(value: Any) -> str:
@@ -53,6 +53,27 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | bytes | None) -> Any:
     return orjson.loads(text) if text else {}
+
+
+def split_title(props: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """An event's props as stored, and the page title they carry ('' if none): a title is stored once
+    with its page's address (the ``urls`` table), not in each event's props."""
+    title = props.get("title")
+    if type(title) is not str or not title:
+        return props, ""
+    return {key: value for key, value in props.items() if key != "title"}, title
+
+
+def with_title(props: dict[str, Any], title: str) -> dict[str, Any]:
+    """Stored props with their page's title (``event_rows.title``) back where every reader finds it."""
+    if title:
+        props["title"] = title
+    return props
+
+
+def props_of_row(row: Row) -> dict[str, Any]:
+    """The props of an ``event_rows`` row, its title in them."""
+    return with_title(loads(row["props"]), row["title"])
 
 
 def dicts(rows: Iterable[Row]) -> list[dict[str, Any]]:
@@ -112,7 +133,7 @@ def event_of_row(row: Row) -> Event:
         name=row["name"],
         url=row["url"],
         referrer=row["referrer"],
-        props=loads(row["props"]),
+        props=props_of_row(row),
         visit=int(row["visit"]),
     )
 
@@ -125,7 +146,7 @@ def timeline_event_of_row(row: Row) -> dict[str, Any]:
         "name": row["name"],
         "url": row["url"],
         "referrer": row["referrer"],
-        "props": loads(row["props"]),
+        "props": props_of_row(row),
         "visit": int(row["visit"]),
         "ts": float(row["ts"]),
         "device": row["visitor_id"],

@@ -50,7 +50,7 @@ _FORGET_CHANGED_ROWS = (
     " created_at, last_seen_at, bot ON visitors BEGIN SELECT forget_visitor(OLD.id); END",
     "CREATE TEMP TRIGGER hot_visitor_deleted AFTER DELETE ON visitors BEGIN SELECT forget_visitor(OLD.id); END",
     # A URL deleted (its last event erased) must not be named again by a remembered id (``url_ids``).
-    "CREATE TEMP TRIGGER url_deleted AFTER DELETE ON urls BEGIN SELECT forget_url(OLD.text); END",
+    "CREATE TEMP TRIGGER url_deleted AFTER DELETE ON urls BEGIN SELECT forget_url(OLD.text, OLD.title); END",
 )
 
 
@@ -118,7 +118,7 @@ class SqliteStore(Store):
         db.execute("PRAGMA busy_timeout=0")
         db.create_function("forget_person", 1, self.hot.forget_person)
         db.create_function("forget_visitor", 1, self.hot.forget_visitor)
-        db.create_function("forget_url", 1, self.url_ids.forget)
+        db.create_function("forget_url", 2, self.url_ids.forget)
         for trigger in _FORGET_CHANGED_ROWS:
             db.execute(trigger)
         self._db = db

@@ -54,7 +54,7 @@ class TimelineQueries:
     async def events_during(self, person_id: int, start: float, end: float) -> list[dict[str, Any]]:
         """The person's events from ``start`` to ``end`` inclusive, oldest first."""
         rows = await self.conn.fetchall(
-            "SELECT id, visitor_id, ts, type, name, url, referrer, props, visit FROM event_rows"
+            "SELECT id, visitor_id, ts, type, name, url, referrer, props, title, visit FROM event_rows"
             " WHERE person_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, id",
             person_id,
             start,
@@ -65,7 +65,7 @@ class TimelineQueries:
     async def outcomes_of(self, person_id: int) -> list[dict[str, Any]]:
         """Every outcome recorded for the person, oldest first (the calibration reports read these)."""
         rows = await self.conn.fetchall(
-            "SELECT id, visitor_id, ts, type, name, url, referrer, props, visit FROM event_rows"
+            "SELECT id, visitor_id, ts, type, name, url, referrer, props, title, visit FROM event_rows"
             " WHERE person_id = ? AND type = ? ORDER BY ts, id",
             person_id,
             OUTCOME_EVENT,
@@ -78,7 +78,7 @@ class TimelineQueries:
             return {}
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
-            "SELECT person_id, id, visitor_id, ts, type, name, url, referrer, props, visit FROM event_rows"
+            "SELECT person_id, id, visitor_id, ts, type, name, url, referrer, props, title, visit FROM event_rows"
             f" WHERE person_id IN ({marks}) AND type = ? ORDER BY person_id, ts, id",
             *person_ids,
             OUTCOME_EVENT,

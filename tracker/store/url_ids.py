@@ -1,5 +1,5 @@
 """Ids of stored URLs (the ``urls`` table) remembered per process, so an event naming a known page
-costs no statement to find its id.
+costs no statement to find its id.  A row is an (address, title) pair: that pair is the key.
 
 An id is only ever a row's: ids are never reused (AUTOINCREMENT, identity), so a remembered id
 can at worst name a row that is gone, never another URL.  It is gone when erasure or the purge
@@ -15,32 +15,35 @@ deleted the last event naming it, and forgotten then:
 
 from __future__ import annotations
 
-# A URL is ~60 bytes and its entry ~200 in memory: about 4 MB at most.
+# A URL is ~60 bytes, a title ~30, and their entry ~300 in memory: about 6 MB at most.
 CAPACITY = 20_000
+# (address, title): a referrer's, or an untitled page's, title is "".
+UrlKey = tuple[str, str]
 
 
 class UrlIds:
     def __init__(self, capacity: int = CAPACITY, *, behind: UrlIds | None = None) -> None:
         """``behind``: the ids a PostgreSQL unit's own sit in front of until ``settle``."""
         self.capacity = capacity
-        self._ids: dict[str, int] = {}
+        self._ids: dict[UrlKey, int] = {}
         self._behind = behind
 
-    def get(self, text: str) -> int | None:
-        found = self._ids.get(text)
+    def get(self, key: UrlKey) -> int | None:
+        found = self._ids.get(key)
         if found is None and self._behind is not None:
-            return self._behind.get(text)
+            return self._behind.get(key)
         return found
 
-    def remember(self, text: str, url_id: int) -> None:
+    def remember(self, key: UrlKey, url_id: int) -> None:
         # Popped first so that a remembered entry moves to the end: the oldest go first.
-        self._ids.pop(text, None)
-        self._ids[text] = url_id
+        self._ids.pop(key, None)
+        self._ids[key] = url_id
         if len(self._ids) > self.capacity:
             del self._ids[next(iter(self._ids))]
 
-    def forget(self, text: str) -> None:
-        self._ids.pop(text, None)
+    def forget(self, text: str, title: str) -> None:
+        """The row (``text``, ``title``) was deleted (called by SQLite's trigger with its columns)."""
+        self._ids.pop((text, title), None)
 
     def clear(self) -> None:
         self._ids.clear()
@@ -48,8 +51,8 @@ class UrlIds:
     def settle(self) -> None:
         """The unit's transaction committed: its ids are everyone's now."""
         if self._behind is not None:
-            for text, url_id in self._ids.items():
-                self._behind.remember(text, url_id)
+            for key, url_id in self._ids.items():
+                self._behind.remember(key, url_id)
         self._ids.clear()
 
     def __len__(self) -> int:

@@ -1,9 +1,11 @@
-"""SQL for the ``urls`` table: each page address or referrer stored once, events naming it by id.
+"""SQL for the ``urls`` table: each page address (with its title) or referrer stored once, events
+naming it by id.
 
 Events are read through the ``event_rows`` view, which joins the texts back; only writing an
 event (``url_ids``) and deleting events (``urls_of_events``, then ``delete_unused_urls``) deal
-with ids.  A URL may hold personal data in its query string, so a URL no event names any more
-goes with the last event that named it (erasure, the purge, a bot's events).
+with ids.  A URL may hold personal data in its query string, a title in its text ("Your order,
+Marc"), so a row no event names any more goes with the last event that named it (erasure, the
+purge, a bot's events).
 """
 
 from __future__ import annotations
@@ -12,48 +14,53 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.store.conn import Conn
+from tracker.store.url_ids import UrlKey
 
 # Ids per DELETE: far below either database's limit of parameters.
 _IDS_PER_STATEMENT = 500
+# No address and no title: no row, the event's url_id is NULL.
+_NONE: UrlKey = ("", "")
 
 
-async def url_ids(conn: Conn, *texts: str) -> list[int | None]:
-    """The id of each text (None for ""), adding the URLs not stored yet.
+async def url_ids(conn: Conn, *keys: UrlKey) -> list[int | None]:
+    """The id of each (address, title) pair (None for ("", "")), adding the pairs not stored yet.
 
     Remembered ids cost nothing; the others one SELECT, and one INSERT for those new.
     """
     known = conn.url_ids
-    found: dict[str, int] = {}
-    missing: list[str] = []
-    for text in texts:
-        url_id = known.get(text) if known is not None and text else None
+    found: dict[UrlKey, int] = {}
+    missing: list[UrlKey] = []
+    for key in keys:
+        url_id = known.get(key) if known is not None and key != _NONE else None
         if url_id is not None:
-            found[text] = url_id
-        elif text and text not in missing:
-            missing.append(text)
+            found[key] = url_id
+        elif key != _NONE and key not in missing:
+            missing.append(key)
     while missing:
         found.update(await _stored(conn, missing))
-        new = [text for text in missing if text not in found]
+        new = [key for key in missing if key not in found]
         if new:
             rows = await conn.fetchall(
-                "INSERT INTO urls (text) VALUES "
-                + ", ".join("(?)" for _ in new)
-                + " ON CONFLICT (text) DO NOTHING RETURNING id, text",
-                *new,
+                "INSERT INTO urls (text, title) VALUES "
+                + ", ".join("(?, ?)" for _ in new)
+                + " ON CONFLICT (text, title) DO NOTHING RETURNING id, text, title",
+                *(part for key in new for part in key),
             )
-            found.update((row["text"], int(row["id"])) for row in rows)
+            found.update(((row["text"], row["title"]), int(row["id"])) for row in rows)
         # On PostgreSQL another instance may have added one meanwhile: the next SELECT sees it.
-        missing = [text for text in missing if text not in found]
+        missing = [key for key in missing if key not in found]
     if known is not None:
-        for text, url_id in found.items():
-            known.remember(text, url_id)
-    return [found[text] if text else None for text in texts]
+        for key, url_id in found.items():
+            known.remember(key, url_id)
+    return [None if key == _NONE else found[key] for key in keys]
 
 
-async def _stored(conn: Conn, texts: Sequence[str]) -> dict[str, int]:
-    marks = ", ".join("?" for _ in texts)
-    rows = await conn.fetchall(f"SELECT id, text FROM urls WHERE text IN ({marks})", *texts)
-    return {row["text"]: int(row["id"]) for row in rows}
+async def _stored(conn: Conn, keys: Sequence[UrlKey]) -> dict[UrlKey, int]:
+    pairs = " OR ".join("(text = ? AND title = ?)" for _ in keys)
+    rows = await conn.fetchall(
+        f"SELECT id, text, title FROM urls WHERE {pairs}", *(part for key in keys for part in key)
+    )
+    return {(row["text"], row["title"]): int(row["id"]) for row in rows}
 
 
 async def urls_of_events(conn: Conn, where: str, *args: Any) -> list[int]:
