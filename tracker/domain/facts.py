@@ -7,7 +7,7 @@ Times are POSIX seconds (float) everywhere: the clock is injected, never read he
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -182,24 +182,36 @@ class CampaignMemory:
     closed: float | None = None
     converted: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "impressions": self.impressions,
-            "last_impression": self.last_impression,
-            "sessions": self.sessions,
-            "closed": self.closed,
-            "converted": self.converted,
-        }
+    def to_json(self) -> list[Any]:
+        """The stored form, ``[impressions, last_impression, sessions, closed, converted]`` with times to the
+        millisecond and the trailing ones still at their default dropped: most memories end at ``sessions``."""
+        stored = [self.impressions, _ms(self.last_impression), self.sessions, _ms(self.closed), _ms(self.converted)]
+        while stored and stored[-1] == _MEMORY_DEFAULTS[len(stored) - 1]:
+            stored.pop()
+        return stored
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CampaignMemory:
+    def from_json(cls, data: Sequence[Any] | Mapping[str, Any]) -> CampaignMemory:
+        if isinstance(data, Mapping):  # stored before the short form (a row not saved since)
+            data = [data.get(key, default) for key, default in zip(_MEMORY_KEYS, _MEMORY_DEFAULTS, strict=True)]
+        impressions, last_impression, sessions, closed, converted = [*data, *_MEMORY_DEFAULTS[len(data) :]]
         return cls(
-            impressions=int(data.get("impressions", 0)),
-            last_impression=data.get("last_impression"),
-            sessions=list(data.get("sessions", [])),
-            closed=data.get("closed"),
-            converted=data.get("converted"),
+            impressions=int(impressions),
+            last_impression=last_impression,
+            sessions=list(sessions),
+            closed=closed,
+            converted=converted,
         )
+
+
+# A campaign memory's fields in their stored order, and the value each has when nothing happened.
+_MEMORY_KEYS = ("impressions", "last_impression", "sessions", "closed", "converted")
+_MEMORY_DEFAULTS: tuple[Any, ...] = (0, None, [], None, None)
+
+
+def _ms(ts: float | None) -> float | None:
+    """A time to the millisecond, as events are stored (a held-out impression is timed by the server clock)."""
+    return None if ts is None else round(ts, 3)
 
 
 @value
