@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tracker.domain.decisions import (
     MAX_SESSIONS,
@@ -25,6 +27,8 @@ SCORES = ("engagement", "fit", "general", "medical")
 DAY = 86400.0
 NOW = 1_700_000_000.0
 SESSION = "v1:3"
+# Times as stored: to the millisecond, or absent.
+_TIMES = st.none() | st.floats(0, 4e9).map(lambda t: round(t, 3))
 SEED_GRID = Path(__file__).resolve().parent.parent / "examples" / "seed-programme.toml"
 
 
@@ -343,6 +347,42 @@ def test_close_and_conversion_keep_the_latest_time() -> None:
     after = record_feedback(after, feedback("close", NOW - 50, campaign="c"), SESSION) or {}
     after = record_feedback(after, feedback("conversion", NOW + 9, campaign="c"), SESSION) or {}
     assert after == {"c": CampaignMemory(closed=NOW, converted=NOW + 9)}
+
+
+@given(
+    impressions=st.integers(0, 50),
+    last_impression=_TIMES,
+    sessions=st.lists(st.sampled_from(["v1:1", "v1:2", "v2:1"]), max_size=3, unique=True),
+    closed=_TIMES,
+    converted=_TIMES,
+)
+def test_a_campaign_memory_reads_back_as_stored_in_its_short_form(
+    impressions: int,
+    last_impression: float | None,
+    sessions: list[str],
+    closed: float | None,
+    converted: float | None,
+) -> None:
+    memory = CampaignMemory(impressions, last_impression, sessions, closed, converted)
+    stored = orjson.dumps(memory.to_json())
+    assert CampaignMemory.from_json(orjson.loads(stored)) == memory
+    assert b"impressions" not in stored and b"null]" not in stored and b"[]]" not in stored
+
+
+def test_a_campaign_memory_drops_what_never_happened_and_keeps_times_to_the_millisecond() -> None:
+    seen = CampaignMemory(impressions=1, last_impression=NOW + 0.1234567, sessions=[SESSION])
+    assert seen.to_json() == [1, NOW + 0.123, [SESSION]]
+    assert CampaignMemory(closed=NOW).to_json() == [0, None, [], NOW]
+    assert CampaignMemory().to_json() == []
+    assert CampaignMemory.from_json([]) == CampaignMemory()
+
+
+def test_a_campaign_memory_stored_before_the_short_form_still_reads() -> None:
+    old = {"impressions": 2, "last_impression": NOW, "sessions": ["v1:1", "v1:2"], "closed": None, "converted": NOW}
+    memory = CampaignMemory(impressions=2, last_impression=NOW, sessions=["v1:1", "v1:2"], converted=NOW)
+    assert CampaignMemory.from_json(old) == memory
+    assert CampaignMemory.from_json({"closed": NOW}) == CampaignMemory(closed=NOW)
+    assert memory.to_json() == [2, NOW, ["v1:1", "v1:2"], None, NOW]
 
 
 @pytest.mark.parametrize(

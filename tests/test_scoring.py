@@ -929,4 +929,29 @@ def test_a_score_state_reads_back_as_stored_in_its_short_form(
 def test_a_score_state_stored_before_the_short_form_still_reads() -> None:
     old = {"values": {"fit": 5.0}, "last": {"fit": 10.5}, "hits": {"wp-a": [10.5]}, "reached": {"fit": "mql"}}
     assert ScoreState.from_json(old) == ScoreState({"fit": 5.0}, {"fit": 10.5}, {"wp-a": [10.5]}, {"fit": "mql"})
-    assert ScoreState.from_json(old).to_json() == {"s": {"fit": [5, 10.5]}, "h": {"wp-a": [10.5]}, "r": {"fit": "mql"}}
+    assert ScoreState.from_json(old).to_json() == {
+        "t": 10.5,
+        "s": {"fit": [5, 0]},
+        "h": {"wp-a": [0]},
+        "r": {"fit": "mql"},
+    }
+
+
+def test_a_score_state_counts_its_times_from_the_earliest() -> None:
+    state = ScoreState(
+        {"fit": 5.0, "general": 2.5}, {"fit": 1_796_479_205.121}, {"wp-a": [1_796_479_205.121, 1_796_565_605.5]}
+    )
+    assert state.to_json() == {
+        "t": 1_796_479_205.121,
+        "s": {"fit": [5, 0], "general": [2.5, None]},
+        "h": {"wp-a": [0, 86400.379]},
+    }
+    assert ScoreState({"fit": 5.0}).to_json() == {"s": {"fit": [5, None]}}
+
+
+def test_a_score_state_stored_with_absolute_times_still_reads() -> None:
+    # The short form as first stored, before times were counted from "t".
+    first = {"s": {"fit": [5, 1_796_479_205.121]}, "h": {"wp-a": [1_796_479_205.121]}}
+    assert ScoreState.from_json(first) == ScoreState(
+        {"fit": 5.0}, {"fit": 1_796_479_205.121}, {"wp-a": [1_796_479_205.121]}
+    )

@@ -7,7 +7,7 @@ Times are POSIX seconds (float) everywhere: the clock is injected, never read he
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -93,12 +93,21 @@ class ScoreState:
 
     def to_json(self) -> dict[str, Any]:
         """The stored form, the largest part of a person's row: short keys, each score's value and decay
-        clock together (``[value, last]``, either null if absent), whole values as integers, nothing empty."""
-        data: dict[str, Any] = {
-            "s": {name: [_short(self.values.get(name)), self.last.get(name)] for name in {**self.values, **self.last}}
+        clock together (``[value, last]``, either null if absent), whole values as integers, nothing empty.
+        Times are to the millisecond (as events are stored) and counted from the earliest one (``t``): most
+        are seconds or days after it, a few digits where each would take fourteen."""
+        times = [*self.last.values(), *(ts for hits in self.hits.values() for ts in hits)]
+        base = round(min(times), 3) if times else 0.0
+
+        def since(ts: float | None) -> float | None:
+            return None if ts is None else _short(round(ts - base, 3))
+
+        data: dict[str, Any] = {"t": base} if times else {}
+        data["s"] = {
+            name: [_short(self.values.get(name)), since(self.last.get(name))] for name in {**self.values, **self.last}
         }
         if self.hits:
-            data["h"] = self.hits
+            data["h"] = {rule: [since(ts) for ts in hits] for rule, hits in self.hits.items()}
         if self.reached:
             data["r"] = self.reached
         return data
@@ -109,16 +118,18 @@ class ScoreState:
         if "s" in data:
             scores = data["s"].items()
             values = {k: float(value) for k, (value, _) in scores if value is not None}
-            last = {k: float(last) for k, (_, last) in scores if last is not None}
+            last = {k: last for k, (_, last) in scores if last is not None}
             hits, reached = data.get("h", {}), data.get("r", {})
         else:  # stored before the short form (a row not saved since)
             values = {k: float(v) for k, v in data.get("values", {}).items()}
-            last = {k: float(v) for k, v in data.get("last", {}).items()}
+            last = data.get("last", {})
             hits, reached = data.get("hits", {}), data.get("reached", {})
+        # Times stored before they were counted from ``t`` are absolute: counted from 0.
+        base = float(data.get("t", 0))
         return cls(
             values=values,
-            last=last,
-            hits={k: [float(t) for t in v] for k, v in hits.items()},
+            last={k: round(base + v, 3) for k, v in last.items()},
+            hits={k: [round(base + t, 3) for t in v] for k, v in hits.items()},
             reached={k: str(v) for k, v in reached.items()},
         )
 
@@ -182,24 +193,36 @@ class CampaignMemory:
     closed: float | None = None
     converted: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "impressions": self.impressions,
-            "last_impression": self.last_impression,
-            "sessions": self.sessions,
-            "closed": self.closed,
-            "converted": self.converted,
-        }
+    def to_json(self) -> list[Any]:
+        """The stored form, ``[impressions, last_impression, sessions, closed, converted]`` with times to the
+        millisecond and the trailing ones still at their default dropped: most memories end at ``sessions``."""
+        stored = [self.impressions, _ms(self.last_impression), self.sessions, _ms(self.closed), _ms(self.converted)]
+        while stored and stored[-1] == _MEMORY_DEFAULTS[len(stored) - 1]:
+            stored.pop()
+        return stored
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CampaignMemory:
+    def from_json(cls, data: Sequence[Any] | Mapping[str, Any]) -> CampaignMemory:
+        if isinstance(data, Mapping):  # stored before the short form (a row not saved since)
+            data = [data.get(key, default) for key, default in zip(_MEMORY_KEYS, _MEMORY_DEFAULTS, strict=True)]
+        impressions, last_impression, sessions, closed, converted = [*data, *_MEMORY_DEFAULTS[len(data) :]]
         return cls(
-            impressions=int(data.get("impressions", 0)),
-            last_impression=data.get("last_impression"),
-            sessions=list(data.get("sessions", [])),
-            closed=data.get("closed"),
-            converted=data.get("converted"),
+            impressions=int(impressions),
+            last_impression=last_impression,
+            sessions=list(sessions),
+            closed=closed,
+            converted=converted,
         )
+
+
+# A campaign memory's fields in their stored order, and the value each has when nothing happened.
+_MEMORY_KEYS = ("impressions", "last_impression", "sessions", "closed", "converted")
+_MEMORY_DEFAULTS: tuple[Any, ...] = (0, None, [], None, None)
+
+
+def _ms(ts: float | None) -> float | None:
+    """A time to the millisecond, as events are stored (a held-out impression is timed by the server clock)."""
+    return None if ts is None else round(ts, 3)
 
 
 @value
