@@ -120,6 +120,10 @@ async def _events(
     # Events name their page by id (the urls table): each page once.
     url_ids = {path: n for n, path in enumerate(dict.fromkeys(path for _, path, _, _ in EVENTS), start=1)}
     await _write(store, "INSERT INTO urls (id, text) VALUES (?, ?)", [(n, ORIGIN + p) for p, n in url_ids.items()])
+    # Ledger rows name their score, rule and op by id (the ledger_names table): each name once.
+    texts = ["add", *(text for _, _, _, scores in EVENTS if scores is not None for text in scores[:2])]
+    names = {text: n for n, text in enumerate(dict.fromkeys(texts), start=1)}
+    await _write(store, "INSERT INTO ledger_names (id, text) VALUES (?, ?)", [(n, t) for t, n in names.items()])
     event_rows: list[tuple[Any, ...]] = []
     ledger_rows: list[tuple[Any, ...]] = []
     ledger = 0
@@ -133,7 +137,7 @@ async def _events(
         last_seen[person] = ts
         if scores is not None:
             rule, score, points = scores
-            ledger_rows.append((person, score, rule, event_id, "add", points, 0.0, points, ts))
+            ledger_rows.append((person, names[score], names[rule], event_id, names["add"], points, 0.0, points, ts))
         if len(event_rows) >= UNIT_ROWS:
             await _flush(store, event_rows, ledger_rows)
             ledger += len(ledger_rows)
@@ -152,7 +156,7 @@ async def _flush(store: Store, event_rows: list[tuple[Any, ...]], ledger_rows: l
     )
     await _write(
         store,
-        "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts)"
+        "INSERT INTO ledger (person_id, score_ref, rule_ref, event_id, op_ref, points, before, after, ts)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ledger_rows,
     )

@@ -102,7 +102,7 @@ async def _inspect(database_url: str) -> tuple[dict[str, int], list[str]]:
                 for row in await q.conn.fetchall("SELECT person_id, score, value FROM person_scores")
             }
             sums = await q.conn.fetchall(
-                "SELECT person_id, score, SUM(points) AS total FROM ledger GROUP BY person_id, score"
+                "SELECT person_id, score, SUM(points) AS total FROM ledger_rows GROUP BY person_id, score"
             )
             for row in sums:
                 if abs(stored.get((row["person_id"], row["score"]), 0.0) - float(row["total"])) > 1e-6:

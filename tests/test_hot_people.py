@@ -162,7 +162,7 @@ async def test_racing_beacon_calls_of_one_returning_visitor_end_as_if_sequential
         person = await q.person(int(rows[0]["id"]))
         assert person is not None
         ledger = await q.conn.fetchval(
-            "SELECT SUM(points) FROM ledger WHERE person_id = ? AND score = 'engagement'", person.id
+            "SELECT SUM(points) FROM ledger_rows WHERE person_id = ? AND score = 'engagement'", person.id
         )
         return person, await q.events_of(person.id), float(ledger or 0.0)
 

@@ -159,7 +159,7 @@ async def test_rows_of_several_statements_go_in_one_statement_in_their_order(row
         await store.write(unit)
 
         async def read(q: Queries) -> tuple[list[str], dict[str, float]]:
-            ledger = await q.conn.fetchall("SELECT rule_id FROM ledger WHERE person_id = ? ORDER BY id", person.id)
+            ledger = await q.conn.fetchall("SELECT rule_id FROM ledger_rows WHERE person_id = ? ORDER BY id", person.id)
             scores = await q.conn.fetchall("SELECT score, value FROM person_scores WHERE person_id = ?", person.id)
             return [row["rule_id"] for row in ledger], {row["score"]: row["value"] for row in scores}
 

@@ -84,8 +84,8 @@ async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(sqlite_store
 
     async def bad_row(q: Queries) -> int:
         await q.insert_event(person.id, visitor.id, _page("/bad"), 1)
-        # Deferred like any save, and refused only when written: NOT NULL on ledger.score.
-        await q.conn.defer("ledger", "INSERT INTO ledger (person_id, score) VALUES (?, NULL)", person.id)
+        # Deferred like any save, and refused only when written: NOT NULL on ledger.points.
+        await q.conn.defer("ledger", "INSERT INTO ledger (person_id, points) VALUES (?, NULL)", person.id)
         return 0
 
     results = await asyncio.gather(

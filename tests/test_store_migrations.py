@@ -9,7 +9,7 @@ import asyncpg
 import orjson
 import pytest
 
-from tracker.domain.facts import Incoming
+from tracker.domain.facts import Incoming, LedgerEntry
 from tracker.store import open_store
 from tracker.store.migrations import load
 from tracker.store.postgres import split_schema
@@ -177,5 +177,36 @@ async def test_0019_moves_page_titles_from_props_to_their_addresses(tmp_path: Pa
         await store.write(lambda q: q.insert_event(1, "v1", page, 1))
         ids = await store.read(lambda q: q.conn.fetchall("SELECT id, text FROM urls ORDER BY id"))
         assert ids[-1]["text"] == "https://new.test/" and [row["id"] for row in ids] == [1, 2, 5, 6, 7, 8]
+    finally:
+        await store.close()
+
+
+@pytest.mark.fresh_database
+async def test_0020_names_the_ledger_by_id_and_reads_it_back(tmp_path: Path, database: str | None) -> None:
+    rows = [
+        "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts, rescored_by)"
+        f" VALUES (1, '{score}', '{rule}', {event}, '{op}', {points}, 0, {points}, {n}, {rescored})"
+        for n, (score, rule, event, op, points, rescored) in enumerate(
+            [
+                ("fit", "pricing", 7, "add", 5, "NULL"),
+                ("fit", "decay", "NULL", "decay", -1, 3),
+                ("intent", "fit", 8, "set", 2, "NULL"),
+            ]
+        )
+    ]
+    store = open_store(await _database_at(tmp_path, database, 19, *rows))
+    await store.open()
+    try:
+        await store.write(lambda q: q.insert_ledger(1, [LedgerEntry("fit", "pricing", 9, "add", 1.0, 5.0, 6.0, 9.0)]))
+        found = await store.read(lambda q: q.ledger_of(1, 10))
+        assert [(r["score"], r["rule_id"], r["event_id"], r["op"], r["points"], r["rescored_by"]) for r in found] == [
+            ("fit", "pricing", 9, "add", 1.0, None),
+            ("intent", "fit", 8, "set", 2.0, None),
+            ("fit", "decay", None, "decay", -1.0, 3),
+            ("fit", "pricing", 7, "add", 5.0, None),
+        ]
+        # Each name once, the new row naming the migrated ones ("fit" a score and a rule alike).
+        names = await store.read(lambda q: q.conn.fetchall("SELECT text FROM ledger_names ORDER BY text"))
+        assert [row["text"] for row in names] == ["add", "decay", "fit", "intent", "pricing", "set"]
     finally:
         await store.close()

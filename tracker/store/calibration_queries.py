@@ -66,7 +66,7 @@ class CalibrationQueries:
     async def calibration_ledger(self, site_id: int, start: float, end: float) -> list[LedgerRow]:
         """Every ledger row of the period's leads before its end, per person in ledger order."""
         rows = await self.conn.fetchall(
-            "SELECT person_id, score, rule_id, ts, after FROM ledger"
+            "SELECT person_id, score, rule_id, ts, after FROM ledger_rows"
             f" WHERE person_id IN ({_LEADS}) AND ts < ? ORDER BY person_id, id",
             site_id,
             end,
@@ -82,7 +82,7 @@ class CalibrationQueries:
             return []
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
-            "SELECT person_id, score, rule_id, ts, after FROM ledger"
+            "SELECT person_id, score, rule_id, ts, after FROM ledger_rows"
             f" WHERE person_id IN ({marks}) AND ts < ? ORDER BY person_id, id",
             *person_ids,
             end,

@@ -30,6 +30,8 @@ class Conn(Protocol):
     hot: HotPeople | None
     # Ids of stored URLs, for the connections that write events (see ``url_ids``), others None.
     url_ids: UrlIds | None
+    # Ids of the ledger's names, remembered the same way by the same connections (see ``ledger_names``).
+    ledger_names: UrlIds | None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         """The clause ending a SELECT whose rows stay locked until the unit ends ("" if none is needed).

@@ -72,9 +72,12 @@ class _PgConn:
     # Other instances write the same rows: every unit reads (and locks) the person it changes.
     hot: HotPeople | None = None
 
-    def __init__(self, conn: asyncpg.Connection, url_ids: UrlIds | None = None) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, url_ids: UrlIds | None = None, ledger_names: UrlIds | None = None
+    ) -> None:
         self.conn = conn
         self.url_ids = url_ids
+        self.ledger_names = ledger_names
         self._deferred = Deferred()
         self._event_ids: list[int] = []
 
@@ -181,6 +184,8 @@ class PostgresStore(Store):
         # Ids of URLs committed by this process's units (or read by them): an event naming one is
         # refused by the foreign key if another instance deleted it meanwhile.
         self.url_ids = UrlIds()
+        # Ids of the ledger's names committed by this process's units (or read by them): never deleted.
+        self.ledger_names = UrlIds()
 
     async def open(self) -> None:
         settings = {"search_path": self.schema} if self.schema else {}
@@ -212,12 +217,14 @@ class PostgresStore(Store):
         for attempt in range(_RETRIES):
             async with pool.acquire() as conn:
                 url_ids = UrlIds(behind=self.url_ids)
+                ledger_names = UrlIds(behind=self.ledger_names)
                 try:
                     async with conn.transaction():
-                        writer = _PgConn(conn, url_ids)
+                        writer = _PgConn(conn, url_ids, ledger_names)
                         result = await unit(Queries(writer))
                         await writer.flush()
                     url_ids.settle()
+                    ledger_names.settle()
                     return result
                 except _RETRYABLE:
                     if attempt == _RETRIES - 1:

@@ -36,8 +36,9 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("account_members", "person_id"),
     ("persons", "id"),
 )
-# Where a table is read for an export when not from itself: events name their URLs (and titles) by id.
-_READ_FROM = {"events": "event_rows"}
+# Where a table is read for an export when not from itself: events name their URLs (and titles) by id,
+# ledger rows their score, rule and op.
+_READ_FROM = {"events": "event_rows", "ledger": "ledger_rows"}
 # Columns stored as JSON text, decoded in an export so it reads as one JSON document.
 _JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail", "data", "new_value", "old_value"})
 

@@ -22,6 +22,7 @@ from tracker.store.experiment_queries import ExperimentQueries
 from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.key_queries import KeyQueries
 from tracker.store.lead_queries import LeadQueries
+from tracker.store.ledger_names import ledger_name_ids
 from tracker.store.privacy_queries import PrivacyQueries
 from tracker.store.programme_queries import ProgrammeQueries
 from tracker.store.report_queries import ReportQueries
@@ -60,7 +61,7 @@ _SAVE_SCORE = (
     " ON CONFLICT (person_id, score) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at"
 )
 _INSERT_LEDGER = (
-    "INSERT INTO ledger (person_id, score, rule_id, event_id, op, points, before, after, ts, rescored_by)"
+    "INSERT INTO ledger (person_id, score_ref, rule_ref, event_id, op_ref, points, before, after, ts, rescored_by)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_DECISION = (
@@ -361,18 +362,19 @@ class Queries(
         return [timeline_event_of_row(row) for row in rows]
 
     async def insert_ledger(
-        self, person_id: int, entries: Iterable[LedgerEntry], *, rescored_by: int | None = None
+        self, person_id: int, entries: Sequence[LedgerEntry], *, rescored_by: int | None = None
     ) -> None:
         """Ledger rows; ``rescored_by`` names the programme version of a rescore that wrote them."""
+        ids = await ledger_name_ids(self.conn, {text for e in entries for text in (e.score, e.rule_id, e.op)})
         for e in entries:
             await self.conn.defer(
                 "ledger",
                 _INSERT_LEDGER,
                 person_id,
-                e.score,
-                e.rule_id,
+                ids[e.score],
+                ids[e.rule_id],
                 e.event_id,
-                e.op,
+                ids[e.op],
                 e.points,
                 e.before,
                 e.after,
@@ -414,7 +416,7 @@ class Queries(
 
     async def ledger_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
-            "SELECT score, rule_id, event_id, op, points, before, after, ts, rescored_by FROM ledger"
+            "SELECT score, rule_id, event_id, op, points, before, after, ts, rescored_by FROM ledger_rows"
             " WHERE person_id = ? ORDER BY id DESC LIMIT ?",
             person_id,
             limit,

@@ -55,11 +55,15 @@ class ReportQueries:
 
     async def top_rules(self, site_id: int, since: float, limit: int) -> list[tuple[str, str, float, int]]:
         """``(rule_id, score, points, times)`` of the rules that gave the most points since ``since``."""
+        # Grouped by the names' ids, whose texts are then read once per group rather than once per row.
         rows = await self.conn.fetchall(
-            "SELECT l.rule_id, l.score, SUM(l.points) AS points, COUNT(*) AS times"
+            "SELECT r.text AS rule_id, s.text AS score, t.points, t.times FROM"
+            " (SELECT l.rule_ref, l.score_ref, SUM(l.points) AS points, COUNT(*) AS times"
             " FROM ledger l CROSS JOIN persons p"
             " WHERE p.id = l.person_id AND l.ts >= ? AND l.points > 0 AND p.site_id = ?"
-            " GROUP BY l.rule_id, l.score ORDER BY points DESC, l.rule_id LIMIT ?",
+            " GROUP BY l.rule_ref, l.score_ref) t"
+            " JOIN ledger_names r ON r.id = t.rule_ref JOIN ledger_names s ON s.id = t.score_ref"
+            " ORDER BY t.points DESC, r.text LIMIT ?",
             since,
             site_id,
             limit,

@@ -101,6 +101,7 @@ class SqliteStore(Store):
         self._writer: asyncio.Task[None] | None = None
         self.hot = HotPeople()
         self.url_ids = UrlIds()
+        self.ledger_names = UrlIds()
         # The database's change counter as the writer last saw it (``PRAGMA data_version``).
         self._data_version: int | None = None
 
@@ -135,7 +136,7 @@ class SqliteStore(Store):
         # apply the migrations one at a time.
         db.execute("BEGIN IMMEDIATE")
         try:
-            await migrations.apply(WriterConn(db, self.hot, self.url_ids))
+            await migrations.apply(WriterConn(db, self.hot, self.url_ids, self.ledger_names))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -194,7 +195,7 @@ class SqliteStore(Store):
     async def _write_loop(self) -> None:
         assert self._db is not None
         db = self._db
-        writer = WriterConn(db, self.hot, self.url_ids)
+        writer = WriterConn(db, self.hot, self.url_ids, self.ledger_names)
         stopping = False
         while not stopping:
             item = await self._queue.get()
@@ -240,7 +241,7 @@ class SqliteStore(Store):
             _settle(future, result, error)
 
     def _forget_if_changed_elsewhere(self, db: sqlite3.Connection, writer: WriterConn) -> None:
-        """Drop the remembered people and URL ids if another connection committed since the writer
+        """Drop the remembered people and ids if another connection committed since the writer
         last looked.
 
         Read inside the transaction: nobody else can commit until it ends.

@@ -49,6 +49,7 @@ class SqliteDialect:
     dialect = "sqlite"
     hot: HotPeople | None = None
     url_ids: UrlIds | None = None
+    ledger_names: UrlIds | None = None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         # The writer's transaction holds the lock of the whole database (BEGIN IMMEDIATE), so no
@@ -64,10 +65,11 @@ class SqliteDialect:
 
 
 class WriterConn(SqliteDialect):
-    def __init__(self, db: sqlite3.Connection, hot: HotPeople, url_ids: UrlIds) -> None:
+    def __init__(self, db: sqlite3.Connection, hot: HotPeople, url_ids: UrlIds, ledger_names: UrlIds) -> None:
         self.db = db
         self.hot = hot
         self.url_ids = url_ids
+        self.ledger_names = ledger_names
         self._deferred = Deferred()
         self._next_event_id: int | None = None
         self._tables: dict[str, frozenset[str]] = {}
@@ -108,10 +110,11 @@ class WriterConn(SqliteDialect):
         self._next_event_id = None
 
     def forget_remembered(self) -> None:
-        """Forget the remembered people and URL ids: the database may no longer hold what they say."""
-        assert self.hot is not None and self.url_ids is not None
+        """Forget the remembered people, URL and name ids: the database may no longer hold what they say."""
+        assert self.hot is not None and self.url_ids is not None and self.ledger_names is not None
         self.hot.clear()
         self.url_ids.clear()
+        self.ledger_names.clear()
 
     def _now(self, sql: str, args: Sequence[Any]) -> None:
         """Before a statement that runs at once: everything deferred first if the statement uses a
