@@ -24,7 +24,7 @@ async def test_a_read_sees_the_rows_deferred_before_it(sqlite_store: Store) -> N
     visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> tuple[int, int]:
-        event = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        event = await q.insert_event(person.id, visitor.num, _page("/a"), 1)
         stored = await q.conn.fetchval("SELECT COUNT(*) FROM events WHERE id = ?", event.id)
         return event.id, stored
 
@@ -37,14 +37,14 @@ async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_tw
     visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> list[int]:
-        first = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        first = await q.insert_event(person.id, visitor.num, _page("/a"), 1)
         # A statement run at once that adds an event with the database's own id...
         await q.conn.execute(
-            "INSERT INTO events (person_id, visitor_id, ts, type, name) VALUES (?, ?, 2.0, 'page', 'x')",
+            "INSERT INTO events (person_id, visitor_num, ts, type, name) VALUES (?, ?, 2.0, 'page', 'x')",
             person.id,
-            visitor.id,
+            visitor.num,
         )
-        second = await q.insert_event(person.id, visitor.id, _page("/b"), 1)
+        second = await q.insert_event(person.id, visitor.num, _page("/b"), 1)
         return [first.id, second.id]
 
     ids = await asyncio.gather(*(sqlite_store.write(unit) for _ in range(5)))
@@ -58,10 +58,10 @@ async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(sqlite_store
     visitor, person = await new_device(sqlite_store)
 
     async def good(q: Queries) -> int:
-        return (await q.insert_event(person.id, visitor.id, _page("/good"), 1)).id
+        return (await q.insert_event(person.id, visitor.num, _page("/good"), 1)).id
 
     async def bad_row(q: Queries) -> int:
-        await q.insert_event(person.id, visitor.id, _page("/bad"), 1)
+        await q.insert_event(person.id, visitor.num, _page("/bad"), 1)
         # Deferred like any save, and refused only when written: NOT NULL on ledger.score.
         await q.conn.defer("ledger", "INSERT INTO ledger (person_id, score) VALUES (?, NULL)", person.id)
         return 0
@@ -130,11 +130,11 @@ async def test_events_another_process_added_between_commits_keep_their_ids(sqlit
     visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> int:
-        return (await q.insert_event(person.id, visitor.id, _page("/a"), 1)).id
+        return (await q.insert_event(person.id, visitor.num, _page("/a"), 1)).id
 
     first = await sqlite_store.write(unit)
     other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)  # a second worker
-    other.execute("INSERT INTO events (person_id, visitor_id, ts, type) VALUES (?, ?, 2.0, 'page')", (1, "v1"))
+    other.execute("INSERT INTO events (person_id, visitor_num, ts, type) VALUES (?, ?, 2.0, 'page')", (1, 1))
     taken = other.execute("SELECT MAX(id) FROM events").fetchone()[0]
     other.close()
     assert isinstance(sqlite_store, SqliteStore)
