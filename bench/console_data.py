@@ -130,7 +130,8 @@ async def _events(
     for event_id, (person, ts, kind) in enumerate(_event_stream(rng, people, total, now), start=1):
         type_, url, _, scores = EVENTS[kind]
         props = b'{"campaign":"sales-popup"}' if type_ in ("impression", "close") else b"{}"
-        visitor = f"v{person}" if person != 1 or event_id % 3 else "v1-phone"
+        # Person n's device is numbered n; the whale's phone comes after everyone's device.
+        visitor = person if person != 1 or event_id % 3 else people + 1
         event_rows.append(
             (event_id, person, visitor, ts, type_, url_ids[url], props.decode(), 1 + int(ts // 86400) % 9)
         )
@@ -150,7 +151,7 @@ async def _events(
 async def _flush(store: Store, event_rows: list[tuple[Any, ...]], ledger_rows: list[tuple[Any, ...]]) -> None:
     await _write(
         store,
-        "INSERT INTO events (id, person_id, visitor_id, ts, type, url_id, props, visit)"
+        "INSERT INTO events (id, person_id, visitor_num, ts, type, url_id, props, visit)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         event_rows,
     )
@@ -178,14 +179,14 @@ async def _people(
         json = orjson.dumps(profile).decode(), orjson.dumps(scoring).decode()
         persons.append((person, site_id, email, stage, *json, created, identified, seen, seen))
         scores.append((person, "engagement", engagement, seen))
-        visitors.append((f"v{person}", site_id, person, "desktop", "chrome", created, seen))
+        visitors.append((person, f"v{person}", site_id, person, "desktop", "chrome", created, seen))
         ranks = ("known", "mql", "sql")[: ("anonymous", "known", "mql", "sql").index(stage)]
         for offset, reached in enumerate(ranks):
             entries.append((person, reached, created + offset * (seen - created) / 3))
         if stage == "sql":
             queue, owner = OWNERS[person % len(OWNERS)]
             routed.append((site_id, person, queue, queue, owner, "route", "system", seen))
-    visitors.append(("v1-phone", site_id, 1, "mobile", "safari", now - SPAN, last_seen[1]))
+    visitors.append((len(persons) + 1, "v1-phone", site_id, 1, "mobile", "safari", now - SPAN, last_seen[1]))
     for start in range(0, len(persons), UNIT_ROWS):
         await _write(
             store,
@@ -196,8 +197,8 @@ async def _people(
     await _write(store, "INSERT INTO person_scores (person_id, score, value, changed_at) VALUES (?, ?, ?, ?)", scores)
     await _write(
         store,
-        "INSERT INTO visitors (id, site_id, person_id, device, browser, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO visitors (num, id, site_id, person_id, device, browser, created_at, last_seen_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         visitors,
     )
     await _write(store, "INSERT INTO stages (person_id, stage, ts) VALUES (?, ?, ?)", entries)

@@ -64,9 +64,14 @@ def statuses_are_recorded(ctx: Any, response: Any, case: Any) -> None:
 
 
 # Rows that point at something that must exist, beyond PERSON_REFERENCES: (what, SQL counting them).
-# Not events → visitors: a person's devices beyond MAX_DEVICES are trimmed on purpose, their
-# events kept (abuse.MAX_DEVICES), and the fuzzers give a few people hundreds of devices.
+# Events → visitors or former_devices: a person's devices beyond MAX_DEVICES are trimmed on purpose,
+# their events kept (abuse.MAX_DEVICES), and the fuzzers give a few people hundreds of devices.
 DANGLING = (
+    (
+        "events naming no device",
+        "SELECT COUNT(*) FROM events WHERE visitor_num NOT IN (SELECT num FROM visitors)"
+        " AND visitor_num NOT IN (SELECT num FROM former_devices)",
+    ),
     ("persons of no site", "SELECT COUNT(*) FROM persons WHERE site_id NOT IN (SELECT id FROM sites)"),
     ("visitors of no site", "SELECT COUNT(*) FROM visitors WHERE site_id NOT IN (SELECT id FROM sites)"),
     ("merged-away ids still people", "SELECT COUNT(*) FROM aliases WHERE old_id IN (SELECT id FROM persons)"),

@@ -80,7 +80,7 @@ async def test_single_rows_of_several_tables_are_all_written(tmp_path: Path, dat
             person.stage = "known"
             await q.save_person(person)
             await q.save_scores(person.id, {"fit": 3.0}, {"fit": 1.0})
-            await q.insert_decisions(person.id, "v1", [("popup", None)], "served", None, 1.0)
+            await q.insert_decisions(person.id, 1, [("popup", None)], "served", None, 1.0)
             return person.id
 
         person_id = await store.write(unit)

@@ -105,7 +105,7 @@ async def test_the_device_read_and_a_new_person_take_the_ids_of_the_events_to_co
             # Another lock may have waited for units whose events must come before this unit's: ids given up.
             await q.device_and_person(visitor.id, visitor.site_id, events=1)
             q.conn.lock_rows("p")
-            stored = [(await q.insert_event(found[1].id, visitor.id, Incoming("page", 1.0), 1)).id for _ in range(2)]
+            stored = [(await q.insert_event(found[1].id, visitor.num, Incoming("page", 1.0), 1)).id for _ in range(2)]
             # A new person's row is its unit's alone: its events' ids come with it too.
             await q.insert_person(visitor.site_id, 1.0, events=1)
             ids.append(await q.conn.next_event_id())
@@ -128,7 +128,7 @@ async def test_ids_are_taken_once_the_device_is_locked() -> None:
             assert await q.device_and_person(visitor.id, visitor.site_id) is not None
             locked.set()
             await go.wait()
-            return (await q.insert_event(person.id, visitor.id, Incoming("page", 1.0), 1)).id
+            return (await q.insert_event(person.id, visitor.num, Incoming("page", 1.0), 1)).id
 
         async def second(q: Queries) -> int | None:
             assert await q.device_and_person(visitor.id, visitor.site_id, events=1) is not None
@@ -150,7 +150,7 @@ async def test_rows_of_several_statements_go_in_one_statement_in_their_order(row
         visitor, person = await new_device(store)
 
         async def unit(q: Queries) -> None:
-            event = await q.insert_event(person.id, visitor.id, Incoming("page", 1.0), 1)
+            event = await q.insert_event(person.id, visitor.num, Incoming("page", 1.0), 1)
             entries = [LedgerEntry("fit", f"r{n}", event.id, "add", 1.0, n, n + 1.0, 1.0) for n in range(rows)]
             await q.insert_ledger(person.id, entries)
             await q.save_scores(person.id, {"fit": 3.0, "intent": 1.0}, {"fit": 1.0})

@@ -430,6 +430,31 @@ async def test_erasure_leaves_no_trace_of_the_urls_only_the_person_visited(serve
     assert await server.count("urls") == 2
 
 
+async def test_erasure_leaves_no_trace_of_a_device_trimmed_from_the_person(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device trimmed from a person (abuse.MAX_DEVICES) keeps its events, named by its id: the id
+    goes with the person."""
+    monkeypatch.setattr("tracker.services.ingest.MAX_DEVICES", 2)
+    browsers = []
+    for _ in range(3):
+        browser = server.beacon()
+        await browser.page("/demo/")
+        await browser.form("newsletter", email=MARC)
+        browsers.append(browser)
+        await server.beacon().page("/demo/")  # someone else in between, as in test_abuse
+        server.clock.advance(60)
+    lead = await server.person_of(browsers[-1])
+    assert browsers[0].vid is not None
+    trimmed = browsers[0].vid.partition(".")[0]
+    assert trimmed not in {device["id"] for device in lead["devices"]}
+    assert trimmed in {event["device"] for event in lead["timeline"]}
+    assert "former_devices.id" in await occurrences(server, trimmed)
+
+    await privacy_call(server, "DELETE", f"/api/people/{lead['id']}")
+    assert await occurrences(server, trimmed) == []
+
+
 async def test_erasure_by_email_or_user_id(server: Server) -> None:
     await marc_on_two_devices(server)
     erased = await privacy_call(server, "DELETE", "/api/people", email=" Marc@Example.com")

@@ -25,7 +25,7 @@ async def test_a_read_sees_the_rows_deferred_before_it(sqlite_store: Store) -> N
     visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> tuple[int, int]:
-        event = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        event = await q.insert_event(person.id, visitor.num, _page("/a"), 1)
         stored = await q.conn.fetchval("SELECT COUNT(*) FROM events WHERE id = ?", event.id)
         return event.id, stored
 
@@ -42,7 +42,7 @@ async def test_a_read_of_other_tables_leaves_the_rows_deferred_and_one_through_a
     async def unit(q: Queries) -> tuple[int, int, int]:
         assert isinstance(q.conn, WriterConn)
         db = q.conn.db
-        event = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        event = await q.insert_event(person.id, visitor.num, _page("/a"), 1)
         written = db.total_changes
         await q.conn.fetchval("SELECT COUNT(*) FROM webhooks")  # names none of the deferred rows' tables
         after_other = db.total_changes - written
@@ -59,14 +59,14 @@ async def test_event_ids_handed_out_early_are_the_stored_ones_and_never_taken_tw
     visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> list[int]:
-        first = await q.insert_event(person.id, visitor.id, _page("/a"), 1)
+        first = await q.insert_event(person.id, visitor.num, _page("/a"), 1)
         # A statement run at once that adds an event with the database's own id...
         await q.conn.execute(
-            "INSERT INTO events (person_id, visitor_id, ts, type, name) VALUES (?, ?, 2.0, 'page', 'x')",
+            "INSERT INTO events (person_id, visitor_num, ts, type, name) VALUES (?, ?, 2.0, 'page', 'x')",
             person.id,
-            visitor.id,
+            visitor.num,
         )
-        second = await q.insert_event(person.id, visitor.id, _page("/b"), 1)
+        second = await q.insert_event(person.id, visitor.num, _page("/b"), 1)
         return [first.id, second.id]
 
     ids = await asyncio.gather(*(sqlite_store.write(unit) for _ in range(5)))
@@ -80,10 +80,10 @@ async def test_a_failing_unit_takes_back_only_its_own_deferred_rows(sqlite_store
     visitor, person = await new_device(sqlite_store)
 
     async def good(q: Queries) -> int:
-        return (await q.insert_event(person.id, visitor.id, _page("/good"), 1)).id
+        return (await q.insert_event(person.id, visitor.num, _page("/good"), 1)).id
 
     async def bad_row(q: Queries) -> int:
-        await q.insert_event(person.id, visitor.id, _page("/bad"), 1)
+        await q.insert_event(person.id, visitor.num, _page("/bad"), 1)
         # Deferred like any save, and refused only when written: NOT NULL on ledger.points.
         await q.conn.defer("ledger", "INSERT INTO ledger (person_id, points) VALUES (?, NULL)", person.id)
         return 0
@@ -188,11 +188,11 @@ async def test_events_another_process_added_between_commits_keep_their_ids(sqlit
     visitor, person = await new_device(sqlite_store)
 
     async def unit(q: Queries) -> int:
-        return (await q.insert_event(person.id, visitor.id, _page("/a"), 1)).id
+        return (await q.insert_event(person.id, visitor.num, _page("/a"), 1)).id
 
     first = await sqlite_store.write(unit)
     other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)  # a second worker
-    other.execute("INSERT INTO events (person_id, visitor_id, ts, type) VALUES (?, ?, 2.0, 'page')", (1, "v1"))
+    other.execute("INSERT INTO events (person_id, visitor_num, ts, type) VALUES (?, ?, 2.0, 'page')", (1, 1))
     taken = other.execute("SELECT MAX(id) FROM events").fetchone()[0]
     other.close()
     assert isinstance(sqlite_store, SqliteStore)

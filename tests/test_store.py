@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tracker.domain.facts import Incoming
+from tracker.domain.people import VisitorRecord
 from tracker.store import Queries, Store, open_store
 
 from .conftest import new_device
@@ -109,6 +110,52 @@ async def test_a_closed_store_refuses_work(tmp_path: Path, database: str | None)
 
 async def test_an_events_time_is_stored_to_the_millisecond_and_scored_as_stored(store: Store) -> None:
     device, person = await new_device(store)
-    event = await store.write(lambda q: q.insert_event(person.id, device.id, Incoming("page", 1793480946.9675705), 1))
+    event = await store.write(lambda q: q.insert_event(person.id, device.num, Incoming("page", 1793480946.9675705), 1))
     assert event.ts == 1793480946.968  # what the caller scores: a replay of the stored events agrees
     assert [e.ts for e in await store.read(lambda q: q.events_of(person.id))] == [event.ts]
+
+
+async def test_a_device_is_stored_by_its_number_and_read_back_by_its_id(store: Store) -> None:
+    """Events and decisions hold the device's number; every read names the device by its id as before."""
+    laptop, person = await new_device(store)
+
+    async def unit(q: Queries) -> VisitorRecord:
+        phone = VisitorRecord("v2", laptop.site_id, person.id, 1, "mobile", "Safari", 1.0, 1.0)
+        await q.insert_visitor(phone)
+        await q.insert_event(person.id, laptop.num, Incoming("page", 1.0), 1)
+        await q.insert_event(person.id, phone.num, Incoming("page", 2.0), 1)
+        await q.insert_event(person.id, None, Incoming("outcome", 3.0, name="won"), 0)  # sales': no device
+        await q.insert_decisions(person.id, phone.num, [("popup", None)], "served", None, 2.0)
+        return phone
+
+    phone = await store.write(unit)
+    assert 0 < laptop.num < phone.num
+    timeline = await store.read(lambda q: q.timeline(person.id, 10))
+    assert [event["device"] for event in timeline] == ["", "v2", "v1"]
+    visits = await store.read(lambda q: q.visits_of(person.id, None, 10))
+    assert [visit["device"] for visit in visits] == ["", "v2", "v1"]
+    assert [d["visitor_id"] for d in await store.read(lambda q: q.decisions_of(person.id, 10))] == ["v2"]
+    stored = await store.read(lambda q: q.conn.fetchall("SELECT visitor_num FROM events ORDER BY ts"))
+    assert [row["visitor_num"] for row in stored] == [laptop.num, phone.num, None]
+    found = await store.read(lambda q: q.device_and_person("v2", laptop.site_id))
+    assert found is not None and found[0].num == phone.num
+
+
+async def test_a_trimmed_devices_events_keep_its_id_through_a_merge_and_go_with_the_person(store: Store) -> None:
+    laptop, person = await new_device(store)
+
+    async def unit(q: Queries) -> int:
+        survivor = await q.insert_person(laptop.site_id, 0.0)
+        await q.insert_visitor(VisitorRecord("v2", laptop.site_id, person.id, 1, "mobile", "Safari", 1.0, 1.0))
+        await q.insert_event(person.id, laptop.num, Incoming("page", 1.0), 1)
+        await q.insert_decisions(person.id, laptop.num, [("popup", None)], "served", None, 1.0)
+        assert await q.trim_devices(person.id, "v2", 1) == 1  # the laptop's row goes, its events stay
+        await q.move_person_rows(person.id, survivor.id, 2.0)
+        return survivor.id
+
+    survivor = await store.write(unit)
+    assert await store.read(lambda q: q.visitor("v1", laptop.site_id)) is None
+    assert [event["device"] for event in await store.read(lambda q: q.timeline(survivor, 10))] == ["v1"]
+    assert [d["visitor_id"] for d in await store.read(lambda q: q.decisions_of(survivor, 10))] == ["v1"]
+    await store.write(lambda q: q.delete_persons([survivor]))
+    assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM former_devices")) == 0

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from tracker.domain.facts import Incoming, LedgerEntry
+from tracker.domain.people import VisitorRecord
 from tracker.store import open_store
 from tracker.store.migrations import load
 from tracker.store.postgres import split_schema
@@ -118,7 +119,7 @@ async def test_0017_moves_event_urls_into_urls_and_reads_them_back(tmp_path: Pat
         nulls = "SELECT COUNT(*) FROM events WHERE url_id IS NULL OR referrer_id IS NULL"
         assert await store.read(lambda q: q.conn.fetchval(nulls)) == 2  # "" is no URL
         # A new event naming a migrated URL names the same row.
-        await store.write(lambda q: q.insert_event(1, "v1", Incoming("page", 9.0, url="https://a.test/"), 1))
+        await store.write(lambda q: q.insert_event(1, None, Incoming("page", 9.0, url="https://a.test/"), 1))
         assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM urls")) == 3
     finally:
         await store.close()
@@ -174,7 +175,7 @@ async def test_0019_moves_page_titles_from_props_to_their_addresses(tmp_path: Pa
         # c without a title is no event's any more: gone.
         assert [tuple(row) for row in pairs] == [("", "Sans adresse"), (a, ""), (a, "Accueil"), (b, ""), (c, "Seule")]
         page = Incoming("page", 9.0, url="https://new.test/", props={"title": "Neuve"})
-        await store.write(lambda q: q.insert_event(1, "v1", page, 1))
+        await store.write(lambda q: q.insert_event(1, None, page, 1))
         ids = await store.read(lambda q: q.conn.fetchall("SELECT id, text FROM urls ORDER BY id"))
         assert ids[-1]["text"] == "https://new.test/" and [row["id"] for row in ids] == [1, 2, 5, 6, 7, 8]
     finally:
@@ -208,5 +209,37 @@ async def test_0020_names_the_ledger_by_id_and_reads_it_back(tmp_path: Path, dat
         # Each name once, the new row naming the migrated ones ("fit" a score and a rule alike).
         names = await store.read(lambda q: q.conn.fetchall("SELECT text FROM ledger_names ORDER BY text"))
         assert [row["text"] for row in names] == ["add", "decay", "fit", "intent", "pricing", "set"]
+    finally:
+        await store.close()
+
+
+@pytest.mark.fresh_database
+async def test_0021_numbers_the_devices_events_and_decisions_name(tmp_path: Path, database: str | None) -> None:
+    """Devices are numbered in the order they came; events and decisions name them by number and read
+    as before, those of a device whose row went before (trimmed) too, those of no device with none."""
+    visitor = "INSERT INTO visitors (id, site_id, person_id, created_at, last_seen_at) VALUES ('{}', 1, {}, {}, 9)"
+    event = "INSERT INTO events (person_id, visitor_id, ts, type) VALUES ({}, '{}', {}, 'page')"
+    decision = "INSERT INTO decisions (person_id, visitor_id, campaign, action, ts) VALUES ({}, '{}', 'popup', 'x', {})"
+    rows = [visitor.format("later", 1, 2.0), visitor.format("first", 2, 1.0)]
+    rows += [event.format(1, device, ts) for ts, device in enumerate(["later", "gone", "", "later"])]
+    rows += [event.format(2, "first", 9), decision.format(1, "gone", 1), decision.format(2, "first", 2)]
+    store = open_store(await _database_at(tmp_path, database, 20, *rows))
+    await store.open()
+    try:
+        devices = await store.read(lambda q: q.conn.fetchall("SELECT num, id FROM visitors ORDER BY num"))
+        assert [row["id"] for row in devices] == ["first", "later"]
+        [gone] = await store.read(lambda q: q.conn.fetchall("SELECT num, id, person_id FROM former_devices"))
+        assert (gone["id"], gone["person_id"]) == ("gone", 1) and gone["num"] < 0
+        numbers = await store.read(lambda q: q.conn.fetchall("SELECT visitor_num FROM events ORDER BY ts, id"))
+        num = {row["id"]: row["num"] for row in [*devices, gone]}
+        later, first = num["later"], num["first"]
+        assert [row["visitor_num"] for row in numbers] == [later, gone["num"], None, later, first]
+        assert [e["device"] for e in await store.read(lambda q: q.timeline(1, 10))] == ["later", "", "gone", "later"]
+        assert [d["visitor_id"] for d in await store.read(lambda q: q.decisions_of(1, 10))] == ["gone"]
+        assert [d["visitor_id"] for d in await store.read(lambda q: q.decisions_of(2, 10))] == ["first"]
+        # A device added now gets a number no device had.
+        fresh = VisitorRecord("new", 1, 2, 1, "", "", 10.0, 10.0)
+        await store.write(lambda q: q.insert_visitor(fresh))
+        assert fresh.num > max(num.values())
     finally:
         await store.close()

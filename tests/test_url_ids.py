@@ -20,7 +20,7 @@ def test_forget_and_clear() -> None:
     ids = UrlIds()
     ids.remember(("a", "Home"), 1)
     ids.remember(("a", ""), 2)
-    ids.forget("a", "Home")
+    ids.forget(("a", "Home"))
     assert (ids.get(("a", "Home")), ids.get(("a", ""))) == (None, 2)
     ids.clear()
     assert ids.get(("a", "")) is None and len(ids) == 0

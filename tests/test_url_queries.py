@@ -50,7 +50,7 @@ async def _visit(store: Store, device: tuple[VisitorRecord, PersonRecord], *page
 
     async def unit(q: Queries) -> None:
         for page in pages:
-            await q.insert_event(person.id, visitor.id, page, 1)
+            await q.insert_event(person.id, visitor.num, page, 1)
 
     await store.write(unit)
 

@@ -64,6 +64,8 @@ class VisitorRecord:
     last_seen_at: float
     # Why the device was caught as a bot (see ``abuse``), None for a human.
     bot: str | None = None
+    # The number events and decisions name the device by (its row's key); 0 until the row is inserted.
+    num: int = 0
 
     def copy(self) -> VisitorRecord:
         return VisitorRecord(
@@ -76,4 +78,5 @@ class VisitorRecord:
             self.created_at,
             self.last_seen_at,
             self.bot,
+            self.num,
         )

@@ -231,7 +231,7 @@ async def quarantine(q: Queries, site: Site, visitor_id: str, reason: str, now: 
         return 0
     visitor, person = found
     await q.flag_bot(visitor.id, reason)
-    removed = await q.forget_device_events(person.id, visitor.id)
+    removed = await q.forget_device_events(person.id, visitor.num)
     if removed:
         await rebuild_scores(q, site.programme.scoring, person)
         stages = [row["stage"] for row in await q.stages_of(person.id)]

@@ -123,7 +123,7 @@ async def record(
             # The person gained a device: its device rows stay bounded however often that happens.
             await q.trim_devices(subject.person.id, subject.visitor.id, MAX_DEVICES)
     person, visitor = subject.person, subject.visitor
-    event = await q.insert_event(person.id, visitor.id, incoming, visitor.visits)
+    event = await q.insert_event(person.id, visitor.num, incoming, visitor.visits)
     subject.last_event_id = event.id
     scored = apply_event(scoring, person.scoring, event)
     person.scoring = scored.state
@@ -141,7 +141,7 @@ async def record(
         # The arm the person is in now: after a merge, the survivor's (assignment follows the person id).
         experiment = site.programme.experiments.get(str(campaign))
         variant = experiment.arm_of(str(campaign), person.id).name if experiment is not None else None
-        await q.insert_decisions(person.id, visitor.id, [(str(campaign), variant)], incoming.type, event.id, event.ts)
+        await q.insert_decisions(person.id, visitor.num, [(str(campaign), variant)], incoming.type, event.id, event.ts)
     # Before routing: a lead of an account with an owner goes to that owner.
     await account_after_event(q, site, person, event, {entry.score for entry in scored.ledger}, now)
     entered = await advance_stage(q, person, event.id, event.ts)
@@ -160,7 +160,7 @@ async def record(
             actor=goal.actor,
             ts=event.ts,
             now=now,
-            device=visitor.id,
+            device=visitor.num,
             visit=visitor.visits,
         )
         subject.changed.update(changed)
@@ -212,12 +212,12 @@ async def process(
     decisions, exposures = assign(chosen, site.programme.experiments, person.id)
     if decisions:
         served = [(d.campaign, d.variant) for d in decisions]
-        await q.insert_decisions(person.id, visitor.id, served, "served", subject.last_event_id, now)
+        await q.insert_decisions(person.id, visitor.num, served, "served", subject.last_event_id, now)
     held = [exposure.campaign for exposure in exposures if exposure.held_out]
     if held:
         # Logged at the moment they would have been shown, so uplift compares like with like.
         await q.insert_decisions(
-            person.id, visitor.id, [(c, CONTROL) for c in held], HELD_OUT_ACTION, subject.last_event_id, now
+            person.id, visitor.num, [(c, CONTROL) for c in held], HELD_OUT_ACTION, subject.last_event_id, now
         )
         for campaign in held:
             person.campaigns = record_held_out(person.campaigns, campaign, subject.session, now)

@@ -22,8 +22,6 @@ from tracker.services.outbox import announce
 from tracker.services.stages import advance_stage
 from tracker.store import Queries, Store
 
-# Sales records outcomes from no device; the timeline shows each such event as a visit of its own.
-NO_DEVICE = ""
 # What ``person.outcome`` carries and the audit log keeps of an outcome.
 ANNOUNCED = ("kind", "value", "reason", "event_id")
 
@@ -64,12 +62,14 @@ async def add_outcome(
     actor: str,
     ts: float,
     now: float,
-    device: str = NO_DEVICE,
+    device: int | None = None,
     visit: int = 0,
 ) -> tuple[dict[str, Any], set[str]]:
     """Store ``outcome`` for the locked ``person``, apply the scores' ``on_outcome``, announce it.
 
-    Returns the outcome as the API shows it and the scores it changed; the caller saves the person.
+    ``device``: the number of the device that reached the goal; sales records outcomes from none
+    (None), and the timeline shows each such event as a visit of its own.  Returns the outcome as
+    the API shows it and the scores it changed; the caller saves the person.
     """
     incoming = Incoming(OUTCOME_EVENT, ts, name=outcome.kind, props=outcome.props(actor))
     event = await q.insert_event(person.id, device, incoming, visit)

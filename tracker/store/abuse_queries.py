@@ -17,25 +17,23 @@ class AbuseQueries:
     async def flag_bot(self, visitor_id: str, reason: str) -> None:
         await self.conn.execute("UPDATE visitors SET bot = ? WHERE id = ?", reason, visitor_id)
 
-    async def forget_device_events(self, person_id: int, visitor_id: str) -> int:
-        """Delete one device's events from a person, with the stages they caused and the
-        decisions logged for the device; returns how many events went.
+    async def forget_device_events(self, person_id: int, device: int) -> int:
+        """Delete the events of the device numbered ``device`` from a person, with the stages they
+        caused and the decisions logged for the device; returns how many events went.
 
         The ledger is not touched here: the caller rebuilds it from a replay of what is left.  The URLs
         the events named go too, unless another event names them.
         """
-        urls = await urls_of_events(self.conn, "person_id = ? AND visitor_id = ?", person_id, visitor_id)
+        urls = await urls_of_events(self.conn, "person_id = ? AND visitor_num = ?", person_id, device)
         await self.conn.execute(
             "DELETE FROM stages WHERE person_id = ? AND event_id IN"
-            " (SELECT id FROM events WHERE person_id = ? AND visitor_id = ?)",
+            " (SELECT id FROM events WHERE person_id = ? AND visitor_num = ?)",
             person_id,
             person_id,
-            visitor_id,
+            device,
         )
-        await self.conn.execute("DELETE FROM decisions WHERE person_id = ? AND visitor_id = ?", person_id, visitor_id)
-        count = await self.conn.execute(
-            "DELETE FROM events WHERE person_id = ? AND visitor_id = ?", person_id, visitor_id
-        )
+        await self.conn.execute("DELETE FROM decisions WHERE person_id = ? AND visitor_num = ?", person_id, device)
+        count = await self.conn.execute("DELETE FROM events WHERE person_id = ? AND visitor_num = ?", person_id, device)
         await delete_unused_urls(self.conn, urls)
         return count
 
@@ -48,17 +46,25 @@ class AbuseQueries:
         """Delete the least recently seen devices of a person beyond ``limit``, never ``keep``.
 
         ``keep`` is the device of the current request: its ``last_seen_at`` in the table
-        is not yet this request's, so it is set apart rather than ranked.
+        is not yet this request's, so it is set apart rather than ranked.  The events of a
+        device deleted stay, so its number and id go to ``former_devices``, which the
+        views read ids from when no device has the number any more.
         """
-        return await self.conn.execute(
+        rows = await self.conn.fetchall(
             "DELETE FROM visitors WHERE person_id = ? AND id <> ? AND id NOT IN"
-            " (SELECT id FROM visitors WHERE person_id = ? AND id <> ? ORDER BY last_seen_at DESC, id DESC LIMIT ?)",
+            " (SELECT id FROM visitors WHERE person_id = ? AND id <> ? ORDER BY last_seen_at DESC, id DESC LIMIT ?)"
+            " RETURNING num, id",
             person_id,
             keep,
             person_id,
             keep,
             max(0, limit - 1),
         )
+        await self.conn.executemany(
+            "INSERT INTO former_devices (num, id, person_id) VALUES (?, ?, ?)",
+            [(row["num"], row["id"], person_id) for row in rows],
+        )
+        return len(rows)
 
     # -- ignored traffic -----------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("profile_history", "person_id"),
     ("person_scores", "person_id"),
     ("visitors", "person_id"),
+    ("former_devices", "person_id"),
     ("assignments", "person_id"),
     # Webhook deliveries not yet sent must not announce someone erased.
     ("webhook_outbox", "person_id"),
@@ -36,9 +37,9 @@ PERSON_REFERENCES: tuple[tuple[str, str], ...] = (
     ("account_members", "person_id"),
     ("persons", "id"),
 )
-# Where a table is read for an export when not from itself: events name their URLs (and titles) by id,
-# ledger rows their score, rule and op.
-_READ_FROM = {"events": "event_rows", "ledger": "ledger_rows"}
+# Where a table is read for an export when not from itself: events name their URLs (and titles) and
+# device by number, decisions their device, ledger rows their score, rule and op.
+_READ_FROM = {"events": "event_rows", "decisions": "decision_rows", "ledger": "ledger_rows"}
 # Columns stored as JSON text, decoded in an export so it reads as one JSON document.
 _JSON_COLUMNS = frozenset({"profile", "scoring", "campaigns", "props", "detail", "data", "new_value", "old_value"})
 

@@ -49,11 +49,11 @@ from tracker.store.url_queries import url_ids
 from tracker.store.user_queries import UserQueries
 
 _INSERT_EVENT = (
-    "INSERT INTO events (person_id, visitor_id, ts, type, name, url_id, referrer_id, props, visit)"
+    "INSERT INTO events (person_id, visitor_num, ts, type, name, url_id, referrer_id, props, visit)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EVENT_WITH_ID = (
-    "INSERT INTO events (id, person_id, visitor_id, ts, type, name, url_id, referrer_id, props, visit)"
+    "INSERT INTO events (id, person_id, visitor_num, ts, type, name, url_id, referrer_id, props, visit)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SAVE_SCORE = (
@@ -65,7 +65,7 @@ _INSERT_LEDGER = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_DECISION = (
-    "INSERT INTO decisions (person_id, visitor_id, campaign, variant, action, event_id, ts)"
+    "INSERT INTO decisions (person_id, visitor_num, campaign, variant, action, event_id, ts)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 # Message ids claimed per statement: three parameters each, far below either database's limit.
@@ -90,6 +90,7 @@ MERGE_RULES: dict[str, str] = {
     "events": "move",
     "visitors": "move",
     "decisions": "move",
+    "former_devices": "move",
     "profile_history": "move",
     "stages": "union",
     "ledger": "rebuild",
@@ -284,8 +285,10 @@ class Queries(
         return visitor_of_row(row) if row else None
 
     async def insert_visitor(self, visitor: VisitorRecord) -> None:
-        await self.conn.execute(
-            f"INSERT INTO visitors ({VISITOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """Insert the device's row and give ``visitor`` the number it got."""
+        num = await self.conn.fetchval(
+            "INSERT INTO visitors (id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num",
             visitor.id,
             visitor.site_id,
             visitor.person_id,
@@ -296,6 +299,7 @@ class Queries(
             visitor.last_seen_at,
             visitor.bot,
         )
+        visitor.num = int(num)
 
     async def save_visitor(self, visitor: VisitorRecord) -> None:
         stored = self.conn.hot.saving_visitor(visitor.id) if self.conn.hot is not None else None
@@ -310,8 +314,9 @@ class Queries(
 
     # -- events, ledger, stages, decisions -----------------------------------------------------
 
-    async def insert_event(self, person_id: int, visitor_id: str, incoming: Incoming, visit: int) -> Event:
-        """Store ``incoming`` as the ``visit``-th visit's event; return it as stored, with its id.
+    async def insert_event(self, person_id: int, device: int | None, incoming: Incoming, visit: int) -> Event:
+        """Store ``incoming`` as the ``visit``-th visit's event of the device numbered ``device`` (None: of
+        no device); return it as stored, with its id.
 
         Its time is kept to the millisecond (what a beacon measures), so it is short wherever it is copied
         as text (a person's scoring state); scoring gets the stored time, so a replay agrees.
@@ -321,7 +326,7 @@ class Queries(
         url_id, referrer_id = await url_ids(self.conn, (incoming.url, title), (incoming.referrer, ""))
         values = (
             person_id,
-            visitor_id,
+            device,
             ts,
             incoming.type,
             incoming.name,
@@ -445,21 +450,21 @@ class Queries(
     async def insert_decisions(
         self,
         person_id: int,
-        visitor_id: str,
+        device: int,
         campaigns: Sequence[tuple[str, str | None]],
         action: str,
         event_id: int | None,
         ts: float,
     ) -> None:
-        """Log ``action`` for each ``(campaign, experiment arm or None)``."""
+        """Log ``action`` for each ``(campaign, experiment arm or None)``, by the device numbered ``device``."""
         for campaign, variant in campaigns:
             await self.conn.defer(
-                "decisions", _INSERT_DECISION, person_id, visitor_id, campaign, variant, action, event_id, ts
+                "decisions", _INSERT_DECISION, person_id, device, campaign, variant, action, event_id, ts
             )
 
     async def decisions_of(self, person_id: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetchall(
-            "SELECT campaign, variant, action, event_id, visitor_id, ts FROM decisions WHERE person_id = ?"
+            "SELECT campaign, variant, action, event_id, visitor_id, ts FROM decision_rows WHERE person_id = ?"
             " ORDER BY id DESC LIMIT ?",
             person_id,
             limit,

@@ -41,7 +41,7 @@ PERSON_COLUMNS = (
 )
 
 
-VISITOR_COLUMNS = "id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot"
+VISITOR_COLUMNS = "num, id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot"
 
 
 EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, title, visit"
@@ -122,6 +122,7 @@ def visitor_of_row(row: Row, prefix: str = "") -> VisitorRecord:
         created_at=float(row[prefix + "created_at"]),
         last_seen_at=float(row[prefix + "last_seen_at"]),
         bot=row[prefix + "bot"],
+        num=int(row[prefix + "num"]),
     )
 
 

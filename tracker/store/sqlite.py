@@ -30,7 +30,7 @@ from tracker.store.conn import Row
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
 from tracker.store.sqlite_writer import SqliteDialect, WriterConn
-from tracker.store.url_ids import UrlIds
+from tracker.store.url_ids import RememberedIds, UrlIds
 
 T = TypeVar("T")
 _MAX_UNITS_PER_COMMIT = 512
@@ -101,7 +101,7 @@ class SqliteStore(Store):
         self._writer: asyncio.Task[None] | None = None
         self.hot = HotPeople()
         self.url_ids = UrlIds()
-        self.ledger_names = UrlIds()
+        self.ledger_names = RememberedIds[str]()
         # The database's change counter as the writer last saw it (``PRAGMA data_version``).
         self._data_version: int | None = None
 
@@ -119,7 +119,7 @@ class SqliteStore(Store):
         db.execute("PRAGMA busy_timeout=0")
         db.create_function("forget_person", 1, self.hot.forget_person)
         db.create_function("forget_visitor", 1, self.hot.forget_visitor)
-        db.create_function("forget_url", 2, self.url_ids.forget)
+        db.create_function("forget_url", 2, lambda text, title: self.url_ids.forget((text, title)))
         for trigger in _FORGET_CHANGED_ROWS:
             db.execute(trigger)
         self._db = db

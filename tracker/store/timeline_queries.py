@@ -2,7 +2,8 @@
 
 A visit is one device's numbered visit (``visitor_id``, ``visit``); an event with no device
 (an outcome recorded by sales) is a visit of its own.  Both reads go through the
-``events_person_ts`` index, so a person with thousands of events costs one index range.
+``events_person_ts`` index, so a person with thousands of events costs one index range (and the
+look-up of each event's device id by its number, in ``event_rows``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ VisitKey = tuple[float, str, int, int]
 _VISITS = (
     "SELECT visitor_id, visit, solo, MIN(ts) AS first_ts, MAX(ts) AS last_ts, COUNT(*) AS events FROM ("
     " SELECT visitor_id, visit, ts, CASE WHEN visitor_id = '' THEN id ELSE 0 END AS solo"
-    " FROM events WHERE person_id = ?) e GROUP BY visitor_id, visit, solo"
+    " FROM event_rows WHERE person_id = ?) e GROUP BY visitor_id, visit, solo"
 )
 
 

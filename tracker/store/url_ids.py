@@ -15,35 +15,40 @@ deleted the last event naming it, and forgotten then:
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 # A URL is ~60 bytes, a title ~30, and their entry ~300 in memory: about 6 MB at most.
 CAPACITY = 20_000
 # (address, title): a referrer's, or an untitled page's, title is "".
 UrlKey = tuple[str, str]
+K = TypeVar("K")
 
 
-class UrlIds:
-    def __init__(self, capacity: int = CAPACITY, *, behind: UrlIds | None = None) -> None:
+class RememberedIds(Generic[K]):
+    """Ids of interned rows by their key: URLs' here, ledger names' too (``ledger_names``)."""
+
+    def __init__(self, capacity: int = CAPACITY, *, behind: RememberedIds[K] | None = None) -> None:
         """``behind``: the ids a PostgreSQL unit's own sit in front of until ``settle``."""
         self.capacity = capacity
-        self._ids: dict[UrlKey, int] = {}
+        self._ids: dict[K, int] = {}
         self._behind = behind
 
-    def get(self, key: UrlKey) -> int | None:
+    def get(self, key: K) -> int | None:
         found = self._ids.get(key)
         if found is None and self._behind is not None:
             return self._behind.get(key)
         return found
 
-    def remember(self, key: UrlKey, url_id: int) -> None:
+    def remember(self, key: K, url_id: int) -> None:
         # Popped first so that a remembered entry moves to the end: the oldest go first.
         self._ids.pop(key, None)
         self._ids[key] = url_id
         if len(self._ids) > self.capacity:
             del self._ids[next(iter(self._ids))]
 
-    def forget(self, text: str, title: str) -> None:
-        """The row (``text``, ``title``) was deleted (called by SQLite's trigger with its columns)."""
-        self._ids.pop((text, title), None)
+    def forget(self, key: K) -> None:
+        """The row of ``key`` was deleted (SQLite's trigger on ``urls`` says so)."""
+        self._ids.pop(key, None)
 
     def clear(self) -> None:
         self._ids.clear()
@@ -57,3 +62,6 @@ class UrlIds:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+UrlIds = RememberedIds[UrlKey]
