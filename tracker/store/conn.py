@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from tracker.store.hot_people import HotPeople
-from tracker.store.url_ids import RememberedIds, UrlIds
+from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 
 class Row(Protocol):
@@ -31,7 +31,7 @@ class Conn(Protocol):
     # Ids of stored URLs, for the connections that write events (see ``url_ids``), others None.
     url_ids: UrlIds | None
     # Ids of the ledger's names, remembered the same way by the same connections (see ``ledger_names``).
-    ledger_names: RememberedIds[str] | None
+    ledger_names: RememberedIds[NameKey] | None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         """The clause ending a SELECT whose rows stay locked until the unit ends ("" if none is needed).

@@ -11,35 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from tracker.store.conn import Conn
+from tracker.store.interned import interned_ids
 
 
 async def ledger_name_ids(conn: Conn, texts: Collection[str]) -> dict[str, int]:
-    """The id of each text, adding those not stored yet.
-
-    Remembered ids cost nothing; the others an INSERT that leaves the stored ones be, then a SELECT
-    (on PostgreSQL the INSERT waits for another instance adding the same name, whose row it then sees).
-    """
-    known = conn.ledger_names
-    found: dict[str, int] = {}
-    missing: list[str] = []
-    for text in texts:
-        name_id = known.get(text) if known is not None else None
-        if name_id is None:
-            missing.append(text)
-        else:
-            found[text] = name_id
-    if missing:
-        await conn.execute(
-            "INSERT INTO ledger_names (text) VALUES "
-            + ", ".join("(?)" for _ in missing)
-            + " ON CONFLICT (text) DO NOTHING",
-            *missing,
-        )
-        rows = await conn.fetchall(
-            f"SELECT id, text FROM ledger_names WHERE text IN ({', '.join('?' for _ in missing)})", *missing
-        )
-        for row in rows:
-            found[row["text"]] = int(row["id"])
-            if known is not None:
-                known.remember(row["text"], int(row["id"]))
-    return found
+    """The id of each text, adding those not stored yet."""
+    found = await interned_ids(conn, "ledger_names", ("text",), conn.ledger_names, ((text,) for text in texts))
+    return {key[0]: name_id for key, name_id in found.items()}

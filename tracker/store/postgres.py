@@ -27,7 +27,7 @@ from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
-from tracker.store.url_ids import RememberedIds, UrlIds
+from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 T = TypeVar("T")
 _RETRIES = 8
@@ -73,7 +73,10 @@ class _PgConn:
     hot: HotPeople | None = None
 
     def __init__(
-        self, conn: asyncpg.Connection, url_ids: UrlIds | None = None, ledger_names: RememberedIds[str] | None = None
+        self,
+        conn: asyncpg.Connection,
+        url_ids: UrlIds | None = None,
+        ledger_names: RememberedIds[NameKey] | None = None,
     ) -> None:
         self.conn = conn
         self.url_ids = url_ids
@@ -185,7 +188,7 @@ class PostgresStore(Store):
         # refused by the foreign key if another instance deleted it meanwhile.
         self.url_ids = UrlIds()
         # Ids of the ledger's names committed by this process's units (or read by them): never deleted.
-        self.ledger_names = RememberedIds[str]()
+        self.ledger_names = RememberedIds[NameKey]()
 
     async def open(self) -> None:
         settings = {"search_path": self.schema} if self.schema else {}
@@ -217,7 +220,7 @@ class PostgresStore(Store):
         for attempt in range(_RETRIES):
             async with pool.acquire() as conn:
                 url_ids = UrlIds(behind=self.url_ids)
-                ledger_names = RememberedIds[str](behind=self.ledger_names)
+                ledger_names = RememberedIds[NameKey](behind=self.ledger_names)
                 try:
                     async with conn.transaction():
                         writer = _PgConn(conn, url_ids, ledger_names)

@@ -30,7 +30,7 @@ from tracker.store.conn import Row
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
 from tracker.store.sqlite_writer import SqliteDialect, WriterConn
-from tracker.store.url_ids import RememberedIds, UrlIds
+from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 T = TypeVar("T")
 _MAX_UNITS_PER_COMMIT = 512
@@ -101,7 +101,7 @@ class SqliteStore(Store):
         self._writer: asyncio.Task[None] | None = None
         self.hot = HotPeople()
         self.url_ids = UrlIds()
-        self.ledger_names = RememberedIds[str]()
+        self.ledger_names = RememberedIds[NameKey]()
         # The database's change counter as the writer last saw it (``PRAGMA data_version``).
         self._data_version: int | None = None
 

@@ -30,7 +30,7 @@ from typing import Any
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
-from tracker.store.url_ids import RememberedIds, UrlIds
+from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
 # One row of plain values (no subquery, no upsert), at most returning its own columns.
@@ -49,7 +49,7 @@ class SqliteDialect:
     dialect = "sqlite"
     hot: HotPeople | None = None
     url_ids: UrlIds | None = None
-    ledger_names: RememberedIds[str] | None = None
+    ledger_names: RememberedIds[NameKey] | None = None
 
     def lock_rows(self, *tables: str, skip_locked: bool = False) -> str:
         # The writer's transaction holds the lock of the whole database (BEGIN IMMEDIATE), so no
@@ -66,7 +66,7 @@ class SqliteDialect:
 
 class WriterConn(SqliteDialect):
     def __init__(
-        self, db: sqlite3.Connection, hot: HotPeople, url_ids: UrlIds, ledger_names: RememberedIds[str]
+        self, db: sqlite3.Connection, hot: HotPeople, url_ids: UrlIds, ledger_names: RememberedIds[NameKey]
     ) -> None:
         self.db = db
         self.hot = hot

@@ -21,6 +21,8 @@ from typing import Generic, TypeVar
 CAPACITY = 20_000
 # (address, title): a referrer's, or an untitled page's, title is "".
 UrlKey = tuple[str, str]
+# A ledger name's text (``ledger_names``).
+NameKey = tuple[str]
 K = TypeVar("K")
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.store.conn import Conn
+from tracker.store.interned import interned_ids
 from tracker.store.url_ids import UrlKey
 
 # Ids per DELETE: far below either database's limit of parameters.
@@ -23,44 +24,9 @@ _NONE: UrlKey = ("", "")
 
 
 async def url_ids(conn: Conn, *keys: UrlKey) -> list[int | None]:
-    """The id of each (address, title) pair (None for ("", "")), adding the pairs not stored yet.
-
-    Remembered ids cost nothing; the others one SELECT, and one INSERT for those new.
-    """
-    known = conn.url_ids
-    found: dict[UrlKey, int] = {}
-    missing: list[UrlKey] = []
-    for key in keys:
-        url_id = known.get(key) if known is not None and key != _NONE else None
-        if url_id is not None:
-            found[key] = url_id
-        elif key != _NONE and key not in missing:
-            missing.append(key)
-    while missing:
-        found.update(await _stored(conn, missing))
-        new = [key for key in missing if key not in found]
-        if new:
-            rows = await conn.fetchall(
-                "INSERT INTO urls (text, title) VALUES "
-                + ", ".join("(?, ?)" for _ in new)
-                + " ON CONFLICT (text, title) DO NOTHING RETURNING id, text, title",
-                *(part for key in new for part in key),
-            )
-            found.update(((row["text"], row["title"]), int(row["id"])) for row in rows)
-        # On PostgreSQL another instance may have added one meanwhile: the next SELECT sees it.
-        missing = [key for key in missing if key not in found]
-    if known is not None:
-        for key, url_id in found.items():
-            known.remember(key, url_id)
+    """The id of each (address, title) pair (None for ("", "")), adding the pairs not stored yet."""
+    found = await interned_ids(conn, "urls", ("text", "title"), conn.url_ids, (key for key in keys if key != _NONE))
     return [None if key == _NONE else found[key] for key in keys]
-
-
-async def _stored(conn: Conn, keys: Sequence[UrlKey]) -> dict[UrlKey, int]:
-    pairs = " OR ".join("(text = ? AND title = ?)" for _ in keys)
-    rows = await conn.fetchall(
-        f"SELECT id, text, title FROM urls WHERE {pairs}", *(part for key in keys for part in key)
-    )
-    return {(row["text"], row["title"]): int(row["id"]) for row in rows}
 
 
 async def urls_of_events(conn: Conn, where: str, *args: Any) -> list[int]:
