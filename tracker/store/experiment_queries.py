@@ -34,10 +34,12 @@ class ExperimentQueries:
         if "conversion" in goals:
             parts.append("SELECT person_id, ts FROM decisions WHERE campaign = ? AND action = 'conversion'")
         if "won" in goals:
-            # Outcomes are events of the person (domain.outcomes); only those of exposed people matter.
+            # Outcomes are events of the person (domain.outcomes); only those of exposed people matter,
+            # people with an arm.
             parts.append(
                 "SELECT e.person_id, e.ts FROM events e WHERE e.type = 'outcome' AND e.name = 'won'"
-                " AND e.person_id IN (SELECT person_id FROM decisions WHERE campaign = ? AND action IN (?, ?))"
+                " AND e.person_id IN (SELECT person_id FROM decisions"
+                " WHERE campaign = ? AND action IN (?, ?) AND variant IS NOT NULL)"
             )
         if not parts:
             return {}
