@@ -136,8 +136,9 @@ class Tally:
         self.stages_before[rescored.before] += 1
         self.stages_after[rescored.after] += 1
         for name, edges in self.edges.items():
-            self.bands_before[name][band_of(edges, before.get(name, 0.0))] += 1
-            self.bands_after[name][band_of(edges, after.get(name, 0.0))] += 1
+            # band_of, inlined: a what-if counts each score of each of a site's people twice.
+            self.bands_before[name][bisect.bisect_right(edges, before.get(name, 0.0))] += 1
+            self.bands_after[name][bisect.bisect_right(edges, after.get(name, 0.0))] += 1
         moved = rescored.after != rescored.before
         self.changed += moved
         self.no_longer_qualify += rescored.no_longer_qualifies
