@@ -116,7 +116,8 @@ class RescoreQueries:
             return {}
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
-            "SELECT person_id, id, type, ts, name, url_id, referrer_id, props, visit FROM events"
+            # Most events have no props: NULL, rather than the text "{}" to copy and parse (``loads``).
+            "SELECT person_id, id, type, ts, name, url_id, referrer_id, NULLIF(props, '{}'), visit FROM events"
             f" WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
             *person_ids,
         )
