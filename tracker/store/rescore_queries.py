@@ -79,7 +79,7 @@ class RescoreQueries:
         self, site_id: int, after: int, limit: int, seen_since: float | None = None
     ) -> list[Standing]:
         """``people_after`` for a what-if: of each person, only what its replay needs (not its profile
-        and campaigns, a third of a page's reading time)."""
+        and campaigns, which took about half the time of decoding a whole person)."""
         rows = await self._page_of_people(
             "id, stage, email IS NOT NULL OR user_id IS NOT NULL AS identified, scoring",
             site_id,
