@@ -6,7 +6,7 @@ from __future__ import annotations
 from tracker.domain.facts import Event, ScoreState
 from tracker.domain.people import PersonRecord
 from tracker.domain.programme.load import load_programme
-from tracker.domain.rescoring import Tally, band_edges, band_labels, band_of, rescore_history, score_edges
+from tracker.domain.rescoring import Standing, Tally, band_edges, band_labels, band_of, rescore_history, score_edges
 from tracker.domain.scoring import ScoreDef
 
 from .conftest import SEED_GRID
@@ -14,8 +14,8 @@ from .conftest import SEED_GRID
 SCORING = load_programme(SEED_GRID).scoring
 
 
-def person(stage: str, email: str | None = "a@example.fr") -> PersonRecord:
-    return PersonRecord(1, 1, email, None, stage, {}, ScoreState(), {}, 0.0, 0.0, 0.0, 0.0)
+def person(stage: str, email: str | None = "a@example.fr") -> Standing:
+    return Standing.of(PersonRecord(1, 1, email, None, stage, {}, ScoreState(), {}, 0.0, 0.0, 0.0, 0.0))
 
 
 def download(paper: str, event_id: int = 1) -> Event:

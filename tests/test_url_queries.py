@@ -12,6 +12,7 @@ from tracker.domain.facts import Incoming
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import Queries, Store, open_store
 from tracker.store.sqlite import SqliteStore
+from tracker.store.url_queries import url_texts
 
 from .conftest import new_device
 
@@ -100,6 +101,23 @@ async def test_a_persons_events_are_read_through_the_view_by_their_index(sqlite_
     steps = [row["detail"] for row in plan]
     assert steps[0] == "SEARCH e USING INDEX events_person_ts (person_id=?)"
     assert all("PRIMARY KEY" in step for step in steps[1:]), steps
+
+
+async def test_a_replay_reads_by_url_id_the_events_the_view_gives(tmp_path: Path, database: str | None) -> None:
+    """``events_by_person`` looks each page up once (``url_texts``) instead of joining it per event."""
+    async with _instances(tmp_path, database, 1) as [store]:
+        first = await new_device(store)
+        second = await _person(store, first[0].site_id, "v2")
+        await _visit(store, first, _page("/a", title="Accueil", x=1), _page("/b", "/a", title=42))
+        await _visit(store, second, _page("/a", "/elsewhere", title="Home"), Incoming("custom", 2.0, name="x"))
+        await _visit(store, first, _page("/c", "/a", title=""))
+        people = [first[1].id, second[1].id]
+        read = await store.read(lambda q: q.events_by_person(people))
+        assert read == {person: await store.read(lambda q, p=person: q.events_of(p)) for person in people}
+        assert [len(events) for events in read.values()] == [3, 2]
+        # Ids no row has any more are left out, however many are asked at once.
+        texts = await store.read(lambda q: url_texts(q.conn, range(1, 1200)))
+        assert sorted(texts.values()) == await _rows(store, "SELECT text, title FROM urls ORDER BY text, title")
 
 
 async def test_a_remembered_url_costs_no_statement(sqlite_store: Store) -> None:

@@ -12,17 +12,19 @@ grid would have filtered out.
 
 from __future__ import annotations
 
-import dataclasses
+import bisect
 import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.domain.facts import STAGE_RANK, STAGES, Event
+from tracker.domain.facts import STAGE_RANK, STAGES, Event, ScoreState
+from tracker.domain.identity import is_identified
 from tracker.domain.people import PersonRecord
 from tracker.domain.scoring import ScoreDef, Scoring, ScoringResult, replay
-from tracker.domain.stages import stage_for
+from tracker.domain.stages import stage_of
+from tracker.domain.values import value
 
 # People named one by one in a summary; beyond it they are counted (a summary stays small).
 SAMPLE = 200
@@ -32,6 +34,21 @@ BANDS = 8
 _BANDS_BELOW_TOP = 4
 # A score with no threshold gets bands as if its top threshold were this.
 _DEFAULT_TOP = 20.0
+
+
+@value
+class Standing:
+    """What a re-scoring needs of a stored person: its stage, whether it is identified and its
+    scoring state now; a what-if reads only these, not the whole record (``PersonRecord``)."""
+
+    id: int
+    stage: str
+    identified: bool
+    scoring: ScoreState
+
+    @classmethod
+    def of(cls, person: PersonRecord) -> Standing:
+        return cls(person.id, person.stage, is_identified(person), person.scoring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +71,14 @@ class Rescored:
         return STAGE_RANK[self.warranted] < STAGE_RANK[self.before]
 
 
-def rescore(scoring_result: ScoringResult, person: PersonRecord) -> Rescored:
+def rescore(scoring_result: ScoringResult, person: Standing) -> Rescored:
     """The stage ``person`` ends in once its scores are ``scoring_result``'s."""
-    warranted = stage_for(dataclasses.replace(person, scoring=scoring_result.state))
+    warranted = stage_of(person.identified, scoring_result.state)
     after = max(person.stage, warranted, key=STAGE_RANK.__getitem__)
     return Rescored(scoring_result, person.stage, after, warranted)
 
 
-def rescore_history(scoring: Scoring, person: PersonRecord, events: Iterable[Event]) -> Rescored:
+def rescore_history(scoring: Scoring, person: Standing, events: Iterable[Event]) -> Rescored:
     """Replay ``events`` through ``scoring`` and place ``person`` by the result."""
     return rescore(replay(scoring, events), person)
 
@@ -80,12 +97,9 @@ def band_labels(edges: list[float]) -> list[str]:
     return [f"< {edges[0]:g}", *middle, f"≥ {edges[-1]:g}"]
 
 
-def band_of(edges: list[float], value: float) -> int:
+def band_of(edges: list[float], score: float) -> int:
     """0: below the first edge; i: from edge i-1 up to edge i; len(edges): at or above the last."""
-    for index, edge in enumerate(edges):
-        if value < edge:
-            return index
-    return len(edges)
+    return bisect.bisect_right(edges, score)
 
 
 @dataclass(slots=True)
@@ -112,7 +126,7 @@ class Tally:
 
     def add(
         self,
-        person: PersonRecord,
+        person: Standing,
         rescored: Rescored,
         before: Mapping[str, float],
         after: Mapping[str, float],
@@ -122,8 +136,9 @@ class Tally:
         self.stages_before[rescored.before] += 1
         self.stages_after[rescored.after] += 1
         for name, edges in self.edges.items():
-            self.bands_before[name][band_of(edges, before.get(name, 0.0))] += 1
-            self.bands_after[name][band_of(edges, after.get(name, 0.0))] += 1
+            # band_of, inlined: a what-if counts each score of each of a site's people twice.
+            self.bands_before[name][bisect.bisect_right(edges, before.get(name, 0.0))] += 1
+            self.bands_after[name][bisect.bisect_right(edges, after.get(name, 0.0))] += 1
         moved = rescored.after != rescored.before
         self.changed += moved
         self.no_longer_qualify += rescored.no_longer_qualifies

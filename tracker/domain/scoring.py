@@ -274,7 +274,13 @@ def replay(scoring: Scoring, events: Iterable[Event]) -> ScoringResult:
 
 def current_scores(scoring: Scoring, state: ScoreState, now: float) -> dict[str, float]:
     """Every declared score at ``now`` (decayed), 0 for scores never scored."""
-    return {name: _value_at(score, state, now) for name, score in scoring.scores.items()}
+    values, last = state.values, state.last
+    # A score never scored is 0 whatever its decay: most people have few of the declared scores,
+    # and a what-if asks this twice for each of a site's people.
+    return {
+        name: decayed(score, values[name], last.get(name), now) if name in values else 0.0
+        for name, score in scoring.scores.items()
+    }
 
 
 def threshold_level(state: ScoreState) -> str | None:

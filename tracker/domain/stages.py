@@ -7,12 +7,18 @@ lead sales already has).
 
 from __future__ import annotations
 
+from tracker.domain.facts import ScoreState
 from tracker.domain.identity import is_identified
 from tracker.domain.people import PersonRecord
 from tracker.domain.scoring import threshold_level
 
 
 def stage_for(person: PersonRecord) -> str:
-    if not is_identified(person):
+    return stage_of(is_identified(person), person.scoring)
+
+
+def stage_of(identified: bool, scoring: ScoreState) -> str:
+    """The stage an identified (or anonymous) person with these scores warrants."""
+    if not identified:
         return "anonymous"
-    return threshold_level(person.scoring) or "known"
+    return threshold_level(scoring) or "known"

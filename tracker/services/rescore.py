@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from tracker.domain.clock import iso
 from tracker.domain.people import PersonRecord
 from tracker.domain.programme.load import Programme, load_programme
-from tracker.domain.rescoring import Rescored, Tally, rescore_history, score_edges
+from tracker.domain.rescoring import Rescored, Standing, Tally, rescore_history, score_edges
 from tracker.domain.scoring import current_scores
 from tracker.domain.sites import Site
 from tracker.errors import BadRequest, HTTPError, NotFound
@@ -174,8 +174,9 @@ async def _batch(q: Queries, *, job: JobRecord, site: Site, at: _At, now: float)
     scoring = site.programme.scoring
     for person in people:
         before = current_scores(scoring, person.scoring, now)
-        rescored = rescore_history(scoring, person, events.get(person.id, []))
-        batch.add(person, rescored, before, current_scores(scoring, rescored.result.state, now))
+        standing = Standing.of(person)
+        rescored = rescore_history(scoring, standing, events.get(person.id, []))
+        batch.add(standing, rescored, before, current_scores(scoring, rescored.result.state, now))
         await _rewrite(q, site, job.version, person, rescored, now)
     step = _At(batch, people[-1].id, at.done + len(people))
     await _save(q, job, RUNNING, step.last_person, step.done, batch.to_json(), now)

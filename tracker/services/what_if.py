@@ -20,10 +20,9 @@ from typing import Any
 from tracker.domain.calibration.comparison import ConversionComparison
 from tracker.domain.calibration.history import LedgerRow
 from tracker.domain.facts import STAGES, Event
-from tracker.domain.people import PersonRecord
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
-from tracker.domain.rescoring import Rescored, Tally, rescore_history, score_edges
+from tracker.domain.rescoring import Rescored, Standing, Tally, rescore_history, score_edges
 from tracker.domain.scoring import Scoring, current_scores
 from tracker.errors import BadRequest, NotFound
 from tracker.store import Queries, SiteRecord, Store
@@ -70,13 +69,13 @@ def check_days(days: int) -> int:
 
 async def replay_site(
     store: Store, site_id: int, scoring: Scoring, seen_since: float | None = None, page: int = PAGE
-) -> AsyncIterator[tuple[PersonRecord, Rescored]]:
+) -> AsyncIterator[tuple[Standing, Rescored]]:
     """Every person of the site (seen since ``seen_since``) with its history replayed through ``scoring``."""
     after = 0
     while True:
 
-        async def read(q: Queries, after: int = after) -> tuple[list[PersonRecord], Mapping[int, list[Event]]]:
-            people = await q.people_after(site_id, after, page, seen_since)
+        async def read(q: Queries, after: int = after) -> tuple[list[Standing], Mapping[int, list[Event]]]:
+            people = await q.standings_after(site_id, after, page, seen_since)
             return people, await q.events_by_person([p.id for p in people])
 
         people, events = await store.read(read)

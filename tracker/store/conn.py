@@ -3,12 +3,13 @@
 SQL is written once, with ``?`` placeholders, in the query mixins; a backend knows how
 to run a statement and answers the few questions whose SQL differs between dialects
 (today only row locks), so the shared SQL never asks which database it is on.  Rows
-are read by column name (``sqlite3.Row`` and asyncpg's ``Record`` both allow it).
+are read by column name (``sqlite3.Row`` and asyncpg's ``Record`` both allow it), or unpacked
+in the SELECT's order where thousands are read at once (both iterate over their values).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from tracker.store.hot_people import HotPeople
@@ -19,6 +20,8 @@ class Row(Protocol):
     def __getitem__(self, key: str | int) -> Any: ...
 
     def keys(self) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Conn(Protocol):

@@ -7,11 +7,16 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tracker.domain.facts import Event
+from tracker.domain.facts import Event, ScoreState
 from tracker.domain.people import PersonRecord
+from tracker.domain.rescoring import Standing
 from tracker.store.conn import Conn, Row
-from tracker.store.rows import EVENT_COLUMNS, PERSON_COLUMNS, dumps, event_of_row, loads, person_of_row
+from tracker.store.rows import PERSON_COLUMNS, dumps, loads, person_of_row, with_title
+from tracker.store.url_ids import UrlKey
+from tracker.store.url_queries import url_texts
 
+# An event naming no page (url_id NULL), or a page gone since (``event_rows``' LEFT JOIN gives the same).
+_NO_URL: UrlKey = ("", "")
 _JOB_COLUMNS = (
     "id, site_id, version, status, runner, last_person, total, done, started_by, started_at, heartbeat, finished_at,"
     " summary"
@@ -66,32 +71,65 @@ class RescoreQueries:
         ``for_update`` locks them, in id order, as a write to one person locks it: a request
         changing one of them waits for the unit, or the unit for it.
         """
+        lock = self.conn.lock_rows() if for_update else ""
+        rows = await self._page_of_people(PERSON_COLUMNS, site_id, after, limit, seen_since, lock)
+        return [person_of_row(row) for row in rows]
+
+    async def standings_after(
+        self, site_id: int, after: int, limit: int, seen_since: float | None = None
+    ) -> list[Standing]:
+        """``people_after`` for a what-if: of each person, only what its replay needs (not its profile
+        and campaigns, which took about half the time of decoding a whole person)."""
+        rows = await self._page_of_people(
+            "id, stage, email IS NOT NULL OR user_id IS NOT NULL AS identified, scoring",
+            site_id,
+            after,
+            limit,
+            seen_since,
+        )
+        return [
+            Standing(person_id, stage, bool(identified), ScoreState.from_json(loads(scoring)))
+            for person_id, stage, identified, scoring in rows
+        ]
+
+    async def _page_of_people(
+        self, columns: str, site_id: int, after: int, limit: int, seen_since: float | None, lock: str = ""
+    ) -> list[Row]:
         seen = "" if seen_since is None else " AND last_seen_at >= ?"
         args: list[Any] = [site_id, after] + ([] if seen_since is None else [seen_since])
-        lock = self.conn.lock_rows() if for_update else ""
-        rows = await self.conn.fetchall(
-            f"SELECT {PERSON_COLUMNS} FROM persons WHERE site_id = ? AND id > ?{seen} ORDER BY id LIMIT ?{lock}",
+        return await self.conn.fetchall(
+            f"SELECT {columns} FROM persons WHERE site_id = ? AND id > ?{seen} ORDER BY id LIMIT ?{lock}",
             *args,
             limit,
         )
-        return [person_of_row(row) for row in rows]
 
     async def count_people(self, site_id: int) -> int:
         return int(await self.conn.fetchval("SELECT COUNT(*) FROM persons WHERE site_id = ?", site_id))
 
     async def events_by_person(self, person_ids: Collection[int]) -> Mapping[int, list[Event]]:
-        """Every event of these people in replay order, by person (a person without events is absent)."""
+        """Every event of these people in replay order, by person (a person without events is absent).
+
+        Read from ``events`` itself rather than ``event_rows``: a page of people's events name few
+        pages, whose texts are read once each (``url_texts``) and shared by all their events.
+        """
         if not person_ids:
             return {}
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
-            f"SELECT person_id, {EVENT_COLUMNS} FROM event_rows WHERE person_id IN ({marks})"
-            " ORDER BY person_id, ts, id",
+            # Most events have no props: NULL, rather than the text "{}" to copy and parse (``loads``).
+            "SELECT person_id, id, type, ts, name, url_id, referrer_id, NULLIF(props, '{}'), visit FROM events"
+            f" WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
             *person_ids,
         )
+        urls = await url_texts(self.conn, {row[i] for row in rows for i in (5, 6) if row[i] is not None})
         found: dict[int, list[Event]] = {}
-        for row in rows:
-            found.setdefault(int(row["person_id"]), []).append(event_of_row(row))
+        events: list[Event] = []
+        for person_id, event_id, kind, ts, name, url_id, referrer_id, props, visit in rows:
+            if person_id not in found:
+                events = found[person_id] = []
+            url, title = urls.get(url_id, _NO_URL)
+            referrer = urls.get(referrer_id, _NO_URL)[0]
+            events.append(Event(event_id, kind, ts, name, url, referrer, with_title(loads(props), title), visit))
         return found
 
     async def emails_of(self, person_ids: Collection[int]) -> dict[int, str | None]:

@@ -2,15 +2,15 @@
 naming it by id.
 
 Events are read through the ``event_rows`` view, which joins the texts back; only writing an
-event (``url_ids``) and deleting events (``urls_of_events``, then ``delete_unused_urls``) deal
-with ids.  A URL may hold personal data in its query string, a title in its text ("Your order,
-Marc"), so a row no event names any more goes with the last event that named it (erasure, the
-purge, a bot's events).
+event (``url_ids``), deleting events (``urls_of_events``, then ``delete_unused_urls``) and reading
+a whole site's histories for a replay (``url_texts``) deal with ids.  A URL may hold personal data
+in its query string, a title in its text ("Your order, Marc"), so a row no event names any more
+goes with the last event that named it (erasure, the purge, a bot's events).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from tracker.store.conn import Conn
@@ -27,6 +27,23 @@ async def url_ids(conn: Conn, *keys: UrlKey) -> list[int | None]:
     """The id of each (address, title) pair (None for ("", "")), adding the pairs not stored yet."""
     found = await interned_ids(conn, "urls", ("text", "title"), conn.url_ids, (key for key in keys if key != _NONE))
     return [None if key == _NONE else found[key] for key in keys]
+
+
+async def url_texts(conn: Conn, ids: Collection[int]) -> dict[int, UrlKey]:
+    """The (address, title) of each of these ids still stored.
+
+    A replay reads thousands of events naming a few pages: looking each page up once here, rather than
+    once per event in ``event_rows``, spares a join per event and a copy of its texts per event.
+    """
+    found: dict[int, UrlKey] = {}
+    wanted = list(ids)
+    for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+        part = wanted[start : start + _IDS_PER_STATEMENT]
+        rows = await conn.fetchall(
+            f"SELECT id, text, title FROM urls WHERE id IN ({', '.join('?' for _ in part)})", *part
+        )
+        found.update((row_id, (text, title)) for row_id, text, title in rows)
+    return found
 
 
 async def urls_of_events(conn: Conn, where: str, *args: Any) -> list[int]:
