@@ -9,11 +9,12 @@ history is ``tracker simulate``'s, written through the ingest path into a fresh 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 from typing import Any
 
-from tracker.app import DEMO_PROGRAMME
+from tracker.app import DEMO_PROGRAMME, GC_THRESHOLDS
 from tracker.domain.planted import DEMO_PLAN
 from tracker.domain.programme.load import load_programme
 from tracker.services.simulate import simulate
@@ -28,7 +29,14 @@ _DRAFT_FROM, _DRAFT_TO = "wp_choose = 5 ", "wp_choose = 8 "
 
 
 def measure_what_if(work: Path, people: int, budget: float) -> dict[str, Any]:
-    return asyncio.run(_measure(work / "what-if", people, budget))
+    # Marketers run a what-if from the console (``/admin/programme/what-if``), inside the server:
+    # measured with the server's collector thresholds, not this process's defaults.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        return asyncio.run(_measure(work / "what-if", people, budget))
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 async def _measure(folder: Path, people: int, budget: float) -> dict[str, Any]:
