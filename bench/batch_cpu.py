@@ -2,10 +2,11 @@
 
 The bench's HTTP case (``cases.batch_case``) counts events a second through uvicorn on a shared
 machine; this one counts the process's CPU time per event (``time.process_time``, every thread:
-COMMIT's fsync thread and SQLite's readers included), so a change to the ingest path can be
-measured in a few seconds and profiled.  Bodies are the HTTP case's (``traffic.segment_batch_body``):
-100 events from as many ``anonymousId``s of ``--visitors``, each request sent by one of
-``--concurrency`` clients at once so that group commits hold several requests, as under wrk.
+COMMIT's fsync thread and SQLite's readers included) and, on PostgreSQL, that of the database's
+processes (``servers.postgres_cpu``), so a change to the ingest path can be measured in a few
+seconds and profiled.  Bodies are the HTTP case's (``traffic.segment_batch_body``): 100 events
+from as many ``anonymousId``s of ``--visitors``, each request sent by one of ``--concurrency``
+clients at once so that group commits hold several requests, as under wrk.
 
     python -m bench.batch_cpu [--db postgresql://…] [--batches 120] [--rounds 3] [--profile out.prof]
 """
@@ -21,6 +22,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -30,12 +32,13 @@ from tracker.config import Settings
 from tracker.domain.keys import digest, new_key
 
 from .cases import BATCH_SIZE
+from .servers import cpu_delta, postgres_cpu
 from .traffic import SEGMENT_PATH, SEQ, segment_batch_body, segment_headers
 
 _TEMPLATES = 32
 
 
-async def _run(args: argparse.Namespace, data_dir: Path) -> list[float]:
+async def _run(args: argparse.Namespace, data_dir: Path) -> list[tuple[float, float]]:
     if args.db is None:
         return await _measure(args, data_dir, None)
     # A schema of its own, dropped afterwards: every run starts from the same empty database.
@@ -50,7 +53,7 @@ async def _run(args: argparse.Namespace, data_dir: Path) -> list[float]:
             await conn.close()
 
 
-async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> list[float]:
+async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> list[tuple[float, float]]:
     settings = Settings(data_dir=data_dir, db=db, demo=True, secret="bench", ip_limit=(0.0, 0.0))
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -74,14 +77,18 @@ async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> 
 
             # Every visitor seen once (new people), then once more: the timed rounds see returning ones.
             await batches(2 * args.visitors // BATCH_SIZE)
-            per_event: list[float] = []
+            per_event: list[tuple[float, float]] = []
             profiler = cProfile.Profile() if args.profile else None
+            database = urlsplit(db).path.lstrip("/") if db else None
             for _ in range(args.rounds):
                 if profiler is not None:
                     profiler.enable()
-                began = time.process_time()
+                began, in_database = time.process_time(), postgres_cpu(database)
                 await batches(args.batches)
-                per_event.append((time.process_time() - began) / (args.batches * BATCH_SIZE) * 1e6)
+                spent = time.process_time() - began, cpu_delta(in_database, postgres_cpu(database))
+                per_event.append(
+                    (spent[0] / (args.batches * BATCH_SIZE) * 1e6, spent[1] / (args.batches * BATCH_SIZE) * 1e6)
+                )
                 if profiler is not None:
                     profiler.disable()
             if profiler is not None:
@@ -104,8 +111,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         per_event = asyncio.run(_run(args, Path(data_dir)))
-    rounds = ", ".join(f"{v:.1f}" for v in per_event)
-    print(f"/v1/batch in-process: {statistics.median(per_event):.1f} CPU-µs/event (median of [{rounds}])")
+    for name, values in (("tracker", [r[0] for r in per_event]), ("PostgreSQL", [r[1] for r in per_event])):
+        if args.db or name == "tracker":
+            rounds = ", ".join(f"{v:.1f}" for v in values)
+            print(f"/v1/batch in-process, {name}: {statistics.median(values):.1f} CPU-µs/event (median of [{rounds}])")
 
 
 if __name__ == "__main__":

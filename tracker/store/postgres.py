@@ -144,6 +144,14 @@ class _PgConn:
             self._event_ids = list(row["event_ids"])
         return row
 
+    async def fetchall_locked(self, sql: str, *args: Any, event_ids: int = 0) -> list[Row]:
+        if not event_ids:
+            return await self.fetchall(sql, *args)
+        rows = await self.fetchall(_TAKING_EVENT_IDS.format(select=sql), *args, event_ids)
+        if rows:  # every row carries the same ids: they are taken once, after every row is locked
+            self._event_ids = list(rows[0]["event_ids"])
+        return rows
+
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         await self.flush()
         row: Row | None = await self.conn.fetchrow(to_dollar(sql), *args)
