@@ -306,11 +306,12 @@ def _identify(device: str, user_id: str, email: str | None = None) -> dict[str, 
     return {"type": "identify", "anonymousId": device, "userId": user_id, "traits": {"email": email} if email else {}}
 
 
-# Before: two devices of one person (d1, d2), two anonymous ones (d3, d4).  The first batch merges d3 into
-# that person (an alias naming a device the batch has not opened yet) before d3's own message, and identifies
-# d4; the second interleaves the person's devices, with no merge after them to rebuild what a stale copy lost.
+# Before: devices of one person (d1, d2 and its userId's), anonymous ones (d3, d4, d6).  The first batch merges
+# d3 into that person (an alias naming a device the batch has not opened yet) before d3's own message, and
+# identifies d4; the second interleaves the person's devices; the third merges d6 into the person before its
+# device d2, read ahead, is opened.
 _BEFORE = [page("d1", "a"), _identify("d1", "u1", "one@example.com"), page("d2", "a"), _identify("d2", "u1")]
-_BEFORE += [page("d3", "b"), page("d4", "c")]
+_BEFORE += [page("d3", "b"), page("d4", "c"), page("d6", "b"), {"type": "identify", "userId": "u1"}]
 _BATCHES = [
     [
         page("d1", "b"),
@@ -327,6 +328,8 @@ _BATCHES = [
         page("d5", "a"),
         page("d2", "c"),
     ],
+    # A backend's batch (its userId in every message), and a merge into the person of a device read ahead.
+    [_identify("d6", "u1"), page("d2", "a"), {**page("d2", "b"), "userId": "u1"}, {**page("d1", "a"), "userId": "u1"}],
 ]
 
 
@@ -345,14 +348,15 @@ async def _stored(server: Server) -> list[Any]:
 
 @pytest.mark.parametrize("name", BACKENDS)
 async def test_a_batch_stores_what_its_messages_store_one_request_each(tmp_path: Path, name: str) -> None:
-    stored = []
+    stored: list[list[Any]] = [[], []]  # after each batch: a merge's replay would mend what a stale copy lost
     for one_each in (True, False):
         async with backend(name) as url, running_server(tmp_path / str(one_each), Clock(), url) as server:
             for message in _BEFORE:
                 await post(server, "/v1/batch", {"batch": [message]})
-            for batch in [[message] for sent in _BATCHES for message in sent] if one_each else _BATCHES:
-                assert (await post(server, "/v1/batch", {"batch": batch})).json()["accepted"] == len(batch)
-            stored.append(await _stored(server))
+            for batch in _BATCHES:
+                for sent in [[message] for message in batch] if one_each else [batch]:
+                    assert (await post(server, "/v1/batch", {"batch": sent})).json()["accepted"] == len(sent)
+                stored[one_each].append(await _stored(server))
     assert stored[0] == stored[1]
-    people, devices, _, _ = stored[1]
+    people, devices, _, _ = stored[0][-1]
     assert {device[1] for device in devices if device[0] != "a:d5"} == {people[0][0]}  # u1's, but for d5

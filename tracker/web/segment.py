@@ -186,7 +186,9 @@ async def _record_all(
         fresh.append(message)
     # Every known device of the batch and its person in one read, not one read each: a device's pair
     # stands for it until its person is opened (a later copy of that person would miss the first's
-    # changes: it is read again then), or until an identity moves devices and people (all read again).
+    # changes: it is read again then), or until a merge, a second person on a shared browser or an
+    # alias moves devices and people (all read again).  An identity its person already holds, or takes
+    # from nobody, changes no one else: a backend's batch names its userId in every message.
     ahead = await q.devices_and_persons({m.visitor_id for m in fresh}, site.id, events=len(fresh))
     opened: set[int] = set()
     for message in fresh:
@@ -202,6 +204,7 @@ async def _record_all(
                     q, site, message.visitor_id, message.device, message.browser, now, partial(str, message.visitor_id)
                 )
             opened.add(subject.person.id)
+        before = subject.person.id
         await record(q, site, subject, message.event, now, make_visitor_id)
         outcome.notes += [{"index": message.index, "message": warning} for warning in subject.warnings]
         subject.warnings.clear()
@@ -209,7 +212,7 @@ async def _record_all(
             note = await _alias(q, site, subject, message.alias_of, now, make_visitor_id)
             if note:
                 outcome.notes.append({"index": message.index, "message": note})
-        if message.event.email is not None or message.event.user_id is not None or message.alias_of is not None:
+        if subject.person.id != before or message.alias_of is not None:
             ahead.clear()
         outcome.accepted += 1
     if subject is not None:
