@@ -144,7 +144,8 @@ async def test_ids_are_taken_once_the_device_is_locked() -> None:
         assert second_id is not None and second_id > first_id
 
 
-@pytest.mark.parametrize("rows", [3, 12])  # in one multi-row VALUES; beyond its bound, in an executemany
+# In one multi-row VALUES; beyond its bound, 8 rows a statement, the rest (if any) in one more.
+@pytest.mark.parametrize("rows", [3, 12, 16, 21])
 async def test_rows_of_several_statements_go_in_one_statement_in_their_order(rows: int) -> None:
     async with postgres_store() as store:
         visitor, person = await new_device(store)

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from segment.analytics.client import Client
 
-from .conftest import Server
+from .conftest import BACKENDS, Clock, Server, backend, running_server
 from .test_serve import cli_key, start_server, stop_server
 
 BLOG = "http://shop.test/demo/blog/qualite/"
@@ -300,3 +300,63 @@ async def test_a_message_nested_deeper_than_orjson_writes_is_rejected(server: Se
     deep = b'{"type": "track", "anonymousId": "a", "event": "e", "integrations": ' + b"[" * 300 + b"]" * 300 + b"}"
     response = await post(server, "/v1/batch", b'{"batch": [' + orjson.dumps(page("ok", "a")) + b", " + deep + b"]}")
     assert response.status_code == 200 and response.json()["rejected"][0]["field"] == "batch[1]"
+
+
+def _identify(device: str, user_id: str, email: str | None = None) -> dict[str, Any]:
+    return {"type": "identify", "anonymousId": device, "userId": user_id, "traits": {"email": email} if email else {}}
+
+
+# Before: devices of one person (d1, d2 and its userId's), anonymous ones (d3, d4, d6).  The first batch merges
+# d3 into that person (an alias naming a device the batch has not opened yet) before d3's own message, and
+# identifies d4; the second interleaves the person's devices; the third merges d6 into the person before its
+# device d2, read ahead, is opened.
+_BEFORE = [page("d1", "a"), _identify("d1", "u1", "one@example.com"), page("d2", "a"), _identify("d2", "u1")]
+_BEFORE += [page("d3", "b"), page("d4", "c"), page("d6", "b"), {"type": "identify", "userId": "u1"}]
+_BATCHES = [
+    [
+        page("d1", "b"),
+        {"type": "alias", "previousId": "d3", "userId": "u1"},
+        page("d3", "c"),
+        page("d4", "b"),
+        _identify("d4", "u1"),
+        page("d4", "a"),
+    ],
+    [
+        page("d1", "c"),
+        page("d2", "b"),
+        {"type": "track", "anonymousId": "d1", "event": "download", "properties": {"url": FILES + "livre-blanc-c.pdf"}},
+        page("d5", "a"),
+        page("d2", "c"),
+    ],
+    # A backend's batch (its userId in every message), and a merge into the person of a device read ahead.
+    [_identify("d6", "u1"), page("d2", "a"), {**page("d2", "b"), "userId": "u1"}, {**page("d1", "a"), "userId": "u1"}],
+]
+
+
+async def _stored(server: Server) -> list[Any]:
+    """What a unit wrote, but for ids the sequences gave (event ids are taken ahead on PostgreSQL)."""
+
+    async def read(q: Any) -> list[Any]:
+        people = await q.conn.fetchall("SELECT id, email, user_id, stage, scoring FROM persons ORDER BY id")
+        devices = await q.conn.fetchall("SELECT id, person_id, visits FROM visitors ORDER BY id")
+        events = await q.conn.fetchall("SELECT person_id, type, url, visit FROM event_rows ORDER BY id")
+        ledger = await q.conn.fetchall("SELECT person_id, score, rule_id, points, after FROM ledger_rows ORDER BY id")
+        return [[tuple(row) for row in rows] for rows in (people, devices, events, ledger)]
+
+    return await server.runtime.store.read(read)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+async def test_a_batch_stores_what_its_messages_store_one_request_each(tmp_path: Path, name: str) -> None:
+    stored: list[list[Any]] = [[], []]  # after each batch: a merge's replay would mend what a stale copy lost
+    for one_each in (True, False):
+        async with backend(name) as url, running_server(tmp_path / str(one_each), Clock(), url) as server:
+            for message in _BEFORE:
+                await post(server, "/v1/batch", {"batch": [message]})
+            for batch in _BATCHES:
+                for sent in [[message] for message in batch] if one_each else [batch]:
+                    assert (await post(server, "/v1/batch", {"batch": sent})).json()["accepted"] == len(sent)
+                stored[one_each].append(await _stored(server))
+    assert stored[0] == stored[1]
+    people, devices, _, _ = stored[0][-1]
+    assert {device[1] for device in devices if device[0] != "a:d5"} == {people[0][0]}  # u1's, but for d5

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tracker.domain.facts import Incoming
-from tracker.domain.people import VisitorRecord
+from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import Queries, Store, open_store
 
 from .conftest import new_device
@@ -159,3 +159,28 @@ async def test_a_trimmed_devices_events_keep_its_id_through_a_merge_and_go_with_
     assert [d["visitor_id"] for d in await store.read(lambda q: q.decisions_of(survivor, 10))] == ["v1"]
     await store.write(lambda q: q.delete_persons([survivor]))
     assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM former_devices")) == 0
+
+
+async def test_many_devices_and_their_persons_are_read_at_once_with_the_ids_of_their_events(store: Store) -> None:
+    laptop, person = await new_device(store)
+
+    async def unit(q: Queries) -> tuple[dict[str, tuple[VisitorRecord, PersonRecord]], list[int | None]]:
+        other = await q.insert_person(laptop.site_id, 0.0)
+        await q.insert_visitor(VisitorRecord("v2", laptop.site_id, person.id, 1, "mobile", "Safari", 1.0, 1.0))
+        await q.insert_visitor(VisitorRecord("v3", laptop.site_id, other.id, 1, "mobile", "Safari", 1.0, 1.0))
+        elsewhere = await q.insert_site("t", "T", [], "", 0.0)
+        stranger = await q.insert_person(elsewhere, 0.0)
+        await q.insert_visitor(VisitorRecord("v4", elsewhere, stranger.id, 1, "mobile", "Safari", 1.0, 1.0))
+        # Three known devices (two of one person), an unknown one, and one of another site.
+        found = await q.devices_and_persons(["v1", "v2", "v3", "nobody", "v4"], laptop.site_id, events=2)
+        return found, [await q.conn.next_event_id() for _ in range(2)]
+
+    found, ids = await store.write(unit)
+    assert {vid: (v.id, v.num > 0, p.id) for vid, (v, p) in found.items()} == {
+        "v1": ("v1", True, person.id),
+        "v2": ("v2", True, person.id),
+        "v3": ("v3", True, found["v3"][1].id),
+    }
+    assert found["v3"][1].id != person.id
+    # Ids for the events to come, taken with the read where the database hands them out.
+    assert None not in ids and ids[0] is not None and ids[1] == ids[0] + 1

@@ -71,6 +71,10 @@ class Conn(Protocol):
         the row is locked, where the database gives them."""
         ...
 
+    async def fetchall_locked(self, sql: str, *args: Any, event_ids: int = 0) -> list[Row]:
+        """``fetch_locked`` of a statement locking several rows: all of them."""
+        ...
+
     async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
 
     async def fetchval(self, sql: str, *args: Any) -> Any:

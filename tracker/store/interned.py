@@ -28,6 +28,18 @@ async def interned_ids(
             found[key] = key_id
         elif key not in missing:
             missing.append(key)
+    if missing:
+        await _store_missing(conn, table, columns, missing, found)
+    if known is not None:
+        for key, key_id in found.items():
+            known.remember(key, key_id)
+    return found
+
+
+async def _store_missing(
+    conn: Conn, table: str, columns: tuple[str, ...], missing: list[K], found: dict[K, int]
+) -> None:
+    """Add the ids of ``missing`` to ``found``: read those stored, insert the others."""
     names = ", ".join(columns)
     one_key = "(" + " AND ".join(f"{column} = ?" for column in columns) + ")"
     one_row = "(" + ", ".join("?" for _ in columns) + ")"
@@ -48,10 +60,6 @@ async def interned_ids(
             found.update(cast(dict[K, int], _ids_of(rows, columns)))
         # On PostgreSQL another instance may have added one meanwhile: the next SELECT sees it.
         missing = [key for key in missing if key not in found]
-    if known is not None:
-        for key, key_id in found.items():
-            known.remember(key, key_id)
-    return found
 
 
 def _ids_of(rows: Iterable[Row], columns: tuple[str, ...]) -> dict[tuple[str, ...], int]:

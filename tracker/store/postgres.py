@@ -50,7 +50,7 @@ _TAKING_EVENT_IDS = (
 # A deferred statement adding plain rows: several rows of it go in one multi-row VALUES.
 _PLAIN_INSERT = re.compile(r"^INSERT INTO \w+ \([^)]*\) VALUES (\([?, ]+\))$")
 # Rows of a multi-row VALUES at most: a beacon call's usual few.  Each count is a statement text of its own
-# (prepared per connection, in asyncpg's cache of 100), so larger batches go in an executemany instead.
+# (prepared per connection, in asyncpg's cache of 100), so larger batches go in an executemany of this many.
 _MAX_ROWS = 8
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -121,6 +121,19 @@ class _PgConn:
             if len(rows) == 1 or (plain is not None and len(rows) <= _MAX_ROWS):
                 clause = sql + f", {plain[1]}" * (len(rows) - 1) if plain is not None else sql
                 combined.append((clause, [value for row in rows for value in row]))
+            elif plain is not None:
+                # Many new rows (a Segment batch's events): ``_MAX_ROWS`` a statement, the rest in one of
+                # its own.  PostgreSQL pays per statement run as much as per row: 100 event rows measured
+                # 25 -> 16 CPU-µs a row in the database.
+                whole = len(rows) - len(rows) % _MAX_ROWS
+                many = sql + f", {plain[1]}" * (_MAX_ROWS - 1)
+                chunks: list[Sequence[Any]] = [
+                    [v for row in rows[i : i + _MAX_ROWS] for v in row] for i in range(0, whole, _MAX_ROWS)
+                ]
+                alone.append((many, chunks))
+                if whole < len(rows):
+                    rest = rows[whole:]
+                    alone.append((sql + f", {plain[1]}" * (len(rest) - 1), [[v for row in rest for v in row]]))
             else:
                 alone.append((sql, rows))
         if combined:
@@ -143,6 +156,14 @@ class _PgConn:
         if row is not None:
             self._event_ids = list(row["event_ids"])
         return row
+
+    async def fetchall_locked(self, sql: str, *args: Any, event_ids: int = 0) -> list[Row]:
+        if not event_ids:
+            return await self.fetchall(sql, *args)
+        rows = await self.fetchall(_TAKING_EVENT_IDS.format(select=sql), *args, event_ids)
+        if rows:  # every row carries the same ids: they are taken once, after every row is locked
+            self._event_ids = list(rows[0]["event_ids"])
+        return rows
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         await self.flush()

@@ -6,7 +6,7 @@ transaction, inside ``Store.read`` a read-only connection.  Handlers never see S
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from tracker.domain.facts import Event, Incoming, LedgerEntry, ProfileChange, ScoreState
@@ -77,6 +77,8 @@ _DEVICE_AND_PERSON = (
     + ", ".join(f"p.{c.strip()}" for c in PERSON_COLUMNS.split(","))
     + " FROM visitors v JOIN persons p ON p.id = v.person_id WHERE v.id = ? AND v.site_id = ?"
 )
+_DEVICES_AND_PERSONS = _DEVICE_AND_PERSON.replace("v.id = ? AND v.site_id = ?", "v.site_id = ? AND v.id IN")
+_DEVICES_PER_STATEMENT = 512
 # What a merge does with each table that holds a person id (Mautic #16240 lost links
 # because one table had no rule).  tests/test_identity.py checks this covers every
 # table in privacy_queries.PERSON_REFERENCES.
@@ -225,6 +227,38 @@ class Queries(
             # Without row locks nothing was waited for, so nothing moved: the device is new.
             if not lock or await self.visitor(visitor_id, site_id) is None:
                 return None
+
+    async def devices_and_persons(
+        self, visitor_ids: Collection[str], site_id: int, *, events: int = 0
+    ) -> dict[str, tuple[VisitorRecord, PersonRecord]]:
+        """``device_and_person`` of many devices in one read (a Segment batch's): those found, by id.
+
+        Rows are locked in their person's order, so two units locking some of the same never wait
+        for each other in a circle.  A device missing here may have been moved by a merge the read
+        waited for: ``device_and_person`` reads it alone.
+        """
+        found: dict[str, tuple[VisitorRecord, PersonRecord]] = {}
+        unknown: list[str] = []
+        for visitor_id in visitor_ids:
+            hot = self.conn.hot.recall(visitor_id, site_id) if self.conn.hot is not None else None
+            if hot is not None:
+                found[visitor_id] = hot
+            else:
+                unknown.append(visitor_id)
+        lock = self.conn.lock_rows("v", "p")
+        for start in range(0, len(unknown), _DEVICES_PER_STATEMENT):
+            part = unknown[start : start + _DEVICES_PER_STATEMENT]
+            # Padded to a power of two with its last id: a few statement texts, each prepared once.
+            part += part[-1:] * ((1 << (len(part) - 1).bit_length()) - len(part))
+            rows = await self.conn.fetchall_locked(
+                f"{_DEVICES_AND_PERSONS} ({', '.join('?' for _ in part)}) ORDER BY p.id{lock}",
+                site_id,
+                *part,
+                # Taken after the last rows are locked (see ``Conn.fetch_locked``).
+                event_ids=events if start + _DEVICES_PER_STATEMENT >= len(unknown) else 0,
+            )
+            found.update((row["v_id"], (visitor_of_row(row, "v_"), person_of_row(row))) for row in rows)
+        return found
 
     def remember_device(self, visitor: VisitorRecord, person: PersonRecord) -> None:
         """The device and person this unit has just saved, for the device's next request (``Conn.hot``)."""

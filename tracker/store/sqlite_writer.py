@@ -63,6 +63,12 @@ class SqliteDialect:
         # The writer hands event ids out itself (``next_event_id``): nothing to take.
         return await self.fetchone(sql, *args)
 
+    async def fetchall_locked(self, sql: str, *args: Any, event_ids: int = 0) -> list[Row]:
+        return await self.fetchall(sql, *args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        raise NotImplementedError
+
 
 class WriterConn(SqliteDialect):
     def __init__(

@@ -38,7 +38,7 @@ from tracker.domain.roles import key_may
 from tracker.domain.sites import Site
 from tracker.domain.values import value
 from tracker.errors import BadRequest, Unauthorized
-from tracker.services.ingest import Subject, open_subject, record, save_subject
+from tracker.services.ingest import Subject, open_subject, record, resume_subject, save_subject
 from tracker.services.runtime import Runtime
 from tracker.store import Queries
 from tracker.store.rows import ApiKeyRecord
@@ -176,19 +176,35 @@ async def _record_all(
     subject: Subject | None = None
     # Ids this batch claimed, each for its first message: a later one with the same id is a duplicate too.
     ours = await q.claim_messages(site.id, [m.message_id for m in messages if m.message_id is not None], now)
+    fresh: list[Message] = []
     for message in messages:
         if message.message_id is not None:
             if message.message_id not in ours:
                 outcome.duplicates += 1
                 continue
             ours.discard(message.message_id)
+        fresh.append(message)
+    # Every known device of the batch and its person in one read, not one read each: a device's pair
+    # stands for it until its person is opened (a later copy of that person would miss the first's
+    # changes: it is read again then), or until a merge, a second person on a shared browser or an
+    # alias moves devices and people (all read again).  An identity its person already holds, or takes
+    # from nobody, changes no one else: a backend's batch names its userId in every message.
+    ahead = await q.devices_and_persons({m.visitor_id for m in fresh}, site.id, events=len(fresh))
+    opened: set[int] = set()
+    for message in fresh:
         # One subject open at a time: two open copies of one person would lose updates.
         if subject is None or subject.visitor.id != message.visitor_id:
             if subject is not None:
                 await save_subject(q, subject)
-            subject = await open_subject(
-                q, site, message.visitor_id, message.device, message.browser, now, partial(str, message.visitor_id)
-            )
+            found = ahead.pop(message.visitor_id, None)
+            if found is not None and found[1].id not in opened:
+                subject = resume_subject(*found, message.device, message.browser, now)
+            else:
+                subject = await open_subject(
+                    q, site, message.visitor_id, message.device, message.browser, now, partial(str, message.visitor_id)
+                )
+            opened.add(subject.person.id)
+        before = subject.person.id
         await record(q, site, subject, message.event, now, make_visitor_id)
         outcome.notes += [{"index": message.index, "message": warning} for warning in subject.warnings]
         subject.warnings.clear()
@@ -196,6 +212,8 @@ async def _record_all(
             note = await _alias(q, site, subject, message.alias_of, now, make_visitor_id)
             if note:
                 outcome.notes.append({"index": message.index, "message": note})
+        if subject.person.id != before or message.alias_of is not None:
+            ahead.clear()
         outcome.accepted += 1
     if subject is not None:
         await save_subject(q, subject)
