@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 import tracker.store
@@ -164,3 +165,45 @@ async def test_rows_of_several_statements_go_in_one_statement_in_their_order(row
             return [row["rule_id"] for row in ledger], {row["score"]: row["value"] for row in scores}
 
         assert await store.read(read) == ([f"r{n}" for n in range(rows)], {"fit": 3.0, "intent": 1.0})
+
+
+async def transaction_id(q: Queries) -> int:
+    return int(await q.conn.fetchval("SELECT txid_current()"))
+
+
+async def test_units_queued_together_commit_in_one_transaction() -> None:
+    async with postgres_store() as store:
+        ids = await asyncio.gather(*(store.write(transaction_id) for _ in range(20)))
+        assert len(set(ids)) < len(ids)
+
+
+async def test_a_failing_unit_of_a_batch_runs_the_others_again_each_alone() -> None:
+    async with postgres_store() as store:
+        site = await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
+        runs: list[int] = []
+
+        async def good(q: Queries) -> int:
+            runs.append(await transaction_id(q))
+            await q.insert_person(site, 1.0)
+            return runs[-1]
+
+        async def bad(q: Queries) -> None:
+            await q.insert_person(site, 1.0)
+            await q.conn.execute("SELECT 1 / 0")  # the database's error: the whole transaction is aborted
+
+        results = await asyncio.gather(store.write(good), store.write(good), store.write(bad), return_exceptions=True)
+        assert isinstance(results[2], asyncpg.exceptions.DivisionByZeroError)
+        assert len(runs) == 4 and runs[0] == runs[1]  # together first, then each in a transaction of its own
+        assert results[0] != results[1] and {results[0], results[1]} == set(runs[2:])
+        assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) == 2
+
+
+async def test_closing_commits_the_units_queued_before() -> None:
+    async with postgres_store() as store:
+        site = await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
+        writes = [asyncio.ensure_future(store.write(lambda q: q.insert_person(site, 1.0))) for _ in range(5)]
+        await asyncio.sleep(0)  # they are queued
+        await store.close()
+        assert sorted(write.result().id for write in writes) == [1, 2, 3, 4, 5]
+        await store.open()
+        assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) == 5

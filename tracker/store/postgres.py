@@ -1,19 +1,27 @@
 """PostgreSQL store for many instances behind a load balancer (asyncpg, pooled).
 
-Each unit runs in its own READ COMMITTED transaction on a pooled connection; the
-statements are the same as SQLite's (the query mixins), with ``?`` rewritten to ``$n``.
+Units are group-committed: a few writer tasks each take every unit queued meanwhile and run them
+one after the other in one READ COMMITTED transaction on one pooled connection, so BEGIN, COMMIT,
+the pool and the transaction cost a round trip and their objects per batch, not per unit, and
+PostgreSQL flushes its WAL once for them.  A unit is acknowledged only once its batch committed.
+If any unit of a batch fails, the transaction is rolled back and each unit runs again alone in its
+own transaction, so one failure takes back only its own unit.
+
+The statements are the same as SQLite's (the query mixins), with ``?`` rewritten to ``$n``.
 Correctness across instances comes from row locks, not from the process: a unit
 locks the person it changes (``SELECT … FOR UPDATE``) before reading its state, so
-two instances never score the same person from the same stale state.  A unit that
+two instances never score the same person from the same stale state (units of one batch share
+its transaction, so they see each other's writes as if run in sequence).  A unit that
 loses a race (deadlock, unique e-mail taken meanwhile, serialization failure, a URL
 another instance deleted meanwhile) is rolled back and run again from scratch; units
-are written to be re-runnable.  PostgreSQL groups concurrent commits in its WAL flush by itself.
+are written to be re-runnable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from tracker.store import migrations
-from tracker.store.base import Store, Unit
+from tracker.store.base import Store, Unit, settle
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
@@ -31,6 +39,10 @@ from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 T = TypeVar("T")
 _RETRIES = 8
+# Batches in flight at once, each on a connection of its own: one batch waits for PostgreSQL while
+# the next one runs, and a batch waiting for a row lock (another instance's unit) holds up only itself.
+_WRITERS = 2
+_MAX_UNITS_PER_COMMIT = 64
 _RETRYABLE = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
@@ -189,6 +201,8 @@ class PostgresStore(Store):
         self.url_ids = UrlIds()
         # Ids of the ledger's names committed by this process's units (or read by them): never deleted.
         self.ledger_names = RememberedIds[NameKey]()
+        self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._writers: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
         settings = {"search_path": self.schema} if self.schema else {}
@@ -202,6 +216,7 @@ class PostgresStore(Store):
             self.url, min_size=1, max_size=self.pool_size, server_settings=settings, reset=_keep_session
         )
         await self._migrate()
+        self._writers = [asyncio.create_task(self._write_loop(), name="postgres-group-commit") for _ in range(_WRITERS)]
 
     async def _migrate(self) -> None:
         assert self._pool is not None
@@ -211,11 +226,75 @@ class PostgresStore(Store):
             await migrations.apply(_PgConn(conn))
 
     async def close(self) -> None:
+        # Every writer stops at a None of its own, once the units queued before it are committed.
+        for _ in self._writers:
+            await self._queue.put(None)
+        await asyncio.gather(*self._writers)
+        self._writers = []
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
     async def write(self, unit: Unit[T]) -> T:
+        if not self._writers or any(writer.done() for writer in self._writers):
+            raise RuntimeError("store is not open")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((unit, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            batch: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= _MAX_UNITS_PER_COMMIT or self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            stopping = item is None
+            live = [(unit, future) for unit, future in batch if not future.cancelled()]
+            if len(live) == 1:
+                await _settled(live[0][1], self._write_alone(live[0][0]))
+            elif live:
+                await self._commit_batch(live)
+
+    async def _commit_batch(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+        """Run the units of ``batch`` in one transaction; if one fails, each again in a transaction of its own."""
+        pool = self._require_pool()
+        url_ids = UrlIds(behind=self.url_ids)
+        ledger_names = RememberedIds[NameKey](behind=self.ledger_names)
+        results: list[Any] = []
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                for unit, _ in batch:
+                    writer = _PgConn(conn, url_ids, ledger_names)
+                    result = await unit(Queries(writer))
+                    await writer.flush()
+                    results.append(result)
+        except asyncpg.PostgresError:
+            # The database refused a statement or the COMMIT: it rolled the transaction back.
+            await self._one_by_one(batch)
+            return
+        except Exception as exc:
+            if len(results) < len(batch):
+                # A unit failed, or the connection did, before COMMIT was sent: nothing was committed.
+                await self._one_by_one(batch)
+                return
+            # COMMIT got no answer (a lost connection): committed or not, nobody can say, so no unit runs again.
+            for _, future in batch:
+                settle(future, None, exc)
+            return
+        url_ids.settle()
+        ledger_names.settle()
+        for (_, future), result in zip(batch, results, strict=True):
+            settle(future, result, None)
+
+    async def _one_by_one(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+        await asyncio.gather(*(_settled(future, self._write_alone(unit)) for unit, future in batch))
+
+    async def _write_alone(self, unit: Unit[T]) -> T:
+        """``unit`` in a transaction of its own, run again from scratch when it lost a race."""
         pool = self._require_pool()
         for attempt in range(_RETRIES):
             async with pool.acquire() as conn:
@@ -255,3 +334,13 @@ class PostgresStore(Store):
         if self._pool is None:
             raise RuntimeError("store is not open")
         return self._pool
+
+
+async def _settled(future: asyncio.Future[T], work: Awaitable[T]) -> None:
+    """Await ``work`` and hand its result or error to ``future``."""
+    try:
+        result = await work
+    except Exception as exc:
+        settle(future, None, exc)
+    else:
+        settle(future, result, None)
