@@ -167,6 +167,20 @@ async def test_rows_of_several_statements_go_in_one_statement_in_their_order(row
         assert await store.read(read) == ([f"r{n}" for n in range(rows)], {"fit": 3.0, "intent": 1.0})
 
 
+async def test_two_saves_of_one_score_in_a_unit_are_written_in_turn() -> None:
+    """Upserts of one key cannot share a statement (it may not change a row twice): the last one wins."""
+    async with postgres_store() as store:
+        _, person = await new_device(store)
+
+        async def unit(q: Queries) -> None:
+            await q.save_scores(person.id, {"fit": 1.0, "intent": 1.0}, {})
+            await q.save_scores(person.id, {"fit": 2.0}, {})
+
+        await store.write(unit)
+        rows = await store.read(lambda q: q.conn.fetchall("SELECT score, value FROM person_scores ORDER BY score"))
+        assert [(row["score"], row["value"]) for row in rows] == [("fit", 2.0), ("intent", 1.0)]
+
+
 async def transaction_id(q: Queries) -> int:
     return int(await q.conn.fetchval("SELECT txid_current()"))
 

@@ -61,6 +61,9 @@ _TAKING_EVENT_IDS = (
 )
 # A deferred statement adding plain rows: several rows of it go in one multi-row VALUES.
 _PLAIN_INSERT = re.compile(r"^INSERT INTO \w+ \([^)]*\) VALUES (\([?, ]+\))$")
+# A deferred upsert: several rows of it go in one multi-row VALUES too, if no two of them have the same conflict
+# key (one statement may not change a row twice).
+_UPSERT = re.compile(r"^INSERT INTO \w+ \(([^)]*)\) VALUES (\([?, ]+\)) ON CONFLICT \(([^)]*)\) ")
 # Rows of a multi-row VALUES at most: a beacon call's usual few.  Each count is a statement text of its own
 # (prepared per connection, in asyncpg's cache of 100), so larger batches go in an executemany instead.
 _MAX_ROWS = 8
@@ -77,6 +80,30 @@ def to_dollar(sql: str) -> str:
     """``?`` placeholders to ``$1, $2, …``."""
     counter = iter(range(1, 10_000))
     return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+@lru_cache(maxsize=512)
+def _upsert_parts(sql: str) -> tuple[int, str, tuple[int, ...]] | None:
+    """Where an upsert's VALUES row ends, its marks, and the positions of its conflict key among its values."""
+    found = _UPSERT.match(sql)
+    if found is None:
+        return None
+    columns = [name.strip() for name in found[1].split(",")]
+    key = [name.strip() for name in found[3].split(",")]
+    if not set(key) <= set(columns):
+        return None
+    return found.end(2), found[2], tuple(columns.index(name) for name in key)
+
+
+def _distinct_upserts(sql: str, rows: Sequence[Sequence[Any]]) -> str | None:
+    """``sql`` with a VALUES row for each of ``rows``, if it is an upsert and their keys differ; else None."""
+    parts = _upsert_parts(sql)
+    if parts is None or len(rows) > _MAX_ROWS:
+        return None
+    end, marks, key = parts
+    if len({tuple(row[i] for i in key) for row in rows}) < len(rows):
+        return None
+    return sql[:end] + f", {marks}" * (len(rows) - 1) + sql[end:]
 
 
 class _PgConn:
@@ -133,10 +160,13 @@ class _PgConn:
             if len(rows) == 1 or (plain is not None and len(rows) <= _MAX_ROWS):
                 clause = sql + f", {plain[1]}" * (len(rows) - 1) if plain is not None else sql
                 combined.append((clause, [value for row in rows for value in row]))
+            elif (upserts := _distinct_upserts(sql, rows)) is not None:
+                # A unit's scores: one row each, in any order, as no two rows change the same one.
+                combined.append((upserts, [value for row in rows for value in row]))
             else:
                 alone.append((sql, rows))
         if combined:
-            # A beacon call's usual case (its events, their ledger rows, a score, the person, the
+            # A beacon call's usual case (its events, their ledger rows, its scores, the person, the
             # device): one statement and one round trip rather than one each.  Each statement is of
             # another table (``Deferred`` keeps one per table) and none reads another's rows, so running
             # them side by side in data-modifying WITH clauses, on one snapshot, changes nothing; the
@@ -144,7 +174,7 @@ class _PgConn:
             *clauses, (last, _) = combined
             sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({clause}) " for i, (clause, _) in enumerate(clauses))
             await self.conn.execute(to_dollar(sql + last), *[value for _, args in combined for value in args])
-        # Several rows that may overwrite each other's (an upsert), or very many: one pipelined executemany each.
+        # Rows that change one row twice (upserts of one key), or very many: one pipelined executemany each.
         for sql, rows in alone:
             await self.conn.executemany(to_dollar(sql), rows)
 
