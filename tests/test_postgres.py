@@ -221,3 +221,28 @@ async def test_closing_commits_the_units_queued_before() -> None:
         assert sorted(write.result().id for write in writes) == [1, 2, 3, 4, 5]
         await store.open()
         assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) == 5
+
+
+async def test_a_batch_waiting_long_for_a_lock_gives_way_to_its_units_alone() -> None:
+    """Batches lock people in no set order: rather than wait (perhaps for each other), they give way."""
+    async with postgres_store() as store:
+        visitor, _ = await new_device(store)
+        locked, go = asyncio.Event(), asyncio.Event()
+
+        async def holder(q: Queries) -> None:
+            assert await q.device_and_person(visitor.id, visitor.site_id) is not None
+            locked.set()
+            await go.wait()
+
+        async def waiter(q: Queries) -> int:
+            assert await q.device_and_person(visitor.id, visitor.site_id) is not None
+            return await transaction_id(q)
+
+        holding = asyncio.create_task(store.write(holder))
+        await locked.wait()
+        waiting = asyncio.gather(store.write(waiter), store.write(waiter))  # one batch, on the other writer
+        await asyncio.sleep(0.5)  # far longer than a batch waits for a lock
+        go.set()
+        await holding
+        first, second = await waiting
+        assert first != second  # each ran again in a transaction of its own, and waited there

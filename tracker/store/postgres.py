@@ -43,6 +43,11 @@ _RETRIES = 8
 # the next one runs, and a batch waiting for a row lock (another instance's unit) holds up only itself.
 _WRITERS = 2
 _MAX_UNITS_PER_COMMIT = 64
+# How long a batch waits for a row lock before it gives way and its units run each alone (they wait as long as
+# it takes).  Batches lock many people in no set order, so two of them (two writers, two instances) can wait for
+# each other: PostgreSQL would only tell after its deadlock_timeout (1 s), holding up every unit of both.  Units
+# hold a lock for a batch's time, a few milliseconds.
+_BATCH_LOCK_TIMEOUT = "100ms"
 _RETRYABLE = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
@@ -226,6 +231,8 @@ class PostgresStore(Store):
         self.url, self.schema = split_schema(url)
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        # The writers' connections, on which a lock is waited for ``_BATCH_LOCK_TIMEOUT`` at most.
+        self._batch_pool: asyncpg.Pool | None = None
         # Ids of URLs committed by this process's units (or read by them): an event naming one is
         # refused by the foreign key if another instance deleted it meanwhile.
         self.url_ids = UrlIds()
@@ -246,6 +253,13 @@ class PostgresStore(Store):
             self.url, min_size=1, max_size=self.pool_size, server_settings=settings, reset=_keep_session
         )
         await self._migrate()
+        self._batch_pool = await asyncpg.create_pool(
+            self.url,
+            min_size=0,
+            max_size=_WRITERS,
+            server_settings={**settings, "lock_timeout": _BATCH_LOCK_TIMEOUT},
+            reset=_keep_session,
+        )
         self._writers = [asyncio.create_task(self._write_loop(), name="postgres-group-commit") for _ in range(_WRITERS)]
 
     async def _migrate(self) -> None:
@@ -261,6 +275,9 @@ class PostgresStore(Store):
             await self._queue.put(None)
         await asyncio.gather(*self._writers)
         self._writers = []
+        if self._batch_pool is not None:
+            await self._batch_pool.close()
+            self._batch_pool = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -291,7 +308,8 @@ class PostgresStore(Store):
 
     async def _commit_batch(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
         """Run the units of ``batch`` in one transaction; if one fails, each again in a transaction of its own."""
-        pool = self._require_pool()
+        assert self._batch_pool is not None
+        pool = self._batch_pool
         url_ids = UrlIds(behind=self.url_ids)
         ledger_names = RememberedIds[NameKey](behind=self.ledger_names)
         results: list[Any] = []
@@ -303,7 +321,7 @@ class PostgresStore(Store):
                     await writer.flush()
                     results.append(result)
         except asyncpg.PostgresError:
-            # The database refused a statement or the COMMIT: it rolled the transaction back.
+            # The database refused a statement (a lock not granted in time too) or the COMMIT: it rolled back.
             await self._one_by_one(batch)
             return
         except Exception as exc:
