@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 import tracker.store
@@ -165,3 +166,84 @@ async def test_rows_of_several_statements_go_in_one_statement_in_their_order(row
             return [row["rule_id"] for row in ledger], {row["score"]: row["value"] for row in scores}
 
         assert await store.read(read) == ([f"r{n}" for n in range(rows)], {"fit": 3.0, "intent": 1.0})
+
+
+async def test_two_saves_of_one_score_in_a_unit_are_written_in_turn() -> None:
+    """Upserts of one key cannot share a statement (it may not change a row twice): the last one wins."""
+    async with postgres_store() as store:
+        _, person = await new_device(store)
+
+        async def unit(q: Queries) -> None:
+            await q.save_scores(person.id, {"fit": 1.0, "intent": 1.0}, {})
+            await q.save_scores(person.id, {"fit": 2.0}, {})
+
+        await store.write(unit)
+        rows = await store.read(lambda q: q.conn.fetchall("SELECT score, value FROM person_scores ORDER BY score"))
+        assert [(row["score"], row["value"]) for row in rows] == [("fit", 2.0), ("intent", 1.0)]
+
+
+async def transaction_id(q: Queries) -> int:
+    return int(await q.conn.fetchval("SELECT txid_current()"))
+
+
+async def test_units_queued_together_commit_in_one_transaction() -> None:
+    async with postgres_store() as store:
+        ids = await asyncio.gather(*(store.write(transaction_id) for _ in range(20)))
+        assert len(set(ids)) < len(ids)
+
+
+async def test_a_failing_unit_of_a_batch_runs_the_others_again_each_alone() -> None:
+    async with postgres_store() as store:
+        site = await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
+        runs: list[int] = []
+
+        async def good(q: Queries) -> int:
+            runs.append(await transaction_id(q))
+            await q.insert_person(site, 1.0)
+            return runs[-1]
+
+        async def bad(q: Queries) -> None:
+            await q.insert_person(site, 1.0)
+            await q.conn.execute("SELECT 1 / 0")  # the database's error: the whole transaction is aborted
+
+        results = await asyncio.gather(store.write(good), store.write(good), store.write(bad), return_exceptions=True)
+        assert isinstance(results[2], asyncpg.exceptions.DivisionByZeroError)
+        assert len(runs) == 4 and runs[0] == runs[1]  # together first, then each in a transaction of its own
+        assert results[0] != results[1] and {results[0], results[1]} == set(runs[2:])
+        assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) == 2
+
+
+async def test_closing_commits_the_units_queued_before() -> None:
+    async with postgres_store() as store:
+        site = await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
+        writes = [asyncio.ensure_future(store.write(lambda q: q.insert_person(site, 1.0))) for _ in range(5)]
+        await asyncio.sleep(0)  # they are queued
+        await store.close()
+        assert sorted(write.result().id for write in writes) == [1, 2, 3, 4, 5]
+        await store.open()
+        assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) == 5
+
+
+async def test_a_batch_waiting_long_for_a_lock_gives_way_to_its_units_alone() -> None:
+    """Batches lock people in no set order: rather than wait (perhaps for each other), they give way."""
+    async with postgres_store() as store:
+        visitor, _ = await new_device(store)
+        locked, go = asyncio.Event(), asyncio.Event()
+
+        async def holder(q: Queries) -> None:
+            assert await q.device_and_person(visitor.id, visitor.site_id) is not None
+            locked.set()
+            await go.wait()
+
+        async def waiter(q: Queries) -> int:
+            assert await q.device_and_person(visitor.id, visitor.site_id) is not None
+            return await transaction_id(q)
+
+        holding = asyncio.create_task(store.write(holder))
+        await locked.wait()
+        waiting = asyncio.gather(store.write(waiter), store.write(waiter))  # one batch, on the other writer
+        await asyncio.sleep(0.5)  # far longer than a batch waits for a lock
+        go.set()
+        await holding
+        first, second = await waiting
+        assert first != second  # each ran again in a transaction of its own, and waited there

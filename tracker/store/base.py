@@ -3,21 +3,32 @@
 Work is handed over as *units*: async functions that receive a ``Queries`` bound to
 the current transaction.  ``write`` resolves only once the unit's changes are durable,
 so a handler that awaits it can acknowledge safely.  Backends decide how units share
-transactions (SQLite group-commits many units in one; PostgreSQL runs each in its own,
-with row locks for cross-instance safety).
+transactions (both group-commit the units queued meanwhile in one; PostgreSQL's units also lock
+the rows they change, for cross-instance safety).
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tracker.store.queries import Queries
 
 T = TypeVar("T")
 Unit = Callable[[Queries], Awaitable[T]]
+
+
+def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Hand a group-committed unit's result, or its error, to whoever awaits it (unless they gave up)."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
 
 
 class Store(abc.ABC):

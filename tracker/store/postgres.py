@@ -1,19 +1,27 @@
 """PostgreSQL store for many instances behind a load balancer (asyncpg, pooled).
 
-Each unit runs in its own READ COMMITTED transaction on a pooled connection; the
-statements are the same as SQLite's (the query mixins), with ``?`` rewritten to ``$n``.
+Units are group-committed: a few writer tasks each take every unit queued meanwhile and run them
+one after the other in one READ COMMITTED transaction on one pooled connection, so BEGIN, COMMIT,
+the pool and the transaction cost a round trip and their objects per batch, not per unit, and
+PostgreSQL flushes its WAL once for them.  A unit is acknowledged only once its batch committed.
+If any unit of a batch fails, the transaction is rolled back and each unit runs again alone in its
+own transaction, so one failure takes back only its own unit.
+
+The statements are the same as SQLite's (the query mixins), with ``?`` rewritten to ``$n``.
 Correctness across instances comes from row locks, not from the process: a unit
 locks the person it changes (``SELECT … FOR UPDATE``) before reading its state, so
-two instances never score the same person from the same stale state.  A unit that
+two instances never score the same person from the same stale state (units of one batch share
+its transaction, so they see each other's writes as if run in sequence).  A unit that
 loses a race (deadlock, unique e-mail taken meanwhile, serialization failure, a URL
 another instance deleted meanwhile) is rolled back and run again from scratch; units
-are written to be re-runnable.  PostgreSQL groups concurrent commits in its WAL flush by itself.
+are written to be re-runnable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from tracker.store import migrations
-from tracker.store.base import Store, Unit
+from tracker.store.base import Store, Unit, settle
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
@@ -31,6 +39,15 @@ from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 T = TypeVar("T")
 _RETRIES = 8
+# Batches in flight at once, each on a connection of its own: one batch waits for PostgreSQL while
+# the next one runs, and a batch waiting for a row lock (another instance's unit) holds up only itself.
+_WRITERS = 2
+_MAX_UNITS_PER_COMMIT = 64
+# How long a batch waits for a row lock before it gives way and its units run each alone (they wait as long as
+# it takes).  Batches lock many people in no set order, so two of them (two writers, two instances) can wait for
+# each other: PostgreSQL would only tell after its deadlock_timeout (1 s), holding up every unit of both.  Units
+# hold a lock for a batch's time, a few milliseconds.
+_BATCH_LOCK_TIMEOUT = "100ms"
 _RETRYABLE = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
@@ -49,6 +66,9 @@ _TAKING_EVENT_IDS = (
 )
 # A deferred statement adding plain rows: several rows of it go in one multi-row VALUES.
 _PLAIN_INSERT = re.compile(r"^INSERT INTO \w+ \([^)]*\) VALUES (\([?, ]+\))$")
+# A deferred upsert: several rows of it go in one multi-row VALUES too, if no two of them have the same conflict
+# key (one statement may not change a row twice).
+_UPSERT = re.compile(r"^INSERT INTO \w+ \(([^)]*)\) VALUES (\([?, ]+\)) ON CONFLICT \(([^)]*)\) ")
 # Rows of a multi-row VALUES at most: a beacon call's usual few.  Each count is a statement text of its own
 # (prepared per connection, in asyncpg's cache of 100), so larger batches go in an executemany of this many.
 _MAX_ROWS = 8
@@ -65,6 +85,30 @@ def to_dollar(sql: str) -> str:
     """``?`` placeholders to ``$1, $2, …``."""
     counter = iter(range(1, 10_000))
     return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+@lru_cache(maxsize=512)
+def _upsert_parts(sql: str) -> tuple[int, str, tuple[int, ...]] | None:
+    """Where an upsert's VALUES row ends, its marks, and the positions of its conflict key among its values."""
+    found = _UPSERT.match(sql)
+    if found is None:
+        return None
+    columns = [name.strip() for name in found[1].split(",")]
+    key = [name.strip() for name in found[3].split(",")]
+    if not set(key) <= set(columns):
+        return None
+    return found.end(2), found[2], tuple(columns.index(name) for name in key)
+
+
+def _distinct_upserts(sql: str, rows: Sequence[Sequence[Any]]) -> str | None:
+    """``sql`` with a VALUES row for each of ``rows``, if it is an upsert and their keys differ; else None."""
+    parts = _upsert_parts(sql)
+    if parts is None or len(rows) > _MAX_ROWS:
+        return None
+    end, marks, key = parts
+    if len({tuple(row[i] for i in key) for row in rows}) < len(rows):
+        return None
+    return sql[:end] + f", {marks}" * (len(rows) - 1) + sql[end:]
 
 
 class _PgConn:
@@ -134,10 +178,13 @@ class _PgConn:
                 if whole < len(rows):
                     rest = rows[whole:]
                     alone.append((sql + f", {plain[1]}" * (len(rest) - 1), [[v for row in rest for v in row]]))
+            elif (upserts := _distinct_upserts(sql, rows)) is not None:
+                # A unit's scores: one row each, in any order, as no two rows change the same one.
+                combined.append((upserts, [value for row in rows for value in row]))
             else:
                 alone.append((sql, rows))
         if combined:
-            # A beacon call's usual case (its events, their ledger rows, a score, the person, the
+            # A beacon call's usual case (its events, their ledger rows, its scores, the person, the
             # device): one statement and one round trip rather than one each.  Each statement is of
             # another table (``Deferred`` keeps one per table) and none reads another's rows, so running
             # them side by side in data-modifying WITH clauses, on one snapshot, changes nothing; the
@@ -145,7 +192,7 @@ class _PgConn:
             *clauses, (last, _) = combined
             sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({clause}) " for i, (clause, _) in enumerate(clauses))
             await self.conn.execute(to_dollar(sql + last), *[value for _, args in combined for value in args])
-        # Several rows that may overwrite each other's (an upsert), or very many: one pipelined executemany each.
+        # Rows that change one row twice (upserts of one key), or very many: one pipelined executemany each.
         for sql, rows in alone:
             await self.conn.executemany(to_dollar(sql), rows)
 
@@ -205,11 +252,15 @@ class PostgresStore(Store):
         self.url, self.schema = split_schema(url)
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        # The writers' connections, on which a lock is waited for ``_BATCH_LOCK_TIMEOUT`` at most.
+        self._batch_pool: asyncpg.Pool | None = None
         # Ids of URLs committed by this process's units (or read by them): an event naming one is
         # refused by the foreign key if another instance deleted it meanwhile.
         self.url_ids = UrlIds()
         # Ids of the ledger's names committed by this process's units (or read by them): never deleted.
         self.ledger_names = RememberedIds[NameKey]()
+        self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._writers: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
         settings = {"search_path": self.schema} if self.schema else {}
@@ -223,6 +274,14 @@ class PostgresStore(Store):
             self.url, min_size=1, max_size=self.pool_size, server_settings=settings, reset=_keep_session
         )
         await self._migrate()
+        self._batch_pool = await asyncpg.create_pool(
+            self.url,
+            min_size=0,
+            max_size=_WRITERS,
+            server_settings={**settings, "lock_timeout": _BATCH_LOCK_TIMEOUT},
+            reset=_keep_session,
+        )
+        self._writers = [asyncio.create_task(self._write_loop(), name="postgres-group-commit") for _ in range(_WRITERS)]
 
     async def _migrate(self) -> None:
         assert self._pool is not None
@@ -232,11 +291,79 @@ class PostgresStore(Store):
             await migrations.apply(_PgConn(conn))
 
     async def close(self) -> None:
+        # Every writer stops at a None of its own, once the units queued before it are committed.
+        for _ in self._writers:
+            await self._queue.put(None)
+        await asyncio.gather(*self._writers)
+        self._writers = []
+        if self._batch_pool is not None:
+            await self._batch_pool.close()
+            self._batch_pool = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
     async def write(self, unit: Unit[T]) -> T:
+        if not self._writers or any(writer.done() for writer in self._writers):
+            raise RuntimeError("store is not open")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((unit, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            batch: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= _MAX_UNITS_PER_COMMIT or self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            stopping = item is None
+            live = [(unit, future) for unit, future in batch if not future.cancelled()]
+            if len(live) == 1:
+                await _settled(live[0][1], self._write_alone(live[0][0]))
+            elif live:
+                await self._commit_batch(live)
+
+    async def _commit_batch(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+        """Run the units of ``batch`` in one transaction; if one fails, each again in a transaction of its own."""
+        assert self._batch_pool is not None
+        pool = self._batch_pool
+        url_ids = UrlIds(behind=self.url_ids)
+        ledger_names = RememberedIds[NameKey](behind=self.ledger_names)
+        results: list[Any] = []
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                for unit, _ in batch:
+                    writer = _PgConn(conn, url_ids, ledger_names)
+                    result = await unit(Queries(writer))
+                    await writer.flush()
+                    results.append(result)
+        except asyncpg.PostgresError:
+            # The database refused a statement (a lock not granted in time too) or the COMMIT: it rolled back.
+            await self._one_by_one(batch)
+            return
+        except Exception as exc:
+            if len(results) < len(batch):
+                # A unit failed, or the connection did, before COMMIT was sent: nothing was committed.
+                await self._one_by_one(batch)
+                return
+            # COMMIT got no answer (a lost connection): committed or not, nobody can say, so no unit runs again.
+            for _, future in batch:
+                settle(future, None, exc)
+            return
+        url_ids.settle()
+        ledger_names.settle()
+        for (_, future), result in zip(batch, results, strict=True):
+            settle(future, result, None)
+
+    async def _one_by_one(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+        await asyncio.gather(*(_settled(future, self._write_alone(unit)) for unit, future in batch))
+
+    async def _write_alone(self, unit: Unit[T]) -> T:
+        """``unit`` in a transaction of its own, run again from scratch when it lost a race."""
         pool = self._require_pool()
         for attempt in range(_RETRIES):
             async with pool.acquire() as conn:
@@ -276,3 +403,13 @@ class PostgresStore(Store):
         if self._pool is None:
             raise RuntimeError("store is not open")
         return self._pool
+
+
+async def _settled(future: asyncio.Future[T], work: Awaitable[T]) -> None:
+    """Await ``work`` and hand its result or error to ``future``."""
+    try:
+        result = await work
+    except Exception as exc:
+        settle(future, None, exc)
+    else:
+        settle(future, result, None)

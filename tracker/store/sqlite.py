@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from tracker.store import migrations
-from tracker.store.base import Store, Unit
+from tracker.store.base import Store, Unit, settle
 from tracker.store.conn import Row
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
@@ -238,7 +238,7 @@ class SqliteStore(Store):
             _undone(writer)
             outcomes = [(future, None, exc) for future, _, _ in outcomes]
         for future, result, error in outcomes:
-            _settle(future, result, error)
+            settle(future, result, error)
 
     def _forget_if_changed_elsewhere(self, db: sqlite3.Connection, writer: WriterConn) -> None:
         """Drop the remembered people and ids if another connection committed since the writer
@@ -257,7 +257,7 @@ class SqliteStore(Store):
             await _begin_immediate(db)
         except sqlite3.Error as exc:
             for _, future in batch:
-                _settle(future, None, exc)
+                settle(future, None, exc)
             return False
         return True
 
@@ -333,12 +333,3 @@ async def _begin_immediate(db: sqlite3.Connection) -> None:
             if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
                 raise
         await asyncio.sleep(_BUSY_RETRY_SECONDS)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(result)
-    else:
-        future.set_exception(error)
