@@ -21,6 +21,23 @@ T = TypeVar("T")
 Unit = Callable[[Queries], Awaitable[T]]
 
 
+# A unit waiting for its group commit, and the future its caller awaits.
+Queued = tuple[Unit[Any], asyncio.Future[Any]]
+
+
+async def next_batch(queue: asyncio.Queue[Queued | None], limit: int) -> tuple[list[Queued], bool]:
+    """The units queued for a group commit: the next one, waited for, then all queued meanwhile up to
+    ``limit``; and whether a ``None`` (the store closing) came after them."""
+    item = await queue.get()
+    batch: list[Queued] = []
+    while item is not None:
+        batch.append(item)
+        if len(batch) >= limit or queue.empty():
+            break
+        item = queue.get_nowait()
+    return batch, item is None
+
+
 def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     """Hand a group-committed unit's result, or its error, to whoever awaits it (unless they gave up)."""
     if future.done():

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from tracker.store import migrations
-from tracker.store.base import Store, Unit, settle
+from tracker.store.base import Queued, Store, Unit, next_batch, settle
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
@@ -259,7 +259,7 @@ class PostgresStore(Store):
         self.url_ids = UrlIds()
         # Ids of the ledger's names committed by this process's units (or read by them): never deleted.
         self.ledger_names = RememberedIds[NameKey]()
-        self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[Queued | None] = asyncio.Queue()
         self._writers: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
@@ -313,21 +313,14 @@ class PostgresStore(Store):
     async def _write_loop(self) -> None:
         stopping = False
         while not stopping:
-            item = await self._queue.get()
-            batch: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= _MAX_UNITS_PER_COMMIT or self._queue.empty():
-                    break
-                item = self._queue.get_nowait()
-            stopping = item is None
+            batch, stopping = await next_batch(self._queue, _MAX_UNITS_PER_COMMIT)
             live = [(unit, future) for unit, future in batch if not future.cancelled()]
             if len(live) == 1:
                 await _settled(live[0][1], self._write_alone(live[0][0]))
             elif live:
                 await self._commit_batch(live)
 
-    async def _commit_batch(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+    async def _commit_batch(self, batch: list[Queued]) -> None:
         """Run the units of ``batch`` in one transaction; if one fails, each again in a transaction of its own."""
         assert self._batch_pool is not None
         pool = self._batch_pool
@@ -359,7 +352,7 @@ class PostgresStore(Store):
         for (_, future), result in zip(batch, results, strict=True):
             settle(future, result, None)
 
-    async def _one_by_one(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+    async def _one_by_one(self, batch: list[Queued]) -> None:
         await asyncio.gather(*(_settled(future, self._write_alone(unit)) for unit, future in batch))
 
     async def _write_alone(self, unit: Unit[T]) -> T:

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from tracker.store import migrations
-from tracker.store.base import Store, Unit, settle
+from tracker.store.base import Queued, Store, Unit, next_batch, settle
 from tracker.store.conn import Row
 from tracker.store.hot_people import HotPeople
 from tracker.store.queries import Queries
@@ -97,7 +97,7 @@ class SqliteStore(Store):
         # Counts the idle readers.  It hands them out first come, first served, where a queue
         # would let a read that just finished take its connection back before one waiting.
         self._free_readers = asyncio.Semaphore(_READERS)
-        self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[Queued | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self.hot = HotPeople()
         self.url_ids = UrlIds()
@@ -198,20 +198,11 @@ class SqliteStore(Store):
         writer = WriterConn(db, self.hot, self.url_ids, self.ledger_names)
         stopping = False
         while not stopping:
-            item = await self._queue.get()
-            batch: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= _MAX_UNITS_PER_COMMIT or self._queue.empty():
-                    break
-                item = self._queue.get_nowait()
-            stopping = item is None
+            batch, stopping = await next_batch(self._queue, _MAX_UNITS_PER_COMMIT)
             if batch:
                 await self._commit_batch(db, writer, batch)
 
-    async def _commit_batch(
-        self, db: sqlite3.Connection, writer: WriterConn, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]
-    ) -> None:
+    async def _commit_batch(self, db: sqlite3.Connection, writer: WriterConn, batch: list[Queued]) -> None:
         live = [(unit, future) for unit, future in batch if not future.cancelled()]
         if not live or not await self._begin(db, live):
             return
@@ -251,7 +242,7 @@ class SqliteStore(Store):
             writer.forget_remembered()
             self._data_version = version
 
-    async def _begin(self, db: sqlite3.Connection, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> bool:
+    async def _begin(self, db: sqlite3.Connection, batch: list[Queued]) -> bool:
         """BEGIN IMMEDIATE; on failure every unit of the batch gets the error."""
         try:
             await _begin_immediate(db)
@@ -266,7 +257,7 @@ Outcomes = list[tuple[asyncio.Future[Any], Any, BaseException | None]]
 
 
 async def _run_units(
-    db: sqlite3.Connection, writer: WriterConn, batch: list[tuple[Unit[Any], asyncio.Future[Any]]], *, isolated: bool
+    db: sqlite3.Connection, writer: WriterConn, batch: list[Queued], *, isolated: bool
 ) -> Outcomes | None:
     """Run each unit in the open transaction; None when one failed and ``isolated`` is off.
 
