@@ -198,9 +198,11 @@ async def test_a_failing_unit_of_a_batch_runs_the_others_again_each_alone() -> N
         runs: list[int] = []
 
         async def good(q: Queries) -> int:
-            runs.append(await transaction_id(q))
+            # Its own id, not runs[-1]: run again alone, the two goods run side by side on two connections.
+            txid = await transaction_id(q)
+            runs.append(txid)
             await q.insert_person(site, 1.0)
-            return runs[-1]
+            return txid
 
         async def bad(q: Queries) -> None:
             await q.insert_person(site, 1.0)
