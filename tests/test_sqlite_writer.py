@@ -8,6 +8,8 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
+
 from tracker.domain.facts import Incoming
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import Queries, Store
@@ -203,3 +205,24 @@ async def test_events_another_process_added_between_commits_keep_their_ids(sqlit
     assert (taken, second) == (first + 1, first + 2)
     # Right the first time: not by a clash on the id, a rollback and a second try.
     assert "ROLLBACK" not in statements
+
+
+async def test_new_rows_get_the_ids_their_insert_returns_as_written(sqlite_store: Store) -> None:
+    """The writer reads a new row's id from the connection rather than through RETURNING
+    (``rowid_returning``): the ids are the ones RETURNING gives, and a refused row is still refused."""
+    visitor, person = await new_device(sqlite_store)
+
+    async def unit(q: Queries) -> tuple[int, int, int]:
+        second = await q.insert_person(person.site_id, 2.0, email="a@x.fr")
+        returned = await q.conn.fetchval(
+            "INSERT INTO persons (site_id, stage, created_at, last_seen_at, updated_at)"
+            " VALUES (?, 'anonymous', 3.0, 3.0, 3.0) RETURNING id, stage",  # two columns: run as written
+            person.site_id,
+        )
+        device = VisitorRecord("dev-2", person.site_id, second.id, 1, "desktop", "firefox", 2.0, 2.0)
+        await q.insert_visitor(device)
+        return second.id, returned, device.num
+
+    assert await sqlite_store.write(unit) == (person.id + 1, person.id + 2, visitor.num + 1)
+    with pytest.raises(sqlite3.IntegrityError):
+        await sqlite_store.write(lambda q: q.insert_person(person.site_id, 4.0, email="a@x.fr"))

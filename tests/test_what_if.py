@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -65,6 +67,17 @@ async def test_pages_of_people_replay_everyone_once(server: Server) -> None:
     scoring = load_programme(DRAFT).scoring
     seen = [person.id async for person, _ in replay_site(server.runtime.store, 1, scoring, page=2)]
     assert seen == sorted(ids.values())
+
+
+async def test_a_replay_stopped_early_leaves_no_read_of_the_next_page_behind(server: Server) -> None:
+    await plant(server, extra=3)
+    scoring = load_programme(DRAFT).scoring
+    before = asyncio.all_tasks()
+    async with contextlib.aclosing(replay_site(server.runtime.store, 1, scoring, page=2)) as people:
+        async for _ in people:
+            assert asyncio.all_tasks() - before  # the next page is being read meanwhile
+            break
+    assert asyncio.all_tasks() == before
 
 
 def test_a_draft_that_does_not_compile_is_a_400_naming_its_key() -> None:

@@ -12,6 +12,7 @@ the same pages through the same functions, so both tell the same story.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -71,22 +72,33 @@ async def replay_site(
     store: Store, site_id: int, scoring: Scoring, seen_since: float | None = None, page: int = PAGE
 ) -> AsyncIterator[tuple[Standing, Rescored]]:
     """Every person of the site (seen since ``seen_since``) with its history replayed through ``scoring``."""
-    after = 0
-    while True:
 
-        async def read(q: Queries, after: int = after) -> tuple[list[Standing], Mapping[int, list[Event]]]:
-            people = await q.standings_after(site_id, after, page, seen_since)
-            return people, await q.events_by_person([p.id for p in people])
+    async def read(q: Queries, after: int) -> tuple[list[Standing], Mapping[int, list[Event]]]:
+        people = await q.standings_after(site_id, after, page, seen_since)
+        return people, await q.events_by_person([p.id for p in people])
 
-        people, events = await store.read(read)
-        if not people:
-            return
-        for index, person in enumerate(people, 1):
-            yield person, rescore_history(scoring, person, events.get(person.id, []))
-            if index % YIELD_EVERY == 0:
-                # Replaying is CPU work on the event loop: requests get their turn every few people.
-                await asyncio.sleep(0)
-        after = people[-1].id
+    def read_after(after: int) -> asyncio.Task[tuple[list[Standing], Mapping[int, list[Event]]]]:
+        return asyncio.ensure_future(store.read(lambda q: read(q, after)))
+
+    # The next page is read while this one is replayed: SQLite's reader works in a thread of its own (PostgreSQL
+    # in its own process), so the replay does not wait for it.  Two pages are held at once at most.
+    upcoming = read_after(0)
+    try:
+        while True:
+            people, events = await upcoming
+            if not people:
+                return
+            upcoming = read_after(people[-1].id)
+            for index, person in enumerate(people, 1):
+                yield person, rescore_history(scoring, person, events.get(person.id, []))
+                if index % YIELD_EVERY == 0:
+                    # Replaying is CPU work on the event loop: requests get their turn every few people.
+                    await asyncio.sleep(0)
+    finally:
+        # A caller that stops early (an error, a closed request) leaves no read behind.
+        upcoming.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await upcoming
 
 
 async def what_if(store: Store, site_key: str, draft: Programme, *, days: int | None, now: float) -> WhatIf:

@@ -30,6 +30,7 @@ from typing import Any
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
+from tracker.store.rowid_returning import RowidReturning, RowidRow
 from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
@@ -81,6 +82,7 @@ class WriterConn(SqliteDialect):
         self._deferred = Deferred()
         self._next_event_id: int | None = None
         self._tables: dict[str, frozenset[str]] = {}
+        self._rowid_returning = RowidReturning(db)
 
     async def defer(self, table: str, sql: str, *args: Any) -> None:
         if self._deferred.must_flush_before(table, sql):
@@ -180,6 +182,9 @@ class WriterConn(SqliteDialect):
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         self._now(sql, args)
+        plain = self._rowid_returning.without_returning(sql)
+        if plain is not None:
+            return RowidRow(plain[1], self._insert(plain[0], args))
         row: Row | None = self.db.execute(sql, args).fetchone()
         return row
 
@@ -189,5 +194,14 @@ class WriterConn(SqliteDialect):
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         self._now(sql, args)
+        plain = self._rowid_returning.without_returning(sql)
+        if plain is not None:
+            return self._insert(plain[0], args)
         row = self.db.execute(sql, args).fetchone()
         return None if row is None else row[0]
+
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        """Run an INSERT of one row; the row's id (``rowid_returning``)."""
+        rowid = self.db.execute(sql, args).lastrowid
+        assert rowid is not None
+        return rowid
