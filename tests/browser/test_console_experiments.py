@@ -25,7 +25,11 @@ def visit(tracker: Tracker) -> None:
     headers = {"user-agent": CHROME}
     for _ in range(VISITORS):
         answer = httpx.post(
-            tracker.url("/collect"), json={"site": SITE, "events": [{"type": "page"}]}, headers=headers, timeout=10
+            tracker.url("/collect"),
+            json={"site": SITE, "events": [{"type": "page"}]},
+            headers=headers,
+            timeout=10,
+            verify=TLS,
         )
         assert answer.status_code == 200, answer.text
         if any(decision["campaign"] == "offer" for decision in answer.json()["decisions"]):
