@@ -30,7 +30,7 @@ import httpx
 
 from tracker.domain.identity import VisitorTokens
 
-from .conftest import CHROME
+from .conftest import CHROME, TLS
 from .fuzz_bodies import BASE, SITE, Ref, Shot, to_json
 
 # uvicorn keeps an idle connection 5 s: a new connection after a longer pause is no drop.
@@ -197,7 +197,9 @@ class Live:
     def client(self) -> Iterator[Connection]:
         """One kept-alive connection, as a browser or an SDK holds one (a fresh one per test)."""
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        with httpx.Client(base_url=self.base, timeout=30, limits=limits) as http:
+        # On the suite's one TLS context: a client of its own loads the CA bundle again (~50 ms), once
+        # per fuzzed route in test_every_route_survives_hostile_parameters.
+        with httpx.Client(base_url=self.base, timeout=30, limits=limits, verify=TLS) as http:
             yield Connection(http)
 
     # -- filling in what only the server knows ----------------------------------------------

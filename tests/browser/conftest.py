@@ -27,6 +27,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 
 from tracker.web.beacon import load
 
+from ..conftest import TLS
 from ..test_serve import run_cli
 
 CHROMIUM = "/usr/bin/chromium"
@@ -110,7 +111,9 @@ class Tracker:
         return self.base + path
 
     def api(self, path: str) -> Any:
-        response = httpx.get(self.base + path, headers={"Authorization": f"Bearer {self.key}"}, timeout=10)
+        # Each call is a client of its own: on the suite's TLS context, not a new load of the CA bundle.
+        headers = {"Authorization": f"Bearer {self.key}"}
+        response = httpx.get(self.base + path, headers=headers, timeout=10, verify=TLS)
         response.raise_for_status()
         return response.json()
 
@@ -210,7 +213,7 @@ def _wait_healthy(base: str, server: subprocess.Popen[bytes], log_path: Path) ->
         if server.poll() is not None:
             pytest.fail(f"tracker serve exited with {server.returncode}:\n{log_path.read_text(errors='replace')}")
         try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(base + "/healthz", timeout=1, verify=TLS).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request
 
 from tracker.app import DEMO_PROGRAMME
 
+from ..conftest import TLS
 from .conftest import HIDE, Console, Tracker, is_collect, sent_events
 
 pytestmark = pytest.mark.browser
@@ -37,7 +38,7 @@ def rgpd(tracker: Tracker) -> Tracker:
     # The server loads the new site within RELOAD_SECONDS; until then it answers 404.
     probe = {"site": SITE, "events": [{"type": "page"}]}
     deadline = time.monotonic() + 15
-    while httpx.post(tracker.url("/collect"), json=probe, timeout=5).status_code == 404:
+    while httpx.post(tracker.url("/collect"), json=probe, timeout=5, verify=TLS).status_code == 404:
         assert time.monotonic() < deadline, "the live server never loaded the new site"
         time.sleep(0.2)
     return Tracker(base=tracker.base, key=key, data=tracker.data)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from ..conftest import TLS
 from .conftest import Tracker, screenshot, serving
 
 pytestmark = pytest.mark.browser
@@ -26,6 +27,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
                 json={"kind": "won", "value": 5000},
                 headers={"Authorization": f"Bearer {running.key}"},
                 timeout=10,
+                verify=TLS,  # a client per request: on the suite's TLS context, not a new CA bundle load
             )
             assert answer.status_code == 201, answer.text
         yield running

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, expect
 
-from ..conftest import CHROME
+from ..conftest import CHROME, TLS
 from ..test_services_experiments import PROGRAMME
 from .conftest import Tracker, screenshot
 
@@ -25,13 +25,17 @@ def visit(tracker: Tracker) -> None:
     headers = {"user-agent": CHROME}
     for _ in range(VISITORS):
         answer = httpx.post(
-            tracker.url("/collect"), json={"site": SITE, "events": [{"type": "page"}]}, headers=headers, timeout=10
+            tracker.url("/collect"),
+            json={"site": SITE, "events": [{"type": "page"}]},
+            headers=headers,
+            timeout=10,
+            verify=TLS,
         )
         assert answer.status_code == 200, answer.text
         if any(decision["campaign"] == "offer" for decision in answer.json()["decisions"]):
             conversion = {"type": "conversion", "props": {"campaign": "offer"}}
             body = {"site": SITE, "vid": answer.json()["vid"], "events": [conversion]}
-            httpx.post(tracker.url("/collect"), json=body, headers=headers, timeout=10).raise_for_status()
+            httpx.post(tracker.url("/collect"), json=body, headers=headers, timeout=10, verify=TLS).raise_for_status()
 
 
 def add_site(tracker: Tracker, tmp_path: Path) -> None:
@@ -41,7 +45,7 @@ def add_site(tracker: Tracker, tmp_path: Path) -> None:
     # The server loads the new site within RELOAD_SECONDS; until then it answers 404.
     deadline = time.monotonic() + 15
     probe = {"site": SITE, "events": [{"type": ""}]}  # refused as bad input once the site exists: no visitor made
-    while httpx.post(tracker.url("/collect"), json=probe, timeout=5).status_code == 404:
+    while httpx.post(tracker.url("/collect"), json=probe, timeout=5, verify=TLS).status_code == 404:
         assert time.monotonic() < deadline, "the live server never loaded the new site"
         time.sleep(0.2)
 
