@@ -14,7 +14,9 @@ import asyncpg
 import pytest
 
 import tracker.store
+from tracker.app import DEMO_PROGRAMME
 from tracker.domain.facts import Incoming, LedgerEntry
+from tracker.services.sites import seed_site
 from tracker.store import Queries, Store, open_store
 from tracker.store.migrations import load
 from tracker.store.postgres import PostgresStore, split_schema, to_dollar
@@ -213,6 +215,24 @@ async def test_a_failing_unit_of_a_batch_runs_the_others_again_each_alone() -> N
         assert len(runs) == 4 and runs[0] == runs[1]  # together first, then each in a transaction of its own
         assert results[0] != results[1] and {results[0], results[1]} == set(runs[2:])
         assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) == 2
+
+
+async def test_instances_starting_together_on_a_new_schema_both_open_with_one_demo_site() -> None:
+    """Instances of a rollout start at once: the schema, the migrations and the demo site each end made once."""
+    async with backend("postgresql", fresh=True) as url:
+        assert url is not None
+        stores = [open_store(url) for _ in range(3)]
+        await asyncio.gather(*(store.open() for store in stores))
+        try:
+            programme = DEMO_PROGRAMME.read_text(encoding="utf-8")
+            sites = await asyncio.gather(
+                *(seed_site(store, "demo", name="Demo", programme=programme, now=1.0) for store in stores)
+            )
+            assert len({site.id for site in sites}) == 1
+            versions = await stores[0].read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM programme_versions"))
+            assert versions == 1
+        finally:
+            await asyncio.gather(*(store.close() for store in stores))
 
 
 async def test_closing_commits_the_units_queued_before() -> None:

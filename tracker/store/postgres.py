@@ -272,7 +272,11 @@ class PostgresStore(Store):
         if self.schema:
             bootstrap = await asyncpg.connect(self.url)
             try:
-                await bootstrap.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                # Instances starting together: CREATE SCHEMA IF NOT EXISTS is no guard against one another
+                # (both see no schema, the second fails on PostgreSQL's catalog), so they take turns.
+                async with bootstrap.transaction():
+                    await bootstrap.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                    await bootstrap.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             finally:
                 await bootstrap.close()
         self._pool = await asyncpg.create_pool(
