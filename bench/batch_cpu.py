@@ -17,14 +17,12 @@ import argparse
 import asyncio
 import cProfile
 import itertools
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 
 from tracker.app import create_app
@@ -32,6 +30,7 @@ from tracker.config import Settings
 from tracker.domain.keys import digest, new_key
 
 from .cases import BATCH_SIZE
+from .own_schema import own_schema
 from .servers import cpu_delta, postgres_cpu
 from .traffic import SEGMENT_PATH, SEQ, segment_batch_body, segment_headers
 
@@ -39,18 +38,8 @@ _TEMPLATES = 32
 
 
 async def _run(args: argparse.Namespace, data_dir: Path) -> list[tuple[float, float]]:
-    if args.db is None:
-        return await _measure(args, data_dir, None)
-    # A schema of its own, dropped afterwards: every run starts from the same empty database.
-    schema = f"bench_batch_{os.getpid()}"
-    try:
-        return await _measure(args, data_dir, f"{args.db}?schema={schema}")
-    finally:
-        conn = await asyncpg.connect(args.db)
-        try:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        finally:
-            await conn.close()
+    async with own_schema(args.db, "bench_batch") as db:
+        return await _measure(args, data_dir, db)
 
 
 async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> list[tuple[float, float]]:

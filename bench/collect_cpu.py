@@ -19,23 +19,22 @@ import asyncio
 import cProfile
 import http
 import itertools
-import os
 import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
 import uvloop
+from starlette.types import ASGIApp, Message, Scope
 
 from tracker.app import create_app
 from tracker.config import Settings
 
+from .own_schema import own_schema
 from .servers import cpu_delta, postgres_cpu
 from .traffic import BEACON_HEADERS, SEQ, beacon_body
 from .visitors import Visitor, mixed, new_visitor_bodies, returning, returning_bodies
@@ -43,8 +42,6 @@ from .visitors import Visitor, mixed, new_visitor_bodies, returning, returning_b
 _ORIGIN = "http://127.0.0.1:8000"
 _HEADERS = [(name.lower().encode(), value.encode()) for name, value in {**BEACON_HEADERS, "Origin": _ORIGIN}.items()]
 _HEADERS.append((b"host", b"127.0.0.1:8000"))
-
-Asgi = Callable[[dict[str, Any], Callable[[], Any], Callable[[dict[str, Any]], Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +55,9 @@ class Round:
         return self.user + self.system
 
 
-async def _post(app: Asgi, body: bytes) -> tuple[int, bytes]:
+async def _post(app: ASGIApp, body: bytes) -> tuple[int, bytes]:
     """One ``POST /collect`` through the app, as uvicorn would call it."""
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -75,13 +72,13 @@ async def _post(app: Asgi, body: bytes) -> tuple[int, bytes]:
         "server": ("127.0.0.1", 8000),
         "state": {},
     }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    messages: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
     status, chunks = 0, []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return messages.pop() if messages else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
@@ -92,7 +89,7 @@ async def _post(app: Asgi, body: bytes) -> tuple[int, bytes]:
     return status, b"".join(chunks)
 
 
-async def _prime(app: Asgi, visitors: list[Visitor], concurrency: int) -> list[str]:
+async def _prime(app: ASGIApp, visitors: list[Visitor], concurrency: int) -> list[str]:
     """Every visitor's past requests, step by step, back-dated (``cases.prime``, without sockets)."""
     tokens: list[str | None] = [None] * len(visitors)
     sent_at = int(time.time() * 1000)
@@ -160,18 +157,8 @@ async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> 
 
 
 async def _run(args: argparse.Namespace, data_dir: Path) -> list[Round]:
-    if args.db is None:
-        return await _measure(args, data_dir, None)
-    # A schema of its own, dropped afterwards: every run starts from the same empty database.
-    schema = f"bench_collect_{os.getpid()}"
-    try:
-        return await _measure(args, data_dir, f"{args.db}?schema={schema}")
-    finally:
-        conn = await asyncpg.connect(args.db)
-        try:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        finally:
-            await conn.close()
+    async with own_schema(args.db, "bench_collect") as db:
+        return await _measure(args, data_dir, db)
 
 
 def _median(values: Sequence[float]) -> str:
