@@ -16,9 +16,11 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-# One row of plain values (no subquery, no upsert), returning a single column.
-_ONE_ROW_RETURNING = re.compile(
-    r"^(\s*INSERT\s+INTO\s+(\w+)\s*\([^()]*\)\s*VALUES\s*\([^()]*\))\s*RETURNING\s+(\w+)\s*$", re.IGNORECASE
+# One row of plain values (no subquery, no upsert), at most returning its own columns: the statement without
+# its RETURNING clause, the table, the columns returned (None if none).  SQLite's writer reads it too.
+ADDS_A_ROW = re.compile(
+    r"(\s*INSERT\s+INTO\s+(\w+)\s*\([^()]*\)\s*VALUES\s*\([^()]*\))(?:\s*RETURNING\s+([\w\s,]+?))?\s*$",
+    re.IGNORECASE,
 )
 _NOT_THE_ROWID = re.compile(r"WITHOUT\s+ROWID|INTEGER\s+PRIMARY\s+KEY\s+DESC", re.IGNORECASE)
 # Statement texts whose answer is kept (the store's are a few hundred).
@@ -57,8 +59,10 @@ class RowidReturning:
         """``sql`` without its RETURNING clause and the returned column's name, or None if it must run as written."""
         if sql in self._plain:
             return self._plain[sql]
-        found = _ONE_ROW_RETURNING.match(sql)
-        plain = (found[1], found[3]) if found is not None and self._rowid_column(found[2]) == found[3] else None
+        found = ADDS_A_ROW.match(sql)
+        plain = None
+        if found is not None and found[3] is not None and self._rowid_column(found[2]) == found[3]:
+            plain = (found[1], found[3])
         if len(self._plain) >= _REMEMBERED:
             self._plain.clear()
         self._plain[sql] = plain

@@ -30,14 +30,10 @@ from typing import Any
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
-from tracker.store.rowid_returning import RowidReturning, RowidRow
+from tracker.store.rowid_returning import ADDS_A_ROW, RowidReturning, RowidRow
 from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
-# One row of plain values (no subquery, no upsert), at most returning its own columns.
-_ADDS_A_ROW = re.compile(
-    r"\s*INSERT\s+INTO\s+(\w+)\s*\([^()]*\)\s*VALUES\s*\([^()]*\)(?:\s*RETURNING\s+[\w\s,]+)?\s*$", re.IGNORECASE
-)
 # What SQLite's authorizer reports as a use of a table (its second argument names the table).
 _USES_TABLE = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
 # Statement texts whose tables are kept (the store's are a few hundred).
@@ -143,9 +139,9 @@ class WriterConn(SqliteDialect):
         fails when written and the batch runs again a unit at a time, as if in sequence.
         """
         tables = self._tables_of(sql, args)
-        added = _ADDS_A_ROW.match(sql)
-        if added is not None and self._deferred.only_saves(added[1]):
-            return tables - {added[1]}
+        added = ADDS_A_ROW.match(sql)
+        if added is not None and self._deferred.only_saves(added[2]):
+            return tables - {added[2]}
         return tables
 
     def _tables_of(self, sql: str, args: Sequence[Any]) -> frozenset[str]:
@@ -193,11 +189,7 @@ class WriterConn(SqliteDialect):
         return list(self.db.execute(sql, args).fetchall())
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        self._now(sql, args)
-        plain = self._rowid_returning.without_returning(sql)
-        if plain is not None:
-            return self._insert(plain[0], args)
-        row = self.db.execute(sql, args).fetchone()
+        row = await self.fetchone(sql, *args)
         return None if row is None else row[0]
 
     def _insert(self, sql: str, args: Sequence[Any]) -> int:
