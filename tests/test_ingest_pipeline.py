@@ -58,9 +58,9 @@ class Pipeline:
 
     async def visits(self, visitor_id: str) -> list[int]:
         async def unit(q: Queries) -> list[int]:
-            found = await q.device_and_person(visitor_id, self.site.id)
-            assert found is not None
-            return [event.visit for event in await q.events_of(found[1].id)]
+            device = await q.visitor(visitor_id, self.site.id)
+            assert device is not None
+            return [event.visit for event in await q.events_of(device.person_id)]
 
         return await self.server.runtime.store.read(unit)
 

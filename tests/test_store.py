@@ -67,6 +67,21 @@ async def test_reads_see_every_acknowledged_write(store: Store) -> None:
         assert await persons(store) == count
 
 
+async def test_a_read_sees_one_snapshot_even_when_a_write_lands_in_its_middle(store: Store) -> None:
+    # A lead read that resolves a person, then reads them, must not find them gone half-way
+    # because a merge committed between its two statements (a 404 for a lead that exists).
+    site = await new_site(store)
+    await store.write(lambda q: q.insert_person(site, 1.0))
+
+    async def straddles_a_write(q: Queries) -> tuple[int, int]:
+        before = await q.conn.fetchval("SELECT COUNT(*) FROM persons")
+        await store.write(lambda w: w.conn.execute("DELETE FROM persons"))
+        return before, await q.conn.fetchval("SELECT COUNT(*) FROM persons")
+
+    assert await store.read(straddles_a_write) == (1, 1)
+    assert await persons(store) == 0  # and the next read sees the write
+
+
 async def test_reads_run_side_by_side(store: Store) -> None:
     other_done = asyncio.Event()
 
@@ -137,7 +152,7 @@ async def test_a_device_is_stored_by_its_number_and_read_back_by_its_id(store: S
     assert [d["visitor_id"] for d in await store.read(lambda q: q.decisions_of(person.id, 10))] == ["v2"]
     stored = await store.read(lambda q: q.conn.fetchall("SELECT visitor_num FROM events ORDER BY ts"))
     assert [row["visitor_num"] for row in stored] == [laptop.num, phone.num, None]
-    found = await store.read(lambda q: q.device_and_person("v2", laptop.site_id))
+    found = await store.write(lambda q: q.device_and_person("v2", laptop.site_id))  # it locks: a write unit's read
     assert found is not None and found[0].num == phone.num
 
 

@@ -390,10 +390,12 @@ class PostgresStore(Store):
 
     async def read(self, unit: Unit[T]) -> T:
         pool = self._require_pool()
-        async with pool.acquire() as conn:
+        # One snapshot for the whole unit: statement by statement (READ COMMITTED), a merge
+        # committed between a unit's reads would show it a person resolved and then gone.
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             reader = _PgConn(conn)
             result = await unit(Queries(reader))
-            await reader.flush()  # a read unit defers nothing, but if one did, it would not be lost
+            await reader.flush()  # a read unit defers nothing; if one did, read-only says so rather than lose it
             return result
 
     async def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> None:

@@ -124,7 +124,8 @@ class SqliteStore(Store):
             db.execute(trigger)
         self._db = db
         for _ in range(_READERS):
-            reader = await aiosqlite.connect(self.path)
+            # Transactions are the read unit's own (BEGIN … ROLLBACK), none implied by the module.
+            reader = await aiosqlite.connect(self.path, isolation_level=None)
             reader.row_factory = sqlite3.Row
             await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             self._readers.append(reader)
@@ -169,7 +170,14 @@ class SqliteStore(Store):
         async with self._free_readers:
             reader = self._idle_readers.pop()
             try:
-                return await unit(Queries(_AsyncConn(reader)))
+                # One transaction, so one snapshot: statement by statement, a merge committed
+                # between a unit's reads would show it a person resolved and then gone.
+                await reader.execute("BEGIN")
+                try:
+                    return await unit(Queries(_AsyncConn(reader)))
+                finally:
+                    if reader.in_transaction:
+                        await reader.execute("ROLLBACK")
             finally:
                 self._idle_readers.append(reader)
 
