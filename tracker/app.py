@@ -56,6 +56,7 @@ from tracker.web.admin import webhooks as webhooks_page
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
 from tracker.web.demo import demo_routes
+from tracker.web.direct import DirectRoute, DirectRoutes, ErrorHandler
 from tracker.web.nosniff import NoSniff
 from tracker.web.responses import json_response
 
@@ -137,15 +138,7 @@ def create_app(
                 await refresher
             await store.close()
 
-    app = _App(
-        routes=routes(settings),
-        lifespan=lifespan,
-        exception_handlers={
-            HTTPError: _http_error,
-            HTTPException: _starlette_error,
-            Exception: _crash,
-        },
-    )
+    app = _App(routes=routes(settings), lifespan=lifespan, exception_handlers=ERROR_HANDLERS)
     app.state.runtime = runtime
     app.state.deliverer = deliverer
     app.state.background = background
@@ -156,13 +149,14 @@ def create_app(
 
 class _App(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outermost, around ServerErrorMiddleware too: a crash's 500 is sent from there.
-        return NoSniff(super().build_middleware_stack())
+        # NoSniff outermost, around ServerErrorMiddleware too: a crash's 500 is sent from there.
+        # The beacon's route goes past all of it (web.direct), adding the header itself.
+        return DirectRoutes(NoSniff(super().build_middleware_stack()), self.routes, ERROR_HANDLERS)
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
     table: list[BaseRoute] = [
-        Route("/collect", ingest.collect, methods=["POST"]),
+        DirectRoute("/collect", ingest.collect, method="POST"),
         Route("/collect", _preflight, methods=["OPTIONS"]),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
@@ -349,3 +343,11 @@ async def _starlette_error(request: Request, exc: Exception) -> Response:
 async def _crash(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return json_response({"error": "internal", "message": "internal error; nothing was acknowledged"}, 500)
+
+
+# Each exception class rendered by one handler, for Starlette's stack and for web.direct alike.
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {
+    HTTPError: _http_error,
+    HTTPException: _starlette_error,
+    Exception: _crash,
+}
