@@ -28,6 +28,27 @@ def test_another_statement_for_a_pending_table_must_write_the_pending_rows_first
     assert not deferred.must_flush_before("visitors", "UPDATE visitors SET b")
 
 
+def test_saves_of_different_rows_wait_together_whatever_their_statements() -> None:
+    # A person whose stage changed and one whose scores alone did: two UPDATE texts, one group commit.
+    deferred = Deferred()
+    deferred.add("persons", "UPDATE persons SET a = ? WHERE id = ?", ("x", 1), key=1)
+    assert not deferred.must_flush_before("persons", "UPDATE persons SET b = ? WHERE id = ?", key=2)
+    deferred.add("persons", "UPDATE persons SET b = ? WHERE id = ?", ("y", 2), key=2)
+    # The same row again: by the statement it waits in, it keeps its order; by another, it must not overtake.
+    assert not deferred.must_flush_before("persons", "UPDATE persons SET a = ? WHERE id = ?", key=1)
+    assert deferred.must_flush_before("persons", "UPDATE persons SET b = ? WHERE id = ?", key=1)
+    # Rows that are not keyed saves keep the one-statement rule, both ways.
+    assert deferred.must_flush_before("persons", "UPDATE persons SET c = ?")
+    deferred.add("events", "INSERT INTO events VALUES (?)", (1,))
+    assert deferred.must_flush_before("events", "UPDATE events SET a = ? WHERE id = ?", key=1)
+    assert deferred.take() == {
+        "UPDATE persons SET a = ? WHERE id = ?": [("x", 1)],
+        "UPDATE persons SET b = ? WHERE id = ?": [("y", 2)],
+        "INSERT INTO events VALUES (?)": [(1,)],
+    }
+    assert not deferred.must_flush_before("persons", "UPDATE persons SET b = ? WHERE id = ?", key=1)
+
+
 def test_a_statement_waits_for_pending_rows_only_of_the_tables_it_uses() -> None:
     deferred = Deferred()
     deferred.add("events", "INSERT INTO events VALUES (?)", (1,))

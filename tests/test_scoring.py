@@ -416,6 +416,17 @@ def test_field_sales_signal_needs_a_high_price_on_a_product_view(ev: Event) -> N
     assert apply_event(SEED, ScoreState(), ev).ledger == []
 
 
+def test_an_event_that_changes_nothing_gives_the_same_state_back_and_one_that_scores_a_new_one() -> None:
+    # The same object back tells the store the person's stored state need not be written again.
+    empty = ScoreState()
+    scored = apply_event(SEED, empty, event(url="/demo/tarifs"))
+    assert scored.state is not empty and scored.state.values and empty == ScoreState()
+    state = scored.state
+    capped = event(url="/demo/tarifs", ts=T0 + 60)  # the pricing page scores once
+    for nothing in (event(type_="custom", name="nothing-scores-this"), event(props={"price": 499}), capped):
+        assert apply_event(SEED, state, nothing).state is state
+
+
 def test_custom_view_product_event_matches_the_field_sales_rule() -> None:
     result = apply_event(SEED, ScoreState(), event(type_="custom", name="view_product", props={"price": 10000}))
     assert [row.rule_id for row in result.ledger] == ["field-sales"]

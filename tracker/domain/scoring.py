@@ -255,10 +255,18 @@ def _compile_rule(
 
 
 def apply_event(scoring: Scoring, state: ScoreState, event: Event) -> ScoringResult:
-    """Score one event; ``state`` is left untouched, the result holds the new state."""
+    """Score one event; ``state`` is left untouched, the result holds the new state.
+
+    An event that changes nothing (no rule for it, or none that applies) gives ``state`` itself
+    back: every change writes a ledger row, so an empty ledger means the same state, and a
+    person whose state is the one stored needs it neither copied nor written again (a returning
+    visitor's page views mostly score nothing).
+    """
+    if not scoring.offered(event):
+        return ScoringResult(state, [], [])
     result = ScoringResult(state.copy(), [], [])
     _fold(scoring, result, (event,))
-    return result
+    return result if result.ledger else ScoringResult(state, [], [])
 
 
 # (ts, id): the order events happened in, ties in the order they were stored.

@@ -50,11 +50,13 @@ class Conn(Protocol):
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
-    async def defer(self, table: str, sql: str, *args: Any) -> None:
+    async def defer(self, table: str, sql: str, *args: Any, key: Any = None) -> None:
         """Run a statement that adds or overwrites rows of ``table`` that this unit does not read back.
 
-        SQLite's writer may hold it and run it with others in one ``executemany`` before the next
-        statement or the commit (``sqlite_writer``); elsewhere it runs at once.
+        The writers may hold it and run it with others in one ``executemany`` before the next
+        statement that needs it or the commit (``deferred``); a read connection runs it at once.
+        ``key``: the primary key of the one row it saves, if it saves just one (its order with
+        saves of other rows does not matter).
         """
         ...
 

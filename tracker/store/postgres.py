@@ -150,11 +150,11 @@ class _PgConn:
             await self.flush()
             await self.conn.executemany(to_dollar(sql), rows)
 
-    async def defer(self, table: str, sql: str, *args: Any) -> None:
+    async def defer(self, table: str, sql: str, *args: Any, key: Any = None) -> None:
         # Rows of one statement then go in one executemany: pipelined, one round trip.
-        if self._deferred.must_flush_before(table, sql):
+        if self._deferred.must_flush_before(table, sql, key):
             await self.flush()
-        self._deferred.add(table, sql, args)
+        self._deferred.add(table, sql, args, key)
 
     async def next_event_id(self) -> int | None:
         return self._event_ids.pop(0) if self._event_ids else None

@@ -191,7 +191,7 @@ class Queries(
     async def save_person(self, person: PersonRecord) -> None:
         stored = self.conn.hot.saving_person(person.id) if self.conn.hot is not None else None
         sql, args = person_update(person, stored)
-        await self.conn.defer("persons", sql, *args)
+        await self.conn.defer("persons", sql, *args, key=person.id)
 
     async def save_scores(self, person_id: int, values: Mapping[str, float], last: Mapping[str, float]) -> None:
         for name, value in values.items():
@@ -291,7 +291,7 @@ class Queries(
     async def save_visitor(self, visitor: VisitorRecord) -> None:
         stored = self.conn.hot.saving_visitor(visitor.id) if self.conn.hot is not None else None
         sql, args = visitor_update(visitor, stored)
-        await self.conn.defer("visitors", sql, *args)
+        await self.conn.defer("visitors", sql, *args, key=visitor.id)
 
     async def visitors_of(self, person_id: int) -> list[VisitorRecord]:
         rows = await self.conn.fetchall(

@@ -64,7 +64,7 @@ class _AsyncConn(SqliteDialect):
         cursor = await self.db.execute(sql, args)
         return cursor.rowcount
 
-    async def defer(self, table: str, sql: str, *args: Any) -> None:
+    async def defer(self, table: str, sql: str, *args: Any, key: Any = None) -> None:
         await self.execute(sql, *args)
 
     async def next_event_id(self) -> int | None:

@@ -80,10 +80,10 @@ class WriterConn(SqliteDialect):
         self._tables: dict[str, frozenset[str]] = {}
         self._rowid_returning = RowidReturning(db)
 
-    async def defer(self, table: str, sql: str, *args: Any) -> None:
-        if self._deferred.must_flush_before(table, sql):
+    async def defer(self, table: str, sql: str, *args: Any, key: Any = None) -> None:
+        if self._deferred.must_flush_before(table, sql, key):
             self.flush()
-        self._deferred.add(table, sql, args)
+        self._deferred.add(table, sql, args, key)
 
     async def next_event_id(self) -> int | None:
         if self._next_event_id is None:
