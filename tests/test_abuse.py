@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.requests import Request
 from starlette.routing import Route
@@ -392,6 +393,18 @@ async def test_a_body_streamed_without_a_length_is_cut_at_64_kb(server: Server) 
     response = await server.http.post("/collect", content=chunks())
     assert response.status_code == 413 and response.json()["field"] == "body"
     assert await server.count("events") == 0
+
+
+async def test_a_body_streamed_in_pieces_under_the_limit_is_read_whole(server: Server) -> None:
+    body = orjson.dumps({"site": "demo", "events": [{"type": "page", "url": BASE + "/demo/"}]})
+
+    async def pieces() -> Any:
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+
+    response = await server.http.post("/collect", content=pieces(), headers={"user-agent": CHROME})
+    assert response.status_code == 200 and response.json()["vid"]
+    assert await server.count("events") == 1
 
 
 async def test_a_persons_devices_are_capped_least_recently_seen_first(

@@ -115,3 +115,26 @@ async def test_single_rows_of_several_tables_are_all_written(tmp_path: Path, dat
         assert await store.read(read) == ("known", 3.0, "popup")
     finally:
         await store.close()
+
+
+async def test_saves_of_rows_by_different_statements_all_land_in_order(tmp_path: Path, database: str | None) -> None:
+    # Pending side by side (on PostgreSQL, in one statement's WITH clauses); a row saved again by
+    # another statement is saved in the order the saves came.
+    store = open_store(database or str(tmp_path / "t.db"))
+    await store.open()
+    try:
+
+        async def unit(q: Queries) -> list[int]:
+            site = await q.insert_site("s", "S", [], "", 0.0)
+            ids = [(await q.insert_person(site, 0.0)).id for _ in range(2)]
+            saves = [("stage = ?", "known", ids[0]), ("email = ?", "b@x.test", ids[1]), ("stage = ?", "mql", ids[1])]
+            saves += [("email = ?", "a@x.test", ids[0]), ("stage = ?", "sql", ids[0])]
+            for assignment, value, key in saves:
+                await q.conn.defer("persons", f"UPDATE persons SET {assignment} WHERE id = ?", value, key, key=key)
+            return ids
+
+        ids = await store.write(unit)
+        rows = await store.read(lambda q: q.conn.fetchall("SELECT id, stage, email FROM persons ORDER BY id"))
+        assert [tuple(row) for row in rows] == [(ids[0], "sql", "a@x.test"), (ids[1], "mql", "b@x.test")]
+    finally:
+        await store.close()

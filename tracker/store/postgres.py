@@ -191,9 +191,10 @@ class _PgConn:
         if combined:
             # A beacon call's usual case (its events, their ledger rows, its scores, the person, the
             # device): one statement and one round trip rather than one each.  Each statement is of
-            # another table (``Deferred`` keeps one per table) and none reads another's rows, so running
-            # them side by side in data-modifying WITH clauses, on one snapshot, changes nothing; the
-            # rows of one go in one multi-row VALUES, in their order.
+            # another table, or saves other rows of one (``Deferred`` writes a row's pending save before
+            # another statement saves it again), and none reads another's rows, so running them side by
+            # side in data-modifying WITH clauses, on one snapshot, changes nothing; the rows of one go
+            # in one multi-row VALUES, in their order.
             *clauses, (last, _) = combined
             sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({clause}) " for i, (clause, _) in enumerate(clauses))
             await self.conn.execute(to_dollar(sql + last), *[value for _, args in combined for value in args])

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from tracker.domain.devices import device_of
@@ -29,6 +29,7 @@ from tracker.web.validation import MAX_BODY_BYTES, parse_json, parse_payload
 
 COOKIE = "tk_vid"
 COOKIE_MAX_AGE = 396 * 86400  # 13 months, the CNIL's ceiling for audience cookies
+_CREDENTIALS = [(b"access-control-allow-credentials", b"true"), (b"vary", b"Origin")]
 
 
 async def collect(request: Request) -> Response:
@@ -123,7 +124,7 @@ async def _collect(request: Request) -> Response:
     token = kept if kept is not None else runtime.tokens.sign(site.key, outcome.visitor_id)
     body = {"vid": token, "decisions": [d.to_json() for d in outcome.decisions], "rejected": rejected}
     response = _json(body, origin)
-    response.headers.append("set-cookie", visitor_cookie(request, token, COOKIE_MAX_AGE))
+    response.raw_headers.append((b"set-cookie", visitor_cookie(request, token, COOKIE_MAX_AGE).encode("latin-1")))
     return response
 
 
@@ -147,7 +148,7 @@ def _forget_visitor(request: Request) -> Response:
     # The answer holds nothing worth protecting, so it goes to whichever origin asked.
     body: dict[str, Any] = {"vid": None, "decisions": [], "rejected": [], "ignored": "consent"}
     response = _json(body, request.headers.get("origin"))
-    response.headers.append("set-cookie", visitor_cookie(request, "", 0))
+    response.raw_headers.append((b"set-cookie", visitor_cookie(request, "", 0).encode("latin-1")))
     return response
 
 
@@ -162,14 +163,22 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body is larger than {limit} bytes", field="body")
+    # From ``receive`` itself: Starlette's ``request.stream()`` is an async generator, a few
+    # objects more per call for a body that nearly always comes in one message.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    more = True
+    while more:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        more = message.get("more_body", False)
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body is larger than {limit} bytes", field="body")
         chunks.append(chunk)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def own_origin(request: Request) -> str:
@@ -184,7 +193,7 @@ def _origin_allowed(site: Site, origin: str, request: Request) -> bool:
 def _json(body: Any, origin: str | None) -> Response:
     response = Response(orjson.dumps(body), media_type="application/json")
     if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Vary"] = "Origin"
+        # Header pairs added as they go out: ``response.headers[...] = …`` looks for the name
+        # among the others first, each time (about 5 µs of a beacon call for these four).
+        response.raw_headers += [(b"access-control-allow-origin", origin.encode("latin-1")), *_CREDENTIALS]
     return response
