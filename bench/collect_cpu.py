@@ -10,6 +10,16 @@ go ``--concurrency`` at a time, so group commits hold several, as under wrk.  Wh
 in it: the floor's CPU per request (``python -m bench``) is that part.
 
     python -m bench.collect_cpu returning|new|mixed [--db postgresql://…] [--requests 2048] [--profile out.prof]
+
+On a shared machine the CPU a request takes moves by tens of per cent from one minute to the next, more
+than most changes are worth.  ``--ab FILE`` compares two set-ups in one process on one store instead:
+FILE defines ``use_a(app)`` and ``use_b(app)``, which put one or the other in place (e.g. the function
+before and after a change, the old one loaded from ``git show``); batches of ``--batch`` requests alternate
+between them (a then b, then b then a…) for ``--pairs`` pairs, and it prints each side's median and the
+median of the pairs' ratios b ÷ a, which the machine's drift moves very little (a file whose two set-ups are
+the same gives 1.00 ± 0.03).
+
+    python -m bench.collect_cpu returning --ab variants.py [--pairs 30]
 """
 
 from __future__ import annotations
@@ -18,13 +28,14 @@ import argparse
 import asyncio
 import cProfile
 import http
+import importlib.util
 import itertools
 import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,6 +64,12 @@ class Round:
     @property
     def server(self) -> float:
         return self.user + self.system
+
+
+@dataclass(slots=True)
+class Measured:
+    rounds: list[Round] = field(default_factory=list)
+    pairs: list[tuple[float, float]] = field(default_factory=list)  # --ab: CPU-µs a request of a and of b
 
 
 async def _post(app: ASGIApp, body: bytes) -> tuple[int, bytes]:
@@ -109,7 +126,7 @@ async def _prime(app: ASGIApp, visitors: list[Visitor], concurrency: int) -> lis
     return [str(token) for token in tokens]
 
 
-async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> list[Round]:
+async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> Measured:
     # No rate limit: in-process, requests come faster than any visitor or address may send them.
     settings = Settings(
         data_dir=data_dir, db=db, demo=True, secret="bench", ip_limit=(0.0, 0.0), visitor_limit=(0.0, 0.0)
@@ -136,6 +153,8 @@ async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> 
                 await asyncio.gather(*(one() for _ in range(args.concurrency)))
 
         await requests(len(bodies) // 2)  # warm: caches, prepared statements, the hot people
+        if args.ab:
+            return Measured(pairs=await _pairs(app, args, requests))
         database = urlsplit(db).path.lstrip("/") if db else None
         profiler = cProfile.Profile() if args.profile else None
         rounds: list[Round] = []
@@ -153,10 +172,32 @@ async def _measure(args: argparse.Namespace, data_dir: Path, db: str | None) -> 
             rounds.append(Round(user * each, system * each, spent * each))
         if profiler is not None:
             profiler.dump_stats(args.profile)
-        return rounds
+        return Measured(rounds=rounds)
 
 
-async def _run(args: argparse.Namespace, data_dir: Path) -> list[Round]:
+async def _pairs(
+    app: ASGIApp, args: argparse.Namespace, requests: Callable[[int], Awaitable[None]]
+) -> list[tuple[float, float]]:
+    """``--ab``: CPU-µs a request of set-up a and of set-up b, batch after batch, in alternating order."""
+    spec = importlib.util.spec_from_file_location("ab_variants", args.ab)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {args.ab}")
+    variants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(variants)
+    sides: tuple[Callable[[ASGIApp], None], Callable[[ASGIApp], None]] = (variants.use_a, variants.use_b)
+    pairs: list[tuple[float, float]] = []
+    for index in range(args.pairs):
+        spent = [0.0, 0.0]
+        for side in (0, 1) if index % 2 == 0 else (1, 0):
+            sides[side](app)
+            started = time.process_time()
+            await requests(args.batch)
+            spent[side] = 1e6 * (time.process_time() - started) / args.batch
+        pairs.append((spent[0], spent[1]))
+    return pairs
+
+
+async def _run(args: argparse.Namespace, data_dir: Path) -> Measured:
     async with own_schema(args.db, "bench_collect") as db:
         return await _measure(args, data_dir, db)
 
@@ -174,10 +215,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight at once (wrk's connections)")
     parser.add_argument("--profile", default=None, help="write a cProfile of the timed rounds to this file")
+    parser.add_argument("--ab", default=None, help="a file defining use_a(app) and use_b(app): compare them")
+    parser.add_argument("--pairs", type=int, default=30, help="--ab: batches of each set-up")
+    parser.add_argument("--batch", type=int, default=256, help="--ab: requests per batch")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         # The event loop ``tracker serve`` runs on.
-        rounds = uvloop.run(_run(args, Path(data_dir)))
+        measured = uvloop.run(_run(args, Path(data_dir)))
+    if measured.pairs:
+        a, b = zip(*measured.pairs, strict=True)
+        ratio = statistics.median(after / before for before, after in measured.pairs)
+        print(f"/collect {args.load} in-process, CPU-µs a request, {args.pairs} pairs of {args.batch}-request batches:")
+        print(f"  a {statistics.median(a):.0f}, b {statistics.median(b):.0f}; b ÷ a, median of the pairs: {ratio:.3f}")
+        return
+    rounds = measured.rounds
     print(f"/collect {args.load} in-process, CPU-µs a request, median of {args.rounds} rounds:")
     print(f"  server   {_median([r.server for r in rounds])}")
     print(f"    user   {_median([r.user for r in rounds])}, system {_median([r.system for r in rounds])}")
