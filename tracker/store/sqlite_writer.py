@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tracker.store.conn import Row
@@ -38,6 +39,14 @@ _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGN
 _USES_TABLE = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
 # Statement texts whose tables are kept (the store's are a few hundred).
 _TABLES_REMEMBERED = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Adds:
+    """What a statement text adds, as far as the writer must know before it runs."""
+
+    row_to: str | None  # the table it adds one row to (``ADDS_A_ROW``), if that is what it does
+    events: bool
 
 
 class SqliteDialect:
@@ -78,6 +87,7 @@ class WriterConn(SqliteDialect):
         self._deferred = Deferred()
         self._next_event_id: int | None = None
         self._tables: dict[str, frozenset[str]] = {}
+        self._additions: dict[str, _Adds] = {}
         self._rowid_returning = RowidReturning(db)
 
     async def defer(self, table: str, sql: str, *args: Any, key: Any = None) -> None:
@@ -125,12 +135,23 @@ class WriterConn(SqliteDialect):
     def _now(self, sql: str, args: Sequence[Any]) -> None:
         """Before a statement that runs at once: everything deferred first if the statement uses a
         table with deferred rows (and ids read again if it adds events)."""
-        if self._deferred and self._deferred.touched_by(self._uses(sql, args)):
+        adds = self._adds(sql)
+        if self._deferred and self._deferred.touched_by(self._uses(sql, args, adds.row_to)):
             self.flush()
-        if _ADDS_EVENTS.match(sql):
+        if adds.events:
             self._next_event_id = None
 
-    def _uses(self, sql: str, args: Sequence[Any]) -> frozenset[str]:
+    def _adds(self, sql: str) -> _Adds:
+        """What ``sql`` adds, once per statement text: the patterns cost a beacon call more than the dictionary."""
+        adds = self._additions.get(sql)
+        if adds is None:
+            if len(self._additions) >= _TABLES_REMEMBERED:
+                self._additions.clear()
+            one_row = ADDS_A_ROW.match(sql)
+            adds = self._additions[sql] = _Adds(one_row[2] if one_row else None, _ADDS_EVENTS.match(sql) is not None)
+        return adds
+
+    def _uses(self, sql: str, args: Sequence[Any], adds_row_to: str | None) -> frozenset[str]:
         """The tables whose deferred rows ``sql`` must come after.
 
         A new row (a new visitor's device and person) need not wait for the pending saves of other
@@ -139,9 +160,8 @@ class WriterConn(SqliteDialect):
         fails when written and the batch runs again a unit at a time, as if in sequence.
         """
         tables = self._tables_of(sql, args)
-        added = ADDS_A_ROW.match(sql)
-        if added is not None and self._deferred.only_saves(added[2]):
-            return tables - {added[2]}
+        if adds_row_to is not None and self._deferred.only_saves(adds_row_to):
+            return tables - {adds_row_to}
         return tables
 
     def _tables_of(self, sql: str, args: Sequence[Any]) -> frozenset[str]:
