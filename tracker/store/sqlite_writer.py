@@ -37,7 +37,7 @@ from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 _ADDS_EVENTS = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+events\b", re.IGNORECASE)
 # What SQLite's authorizer reports as a use of a table (its second argument names the table).
 _USES_TABLE = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
-# Statement texts whose tables are kept (the store's are a few hundred).
+# Statement texts whose tables, and what they add, are kept (the store's are a few hundred).
 _TABLES_REMEMBERED = 4096
 
 
