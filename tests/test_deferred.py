@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from tracker.store import Queries, open_store
+from tracker.store import Queries, Unit, open_store
 from tracker.store.deferred import Deferred
+
+from .conftest import new_device
 
 
 def test_rows_wait_by_statement_in_the_order_statements_came() -> None:
@@ -136,5 +139,39 @@ async def test_saves_of_rows_by_different_statements_all_land_in_order(tmp_path:
         ids = await store.write(unit)
         rows = await store.read(lambda q: q.conn.fetchall("SELECT id, stage, email FROM persons ORDER BY id"))
         assert [tuple(row) for row in rows] == [(ids[0], "sql", "a@x.test"), (ids[1], "mql", "b@x.test")]
+    finally:
+        await store.close()
+
+
+async def test_two_units_saving_one_person_in_one_group_commit_end_as_if_in_sequence(
+    tmp_path: Path, database: str | None
+) -> None:
+    # Racing requests for one person, as the beacon's units run: the device and person read (on SQLite
+    # from the remembered copy, no statement), then saved.  The second also sets a column the others do
+    # not: one row saved by two UPDATE texts, back and forth, in one group commit, and the row ends as
+    # the last left it (were the rows of one text written together, the second's would come last).
+    store = open_store(database or str(tmp_path / "t.db"))
+    await store.open()
+    try:
+        laptop, _ = await new_device(store)
+
+        def save(email: str | None, stage: str, seen: float) -> Unit[None]:
+            async def unit(q: Queries) -> None:
+                found = await q.device_and_person(laptop.id, laptop.site_id)
+                assert found is not None
+                visitor, person = found
+                person.email = email or person.email
+                person.stage, person.last_seen_at = stage, seen
+                await q.save_person(person)
+                await q.save_visitor(visitor)
+                q.remember_device(visitor, person)
+
+            return unit
+
+        await store.write(save(None, "anonymous", 0.5))  # remembered from here on (SQLite)
+        saves = [save(None, "known", 1.0), save("a@x.test", "mql", 2.0), save(None, "sql", 3.0)]
+        await asyncio.gather(*(store.write(unit) for unit in saves))
+        found = await store.read(lambda q: q.person(laptop.person_id))
+        assert found is not None and (found.email, found.stage, found.last_seen_at) == ("a@x.test", "sql", 3.0)
     finally:
         await store.close()
