@@ -28,6 +28,7 @@ from tracker.app import DEMO_NAME, DEMO_PROGRAMME, DEMO_SITE
 from tracker.domain.facts import ScoreState
 from tracker.services.sites import save_site
 from tracker.store import Queries, Store, open_store
+from tracker.store.rows import seen_slot
 
 SPAN = 30 * 86400.0
 WHALE_EVENTS = 2000
@@ -179,14 +180,15 @@ async def _people(
         json = orjson.dumps(profile).decode(), orjson.dumps(scoring).decode()
         persons.append((person, site_id, email, stage, *json, created, identified, seen, seen))
         scores.append((person, "engagement", engagement, seen))
-        visitors.append((person, f"v{person}", site_id, person, "desktop", "chrome", created, seen))
+        visitors.append((person, f"v{person}", site_id, person, "desktop", "chrome", created, seen, seen_slot(seen)))
         ranks = ("known", "mql", "sql")[: ("anonymous", "known", "mql", "sql").index(stage)]
         for offset, reached in enumerate(ranks):
             entries.append((person, reached, created + offset * (seen - created) / 3))
         if stage == "sql":
             queue, owner = OWNERS[person % len(OWNERS)]
             routed.append((site_id, person, queue, queue, owner, "route", "system", seen))
-    visitors.append((len(persons) + 1, "v1-phone", site_id, 1, "mobile", "safari", now - SPAN, last_seen[1]))
+    phone = (len(persons) + 1, "v1-phone", site_id, 1, "mobile", "safari", now - SPAN, last_seen[1])
+    visitors.append((*phone, seen_slot(last_seen[1])))
     for start in range(0, len(persons), UNIT_ROWS):
         await _write(
             store,
@@ -197,8 +199,8 @@ async def _people(
     await _write(store, "INSERT INTO person_scores (person_id, score, value, changed_at) VALUES (?, ?, ?, ?)", scores)
     await _write(
         store,
-        "INSERT INTO visitors (num, id, site_id, person_id, device, browser, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO visitors (num, id, site_id, person_id, device, browser, created_at, last_seen_at, seen_slot)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         visitors,
     )
     await _write(store, "INSERT INTO stages (person_id, stage, ts) VALUES (?, ?, ?)", entries)

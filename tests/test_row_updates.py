@@ -20,9 +20,10 @@ def test_an_unknown_stored_row_gets_every_column() -> None:
     assert args[-1] == 7
     sql, args = visitor_update(VisitorRecord("v", 1, 7, 2, "mobile", "Safari", 0.0, 5.0), None)
     assert sql == (
-        "UPDATE visitors SET person_id = ?, visits = ?, device = ?, browser = ?, last_seen_at = ? WHERE id = ?"
+        "UPDATE visitors SET person_id = ?, visits = ?, device = ?, browser = ?, last_seen_at = ?, seen_slot = ?"
+        " WHERE id = ?"
     )
-    assert args == [7, 2, "mobile", "Safari", 5.0, "v"]
+    assert args == [7, 2, "mobile", "Safari", 5.0, 0, "v"]
 
 
 def test_a_beacon_call_that_only_scored_sets_scores_and_times() -> None:
@@ -50,4 +51,17 @@ def test_every_changed_field_is_saved() -> None:
     assert visitor_update(moved, visitor) == (
         "UPDATE visitors SET person_id = ?, last_seen_at = ? WHERE id = ?",
         [8, 6.0, "v"],
+    )
+
+
+def test_a_device_seen_again_within_its_slot_keeps_the_slot_out_of_the_update() -> None:
+    """The slot is indexed: left as it is, the row's update touches no index (migration 0023)."""
+    visitor = VisitorRecord("v", 1, 7, 2, "mobile", "Safari", 0.0, 1200.0)
+    again = visitor.copy()
+    again.last_seen_at = 1799.0
+    assert visitor_update(again, visitor) == ("UPDATE visitors SET last_seen_at = ? WHERE id = ?", [1799.0, "v"])
+    again.last_seen_at = 1800.0
+    assert visitor_update(again, visitor) == (
+        "UPDATE visitors SET last_seen_at = ?, seen_slot = ? WHERE id = ?",
+        [1800.0, 3, "v"],
     )

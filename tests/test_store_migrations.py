@@ -243,3 +243,19 @@ async def test_0021_numbers_the_devices_events_and_decisions_name(tmp_path: Path
         assert fresh.num > max(num.values())
     finally:
         await store.close()
+
+
+@pytest.mark.fresh_database
+async def test_0023_finds_recent_devices_by_their_slot(tmp_path: Path, database: str | None) -> None:
+    """Devices stored before the slot existed get theirs, and are counted as recent exactly as before."""
+    visitor = "INSERT INTO visitors (id, site_id, person_id, created_at, last_seen_at) VALUES ('{}', 1, 1, 0, {})"
+    rows = [visitor.format(name, seen) for name, seen in [("old", 599.0), ("edge", 600.0), ("new", 1250.5)]]
+    store = open_store(await _database_at(tmp_path, database, 22, *rows))
+    await store.open()
+    try:
+        slots = await store.read(lambda q: q.conn.fetchall("SELECT id, seen_slot FROM visitors ORDER BY id"))
+        assert [(row["id"], row["seen_slot"]) for row in slots] == [("edge", 1), ("new", 2), ("old", 0)]
+        counts = [await store.read(lambda q, s=since: q.active_visitors(1, s)) for since in (0.0, 599.5, 600.0, 1250.5)]
+        assert counts == [3, 2, 2, 1]
+    finally:
+        await store.close()

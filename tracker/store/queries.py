@@ -37,6 +37,7 @@ from tracker.store.rows import (
     event_of_row,
     loads,
     person_of_row,
+    seen_slot,
     split_title,
     timeline_event_of_row,
     visitor_of_row,
@@ -274,8 +275,8 @@ class Queries(
     async def insert_visitor(self, visitor: VisitorRecord) -> None:
         """Insert the device's row and give ``visitor`` the number it got."""
         num = await self.conn.fetchval(
-            "INSERT INTO visitors (id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num",
+            "INSERT INTO visitors (id, site_id, person_id, visits, device, browser, created_at, last_seen_at,"
+            " seen_slot, bot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num",
             visitor.id,
             visitor.site_id,
             visitor.person_id,
@@ -284,6 +285,7 @@ class Queries(
             visitor.browser,
             visitor.created_at,
             visitor.last_seen_at,
+            seen_slot(visitor.last_seen_at),
             visitor.bot,
         )
         visitor.num = int(num)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracker.store.conn import Conn
+from tracker.store.rows import seen_slot
 
 
 class ReportQueries:
@@ -34,8 +35,10 @@ class ReportQueries:
         """Devices (bots left out) seen at or after ``since``."""
         return int(
             await self.conn.fetchval(
-                "SELECT COUNT(*) FROM visitors WHERE site_id = ? AND last_seen_at >= ? AND bot IS NULL",
+                "SELECT COUNT(*) FROM visitors"
+                " WHERE site_id = ? AND seen_slot >= ? AND last_seen_at >= ? AND bot IS NULL",
                 site_id,
+                seen_slot(since),
                 since,
             )
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.domain.people import PersonRecord, VisitorRecord
-from tracker.store.rows import dumps
+from tracker.store.rows import dumps, seen_slot
 
 
 def person_update(person: PersonRecord, stored: PersonRecord | None) -> tuple[str, list[Any]]:
@@ -49,6 +49,9 @@ def visitor_update(visitor: VisitorRecord, stored: VisitorRecord | None) -> tupl
     if stored is None or visitor.browser != stored.browser:
         changed.append(("browser", visitor.browser))
     changed.append(("last_seen_at", visitor.last_seen_at))
+    slot = seen_slot(visitor.last_seen_at)
+    if stored is None or slot != seen_slot(stored.last_seen_at):
+        changed.append(("seen_slot", slot))
     return _update("visitors", changed, visitor.id)
 
 

@@ -43,6 +43,14 @@ PERSON_COLUMNS = (
 
 VISITOR_COLUMNS = "num, id, site_id, person_id, visits, device, browser, created_at, last_seen_at, bot"
 
+# A device's last_seen_at as the index of recent devices holds it (migration 0023): a slot
+# that a device seen again within it keeps, so its row's update touches no index.
+SEEN_SLOT_SECONDS = 600
+
+
+def seen_slot(ts: float) -> int:
+    return int(ts // SEEN_SLOT_SECONDS)
+
 
 EVENT_COLUMNS = "id, type, ts, name, url, referrer, props, title, visit"
 
