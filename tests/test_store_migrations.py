@@ -259,3 +259,35 @@ async def test_0023_finds_recent_devices_by_their_slot(tmp_path: Path, database:
         assert counts == [3, 2, 2, 1]
     finally:
         await store.close()
+
+
+# What a beacon call's save of its person and its device changes, call after call (store/row_updates.py).
+_MOVED_BY_EVERY_CALL = {
+    "persons": {"profile", "scoring", "campaigns", "last_seen_at", "updated_at"},
+    "visitors": {"visits", "device", "browser", "last_seen_at"},
+}
+
+
+async def test_no_index_holds_what_every_beacon_call_moves(tmp_path: Path, database: str | None) -> None:
+    """Else PostgreSQL cannot update those rows in place, and dead index entries pile up (migration 0023)."""
+    store = open_store(database or str(tmp_path / "t.db"))
+    await store.open()
+    try:
+        if database is None:
+            sql = (
+                "SELECT m.name AS tbl, c.name AS col FROM sqlite_master m, pragma_index_list(m.name) i,"
+                " pragma_index_info(i.name) c WHERE m.type = 'table'"
+            )
+        else:
+            sql = (
+                "SELECT t.relname AS tbl, a.attname AS col FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+                " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey)"
+                " WHERE t.relnamespace = current_schema()::regnamespace"
+            )
+        rows = await store.read(lambda q: q.conn.fetchall(sql))
+        indexed = {(row["tbl"], row["col"]) for row in rows}
+        assert ("visitors", "seen_slot") in indexed and ("persons", "stage") in indexed
+        moved = {(table, column) for table, columns in _MOVED_BY_EVERY_CALL.items() for column in columns}
+        assert indexed & moved == set()
+    finally:
+        await store.close()
