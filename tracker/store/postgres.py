@@ -20,6 +20,8 @@ are written to be re-runnable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
@@ -34,10 +36,12 @@ from tracker.store.base import Queued, Store, Unit, next_batch, settle
 from tracker.store.conn import Row
 from tracker.store.deferred import Deferred
 from tracker.store.hot_people import HotPeople
+from tracker.store.pg_upkeep import UPKEEP_SECONDS, autovacuum_is_on, upkeep
 from tracker.store.queries import Queries
 from tracker.store.url_ids import NameKey, RememberedIds, UrlIds
 
 T = TypeVar("T")
+log = logging.getLogger("tracker.store.postgres")
 _RETRIES = 8
 # Batches in flight at once, each on a connection of its own: one batch waits for PostgreSQL while
 # the next one runs, and a batch waiting for a row lock (another instance's unit) holds up only itself.
@@ -267,6 +271,7 @@ class PostgresStore(Store):
         self.ledger_names = RememberedIds[NameKey]()
         self._queue: asyncio.Queue[Queued | None] = asyncio.Queue()
         self._writers: list[asyncio.Task[None]] = []
+        self._upkeep: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         settings = {"search_path": self.schema} if self.schema else {}
@@ -292,6 +297,15 @@ class PostgresStore(Store):
             reset=_keep_session,
         )
         self._writers = [asyncio.create_task(self._write_loop(), name="postgres-group-commit") for _ in range(_WRITERS)]
+        async with self._pool.acquire() as conn:
+            autovacuum = await autovacuum_is_on(conn)
+        if not autovacuum:
+            log.warning(
+                "autovacuum is off in this PostgreSQL: tracker analyzes and vacuums its own tables when"
+                " autovacuum would have (checked every %d s)",
+                UPKEEP_SECONDS,
+            )
+            self._upkeep = asyncio.create_task(self._keep_up(), name="postgres-upkeep")
 
     async def _migrate(self) -> None:
         assert self._pool is not None
@@ -300,7 +314,26 @@ class PostgresStore(Store):
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
             await migrations.apply(_PgConn(conn))
 
+    async def _keep_up(self) -> None:
+        """``pg_upkeep`` every ``UPKEEP_SECONDS`` until the store closes."""
+        pool = self._require_pool()
+        while True:
+            await asyncio.sleep(UPKEEP_SECONDS)
+            try:
+                async with pool.acquire() as conn:
+                    done = await upkeep(conn)
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("analyzing and vacuuming the tables failed, tried again later: %s", exc)
+            else:
+                if done.analyzed or done.vacuumed:
+                    log.info("analyzed %s; vacuumed %s", ", ".join(done.analyzed), ", ".join(done.vacuumed))
+
     async def close(self) -> None:
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
+            self._upkeep = None
         # Every writer stops at a None of its own, once the units queued before it are committed.
         for _ in self._writers:
             await self._queue.put(None)
