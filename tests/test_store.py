@@ -12,6 +12,7 @@ import pytest
 from tracker.domain.facts import Incoming
 from tracker.domain.people import PersonRecord, VisitorRecord
 from tracker.store import Queries, Store, open_store
+from tracker.store.queries import _DEVICES_AND_PERSONS
 
 from .conftest import new_device
 
@@ -199,3 +200,11 @@ async def test_many_devices_and_their_persons_are_read_at_once_with_the_ids_of_t
     assert found["v3"][1].id != person.id
     # Ids for the events to come, taken with the read where the database hands them out.
     assert None not in ids and ids[0] is not None and ids[1] == ids[0] + 1
+
+
+async def test_a_batch_finds_its_devices_by_their_ids_not_by_reading_the_whole_site(sqlite_store: Store) -> None:
+    """Without statistics SQLite read every device of the site through the site's index (issue #13)."""
+    ids = [f"v{n}" for n in range(64)]  # a Segment batch's
+    sql = f"EXPLAIN QUERY PLAN {_DEVICES_AND_PERSONS} ({', '.join('?' for _ in ids)}) ORDER BY p.id"
+    plan = [str(row["detail"]) for row in await sqlite_store.read(lambda q: q.conn.fetchall(sql, 1, *ids))]
+    assert "SEARCH v USING INDEX sqlite_autoindex_visitors_1 (id=?)" in plan

@@ -78,7 +78,10 @@ _DEVICE_AND_PERSON = (
     + ", ".join(f"p.{c.strip()}" for c in PERSON_COLUMNS.split(","))
     + " FROM visitors v JOIN persons p ON p.id = v.person_id WHERE v.id = ? AND v.site_id = ?"
 )
-_DEVICES_AND_PERSONS = _DEVICE_AND_PERSON.replace("v.id = ? AND v.site_id = ?", "v.site_id = ? AND v.id IN")
+# The unary + keeps the site out of the index choice (SQLite's documented way; PostgreSQL's planner
+# cannot match it to an index either): planners without statistics read the devices through the
+# site's index, every device of the site, rather than probing each id in the unique one.
+_DEVICES_AND_PERSONS = _DEVICE_AND_PERSON.replace("v.id = ? AND v.site_id = ?", "+v.site_id = ? AND v.id IN")
 _DEVICES_PER_STATEMENT = 512
 # What a merge does with each table that holds a person id (Mautic #16240 lost links
 # because one table had no rule).  tests/test_identity.py checks this covers every
