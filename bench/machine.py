@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from importlib.metadata import version
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .load import wrk_version
-from .servers import machine_cpu_seconds
+from .servers import PG_ADMIN, machine_cpu_seconds
 
 
 def describe(work: Path) -> dict[str, Any]:
@@ -25,6 +27,7 @@ def describe(work: Path) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "kernel": platform.release(),
         "sqlite": sqlite3.sqlite_version,
+        "postgresql": _postgresql(),
         "wrk": wrk_version(),
         "packages": {name: version(name) for name in ("starlette", "uvicorn", "uvloop", "httptools", "orjson")},
         # tracker's SQLite store fsyncs every group commit: this bounds its latency.
@@ -45,6 +48,20 @@ def _cpu_model() -> str:
         if line.startswith("model name"):
             return line.partition(":")[2].strip()
     return platform.processor() or "unknown"
+
+
+def _postgresql() -> str:
+    """The server's version and whether its autovacuum runs: without it tracker keeps its tables'
+    statistics itself (``store/pg_upkeep.py``), and that work is in the database's CPU."""
+    if shutil.which("psql") is None:
+        return "no psql"
+    sql = "SELECT current_setting('server_version') || ', autovacuum ' || current_setting('autovacuum')"
+    argv = ["psql", *PG_ADMIN, "-d", "postgres", "-Atc", sql]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except subprocess.TimeoutExpired:
+        return "not answering"
+    return done.stdout.strip() if done.returncode == 0 else "not reachable"
 
 
 def _fsync_ms(work: Path, rounds: int = 30) -> float:
