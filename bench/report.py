@@ -139,7 +139,7 @@ def print_machine(console: Console, machine: dict[str, Any]) -> None:
     console.print(
         f"[bold]machine[/]: {machine['cpu']} · {machine['cores']} cores ({machine['usable_cores']} usable) · "
         f"{machine['memory_gib']} GiB · Python {machine['python']} · Linux {machine['kernel']} · "
-        f"SQLite {machine['sqlite']} · PostgreSQL {machine.get('postgresql', '?')} · {machine['wrk']} · "
+        f"SQLite {machine['sqlite']} · PostgreSQL {machine['postgresql']} · {machine['wrk']} · "
         f"fsync p50 {machine['fsync_ms_p50']} ms\n{packages}"
     )
     if machine["busy_pct_at_start"] > NOISY_PCT:

@@ -322,7 +322,9 @@ class PostgresStore(Store):
             try:
                 async with pool.acquire() as conn:
                     done = await upkeep(conn)
-            except (asyncpg.PostgresError, OSError) as exc:
+            # asyncpg's own errors too (InterfaceError: a pool or connection closed): a loop ended by one
+            # would make close() raise it.
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 log.warning("analyzing and vacuuming the tables failed, tried again later: %s", exc)
             else:
                 if done.analyzed or done.vacuumed:
