@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 from pathlib import Path
@@ -11,6 +12,8 @@ import httpx
 import orjson
 import pytest
 from segment.analytics.client import Client
+
+from tracker.store import Queries
 
 from .conftest import BACKENDS, Clock, Server, backend, running_server
 from .test_serve import cli_key, start_server, stop_server
@@ -88,6 +91,32 @@ async def test_a_message_id_counts_once_within_a_batch_and_across_batches(server
     answers = [(await post(server, "/v1/batch", body)).json() for body in (first, again)]
     assert [(answer["accepted"], answer["duplicates"]) for answer in answers] == [(2, 1), (1, 1)]
     assert await server.count("events") == 3
+
+
+async def test_batches_racing_for_the_same_devices_record_and_score_every_event_once(server: Server) -> None:
+    """Each batch reads its devices in one statement and saves them in its group commit: four batches
+    naming the same twenty devices at once end as if they had come one after the other."""
+    devices = [f"racer-{n}" for n in range(20)]
+    batches = [{"batch": [page(device, f"{turn}-{device}") for device in devices]} for turn in range(4)]
+    answers = await asyncio.gather(*(post(server, "/v1/batch", body) for body in batches))
+    assert [answer.json()["accepted"] for answer in answers] == [20] * 4
+    assert await server.count("events") == 80
+
+    async def engagement(q: Queries) -> list[float]:
+        scores = []
+        for device in devices:
+            visitor = await q.visitor(f"a:{device}", demo.id)
+            assert visitor is not None
+            person = await q.person(visitor.person_id)
+            assert person is not None
+            scores.append(person.scoring.values["engagement"])
+        return scores
+
+    demo = server.runtime.sites.get("demo")
+    assert demo is not None
+    # A quality post is worth 2, every time.
+    assert await server.runtime.store.read(engagement) == [8.0] * 20
+    assert await server.count("persons") == 20
 
 
 async def test_userid_only_track_scores_the_known_person(server: Server) -> None:
