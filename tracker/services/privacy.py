@@ -13,6 +13,7 @@ from typing import Any, Literal
 from tracker.domain.facts import STAGES
 from tracker.domain.people import PersonRecord
 from tracker.domain.privacy import DAY, PrivacySettings
+from tracker.services.message_ids import MESSAGE_ID_DAYS, forget_old_message_ids
 from tracker.store import Queries, Store
 
 log = logging.getLogger("tracker.privacy")
@@ -117,17 +118,21 @@ async def _audit(
 
 
 async def purge_periodically(store: Store, clock: Callable[[], float], every: float) -> None:
-    """The in-process retention job: a purge every ``every`` seconds until cancelled."""
+    """The in-process retention job, every ``every`` seconds until cancelled: the purge of people past
+    their site's retention, and of Segment's message ids past their window (``services.message_ids``)."""
     while True:
         await asyncio.sleep(every)
         now = clock()
         try:
             purged = await run_purge(store, await plan_purge(store, now), now=now, actor="scheduler")
+            forgotten = await forget_old_message_ids(store, now)
         except Exception:  # a failed run must not end the job; the next one retries
             log.exception("retention purge failed")
             continue
         for (site, kind), count in purged.items():
             log.info("retention purge: %d %s persons of site %s", count, kind, site)
+        if forgotten:
+            log.info("retention purge: %d message ids older than %d days", forgotten, MESSAGE_ID_DAYS)
 
 
 # -- access and erasure -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from tracker.store.handoff_queries import HandoffQueries
 from tracker.store.key_queries import KeyQueries
 from tracker.store.lead_queries import LeadQueries
 from tracker.store.ledger_names import ledger_name_ids
+from tracker.store.message_queries import MessageQueries
 from tracker.store.privacy_queries import PrivacyQueries
 from tracker.store.programme_queries import ProgrammeQueries
 from tracker.store.report_queries import ReportQueries
@@ -68,8 +69,6 @@ _INSERT_DECISION = (
     "INSERT INTO decisions (person_id, visitor_num, campaign, variant, action, event_id, ts)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-# Message ids claimed per statement: three parameters each, far below either database's limit.
-_CLAIMS_PER_STATEMENT = 500
 # A device and its person in one read: visitor columns prefixed "v_", person columns as they are.
 _DEVICE_AND_PERSON = (
     "SELECT "
@@ -118,6 +117,7 @@ class Queries(
     HandoffQueries,
     KeyQueries,
     LeadQueries,
+    MessageQueries,
     ReportQueries,
     TimelineQueries,
     UserQueries,
@@ -462,24 +462,6 @@ class Queries(
             limit,
         )
         return dicts(rows)
-
-    async def claim_messages(self, site_id: int, message_ids: Iterable[str], now: float) -> set[str]:
-        """Record message ids; return those not processed before (the others are retried deliveries).
-
-        One statement for a whole batch: a row per message cost a statement per message.
-        """
-        fresh = list(dict.fromkeys(message_ids))
-        claimed: set[str] = set()
-        for start in range(0, len(fresh), _CLAIMS_PER_STATEMENT):
-            part = fresh[start : start + _CLAIMS_PER_STATEMENT]
-            rows = await self.conn.fetchall(
-                "INSERT INTO message_ids (site_id, message_id, received_at) VALUES "
-                + ", ".join(["(?, ?, ?)"] * len(part))
-                + " ON CONFLICT (site_id, message_id) DO NOTHING RETURNING message_id",
-                *[value for message_id in part for value in (site_id, message_id, now)],
-            )
-            claimed.update(row["message_id"] for row in rows)
-        return claimed
 
     # -- merge ---------------------------------------------------------------------------------
 

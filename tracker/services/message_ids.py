@@ -1,0 +1,30 @@
+"""How long Segment's message ids are remembered: long enough for any retry, not forever.
+
+A retried delivery carries the ids of the first, so within the window a message is never
+scored twice.  Past it, the id is forgotten: the table would otherwise grow with the traffic
+for ever, each id costing about 140 bytes with its indexes, more than half of what the event
+itself takes (243 B).  Segment keeps "at least 24 hours" of ids; client libraries retry for
+minutes, and a phone's queue waits for a network for days at most.  Thirty days covers both
+with a wide margin.
+"""
+
+from __future__ import annotations
+
+from tracker.domain.privacy import DAY
+from tracker.store import Store
+
+MESSAGE_ID_DAYS = 30
+# Ids per transaction: a first run on a large table must not keep ingest from the write lock.
+FORGET_BATCH = 10_000
+
+
+async def forget_old_message_ids(store: Store, now: float, batch: int = FORGET_BATCH) -> int:
+    """Forget the message ids received more than ``MESSAGE_ID_DAYS`` days before ``now``; how many."""
+    before = now - MESSAGE_ID_DAYS * DAY
+    total = 0
+    while True:
+        forgotten = await store.write(lambda q: q.forget_messages_before(before, batch))
+        total += forgotten
+        # A short batch means none is left.
+        if forgotten < batch:
+            return total
