@@ -2,10 +2,10 @@
 
 A retried delivery carries the ids of the first, so within the window a message is never
 scored twice.  Past it, the id is forgotten: the table would otherwise grow with the traffic
-for ever, each id costing about 140 bytes with its indexes, more than half of what the event
-itself takes (243 B).  Segment keeps "at least 24 hours" of ids; client libraries retry for
-minutes, and a phone's queue waits for a network for days at most.  Thirty days covers both
-with a wide margin.
+for ever, a UUID costing 125 bytes with its indexes on SQLite (197 on PostgreSQL), half of
+what the event itself takes (243 B).  Segment keeps "at least 24 hours" of ids; client
+libraries retry for minutes, and a phone's queue waits for a network for days at most.
+Thirty days covers both with a wide margin.
 """
 
 from __future__ import annotations
