@@ -182,8 +182,8 @@ async def _people(
         scores.append((person, "engagement", engagement, seen))
         visitors.append((person, f"v{person}", site_id, person, "desktop", "chrome", created, seen, seen_slot(seen)))
         ranks = ("known", "mql", "sql")[: ("anonymous", "known", "mql", "sql").index(stage)]
-        for offset, reached in enumerate(ranks):
-            entries.append((person, reached, created + offset * (seen - created) / 3))
+        for offset, rank in enumerate(ranks):
+            entries.append((person, rank, created + offset * (seen - created) / 3))
         if stage == "sql":
             queue, owner = OWNERS[person % len(OWNERS)]
             routed.append((site_id, person, queue, queue, owner, "route", "system", seen))
