@@ -11,6 +11,7 @@ Thirty days covers both with a wide margin.
 from __future__ import annotations
 
 from tracker.domain.privacy import DAY
+from tracker.services.batches import delete_in_batches
 from tracker.store import Store
 
 MESSAGE_ID_DAYS = 30
@@ -21,10 +22,4 @@ FORGET_BATCH = 10_000
 async def forget_old_message_ids(store: Store, now: float, batch: int = FORGET_BATCH) -> int:
     """Forget the message ids received more than ``MESSAGE_ID_DAYS`` days before ``now``; how many."""
     before = now - MESSAGE_ID_DAYS * DAY
-    total = 0
-    while True:
-        forgotten = await store.write(lambda q: q.forget_messages_before(before, batch))
-        total += forgotten
-        # A short batch means none is left.
-        if forgotten < batch:
-            return total
+    return await delete_in_batches(store, lambda q: q.forget_messages_before(before, batch), batch)

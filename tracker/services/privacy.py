@@ -13,6 +13,7 @@ from typing import Any, Literal
 from tracker.domain.facts import STAGES
 from tracker.domain.people import PersonRecord
 from tracker.domain.privacy import DAY, PrivacySettings
+from tracker.services.batches import delete_in_batches
 from tracker.services.message_ids import MESSAGE_ID_DAYS, forget_old_message_ids
 from tracker.store import Queries, Store
 
@@ -100,15 +101,7 @@ async def _purge_target(store: Store, target: PurgeTarget, batch: int, progress:
         await q.delete_persons(ids)
         return len(ids)
 
-    total = 0
-    while True:
-        deleted = await store.write(unit)
-        total += deleted
-        if progress is not None:
-            progress(deleted)
-        # A short batch means none is left (on PostgreSQL, or only persons active right now).
-        if deleted < batch:
-            return total
+    return await delete_in_batches(store, unit, batch, progress)
 
 
 async def _audit(
