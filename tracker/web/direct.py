@@ -4,11 +4,12 @@ A ``/collect`` call spent about a tenth of its CPU in the layers every Starlette
 crosses before and after its handler: the error middleware, the exception middleware, the
 router's match over the route list, ``request_response``'s wrappers, a ``send`` wrapped three
 times.  Measured in-process on the same store, alternating 256-request batches: 0.938 of the
-CPU per request through this path, returning and new visitors alike.  It does what those layers do for such a route and
-nothing else: the handler gets the same ``Request`` (``request.app`` included), an exception
-is rendered by the app's own handler for its class (``HTTPError`` → its status and JSON, any
-other → 500, then raised again as Starlette's error middleware does, for the server's log),
-and the response carries ``X-Content-Type-Options: nosniff`` as every other one does.
+CPU per request through this path, returning and new visitors alike.  It does what those
+layers do for such a route and nothing else: the handler gets the same ``Request``
+(``request.app`` included), an exception is rendered by the app's own handler for its class
+(``HTTPError`` → its status and JSON, any other → 500, then raised again as Starlette's error
+middleware does, for the server's log), and the response carries
+``X-Content-Type-Options: nosniff`` as every other one does.
 
 A ``DirectRoute`` stays in the one route list like any ``Route`` (and is served by the router
 if a request reaches it there, e.g. under a ``root_path``); ``DirectRoutes`` serves the exact
