@@ -65,3 +65,31 @@ async def test_the_servers_hourly_job_forgets_old_message_ids(tmp_path: Path, da
                 break
             await asyncio.sleep(0.02)
         assert await server.count("message_ids") == 0
+
+
+async def test_batches_and_two_forgets_racing_end_as_if_in_sequence(server: Server) -> None:
+    # Two instances' hourly jobs and Segment's deliveries at once: every recent id stays claimed, every
+    # old one is forgotten once, and a retry within the window is still a duplicate whoever runs first.
+    old = {"batch": [page("d1", f"o{n}", f"m-old-{n}") for n in range(5)]}
+    assert (await post(server, "/v1/batch", old)).json()["accepted"] == 5
+    server.clock.advance(29 * DAY)
+    recent = {"batch": [page("d2", f"r{n}", f"m-recent-{n}") for n in range(5)]}
+    assert (await post(server, "/v1/batch", recent)).json()["accepted"] == 5
+    server.clock.advance(2 * DAY)
+
+    store, now = server.runtime.store, server.clock()
+    fresh = {"batch": [page("d3", f"f{n}", f"m-fresh-{n}") for n in range(5)]}
+    forgotten, forgotten_too, retry, new = await asyncio.gather(
+        forget_old_message_ids(store, now, batch=2),
+        forget_old_message_ids(store, now, batch=2),
+        post(server, "/v1/batch", recent),
+        post(server, "/v1/batch", fresh),
+    )
+    assert (retry.json()["accepted"], retry.json()["duplicates"]) == (0, 5)
+    assert new.json()["accepted"] == 5
+    ids = await server.runtime.store.read(lambda q: q.conn.fetchall("SELECT message_id FROM message_ids"))
+    assert sorted(row["message_id"] for row in ids) == sorted(
+        [f"m-recent-{n}" for n in range(5)] + [f"m-fresh-{n}" for n in range(5)]
+    )
+    assert forgotten + forgotten_too == 5  # each old id forgotten by one of the two
+    assert await server.count("events") == 15
