@@ -51,3 +51,36 @@ async def test_a_write_waits_on_the_loop_while_another_process_holds_the_lock(tm
     assert person.id == 1
     other.close()
     await store.close()
+
+
+async def test_readers_map_the_file_and_read_right_after_another_process_shrinks_it(tmp_path: Path) -> None:
+    # A memory-mapped page past the end of a truncated file is a SIGBUS, not an error: SQLite must
+    # notice the shrink itself before a reader touches the old pages.
+    store = open_store(str(tmp_path / "t.db"))
+    await store.open()
+    try:
+        site = await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
+
+        async def add(q: Queries) -> None:
+            for _ in range(2000):
+                await q.insert_person(site, 1.0)
+
+        for _ in range(5):
+            await store.write(add)
+        other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)  # as `sqlite3 tracker.db VACUUM` would
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the rows in the file itself, where readers map them
+        mapped = await asyncio.gather(*(store.read(lambda q: q.conn.fetchval("PRAGMA mmap_size")) for _ in range(8)))
+        assert min(mapped) > 0
+        assert await store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) == 10_000
+        other.execute("DELETE FROM persons WHERE id > 10")
+        before = (tmp_path / "t.db").stat().st_size
+        other.execute("VACUUM")
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        other.close()
+        assert (tmp_path / "t.db").stat().st_size < before / 2
+        counts = await asyncio.gather(
+            *(store.read(lambda q: q.conn.fetchval("SELECT COUNT(*) FROM persons")) for _ in range(8))
+        )
+        assert counts == [10] * 8
+    finally:
+        await store.close()

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from tracker.store.conn import Conn, Row
-from tracker.store.rows import props_of_row
+from tracker.store.rows import timeline_event_of_row
 
 _ASSIGNMENT = "id, person_id, route_id, queue, owner, reason, actor, ts"
 _DELIVERY = (
@@ -248,21 +248,7 @@ class HandoffQueries:
             f" WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
             *person_ids,
         )
-        return [
-            {
-                "person_id": int(row["person_id"]),
-                "id": int(row["id"]),
-                "type": row["type"],
-                "name": row["name"],
-                "url": row["url"],
-                "referrer": row["referrer"],
-                "props": props_of_row(row),
-                "visit": int(row["visit"]),
-                "ts": float(row["ts"]),
-                "device": row["visitor_id"],
-            }
-            for row in rows
-        ]
+        return [{"person_id": int(row["person_id"]), **timeline_event_of_row(row)} for row in rows]
 
 
 def _assignment(row: Row) -> dict[str, Any]:

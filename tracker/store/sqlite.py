@@ -41,6 +41,13 @@ _BUSY_RETRY_SECONDS = 0.001
 # read waited 135 ms (p50) behind two lead counts on one connection, 0.2 ms with four, and
 # small reads went from 2.8k to 4.4k a second.
 _READERS = 4
+# Readers see the database file through a memory map (SQLite caps it at 2 GiB; pages past that are
+# read as before): a page is then a memory access rather than a read(2) into the connection's own
+# 2 MB cache.  Read units are the ones that walk many pages (a what-if reads every event of its
+# people, scattered over the file): measured on 100,000 people and 5,000,000 events, reading a
+# page of people's events went from 3.4 to 2.2 µs a row and the what-if from 52–55 s to 44–45 s.
+# The writer keeps read(2): a beacon call touches few pages, all cached (unchanged, measured).
+_READ_MMAP_BYTES = 2 << 30
 # Any other change of a remembered row drops it (see ``hot_people``).  Temporary: they belong to
 # the writer connection, whose callbacks they call; visitors' ip_prefix is not in a record.
 _FORGET_CHANGED_ROWS = (
@@ -128,6 +135,7 @@ class SqliteStore(Store):
             reader = await aiosqlite.connect(self.path, isolation_level=None)
             reader.row_factory = sqlite3.Row
             await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            await reader.execute(f"PRAGMA mmap_size={_READ_MMAP_BYTES}")
             self._readers.append(reader)
         self._idle_readers = list(self._readers)
         self._writer = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
