@@ -7,7 +7,7 @@ import ast
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -19,7 +19,7 @@ from tracker.domain.facts import Incoming, LedgerEntry
 from tracker.services.sites import seed_site
 from tracker.store import Queries, Store, open_store
 from tracker.store.migrations import load
-from tracker.store.postgres import PostgresStore, split_schema, to_dollar
+from tracker.store.postgres import _BULK_WRITERS, PostgresStore, split_schema, to_dollar
 
 from .conftest import backend, new_device
 
@@ -238,7 +238,9 @@ async def test_instances_starting_together_on_a_new_schema_both_open_with_one_de
 async def test_closing_commits_the_units_queued_before() -> None:
     async with postgres_store() as store:
         site = await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
-        writes = [asyncio.ensure_future(store.write(lambda q: q.insert_person(site, 1.0))) for _ in range(5)]
+        writes = [
+            asyncio.ensure_future(store.write(lambda q: q.insert_person(site, 1.0), bulk=n % 2 == 0)) for n in range(5)
+        ]
         await asyncio.sleep(0)  # they are queued
         await store.close()
         assert sorted(write.result().id for write in writes) == [1, 2, 3, 4, 5]
@@ -269,3 +271,35 @@ async def test_a_batch_waiting_long_for_a_lock_gives_way_to_its_units_alone() ->
         await holding
         first, second = await waiting
         assert first != second  # each ran again in a transaction of its own, and waited there
+
+
+async def test_bulk_units_have_writers_of_their_own() -> None:
+    """Segment batches, however many, never hold up a beacon call's unit, nor take its writers."""
+    async with postgres_store() as store:
+        site = await store.write(lambda q: q.insert_site("s", "S", [], "", 0.0))
+        go = asyncio.Event()
+
+        def holding(started: asyncio.Event) -> Callable[[Queries], Awaitable[int]]:
+            async def unit(q: Queries) -> int:
+                started.set()
+                await go.wait()
+                return await transaction_id(q)
+
+            return unit
+
+        busy: list[asyncio.Future[int]] = []
+        try:
+            for _ in range(_BULK_WRITERS):  # one at a time, so that each holds a writer of its own
+                started = asyncio.Event()
+                busy.append(asyncio.ensure_future(store.write(holding(started), bulk=True)))
+                await asyncio.wait_for(started.wait(), 5)
+            extra_started = asyncio.Event()
+            busy.append(asyncio.ensure_future(store.write(holding(extra_started), bulk=True)))
+            person = await asyncio.wait_for(store.write(lambda q: q.insert_person(site, 1.0)), 5)
+            assert person.id == 1
+            await asyncio.sleep(0.2)
+            assert not extra_started.is_set()  # every bulk writer is busy, and the others are not for bulk units
+        finally:
+            go.set()  # a failure above must not leave the store's close waiting for these units
+        held = await asyncio.gather(*busy)
+        assert len(set(held[:-1])) == _BULK_WRITERS  # side by side, each in a transaction of its own

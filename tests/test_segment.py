@@ -85,6 +85,26 @@ async def test_a_retried_batch_never_scores_twice(server: Server) -> None:
     assert await server.count("events") == 4
 
 
+async def test_a_batch_of_several_messages_is_written_as_a_bulk_unit(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL bulk units have writers of their own (``store.postgres``): a batch must say it is one."""
+    store = server.runtime.store
+    write = store.write
+    bulk: list[bool] = []
+
+    async def spy(unit: Any, **kwargs: Any) -> Any:
+        bulk.append(kwargs.get("bulk", False))
+        return await write(unit, **kwargs)
+
+    key = await server.key("ingest")  # before the spy: making it writes too
+    monkeypatch.setattr(store, "write", spy)
+    await post(server, "/v1/batch", {"batch": [page("d3", "a"), page("d3", "b")]}, key=key)
+    await post(server, "/v1/batch", {"batch": [page("d4", "a")]}, key=key)
+    await post(server, "/v1/page", page("d5", "a"), key=key)
+    assert bulk == [True, False, False]
+
+
 async def test_a_message_id_counts_once_within_a_batch_and_across_batches(server: Server) -> None:
     first = {"batch": [page("d2", "a", "m-1"), page("d2", "b", "m-1"), page("d2", "c", "m-2")]}
     again = {"batch": [page("d2", "c", "m-2"), page("d2", "d", "m-3")]}

@@ -58,13 +58,14 @@ class Store(abc.ABC):
         """Finish queued writes, then release every connection."""
 
     @abc.abstractmethod
-    async def write(self, unit: Unit[T]) -> T:
+    async def write(self, unit: Unit[T], *, bulk: bool = False) -> T:
         """Run ``unit`` in a write transaction; return once it is committed durably.
 
         If the unit raises, none of its changes are kept and the exception propagates;
         other units sharing the transaction are unaffected.  A unit may run more than once
         before its changes commit (a retried conflict, a neighbour that failed), so it acts on
-        the store only and keeps its results for after ``write`` returns.
+        the store only and keeps its results for after ``write`` returns.  ``bulk`` says the
+        unit is a large one (a Segment batch's): a store may give such units writers of their own.
         """
 
     @abc.abstractmethod

@@ -163,7 +163,8 @@ class SqliteStore(Store):
             self._db.close()
             self._db = None
 
-    async def write(self, unit: Unit[T]) -> T:
+    async def write(self, unit: Unit[T], *, bulk: bool = False) -> T:
+        # ``bulk`` changes nothing: SQLite has one writer, and every unit takes its turn under its lock.
         if self._writer is None or self._writer.done():
             raise RuntimeError("store is not open")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()

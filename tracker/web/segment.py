@@ -149,7 +149,8 @@ async def _ingest(request: Request, envelope: dict[str, Any], raw: list[Any]) ->
     async def unit(q: Queries) -> Outcome:
         return await _record_all(q, site, humans, now, runtime.new_visitor_id)
 
-    outcome = await runtime.store.write(unit) if humans else Outcome()
+    # A batch of many messages is a large unit: it takes a bulk writer, where there are some (PostgreSQL).
+    outcome = await runtime.store.write(unit, bulk=len(humans) > 1) if humans else Outcome()
     # 6. Respond like Segment ({"success": true}), plus what we did with each message.
     return Response(
         orjson.dumps(
