@@ -139,6 +139,29 @@ async def test_batches_racing_for_the_same_devices_record_and_score_every_event_
     assert await server.count("persons") == 20
 
 
+async def test_a_batch_and_single_calls_racing_for_one_device_end_as_if_in_turn(server: Server) -> None:
+    """A batch is a bulk unit and a single call is not: on PostgreSQL they run on writers of their own,
+    side by side, and the person's lock still puts them in turn, so no event and no point is lost."""
+    key = await server.key("ingest")
+    batch = {"batch": [page("shared", f"batch-{n}") for n in range(10)]}
+    singles = [post(server, "/v1/page", page("shared", f"single-{n}"), key=key) for n in range(10)]
+    answers = await asyncio.gather(post(server, "/v1/batch", batch, key=key), *singles)
+    assert [answer.status_code for answer in answers] == [200] * 11
+    assert await server.count("events") == 20
+
+    async def engagement(q: Queries) -> float:
+        visitor = await q.visitor("a:shared", demo.id)
+        assert visitor is not None
+        person = await q.person(visitor.person_id)
+        assert person is not None
+        return float(person.scoring.values["engagement"])
+
+    demo = server.runtime.sites.get("demo")
+    assert demo is not None
+    # A quality post is worth 2, every time: 20 of them.
+    assert await server.runtime.store.read(engagement) == 40.0
+
+
 async def test_userid_only_track_scores_the_known_person(server: Server) -> None:
     marc = server.beacon()
     await marc.form("newsletter", email="marc@example.com")
