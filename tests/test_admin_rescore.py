@@ -1,50 +1,15 @@
-"""The console's what-if and re-scoring (web/admin/rescore.py): the draft's what-if reached from the
-editor, a rescore started from the version page with its progress, a second start refused by name,
-and the lead page's ledger saying which version re-scored it."""
+"""The console's re-scoring (web/admin/rescore.py): a rescore started from the version page with its
+progress, a second start refused by name, and the lead page's ledger saying which version re-scored it."""
 
 from __future__ import annotations
 
 import asyncio
-import re
 
 from tracker.services import rescore
 
 from .conftest import Server
-from .rescore_history import DRAFT, plant, win
-from .test_admin import session_of
+from .rescore_history import DRAFT, plant
 from .test_admin_programme import marketing, post, text_of
-
-
-async def test_the_draft_what_if_lists_who_would_change_stage(server: Server) -> None:
-    ids = await plant(server)
-    await win(server, ids["elodie"])
-    headers, csrf = await marketing(server)
-    empty = await server.http.get("/admin/programme/what-if?site=demo", headers=headers)
-    assert empty.status_code == 200 and 'id="no-draft"' in empty.text
-    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
-    editor = await server.http.get("/admin/programme/edit?site=demo", headers=headers)
-    assert 'href="/admin/programme/what-if?site=demo"' in editor.text
-    page = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
-    words = text_of(page)
-    assert "3 people seen in the last 30 days" in words
-    assert "1 people change stage." in words and "1 no longer qualify" in words
-    assert f'href="/admin/leads/{ids["elodie"]}"' in page.text and "elodie@example.fr" in words
-    assert "kept: its new scores say known" in words  # Capucine keeps her SQL
-    # Élodie won at 5 now, at 8 with the draft: her conversion moves up two bands of 2 points.
-    assert "Conversion by band of engagement" in words
-    assert re.search(r'<tr data-band="4.0">.*?(<td class="num">1</td>){2}<td class="num">100 %', page.text, re.S)
-    assert re.search(
-        r'<tr data-band="8.0">(?:(?!</tr>).)*?<td class="num">1</td><td class="num">1</td>', page.text, re.S
-    )
-    french = await server.http.get(
-        "/admin/programme/what-if?site=demo&days=30", headers={**headers, "accept-language": "fr"}
-    )
-    assert "Conversion par tranche de engagement" in french.text
-    for days in ("-4", "²", "9" * 5000, "3651"):
-        odd = await server.http.get("/admin/programme/what-if", params={"site": "demo", "days": days}, headers=headers)
-        assert odd.status_code == 200 and "Choose a number of days from 1 to 3650." in odd.text
-    sales = await session_of(server, "sales")
-    assert (await server.http.get("/admin/programme/what-if?site=demo", headers=sales)).status_code == 403
 
 
 async def test_a_rescore_started_from_the_console_runs_to_the_end(server: Server) -> None:

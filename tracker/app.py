@@ -53,6 +53,7 @@ from tracker.web.admin import settings as own_settings
 from tracker.web.admin import sites as sites_page
 from tracker.web.admin import users as users_page
 from tracker.web.admin import webhooks as webhooks_page
+from tracker.web.admin import what_if as what_if_console
 from tracker.web.admin.session import Console
 from tracker.web.beacon import beacon_route
 from tracker.web.demo import demo_routes
@@ -267,7 +268,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/reports/timing.csv", calibration.timing_csv, methods=["GET"]),
         Route("/admin/reports", calibration_page.reports, methods=["GET"]),
         Route("/api/programme/what-if", what_if_api.programme_what_if, methods=["POST"]),
-        Route("/admin/programme/what-if", rescore_console.what_if_page, methods=["GET"]),
+        Route("/admin/programme/what-if", what_if_console.what_if_page, methods=["GET"]),
+        Route("/admin/programme/what-if", what_if_console.replay_again, methods=["POST"]),
+        Route("/admin/programme/what-if/progress", what_if_console.what_if_progress, methods=["GET"]),
         Route("/admin/programme/rescore", rescore_console.rescore_page, methods=["GET"]),
         Route("/admin/programme/rescore", rescore_console.start_rescore, methods=["POST"]),
         Route("/admin/programme/rescore/progress", rescore_console.rescore_progress, methods=["GET"]),

@@ -1,7 +1,9 @@
-"""Work a request starts and the process carries on after answering (a rescore job), stopped with it.
+"""Work a request starts and the process carries on after answering (a rescore job, a what-if run),
+stopped with it.
 
 A job left unfinished by a stop records where it was (``services.rescore`` marks itself
-interrupted when cancelled), so the next start resumes it.
+interrupted when cancelled, so the next start resumes it; a what-if run is marked interrupted,
+so the next visit to its page starts it anew).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ class Background:
         # Held here: the event loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def start(self, job: Coroutine[Any, Any, Any], name: str) -> None:
+    def start(self, job: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(job, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +101,17 @@ async def replay_site(
             await upcoming
 
 
-async def what_if(store: Store, site_key: str, draft: Programme, *, days: int | None, now: float) -> WhatIf:
-    """What publishing ``draft`` and re-scoring would do to the people seen in the last ``days``."""
+async def what_if(
+    store: Store,
+    site_key: str,
+    draft: Programme,
+    *,
+    days: int | None,
+    now: float,
+    progress: Callable[[int], Awaitable[None]] | None = None,
+) -> WhatIf:
+    """What publishing ``draft`` and re-scoring would do to the people seen in the last ``days``;
+    ``progress`` hears how many people are replayed after every page of them."""
     site, version = await active_version(store, site_key)
     current = load_programme(site.programme)
     tally = Tally.for_scores(score_edges(current.scoring.scores, draft.scoring.scores))
@@ -121,6 +130,8 @@ async def what_if(store: Store, site_key: str, draft: Programme, *, days: int | 
         # Leads only, as in the calibration report: an anonymous visitor has no outcome to count.
         if conversion is not None and person.stage != STAGES[0]:
             conversion.add(person.id, converted_at.get(person.id), before, after, draft.scoring, rescored.result.ledger)
+        if progress is not None and tally.people % PAGE == 0:
+            await progress(tally.people)
     if conversion is not None:
         await _count_converters(store, conversion, current.scoring, now)
     return WhatIf(site, days, version, tally, conversion)

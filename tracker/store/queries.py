@@ -48,6 +48,7 @@ from tracker.store.threshold_queries import ThresholdQueries
 from tracker.store.timeline_queries import TimelineQueries
 from tracker.store.url_queries import url_ids
 from tracker.store.user_queries import UserQueries
+from tracker.store.what_if_queries import WhatIfQueries
 
 _INSERT_EVENT = (
     "INSERT INTO events (person_id, visitor_num, ts, type, name, url_id, referrer_id, props, visit)"
@@ -130,6 +131,7 @@ class Queries(
     EmailQueries,
     AccountQueries,
     SiteQueries,
+    WhatIfQueries,
 ):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn

@@ -87,6 +87,18 @@ def band_json(band: Band) -> dict[str, Any]:
     }
 
 
+def band_of_json(data: dict[str, Any]) -> Band:
+    """The band ``band_json`` wrote (a what-if's result, kept as JSON)."""
+    rate = data["rate"]
+    return Band(
+        low=float(data["low"]),
+        high=None if data["high"] is None else float(data["high"]),
+        leads=int(data["leads"]),
+        converted=int(data["converted"]),
+        rate=None if rate is None else Interval(float(rate["estimate"]), float(rate["low"]), float(rate["high"])),
+    )
+
+
 def _clean(value: float) -> float:
     # Band edges are multiples of the width: 0.1 * 3 must read 0.3, not 0.30000000000000004.
     return round(value, 6) + 0.0

@@ -1,6 +1,6 @@
-"""The console's what-if and re-scoring: "What would this change?" for the user's programme draft
-(``services.what_if``, nothing written), and a rescore job started from the console that carries on
-in the background (``services.rescore``) with its progress polled by htmx (reloaded without JS).
+"""The console's re-scoring: a rescore job started from the console that carries on in the background
+(``services.rescore``) with its progress polled by htmx (reloaded without JS), and the summary both it
+and the what-if (``web.admin.what_if``) show.
 """
 
 from __future__ import annotations
@@ -11,29 +11,19 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tracker.domain.programme.checks import ProgrammeError
-from tracker.domain.programme.load import load_programme
 from tracker.domain.rescoring import band_labels
-from tracker.errors import BadRequest, HTTPError
+from tracker.errors import HTTPError
 from tracker.services import rescore
 from tracker.services.background import Background
 from tracker.services.programmes import current_version
 from tracker.services.rescore import RescoreRunning
-from tracker.services.what_if import MAX_DAYS, named, what_if
-from tracker.web.admin.calibration import band_label
-from tracker.web.admin.calibration_words import percent
+from tracker.services.what_if import named
 from tracker.web.admin.charts import share
-from tracker.web.admin.i18n import gettext
 from tracker.web.admin.pages import runtime_of, show_page
-from tracker.web.admin.programme_edit import working
 from tracker.web.admin.programme_pages import no_programme
-from tracker.web.admin.render import reader, render
+from tracker.web.admin.render import render
 from tracker.web.admin.session import Visit, requires
 from tracker.web.auth import console_site
-from tracker.web.params import int_param
-
-DEFAULT_DAYS = 90
-DAY_CHOICES = (7, 30, 90, 180, 365)
 
 
 def band_rows(score: dict[str, Any]) -> list[tuple[str, int, int]]:
@@ -48,58 +38,6 @@ def summary_view(summary: dict[str, Any]) -> dict[str, Any]:
         rows = band_rows(score)
         bands[name] = {"rows": rows, "top": max([count for _, now, after in rows for count in (now, after)] + [1])}
     return {"summary": summary, "bands": bands}
-
-
-def _days(raw: str) -> int | None:
-    """The number of days asked for; None when ``raw`` is no whole number from 1 to ``MAX_DAYS``."""
-    try:
-        return int_param(raw, "days", minimum=1, maximum=MAX_DAYS)
-    except BadRequest:
-        return None
-
-
-@requires("programme.edit")
-async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    """The user's draft replayed over the people seen in the last N days, beside what they have now."""
-    language, _ = reader(request, visit)
-    try:
-        work = await working(request, visit, request.query_params.get("site"))
-    except HTTPError as exc:
-        return no_programme(request, visit, exc)
-    site = work.history.site
-    raw = request.query_params.get("days", "").strip()
-    asked = _days(raw)
-    days = asked or DEFAULT_DAYS
-    error = None if not raw or asked else gettext(language, "Choose a number of days from 1 to 3650.")
-    context: dict[str, Any] = {
-        "site": site,
-        "work": work,
-        "days": days,
-        "choices": DAY_CHOICES,
-        "error": error,
-        "share": share,
-    }
-    if work.saved_at is None:
-        return show_page(request, visit, "what_if.html", **context, view=None)
-    runtime = runtime_of(request)
-    try:
-        draft = load_programme(work.source)
-    except ProgrammeError as exc:  # a release stricter than the one that saved the draft
-        return show_page(request, visit, "what_if.html", **context, view=None, error=f"{exc.where}: {exc.message}")
-    result = await what_if(runtime.store, site.key, draft, days=days, now=runtime.clock())
-    summary = await named(runtime.store, result.tally.to_json())
-    conversion = result.conversion
-    return show_page(
-        request,
-        visit,
-        "what_if.html",
-        **context,
-        view=summary_view(summary),
-        conversion=conversion,
-        conversion_rows=[] if conversion is None else list(zip(*conversion.rows(), strict=True)),
-        band_label=lambda band: band_label(band, language),
-        percent=lambda value: percent(value, language),
-    )
 
 
 async def _status(request: Request, key: str | None) -> dict[str, Any]:
