@@ -84,24 +84,29 @@ async def test_a_long_replay_shows_its_progress_until_the_page_reloads_with_the_
     await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
     page = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
     assert "Replaying your draft: 0 of 3 people" in text_of(page) and 'id="rescore-counts"' not in page.text
-    poll = re.search(r'hx-get="(/admin/programme/what-if/progress\?site=demo&amp;run=(\d+))"', page.text)
-    assert poll is not None and 'hx-trigger="every 1s"' in page.text
-    progress_url, run_id = poll[1].replace("&amp;", "&"), int(poll[2])
+    progress_url = "/admin/programme/what-if/progress?site=demo&days=30"
+    assert f'hx-get="{progress_url.replace("&", "&amp;")}" hx-trigger="every 1s"' in page.text
+    run = await what_if_runs.current(server.runtime.store, 1, DRAFT, 30, server.clock())
+    assert run is not None and run.status == "running"
     assert '<meta http-equiv="refresh" content="3">' in page.text  # without JS, the page reloads itself
     again = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
-    assert f"run={run_id}" in again.text  # the same question: the same run, not a second replay
+    assert (
+        again.status_code == 200
+        and await what_if_runs.current(server.runtime.store, 1, DRAFT, 30, server.clock()) == run
+    )
     polled = await server.http.get(progress_url, headers=headers)
     assert polled.status_code == 200 and "HX-Refresh" not in polled.headers
     assert polled.text.lstrip().startswith('<div id="what-if-progress"') and "<html" not in polled.text
     slow_replay.set()
-    await finished(server, run_id)
+    await finished(server, run.id)
     ended = await server.http.get(progress_url, headers=headers)
     assert ended.headers["HX-Refresh"] == "true"  # htmx reloads the whole page
     result = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
     assert "1 people change stage." in text_of(result) and "Replayed on" in text_of(result)
     assert "what-if/progress" not in result.text
-    elsewhere = await server.http.get(progress_url.replace(f"run={run_id}", "run=999"), headers=headers)
-    assert elsewhere.status_code == 404
+    # No run over 7 days: the page reloads, and starts one.
+    other = await server.http.get(progress_url.replace("days=30", "days=7"), headers=headers)
+    assert other.status_code == 200 and other.headers["HX-Refresh"] == "true"
 
 
 async def test_replay_again_asks_anew(server: Server) -> None:
@@ -120,7 +125,7 @@ async def test_replay_again_asks_anew(server: Server) -> None:
     forged = await server.http.post("/admin/programme/what-if", headers=headers, data={"site": "demo", "days": "30"})
     assert forged.status_code == 403
     sales = await session_of(server, "sales")
-    progress = await server.http.get("/admin/programme/what-if/progress?site=demo&run=1", headers=sales)
+    progress = await server.http.get("/admin/programme/what-if/progress?site=demo&days=30", headers=sales)
     assert progress.status_code == 403
 
 

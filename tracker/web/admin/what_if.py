@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from tracker.domain.calibration.bands import band_of_json
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
-from tracker.errors import BadRequest, HTTPError, NotFound
+from tracker.errors import BadRequest, HTTPError
 from tracker.services import what_if_runs
 from tracker.services.background import Background
 from tracker.services.what_if import MAX_DAYS, named
@@ -104,19 +104,24 @@ async def replay_again(request: Request, visit: Visit, form: dict[str, str]) -> 
 
 @requires("programme.edit")
 async def what_if_progress(request: Request, visit: Visit, form: dict[str, str]) -> Response:
-    """Only the progress block, for htmx to swap in every second; the whole page reloads once the run ends."""
+    """Only the progress block, for htmx to swap in every second; the whole page reloads once the run ends.
+
+    The run is found as the page finds it (the user's draft over these days), so the page reloads too
+    when there is none any more: the draft changed meanwhile, or the run went silent.
+    """
     language, _ = reader(request, visit)
     runtime = runtime_of(request)
     try:
-        run_id = int_param(request.query_params.get("run", ""), "run", minimum=1)
-        site = (await working(request, visit, request.query_params.get("site"))).history.site
+        work = await working(request, visit, request.query_params.get("site"))
     except HTTPError as exc:
         return no_programme(request, visit, exc)
-    run = await runtime.store.read(lambda q: q.what_if_run(run_id))
-    if run is None or run.site_id != site.id:
-        return no_programme(request, visit, NotFound(f"no what-if run {run_id} on this site", field="run"))
-    view = await _run_view(request, run, language)
-    response = render(request, "what_if_progress.html", {"visit": visit, "site": site, **view})
+    days = _days(request.query_params.get("days", "")) or DEFAULT_DAYS
+    site = work.history.site
+    run = None
+    if work.saved_at is not None:
+        run = await what_if_runs.current(runtime.store, site.id, work.source, days, runtime.clock())
+    view = {"run": None, "running": False} if run is None else await _run_view(request, run, language)
+    response = render(request, "what_if_progress.html", {"visit": visit, "site": site, "days": days, **view})
     if not view["running"]:
         response.headers["HX-Refresh"] = "true"
     return response
