@@ -9,7 +9,8 @@ Issue 12's performance goals, on SQLite with 100k people and 5M events:
 
 Besides, with no goal: a draft's what-if over all of it, as the console shows it (``what_if_runs``):
 how soon the page answers (with a progress bar, on a site this large), how long the replay takes
-while htmx polls its progress, and the page with the result.
+while htmx polls its progress, and the page with the result; and ingestion while a marketer replays
+their draft again and again, since a replay shares the server's event loop with ingestion.
 
 Run by hand, not a test: ``python -m bench.console`` (full size: the store takes a minute
 or two to build, see ``console_data``); ``--people 10000 --events 500000`` for a quick run.
@@ -195,6 +196,29 @@ def _found(pattern: str, text: str, what: str) -> str:
     return match[1]
 
 
+class Replaying(threading.Thread):
+    """One marketer replaying their saved draft ("Replay again") as soon as the last replay ended."""
+
+    def __init__(self, port: int, cookie: str) -> None:
+        super().__init__(daemon=True)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"cookie": cookie}, timeout=120)
+        self.stopped = threading.Event()
+        self.replays = 0
+
+    def run(self) -> None:
+        editor = self.client.get("/admin/programme/edit?site=demo")
+        form = {"csrf": _found(r'name="csrf" value="([^"]+)"', editor.text, "the CSRF token"), "site": "demo"}
+        progress = "/admin/programme/what-if/progress?site=demo&days=365"
+        while not self.stopped.is_set():
+            self.client.post("/admin/programme/what-if", data={**form, "days": "365"})
+            while "HX-Refresh" not in self.client.get(progress).headers:
+                if self.stopped.wait(1.0):
+                    break
+            else:
+                self.replays += 1
+        self.client.close()
+
+
 class Browsing(threading.Thread):
     """One console user going round the pages, reading each for ``think`` seconds."""
 
@@ -225,14 +249,24 @@ def _ingestion(server: Server, cookie: str, args: argparse.Namespace, work: Path
     user = Browsing(server.port, cookie, args.think)
     user.start()
     try:
-        browsed, _ = measure([server], load, config, offsets)
+        browsed, offsets = measure([server], load, config, offsets)
     finally:
         user.stopped.set()
         user.join()
+    marketer = Replaying(server.port, cookie)
+    marketer.start()
+    try:
+        replaying, _ = measure([server], load, config, offsets)
+    finally:
+        marketer.stopped.set()
+        marketer.join()
     ratio = browsed["rps"] / alone["rps"] if alone["rps"] else 0.0
     return {
         "alone": _summary(alone),
         "while_browsing": _summary(browsed),
+        "while_replaying": _summary(replaying),
+        "replays_ended": marketer.replays,
+        "replaying_ratio": round(replaying["rps"] / alone["rps"] if alone["rps"] else 0.0, 3),
         "console_pages_served": len(user.timings),
         "console_p50_ms_under_load": round(statistics.median(user.timings), 1) if user.timings else None,
         "ratio": round(ratio, 3),
@@ -285,6 +319,16 @@ def _table(report: dict[str, Any]) -> Table:
         f"{browsed['latency_ms'].get('p90', float('nan')):.2f}",
         f"{mark} ×{ingest['ratio']:.3f} {ingest['goal']}",
         notes,
+    )
+    replaying = ingest["while_replaying"]
+    table.add_row(
+        "POST /collect while a what-if runs ÷ alone",
+        f"{replaying['latency_ms']['p50']:.2f}",
+        f"{replaying['latency_ms'].get('p90', float('nan')):.2f}",
+        f"×{ingest['replaying_ratio']:.3f}",
+        f"{replaying['rps']:.0f} req/s, p99 {replaying['latency_ms'].get('p99', float('nan')):.1f} ms"
+        f" (alone {alone['latency_ms'].get('p99', float('nan')):.1f}); {ingest['replays_ended']} replays ended;"
+        f" stored {replaying['stored_pct']:g}%",
     )
     return table
 

@@ -10,6 +10,7 @@ import pytest
 
 from tracker.domain.programme.load import load_programme
 from tracker.errors import BadRequest
+from tracker.services import what_if as what_if_module
 from tracker.services.what_if import compile_draft, replay_site, what_if
 from tracker.store import Queries
 
@@ -102,3 +103,27 @@ async def test_conversion_by_band_now_and_with_the_draft(server: Server) -> None
     assert draft == {4: (1, 0), 6: (0, 0), 8: (1, 1), 10: (0, 0), 12: (0, 0)}
     converted = next(band for band in conversion["after"] if band["low"] == 8)
     assert converted["rate"]["estimate"] == 1.0 and converted["rate"]["low"] < 1.0
+
+
+async def test_requests_get_their_turn_between_people_once_a_slice_of_replay_is_spent(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await plant(server, extra=5)
+    scoring = load_programme(DRAFT).scoring
+    turns: list[int] = []
+    seen = 0
+
+    async def request_waiting() -> None:
+        while True:
+            turns.append(seen)
+            await asyncio.sleep(0)
+
+    monkeypatch.setattr(what_if_module, "SLICE", 0.0)  # every person spends the slice
+    waiting = asyncio.create_task(request_waiting())
+    try:
+        async for _ in replay_site(server.runtime.store, 1, scoring):
+            seen += 1
+    finally:
+        waiting.cancel()
+    assert seen == 8
+    assert set(range(1, seen)) <= set(turns)  # a turn after each person, the page read in one go

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,9 @@ from tracker.store import Queries, SiteRecord, Store
 
 # People per read: a page of people and their events is what memory holds at once.
 PAGE = 500
-YIELD_EVERY = 50
+# Seconds of replay between two turns of the requests waiting: a what-if shares the event loop with
+# ingestion, and a beacon call waits at most this long behind it (or one person's replay, if longer).
+SLICE = 0.002
 MAX_DAYS = 3650
 DAY = 86400.0
 
@@ -83,17 +86,20 @@ async def replay_site(
     # The next page is read while this one is replayed: SQLite's reader works in a thread of its own (PostgreSQL
     # in its own process), so the replay does not wait for it.  Two pages are held at once at most.
     upcoming = read_after(0)
+    clock = time.perf_counter
     try:
         while True:
             people, events = await upcoming
             if not people:
                 return
             upcoming = read_after(people[-1].id)
-            for index, person in enumerate(people, 1):
+            turn = clock()
+            for person in people:
                 yield person, rescore_history(scoring, person, events.get(person.id, []))
-                if index % YIELD_EVERY == 0:
-                    # Replaying is CPU work on the event loop: requests get their turn every few people.
+                if clock() - turn >= SLICE:
+                    # Replaying is CPU work on the event loop: requests get their turn every few milliseconds.
                     await asyncio.sleep(0)
+                    turn = clock()
     finally:
         # A caller that stops early (an error, a closed request) leaves no read behind.
         upcoming.cancel()
