@@ -19,7 +19,7 @@ from tracker.domain.calibration.bands import band_of_json
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
 from tracker.errors import BadRequest, HTTPError
-from tracker.services import what_if_runs
+from tracker.services import what_if_apart, what_if_runs
 from tracker.services.background import Background
 from tracker.services.what_if import MAX_DAYS, named
 from tracker.store.what_if_queries import WhatIfRun
@@ -134,9 +134,7 @@ async def _start(request: Request, visit: Visit, work: Working, draft: Programme
     author = visit.session.user.email
     run = await what_if_runs.start(store, site.key, work.source, days, author=author, now=runtime.clock())
     background: Background = request.app.state.background
-    task = background.start(
-        what_if_runs.replay(store, run, draft, site.key, clock=runtime.clock), name=f"what-if-{run.id}"
-    )
+    task = what_if_apart.carry_on(runtime, background, run, work.source, site.key)
     await asyncio.wait({task}, timeout=what_if_runs.WAIT)
     found = await store.read(lambda q: q.what_if_run(run.id))
     assert found is not None
