@@ -247,19 +247,9 @@ def _ingestion(server: Server, cookie: str, args: argparse.Namespace, work: Path
     load = Load([server.port], COLLECT, BEACON_HEADERS, bodies, STORED)
     alone, offsets = measure([server], load, config)
     user = Browsing(server.port, cookie, args.think)
-    user.start()
-    try:
-        browsed, offsets = measure([server], load, config, offsets)
-    finally:
-        user.stopped.set()
-        user.join()
+    browsed, offsets = _measure_while(user, server, load, config, offsets)
     marketer = Replaying(server.port, cookie)
-    marketer.start()
-    try:
-        replaying, _ = measure([server], load, config, offsets)
-    finally:
-        marketer.stopped.set()
-        marketer.join()
+    replaying, _ = _measure_while(marketer, server, load, config, offsets)
     ratio = browsed["rps"] / alone["rps"] if alone["rps"] else 0.0
     return {
         "alone": _summary(alone),
@@ -273,6 +263,18 @@ def _ingestion(server: Server, cookie: str, args: argparse.Namespace, work: Path
         "goal": f">= {1 - MAX_INGEST_DROP:g}",
         "met": ratio >= 1 - MAX_INGEST_DROP,
     }
+
+
+def _measure_while(
+    console: Browsing | Replaying, server: Server, load: Load, config: Config, offsets: Sequence[int]
+) -> tuple[dict[str, Any], list[int]]:
+    """Ingestion measured while ``console`` works in the console."""
+    console.start()
+    try:
+        return measure([server], load, config, offsets)
+    finally:
+        console.stopped.set()
+        console.join()
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:

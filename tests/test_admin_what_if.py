@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -17,6 +16,7 @@ from .conftest import Server
 from .rescore_history import DRAFT, plant, win
 from .test_admin import session_of
 from .test_admin_programme import marketing, post, text_of
+from .what_if_replays import ERROR, break_replays, hold_replays
 
 
 async def test_the_draft_what_if_lists_who_would_change_stage(server: Server) -> None:
@@ -54,14 +54,7 @@ async def test_the_draft_what_if_lists_who_would_change_stage(server: Server) ->
 @pytest.fixture
 def slow_replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Event]:
     """Replays wait for the returned event, as a large site's would take their time; pages do not wait for them."""
-    gate = asyncio.Event()
-    replay = what_if_runs.what_if
-
-    async def waiting(*args: Any, **kwargs: Any) -> Any:
-        await gate.wait()
-        return await replay(*args, **kwargs)
-
-    monkeypatch.setattr(what_if_runs, "what_if", waiting)
+    gate = hold_replays(monkeypatch)
     monkeypatch.setattr(what_if_runs, "WAIT", 0.01)
     yield gate
     gate.set()
@@ -133,13 +126,9 @@ async def test_a_failed_replay_says_why_and_offers_to_replay_again(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await plant(server)
-
-    async def broken(*args: Any, **kwargs: Any) -> None:
-        raise ValueError("the disk is on fire")
-
-    monkeypatch.setattr(what_if_runs, "what_if", broken)
+    break_replays(monkeypatch)
     headers, csrf = await marketing(server)
     await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
     page = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
-    assert "The replay failed: the disk is on fire" in text_of(page) and "Replay again" in page.text
+    assert f"The replay failed: {ERROR}" in text_of(page) and "Replay again" in page.text
     assert "hx-get" not in page.text

@@ -4,7 +4,6 @@ page and its result kept; the same question answered by the same run while it is
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from tracker.store.what_if_queries import WhatIfQueries, WhatIfRun
 
 from .conftest import Server
 from .rescore_history import DRAFT, plant, publish_draft
+from .what_if_replays import ERROR, break_replays, hold_replays
 
 DAYS = 30
 
@@ -93,13 +93,9 @@ async def test_a_failed_replay_is_kept_with_its_error_rather_than_asked_again(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await plant(server)
-
-    async def broken(*args: Any, **kwargs: Any) -> None:
-        raise ValueError("the disk is on fire")
-
-    monkeypatch.setattr(what_if_runs, "what_if", broken)
+    break_replays(monkeypatch)
     failed = await carry_on(server, await start(server))
-    assert (failed.status, failed.error, failed.result) == ("failed", "the disk is on fire", None)
+    assert (failed.status, failed.error, failed.result) == ("failed", ERROR, None)
     assert await current(server) == failed
 
 
@@ -107,14 +103,7 @@ async def test_a_run_cancelled_by_a_stop_is_interrupted_and_asked_again(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await plant(server)
-    gate = asyncio.Event()
-    replay = what_if_runs.what_if
-
-    async def waiting(*args: Any, **kwargs: Any) -> Any:
-        await gate.wait()
-        return await replay(*args, **kwargs)
-
-    monkeypatch.setattr(what_if_runs, "what_if", waiting)
+    hold_replays(monkeypatch)
     run = await start(server)
     task = asyncio.create_task(
         what_if_runs.replay(server.runtime.store, run, load_programme(DRAFT), "demo", clock=server.clock)

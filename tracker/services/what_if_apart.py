@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 import time
 from collections.abc import Callable
 
@@ -73,6 +74,9 @@ async def replay_apart(
 
 
 def _child(url: str, synchronous: str, run_id: int, source: str, site_key: str) -> None:
+    # Ctrl-C in the server's terminal reaches the whole process group: the server, stopping, ends the
+    # child itself and records the run as interrupted, rather than the child dying first as "failed".
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     asyncio.run(_replay_alone(url, synchronous, run_id, source, site_key))
 
 
