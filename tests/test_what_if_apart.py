@@ -4,6 +4,7 @@ the server; the run failed when the child dies, interrupted (and the child stopp
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -84,6 +85,6 @@ async def test_only_a_large_run_leaves_the_server(server: Server, monkeypatch: p
     background = server.app.state.background
     run = await what_if_runs.start(server.runtime.store, "demo", DRAFT, 30, author="a@example.com", now=server.clock())
     await what_if_apart.carry_on(server.runtime, background, run, DRAFT, "demo")
-    monkeypatch.setattr(what_if_apart, "APART_PEOPLE", run.total)
-    await what_if_apart.carry_on(server.runtime, background, run, DRAFT, "demo")
+    settings = dataclasses.replace(server.runtime.settings, what_if_apart_people=run.total)
+    await what_if_apart.carry_on(dataclasses.replace(server.runtime, settings=settings), background, run, DRAFT, "demo")
     assert chosen == ["here", "apart"]

@@ -4,9 +4,10 @@ A replay in the server shares its event loop with ingestion, and its SQLite read
 interpreter's lock with it: on 10,000 people and 500,000 events, beacon calls served 0.48–0.74× of
 their rate alone while a marketer replayed a draft, their p99 127–180 ms against 25–39 ms alone.  The
 same replay in another process (``tracker what-if``) left them 0.85–0.87× and p99 36–54 ms.  So a run
-of ``APART_PEOPLE`` people or more is replayed by a child process: it opens the store itself, records
-the run's progress and result as the server would (``what_if_runs.replay``), and exits.  A smaller run
-stays in the server, where it ends before a child would have started (about 1 s to import tracker).
+of 2,000 people or more (``Settings.what_if_apart_people``) is replayed by a child process: it opens
+the store itself, records the run's progress and result as the server would (``what_if_runs.replay``),
+and exits.  A smaller run stays in the server, where it ends before a child would have started (about
+1 s to import tracker).
 
 The child's clock is the real one: its heartbeats are what tells the server's pages it is alive.
 """
@@ -29,7 +30,6 @@ from tracker.store.what_if_queries import WhatIfRun
 
 log = logging.getLogger("tracker.what_if")
 
-APART_PEOPLE = 2000
 # How often the server looks whether the child has exited.
 _POLL = 0.2
 
@@ -39,8 +39,8 @@ def carry_on(
 ) -> asyncio.Task[None]:
     """Replay ``run`` in the background: in a child process if it is large, else here."""
     store, clock = runtime.store, runtime.clock
-    if run.total >= APART_PEOPLE:
-        settings = runtime.settings
+    settings = runtime.settings
+    if run.total >= settings.what_if_apart_people:
         url, synchronous = settings.database_url, settings.sqlite_synchronous
         job = replay_apart(store, run, source, site_key, url=url, synchronous=synchronous, clock=clock)
     else:
