@@ -14,7 +14,8 @@ running, done or failed (a failed run shows its error rather than failing again 
 that the page asks again, since people kept coming.  A user asking another
 question stops their own running run on the site (superseded): one replay each at a time.  A run
 cut short by a stop of the server is left interrupted, and one whose process died goes silent;
-either way the next visit starts a new run.  Runs are forgotten after ``KEEP`` seconds.
+either way the next visit starts a new run.  A site's runs older than ``KEEP`` seconds are deleted
+when its next run starts.
 """
 
 from __future__ import annotations
