@@ -84,7 +84,8 @@ async def test_only_a_large_run_leaves_the_server(server: Server, monkeypatch: p
     monkeypatch.setattr(what_if_apart, "replay", here)
     background = server.app.state.background
     run = await what_if_runs.start(server.runtime.store, "demo", DRAFT, 30, author="a@example.com", now=server.clock())
-    await what_if_apart.carry_on(server.runtime, background, run, DRAFT, "demo")
+    draft = load_programme(DRAFT)
+    await what_if_apart.carry_on(server.runtime, background, run, draft, "demo")
     settings = dataclasses.replace(server.runtime.settings, what_if_apart_people=run.total)
-    await what_if_apart.carry_on(dataclasses.replace(server.runtime, settings=settings), background, run, DRAFT, "demo")
+    await what_if_apart.carry_on(dataclasses.replace(server.runtime, settings=settings), background, run, draft, "demo")
     assert chosen == ["here", "apart"]

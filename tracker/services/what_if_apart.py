@@ -21,7 +21,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from tracker.domain.programme.load import load_programme
+from tracker.domain.programme.load import Programme, load_programme
 from tracker.services.background import Background
 from tracker.services.runtime import Runtime
 from tracker.services.what_if_runs import FAILED, INTERRUPTED, replay
@@ -35,16 +35,17 @@ _POLL = 0.2
 
 
 def carry_on(
-    runtime: Runtime, background: Background, run: WhatIfRun, source: str, site_key: str
+    runtime: Runtime, background: Background, run: WhatIfRun, draft: Programme, site_key: str
 ) -> asyncio.Task[None]:
-    """Replay ``run`` in the background: in a child process if it is large, else here."""
+    """Replay ``run`` in the background: in a child process if it is large (it compiles the draft's
+    source again), else here."""
     store, clock = runtime.store, runtime.clock
     settings = runtime.settings
     if run.total >= settings.what_if_apart_people:
         url, synchronous = settings.database_url, settings.sqlite_synchronous
-        job = replay_apart(store, run, source, site_key, url=url, synchronous=synchronous, clock=clock)
+        job = replay_apart(store, run, draft.source, site_key, url=url, synchronous=synchronous, clock=clock)
     else:
-        job = replay(store, run, load_programme(source), site_key, clock=clock)
+        job = replay(store, run, draft, site_key, clock=clock)
     return background.start(job, name=f"what-if-{run.id}")
 
 

@@ -84,7 +84,7 @@ async def start(store: Store, site_key: str, source: str, days: int, *, author: 
     async def unit(q: Queries) -> WhatIfRun:
         await q.forget_what_if_runs(site.id, now - KEEP)
         await q.supersede_what_if_runs(site.id, author, now)
-        total = await q.count_people_seen(site.id, now - days * DAY)
+        total = await q.count_people(site.id, now - days * DAY)
         return await q.insert_what_if_run(site.id, version, digest(source), days, total, author, now)
 
     return await store.write(unit)

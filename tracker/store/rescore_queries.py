@@ -25,6 +25,11 @@ _JOB_COLUMNS = (
 )
 
 
+def _seen(seen_since: float | None) -> tuple[str, list[float]]:
+    """The clause keeping the people seen since ``seen_since`` (none for None), and its argument."""
+    return ("", []) if seen_since is None else (" AND last_seen_at >= ?", [seen_since])
+
+
 class EventsByPerson(Mapping[int, list[Event]]):
     """A page of people's events, read in one statement but built one person at a time, when asked for.
 
@@ -124,16 +129,19 @@ class RescoreQueries:
     async def _page_of_people(
         self, columns: str, site_id: int, after: int, limit: int, seen_since: float | None, lock: str = ""
     ) -> list[Row]:
-        seen = "" if seen_since is None else " AND last_seen_at >= ?"
-        args: list[Any] = [site_id, after] + ([] if seen_since is None else [seen_since])
+        seen, since = _seen(seen_since)
         return await self.conn.fetchall(
             f"SELECT {columns} FROM persons WHERE site_id = ? AND id > ?{seen} ORDER BY id LIMIT ?{lock}",
-            *args,
+            site_id,
+            after,
+            *since,
             limit,
         )
 
-    async def count_people(self, site_id: int) -> int:
-        return int(await self.conn.fetchval("SELECT COUNT(*) FROM persons WHERE site_id = ?", site_id))
+    async def count_people(self, site_id: int, seen_since: float | None = None) -> int:
+        """The site's people (seen since ``seen_since``, if given): those a rescore or a what-if replays."""
+        seen, since = _seen(seen_since)
+        return int(await self.conn.fetchval(f"SELECT COUNT(*) FROM persons WHERE site_id = ?{seen}", site_id, *since))
 
     async def events_by_person(self, person_ids: Collection[int]) -> Mapping[int, list[Event]]:
         """Every event of these people in replay order, by person (a person without events is absent).

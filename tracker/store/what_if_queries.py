@@ -118,13 +118,6 @@ class WhatIfQueries:
             run_id,
         )
 
-    async def count_people_seen(self, site_id: int, since: float) -> int:
-        """The site's people seen since ``since``: the people a what-if over that period replays."""
-        count = await self.conn.fetchval(
-            "SELECT COUNT(*) FROM persons WHERE site_id = ? AND last_seen_at >= ?", site_id, since
-        )
-        return int(count)
-
     async def supersede_what_if_runs(self, site_id: int, started_by: str, now: float) -> None:
         """Stop the user's running runs on the site: they asked another question since."""
         await self.conn.execute(

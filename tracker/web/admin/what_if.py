@@ -109,20 +109,21 @@ async def what_if_progress(request: Request, visit: Visit, form: dict[str, str])
     The run is found as the page finds it (the user's draft over these days), so the page reloads too
     when there is none any more: the draft changed meanwhile, or the run went silent.
     """
-    language, _ = reader(request, visit)
     runtime = runtime_of(request)
     try:
         work = await working(request, visit, request.query_params.get("site"))
     except HTTPError as exc:
         return no_programme(request, visit, exc)
     days = _days(request.query_params.get("days", "")) or DEFAULT_DAYS
-    site = work.history.site
+    site, now = work.history.site, runtime.clock()
     run = None
     if work.saved_at is not None:
-        run = await what_if_runs.current(runtime.store, site.id, work.source, days, runtime.clock())
-    view = {"run": None, "running": False} if run is None else await _run_view(request, run, language)
-    response = render(request, "what_if_progress.html", {"visit": visit, "site": site, "days": days, **view})
-    if not view["running"]:
+        run = await what_if_runs.current(runtime.store, site.id, work.source, days, now)
+    # Only the progress: an ended run's result is the reloaded page's to read and show.
+    running = run is not None and what_if_runs.is_running(run, now)
+    context = {"visit": visit, "site": site, "days": days, "run": run, "running": running}
+    response = render(request, "what_if_progress.html", context)
+    if not running:
         response.headers["HX-Refresh"] = "true"
     return response
 
@@ -134,7 +135,7 @@ async def _start(request: Request, visit: Visit, work: Working, draft: Programme
     author = visit.session.user.email
     run = await what_if_runs.start(store, site.key, work.source, days, author=author, now=runtime.clock())
     background: Background = request.app.state.background
-    task = what_if_apart.carry_on(runtime, background, run, work.source, site.key)
+    task = what_if_apart.carry_on(runtime, background, run, draft, site.key)
     await asyncio.wait({task}, timeout=what_if_runs.WAIT)
     found = await store.read(lambda q: q.what_if_run(run.id))
     assert found is not None
