@@ -132,3 +132,20 @@ async def test_a_failed_replay_says_why_and_offers_to_replay_again(
     page = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
     assert f"The replay failed: {ERROR}" in text_of(page) and "Replay again" in page.text
     assert "hx-get" not in page.text
+
+
+async def test_two_pages_asking_the_same_question_at_once_share_one_run(
+    server: Server, slow_replay: asyncio.Event
+) -> None:
+    await plant(server)
+    headers, csrf = await marketing(server)
+    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    address = "/admin/programme/what-if?site=demo&days=30"
+    pages = await asyncio.gather(*(server.http.get(address, headers=headers) for _ in range(2)))
+    assert all("Replaying your draft: 0 of 3 people" in text_of(page) for page in pages)
+    # As if one came after the other: the second found the first's run, rather than stopping it for one of its own.
+    runs = await server.runtime.store.read(lambda q: q.conn.fetchall("SELECT status FROM what_if_runs"))
+    assert [row["status"] for row in runs] == ["running"]
+    slow_replay.set()
+    await finished(server, 1)
+    assert "3 people seen in the last 30 days" in text_of(await server.http.get(address, headers=headers))

@@ -20,7 +20,8 @@ from .rescore_history import DRAFT, plant
 
 async def started(server: Server, source: str = DRAFT) -> WhatIfRun:
     # The child's clock is the real one: so is the server's here, or its heartbeats would look stale or early.
-    return await what_if_runs.start(server.runtime.store, "demo", source, 30, author="ann@example.com", now=time.time())
+    run, _ = await what_if_runs.start(server.runtime.store, 1, source, 30, author="ann@example.com", now=time.time())
+    return run
 
 
 async def apart(server: Server, run: WhatIfRun, source: str = DRAFT) -> WhatIfRun:
@@ -83,7 +84,7 @@ async def test_only_a_large_run_leaves_the_server(server: Server, monkeypatch: p
     monkeypatch.setattr(what_if_apart, "replay_apart", apart)
     monkeypatch.setattr(what_if_apart, "replay", here)
     background = server.app.state.background
-    run = await what_if_runs.start(server.runtime.store, "demo", DRAFT, 30, author="a@example.com", now=server.clock())
+    run, _ = await what_if_runs.start(server.runtime.store, 1, DRAFT, 30, author="a@example.com", now=server.clock())
     draft = load_programme(DRAFT)
     await what_if_apart.carry_on(server.runtime, background, run, draft, "demo")
     settings = dataclasses.replace(server.runtime.settings, what_if_apart_people=run.total)

@@ -21,7 +21,12 @@ DAYS = 30
 
 
 async def start(server: Server, source: str = DRAFT, days: int = DAYS, author: str = "ann@example.com") -> WhatIfRun:
-    return await what_if_runs.start(server.runtime.store, "demo", source, days, author=author, now=server.clock())
+    """A new run of the question, as "Replay again" asks."""
+    run, new = await what_if_runs.start(
+        server.runtime.store, 1, source, days, author=author, now=server.clock(), again=True
+    )
+    assert new
+    return run
 
 
 async def carry_on(server: Server, run: WhatIfRun, source: str = DRAFT) -> WhatIfRun:
@@ -63,6 +68,9 @@ async def test_the_same_question_gets_the_same_run_while_it_is_fresh(server: Ser
     await plant(server)
     run = await start(server)
     assert await current(server) == run  # running
+    store = server.runtime.store
+    asked = await what_if_runs.start(store, 1, DRAFT, DAYS, author="bob@example.com", now=server.clock())
+    assert asked == (run, False)  # asked again, by anyone: the same run, no second replay
     server.clock.advance(what_if_runs.STALLED)
     assert await current(server) is None  # silent: its process is gone
     run = await carry_on(server, await start(server))

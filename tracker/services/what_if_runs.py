@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable
 
 from tracker.domain.programme.load import Programme
-from tracker.services.what_if import DAY, WhatIf, active_version, what_if
+from tracker.services.what_if import DAY, WhatIf, what_if
 from tracker.store import Queries, Store
 from tracker.store.what_if_queries import WhatIfRun
 
@@ -69,25 +69,41 @@ async def current(store: Store, site_id: int, source: str, days: int, now: float
     """The run answering this draft over these days now, if there is one."""
 
     async def read(q: Queries) -> WhatIfRun | None:
-        latest = await q.latest_programme_version(site_id)
-        run = await q.latest_what_if_run(site_id, digest(source), days)
-        version = latest.number if latest is not None else 0
-        return run if run is not None and answers(run, version, now) else None
+        return (await _answering(q, site_id, digest(source), days, now))[1]
 
     return await store.read(read)
 
 
-async def start(store: Store, site_key: str, source: str, days: int, *, author: str, now: float) -> WhatIfRun:
-    """A new running run of ``source`` over ``days`` (the author's other running runs on the site stop)."""
-    site, version = await active_version(store, site_key)
+async def start(
+    store: Store, site_id: int, source: str, days: int, *, author: str, now: float, again: bool = False
+) -> tuple[WhatIfRun, bool]:
+    """The run answering ``source`` over ``days``, and whether it is new (the caller then replays it).
 
-    async def unit(q: Queries) -> WhatIfRun:
-        await q.forget_what_if_runs(site.id, now - KEEP)
-        await q.supersede_what_if_runs(site.id, author, now)
-        total = await q.count_people(site.id, now - days * DAY)
-        return await q.insert_what_if_run(site.id, version, digest(source), days, total, author, now)
+    A run already answering the question is the answer, unless the user asks ``again``; a new one stops
+    the author's other running runs on the site.  Starts on one site take turns (its row is locked), so
+    two pages asking the same question at once share one run, as one after the other would.
+    """
+
+    async def unit(q: Queries) -> tuple[WhatIfRun, bool]:
+        await q.lock_site(site_id)
+        question = digest(source)
+        version, found = await _answering(q, site_id, question, days, now)
+        if found is not None and not again:
+            return found, False
+        await q.forget_what_if_runs(site_id, now - KEEP)
+        await q.supersede_what_if_runs(site_id, author, now)
+        total = await q.count_people(site_id, now - days * DAY)
+        return await q.insert_what_if_run(site_id, version, question, days, total, author, now), True
 
     return await store.write(unit)
+
+
+async def _answering(q: Queries, site_id: int, question: str, days: int, now: float) -> tuple[int, WhatIfRun | None]:
+    """The site's active version, and the run answering the question against it now (None: none does)."""
+    latest = await q.latest_programme_version(site_id)
+    version = latest.number if latest is not None else 0
+    run = await q.latest_what_if_run(site_id, question, days)
+    return version, run if run is not None and answers(run, version, now) else None
 
 
 async def replay(store: Store, run: WhatIfRun, draft: Programme, site_key: str, *, clock: Callable[[], float]) -> None:

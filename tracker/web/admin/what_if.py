@@ -82,7 +82,7 @@ async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> 
     runtime = runtime_of(request)
     run = await what_if_runs.current(runtime.store, work.history.site.id, work.source, days, runtime.clock())
     if run is None:
-        run = await _start(request, visit, work, draft, days)
+        run = await _start(request, visit, work, draft, days, again=False)
     return show_page(request, visit, "what_if.html", **{**context, **await _run_view(request, run, language)})
 
 
@@ -98,7 +98,7 @@ async def replay_again(request: Request, visit: Visit, form: dict[str, str]) -> 
         return RedirectResponse(_address(work.history.site.key, DEFAULT_DAYS), status_code=303)
     days = _days(form.get("days", "")) or DEFAULT_DAYS
     if work.saved_at is not None:
-        await _start(request, visit, work, draft, days)
+        await _start(request, visit, work, draft, days, again=True)
     return RedirectResponse(_address(work.history.site.key, days), status_code=303)
 
 
@@ -128,12 +128,19 @@ async def what_if_progress(request: Request, visit: Visit, form: dict[str, str])
     return response
 
 
-async def _start(request: Request, visit: Visit, work: Working, draft: Programme, days: int) -> WhatIfRun:
-    """Start a run of the user's draft and give it ``WAIT`` seconds: a small site's is over by then."""
+async def _start(
+    request: Request, visit: Visit, work: Working, draft: Programme, days: int, *, again: bool
+) -> WhatIfRun:
+    """The run answering the user's draft (a new one ``again``), a new one replayed in the background and
+    given ``WAIT`` seconds: a small site's is over by then."""
     runtime = runtime_of(request)
     store, site = runtime.store, work.history.site
     author = visit.session.user.email
-    run = await what_if_runs.start(store, site.key, work.source, days, author=author, now=runtime.clock())
+    run, new = await what_if_runs.start(
+        store, site.id, work.source, days, author=author, now=runtime.clock(), again=again
+    )
+    if not new:  # another page asked the same question a moment ago: its run answers this one too
+        return run
     background: Background = request.app.state.background
     task = what_if_apart.carry_on(runtime, background, run, draft, site.key)
     await asyncio.wait({task}, timeout=what_if_runs.WAIT)
