@@ -15,6 +15,7 @@ from tracker.services import what_if_runs
 from .conftest import Server
 from .rescore_history import DRAFT, plant, win
 from .test_admin import session_of
+from .test_admin_hostile import HOSTILE
 from .test_admin_programme import marketing, post, text_of
 from .what_if_replays import ERROR, break_replays, hold_replays
 
@@ -149,3 +150,26 @@ async def test_two_pages_asking_the_same_question_at_once_share_one_run(
     slow_replay.set()
     await finished(server, 1)
     assert "3 people seen in the last 30 days" in text_of(await server.http.get(address, headers=headers))
+
+
+async def test_hostile_sites_and_days_get_an_answer_on_every_what_if_route(server: Server) -> None:
+    await plant(server)
+    headers, csrf = await marketing(server)
+    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    for value in HOSTILE:
+        for field in ("site", "days"):
+            fields = {"site": "demo", "days": "30", field: value}
+            page = await server.http.get("/admin/programme/what-if", params=fields, headers=headers)
+            progress = await server.http.get("/admin/programme/what-if/progress", params=fields, headers=headers)
+            again = await server.http.post("/admin/programme/what-if", data={**fields, "csrf": csrf}, headers=headers)
+            statuses = (page.status_code, progress.status_code, again.status_code)
+            if field == "days":  # a bad number of days is the default's: 90
+                assert statuses == (200, 200, 303), (value, statuses)
+                days = 12 if value == " 12 " else 90  # spaces around a number are no error
+                assert again.headers["location"] == f"/admin/programme/what-if?site=demo&days={days}"
+            elif value:  # no such site
+                assert statuses == (404, 404, 404), (value, statuses)
+            else:  # no site named: the console's site, the only one
+                assert statuses == (200, 200, 303), (value, statuses)
+    asked = await server.runtime.store.read(lambda q: q.conn.fetchall("SELECT DISTINCT days FROM what_if_runs"))
+    assert sorted(row["days"] for row in asked) == [12, 30, 90]

@@ -42,7 +42,7 @@ DAY_CHOICES = (7, 30, 90, 180, 365)
 def _days(raw: str) -> int | None:
     """The number of days asked for; None when ``raw`` is no whole number from 1 to ``MAX_DAYS``."""
     try:
-        return int_param(raw, "days", minimum=1, maximum=MAX_DAYS)
+        return int_param(raw.strip(), "days", minimum=1, maximum=MAX_DAYS)
     except BadRequest:
         return None
 
