@@ -52,6 +52,14 @@ async def test_the_draft_what_if_lists_who_would_change_stage(server: Server) ->
     assert (await server.http.get("/admin/programme/what-if?site=demo", headers=sales)).status_code == 403
 
 
+async def marketing_with_a_draft(server: Server) -> tuple[dict[str, str], str]:
+    """The planted history, and a marketing user's session (headers, CSRF token) with ``DRAFT`` saved."""
+    await plant(server)
+    headers, csrf = await marketing(server)
+    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    return headers, csrf
+
+
 @pytest.fixture
 def slow_replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Event]:
     """Replays wait for the returned event, as a large site's would take their time; pages do not wait for them."""
@@ -73,9 +81,7 @@ async def finished(server: Server, run_id: int) -> None:
 async def test_a_long_replay_shows_its_progress_until_the_page_reloads_with_the_result(
     server: Server, slow_replay: asyncio.Event
 ) -> None:
-    await plant(server)
-    headers, csrf = await marketing(server)
-    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    headers, _ = await marketing_with_a_draft(server)
     page = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
     assert "Replaying your draft: 0 of 3 people" in text_of(page) and 'id="rescore-counts"' not in page.text
     progress_url = "/admin/programme/what-if/progress?site=demo&days=30"
@@ -104,9 +110,7 @@ async def test_a_long_replay_shows_its_progress_until_the_page_reloads_with_the_
 
 
 async def test_replay_again_asks_anew(server: Server) -> None:
-    await plant(server)
-    headers, csrf = await marketing(server)
-    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    headers, csrf = await marketing_with_a_draft(server)
     first = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
     assert "3 people seen in the last 30 days" in text_of(first)
     assert 'action="/admin/programme/what-if"' in first.text and "Replay again" in first.text
@@ -126,10 +130,8 @@ async def test_replay_again_asks_anew(server: Server) -> None:
 async def test_a_failed_replay_says_why_and_offers_to_replay_again(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await plant(server)
     break_replays(monkeypatch)
-    headers, csrf = await marketing(server)
-    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    headers, _ = await marketing_with_a_draft(server)
     page = await server.http.get("/admin/programme/what-if?site=demo&days=30", headers=headers)
     assert f"The replay failed: {ERROR}" in text_of(page) and "Replay again" in page.text
     assert "hx-get" not in page.text
@@ -138,9 +140,7 @@ async def test_a_failed_replay_says_why_and_offers_to_replay_again(
 async def test_two_pages_asking_the_same_question_at_once_share_one_run(
     server: Server, slow_replay: asyncio.Event
 ) -> None:
-    await plant(server)
-    headers, csrf = await marketing(server)
-    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    headers, _ = await marketing_with_a_draft(server)
     address = "/admin/programme/what-if?site=demo&days=30"
     pages = await asyncio.gather(*(server.http.get(address, headers=headers) for _ in range(2)))
     assert all("Replaying your draft: 0 of 3 people" in text_of(page) for page in pages)
@@ -153,9 +153,7 @@ async def test_two_pages_asking_the_same_question_at_once_share_one_run(
 
 
 async def test_hostile_sites_and_days_get_an_answer_on_every_what_if_route(server: Server) -> None:
-    await plant(server)
-    headers, csrf = await marketing(server)
-    await post(server, "/admin/programme/edit/toml", headers, csrf, source=DRAFT)
+    headers, csrf = await marketing_with_a_draft(server)
     for value in HOSTILE:
         for field in ("site", "days"):
             fields = {"site": "demo", "days": "30", field: value}
