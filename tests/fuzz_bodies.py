@@ -837,7 +837,7 @@ API_BODIES = {
     ),
     ("POST", "/api/programme/what-if"): object_of(
         {"programme": usual(st.sampled_from((WHAT_IF_PROGRAMME, WHAT_IF_PROGRAMME.replace("= 1", "= 5"), "")))},
-        {"days": st.integers(-5, 4000)},
+        {"days": st.integers(-5, 4000), "again": st.booleans()},
     ),
 }
 

@@ -268,6 +268,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/api/reports/timing.csv", calibration.timing_csv, methods=["GET"]),
         Route("/admin/reports", calibration_page.reports, methods=["GET"]),
         Route("/api/programme/what-if", what_if_api.programme_what_if, methods=["POST"]),
+        Route("/api/programme/what-if/runs/{run_id}", what_if_api.what_if_run, methods=["GET"]),
         Route("/admin/programme/what-if", what_if_console.what_if_page, methods=["GET"]),
         Route("/admin/programme/what-if", what_if_console.replay_again, methods=["POST"]),
         Route("/admin/programme/what-if/progress", what_if_console.what_if_progress, methods=["GET"]),

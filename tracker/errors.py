@@ -48,3 +48,10 @@ class NotFound(HTTPError):
 class PayloadTooLarge(HTTPError):
     status = 413
     code = "payload_too_large"
+
+
+class ReplayFailed(HTTPError):
+    """A what-if's replay ended in an error: the server's fault, not the request's."""
+
+    status = 500
+    code = "replay_failed"

@@ -16,7 +16,7 @@ from tracker.services.abuse import (
 )
 from tracker.services.what_if import MAX_DAYS
 from tracker.web.email import MAX_RECIPIENTS, MAX_URLS
-from tracker.web.openapi_parts import Schema, content, errors, ok, operation, path_param, query
+from tracker.web.openapi_parts import Schema, content, errors, header_param, ok, operation, path_param, query
 from tracker.web.openapi_reports import BAND
 from tracker.web.what_if import DEFAULT_DAYS
 
@@ -63,6 +63,11 @@ _WHAT_IF_BODY: Schema = {
             "maximum": MAX_DAYS,
             "default": DEFAULT_DAYS,
             "description": "replay the people seen in the last N days (their whole history)",
+        },
+        "again": {
+            "type": "boolean",
+            "default": False,
+            "description": "replay anew, even if a run answered this draft over these days a moment ago",
         },
     },
 }
@@ -122,6 +127,36 @@ _WHAT_IF: Schema = {
     },
 }
 
+_RUN_STATUSES = ("running", "done", "failed", "interrupted", "superseded")
+_WHAT_IF_RUN: Schema = {
+    "type": "object",
+    "properties": {
+        "run": {"type": "integer"},
+        "status": {
+            "enum": list(_RUN_STATUSES),
+            "description": "interrupted: the server stopped (or the replay's process died) before its end; "
+            "superseded: the same key asked another question meanwhile",
+        },
+        "days": {"type": "integer"},
+        "version": {"type": "integer", "description": "the active version the draft is compared with"},
+        "people": {"type": "integer", "description": "people to replay when the run started"},
+        "people_done": {"type": "integer"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "error": {"type": ["string", "null"], "description": "why a failed run failed"},
+    },
+}
+_WHAT_IF_RUN_RESULT: Schema = {
+    **_WHAT_IF_RUN,
+    "properties": {
+        **_WHAT_IF_RUN["properties"],
+        "result": {"anyOf": [_WHAT_IF, {"type": "null"}], "description": "the what-if, once the run is done"},
+    },
+}
+_PREFER = (
+    "`wait=N`: seconds to wait for the replay (default 20, at most 50) before answering 202; "
+    "`respond-async`: answer 202 at once (RFC 7240)"
+)
 _NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
 _ARM: Schema = {
     "type": "object",
@@ -257,8 +292,34 @@ def marketing_paths() -> Schema:
                 "programme_what_if",
                 "What publishing a programme would change: its replay over the stored history, nothing written",
                 "marketing",
-                ok(_WHAT_IF) | errors(400, 401, 403, 413),
+                ok(_WHAT_IF, "the replay is done")
+                | {
+                    "202": {
+                        "description": "the replay goes on in the background: poll the run at `Location`",
+                        "headers": {
+                            "Location": {"description": "the run", "schema": {"type": "string"}},
+                            "Retry-After": {"description": "seconds to the next poll", "schema": {"type": "integer"}},
+                        },
+                        "content": content(_WHAT_IF_RUN),
+                    }
+                }
+                | errors(400, 401, 403, 413, 500),
+                description="The draft over these days is replayed by a run in the background. The answer waits "
+                "for it (20 seconds unless `Prefer` says otherwise): a run over by then answers 200 with the "
+                "what-if, one still replaying answers 202 with its progress. The same draft over the same days "
+                "gets the same run while it replays, and for 10 minutes after its end against the same active "
+                "version, unless `again` is true. A run that failed answers 500 with its error.",
+                parameters=[header_param("Prefer", _PREFER)],
                 body=_WHAT_IF_BODY,
+            )
+        },
+        "/api/programme/what-if/runs/{run_id}": {
+            "get": operation(
+                "what_if_run",
+                "A what-if run of the key's site: its progress, and the what-if once done",
+                "marketing",
+                ok(_WHAT_IF_RUN_RESULT) | errors(400, 401, 403, 404),
+                parameters=[path_param("run_id", {"type": "integer"}, "the run, from the POST's `Location`")],
             )
         },
         "/api/campaigns/{campaign_id}/experiment": {

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge, Unauthorized
+from tracker.errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge, ReplayFailed, Unauthorized
 from tracker.services.abuse import RateLimited
 
 Schema = dict[str, Any]
 
-_ANSWERED: tuple[type[HTTPError], ...] = (BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, RateLimited)
+_ANSWERED: tuple[type[HTTPError], ...] = (
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ReplayFailed,
+)
 _CODES = {error.status: error.code for error in _ANSWERED}
 
 SHARED_SCHEMAS: dict[str, Schema] = {
@@ -84,6 +92,10 @@ def query(name: str, description: str, schema: Schema | None = None) -> Schema:
 
 def path_param(name: str, schema: Schema, description: str) -> Schema:
     return _parameter("path", name, description, schema, required=True)
+
+
+def header_param(name: str, description: str) -> Schema:
+    return _parameter("header", name, description)
 
 
 def limit_param(maximum: int) -> Schema:

@@ -8,7 +8,6 @@ but the run itself.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,9 +18,9 @@ from tracker.domain.calibration.bands import band_of_json
 from tracker.domain.programme.checks import ProgrammeError
 from tracker.domain.programme.load import Programme, load_programme
 from tracker.errors import BadRequest, HTTPError
-from tracker.services import what_if_apart, what_if_runs
-from tracker.services.background import Background
+from tracker.services import what_if_runs
 from tracker.services.what_if import MAX_DAYS, named
+from tracker.services.what_if_ask import ask
 from tracker.store.what_if_queries import WhatIfRun
 from tracker.web.admin.calibration import band_label
 from tracker.web.admin.calibration_words import percent
@@ -131,22 +130,13 @@ async def what_if_progress(request: Request, visit: Visit, form: dict[str, str])
 async def _start(
     request: Request, visit: Visit, work: Working, draft: Programme, days: int, *, again: bool
 ) -> WhatIfRun:
-    """The run answering the user's draft (a new one ``again``), a new one replayed in the background and
-    given ``WAIT`` seconds: a small site's is over by then."""
-    runtime = runtime_of(request)
-    store, site = runtime.store, work.history.site
+    """The run answering the user's draft (a new one ``again``), given ``WAIT`` seconds if new: a small
+    site's is over by then."""
+    runtime, background = runtime_of(request), request.app.state.background
     author = visit.session.user.email
-    run, new = await what_if_runs.start(
-        store, site.id, work.source, days, author=author, now=runtime.clock(), again=again
-    )
-    if not new:  # another page asked the same question a moment ago: its run answers this one too
-        return run
-    background: Background = request.app.state.background
-    task = what_if_apart.carry_on(runtime, background, run, draft, site.key)
-    await asyncio.wait({task}, timeout=what_if_runs.WAIT)
-    found = await store.read(lambda q: q.what_if_run(run.id))
-    assert found is not None
-    return found
+    site = work.history.site
+    wait = what_if_runs.WAIT
+    return await ask(runtime, background, site.id, site.key, draft, days, author=author, again=again, wait=wait)
 
 
 async def _run_view(request: Request, run: WhatIfRun, language: str) -> dict[str, Any]:
