@@ -4,12 +4,14 @@ and numbers in the reader's locale."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from babel.dates import format_skeleton
 from babel.messages.extract import extract
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
@@ -103,6 +105,22 @@ def test_dates_and_numbers_in_the_readers_locale() -> None:
     assert i18n.moment(ts, "fr", i18n.zone("Europe/Paris")) == "3 nov. 11:42"
     assert i18n.number(12345.5, "fr") == "12\u202f345,5"
     assert i18n.number(12345.5, "en") == "12,345.5"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_moment_reads_as_babel_formats_it_in_every_zone(language: str) -> None:
+    """``moment`` formats each half once per value (a cache): it must say what Babel says of the moment itself."""
+    rng = random.Random(13)
+    zones = [UTC, *(i18n.zone(name) for name in ("Europe/Paris", "America/St_Johns", "Asia/Kathmandu"))]
+    # A leap day, the turns of DST in Paris, midnight and a year's last minute, then random moments.
+    fixed = [datetime(2028, 2, 29, 23, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
+    fixed += [datetime(2026, 10, 25, 1, 0, tzinfo=UTC), datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    moments = [moment.timestamp() for moment in fixed] + [rng.uniform(0, 2e9) for _ in range(500)]
+    for tz in zones:
+        for ts in moments:
+            when = datetime.fromtimestamp(ts, tz)
+            said = f"{format_skeleton('MMMd', when, locale=language)} {format_skeleton('Hm', when, locale=language)}"
+            assert i18n.moment(ts, language, tz) == said, (when, tz)
 
 
 def test_an_unknown_time_zone_falls_back_to_utc() -> None:

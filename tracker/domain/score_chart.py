@@ -70,15 +70,17 @@ def score_chart(score: ScoreDef, ledger: Sequence[Mapping[str, Any]], now: float
     value, changed = 0.0, None
     for row in rows:
         if changed is not None:
-            marked.extend(_decay(score, value, changed, row["ts"]))
-            points.extend(_decay(score, value, changed, row["ts"]))
+            decayed = _decay(score, value, changed, row["ts"])
+            marked.extend(decayed)
+            points.extend(decayed)
         points.append((row["ts"], float(row["before"]), False))
         points.append((row["ts"], float(row["after"]), False))
         marked.append(points[-1])
         value, changed = float(row["after"]), max(row["ts"], changed or row["ts"])
     if changed is not None:
-        marked.extend(_decay(score, value, changed, now))
-        points.extend(_decay(score, value, changed, now))
+        decayed = _decay(score, value, changed, now)
+        marked.extend(decayed)
+        points.extend(decayed)
     start = points[0][0] if points else now
     final = points[-1][1] if points else 0.0
     levels = [(level, limit) for level, limit in (("mql", score.mql), ("sql", score.sql)) if limit is not None]
