@@ -84,3 +84,19 @@ async def test_the_store_says_it_keeps_its_tables_up_when_autovacuum_is_off(
         await store.close()
     said = any("autovacuum is off" in record.getMessage() for record in caplog.records)
     assert said is not await autovacuum_is_on(conn)
+
+
+async def test_a_store_for_a_short_job_leaves_the_tables_to_the_servers(
+    conn: asyncpg.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A what-if's child process opens the store without upkeep: no second upkeep task, no second warning."""
+    async with backend("postgresql") as url:
+        assert url is not None
+        store = open_store(url, keep_up=False)
+        caplog.clear()  # the schema's own set-up may have said it
+        with caplog.at_level(logging.WARNING, logger="tracker.store.postgres"):
+            await store.open()
+        kept = store._upkeep
+        await store.close()
+    assert kept is None
+    assert not any("autovacuum is off" in record.getMessage() for record in caplog.records)

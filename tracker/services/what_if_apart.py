@@ -82,7 +82,8 @@ def _child(url: str, synchronous: str, run_id: int, source: str, site_key: str) 
 
 
 async def _replay_alone(url: str, synchronous: str, run_id: int, source: str, site_key: str) -> None:
-    store = open_store(url, sqlite_synchronous=synchronous)
+    # The server's store keeps PostgreSQL's tables up (and says so once): not each replay's.
+    store = open_store(url, sqlite_synchronous=synchronous, keep_up=False)
     await store.open()
     try:
         run = await store.read(lambda q: q.what_if_run(run_id))

@@ -26,15 +26,17 @@ __all__ = [
 ]
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
+def open_store(url: str, *, sqlite_synchronous: str = "FULL", keep_up: bool = True) -> Store:
     """A store for ``url``: ``sqlite:///path/to/file.db`` (or a bare path) or ``postgresql://...``.
 
-    A PostgreSQL URL may carry ``?schema=NAME`` to keep the tables in their own schema.
+    A PostgreSQL URL may carry ``?schema=NAME`` to keep the tables in their own schema.  Without
+    ``keep_up`` a PostgreSQL store leaves analyzing and vacuuming (when autovacuum is off) to the
+    server's own store: for a short job beside it.
     """
     if url.startswith(("postgresql://", "postgres://")):
         from tracker.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, keep_up=keep_up)
     from tracker.store.sqlite import SqliteStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url

@@ -264,9 +264,10 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, keep_up: bool = True) -> None:
         self.url, self.schema = split_schema(url)
         self.pool_size = pool_size
+        self.keep_up = keep_up
         self._pool: asyncpg.Pool | None = None
         # The writers' connections, on which a lock is waited for ``_BATCH_LOCK_TIMEOUT`` at most.
         self._batch_pool: asyncpg.Pool | None = None
@@ -312,6 +313,8 @@ class PostgresStore(Store):
             )
             for _ in range(count)
         ]
+        if not self.keep_up:
+            return
         async with self._pool.acquire() as conn:
             autovacuum = await autovacuum_is_on(conn)
         if not autovacuum:
