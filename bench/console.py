@@ -10,7 +10,8 @@ Issue 12's performance goals, on SQLite with 100k people and 5M events:
 Besides, with no goal: a draft's what-if over all of it, as the console shows it (``what_if_runs``):
 how soon the page answers (with a progress bar, on a site this large), how long the replay takes
 while htmx polls its progress, and the page with the result; and ingestion while a marketer replays
-their draft again and again, since a replay shares the server's event loop with ingestion.
+their draft again and again, or reads the calibration reports again and again, since either may share
+the server's event loop with ingestion.
 
 Run by hand, not a test: ``python -m bench.console`` (full size: the store takes a minute
 or two to build, see ``console_data``); ``--people 10000 --events 500000`` for a quick run.
@@ -219,6 +220,22 @@ class Replaying(threading.Thread):
         self.client.close()
 
 
+class Reporting(threading.Thread):
+    """One marketer reading the calibration reports of the whole store again and again."""
+
+    def __init__(self, port: int, cookie: str) -> None:
+        super().__init__(daemon=True)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"cookie": cookie}, timeout=300)
+        self.stopped = threading.Event()
+        self.reports = 0
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            if self.client.get("/admin/reports?site=demo").status_code == 200:
+                self.reports += 1
+        self.client.close()
+
+
 class Browsing(threading.Thread):
     """One console user going round the pages, reading each for ``think`` seconds."""
 
@@ -249,7 +266,9 @@ def _ingestion(server: Server, cookie: str, args: argparse.Namespace, work: Path
     user = Browsing(server.port, cookie, args.think)
     browsed, offsets = _measure_while(user, server, load, config, offsets)
     marketer = Replaying(server.port, cookie)
-    replaying, _ = _measure_while(marketer, server, load, config, offsets)
+    replaying, offsets = _measure_while(marketer, server, load, config, offsets)
+    analyst = Reporting(server.port, cookie)
+    reporting, _ = _measure_while(analyst, server, load, config, offsets)
     ratio = browsed["rps"] / alone["rps"] if alone["rps"] else 0.0
     return {
         "alone": _summary(alone),
@@ -257,6 +276,9 @@ def _ingestion(server: Server, cookie: str, args: argparse.Namespace, work: Path
         "while_replaying": _summary(replaying),
         "replays_ended": marketer.replays,
         "replaying_ratio": round(replaying["rps"] / alone["rps"] if alone["rps"] else 0.0, 3),
+        "while_reporting": _summary(reporting),
+        "reports_read": analyst.reports,
+        "reporting_ratio": round(reporting["rps"] / alone["rps"] if alone["rps"] else 0.0, 3),
         "console_pages_served": len(user.timings),
         "console_p50_ms_under_load": round(statistics.median(user.timings), 1) if user.timings else None,
         "ratio": round(ratio, 3),
@@ -266,7 +288,7 @@ def _ingestion(server: Server, cookie: str, args: argparse.Namespace, work: Path
 
 
 def _measure_while(
-    console: Browsing | Replaying, server: Server, load: Load, config: Config, offsets: Sequence[int]
+    console: Browsing | Replaying | Reporting, server: Server, load: Load, config: Config, offsets: Sequence[int]
 ) -> tuple[dict[str, Any], list[int]]:
     """Ingestion measured while ``console`` works in the console."""
     console.start()
@@ -331,6 +353,17 @@ def _table(report: dict[str, Any]) -> Table:
         f"{replaying['rps']:.0f} req/s, p99 {replaying['latency_ms'].get('p99', float('nan')):.1f} ms"
         f" (alone {alone['latency_ms'].get('p99', float('nan')):.1f}); {ingest['replays_ended']} replays ended;"
         f" stored {replaying['stored_pct']:g}%",
+    )
+    reporting = ingest["while_reporting"]
+    latency = reporting["latency_ms"]
+    table.add_row(
+        "POST /collect while reading the reports ÷ alone",
+        f"{latency['p50']:.2f}",
+        f"{latency.get('p90', float('nan')):.2f}",
+        f"×{ingest['reporting_ratio']:.3f}",
+        f"{reporting['rps']:.0f} req/s, p99 {latency.get('p99', float('nan')):.1f} ms, max"
+        f" {latency.get('max', float('nan')):.1f}; {ingest['reports_read']} reports read;"
+        f" stored {reporting['stored_pct']:g}%",
     )
     return table
 

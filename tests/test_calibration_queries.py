@@ -55,7 +55,7 @@ async def test_the_same_history_gives_the_same_report_on_both_backends(tmp_path:
             site = server.runtime.sites.get("demo")
             assert site is not None
             options = Options(START, START + 20 * DAY, "engagement", 2.0, ("won", "meeting"), 7 * DAY)
-            reports.append(await calibration(server.runtime.store, site, options))
+            reports.append(await calibration(server.runtime.store, site.id, site.programme, options))
     sqlite, postgresql = reports
     assert sqlite.leads == 7 and sqlite.converted == 4 and sqlite.behaviours
     assert sqlite == postgresql

@@ -36,6 +36,9 @@ class Settings:
     # A console what-if over this many people or more is replayed in a child process, away from
     # ingestion's event loop (``services.what_if_apart``); a smaller one in the server.
     what_if_apart_people: int = 2000
+    # A calibration report of a site of this many people or more is computed in a child process
+    # (``services.calibration_apart``); a smaller site's in the server.
+    reports_apart_people: int = 2000
     # How console passwords are hashed (``console_users.HASHINGS``).  Not read from the
     # environment: only the test suite picks its "cheapest-for-tests" profile.
     password_hashing: str = "argon2id"
@@ -55,6 +58,7 @@ class Settings:
             "webhook_backoff": float(env.get("TRACKER_WEBHOOK_BACKOFF", "30")),
             "webhook_poll": float(env.get("TRACKER_WEBHOOK_POLL", "1")),
             "what_if_apart_people": int(env.get("TRACKER_WHAT_IF_APART_PEOPLE", "2000")),
+            "reports_apart_people": int(env.get("TRACKER_REPORTS_APART_PEOPLE", "2000")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import signal
 import time
 from collections.abc import Callable
 
 from tracker.domain.programme.load import Programme, load_programme
+from tracker.services.apart import child_store, run_apart
 from tracker.services.background import Background
 from tracker.services.runtime import Runtime
 from tracker.services.what_if_runs import FAILED, INTERRUPTED, replay
-from tracker.store import Store, open_store
+from tracker.store import Store
 from tracker.store.what_if_queries import WhatIfRun
 
 log = logging.getLogger("tracker.what_if")
-
-# How often the server looks whether the child has exited.
-_POLL = 0.2
 
 
 def carry_on(
@@ -54,36 +50,24 @@ async def replay_apart(
 ) -> None:
     """Replay ``run`` in a child process; the run is failed if the child dies without a word, and
     interrupted, with the child stopped, if this task is cancelled (the server stops)."""
-    # "spawn": a fork would copy the server's event loop, threads and connections into the child.
-    process = multiprocessing.get_context("spawn").Process(
-        target=_child, args=(url, synchronous, run.id, source, site_key), name=f"tracker-what-if-{run.id}", daemon=True
-    )
-    process.start()
     try:
-        while process.is_alive():
-            await asyncio.sleep(_POLL)
+        code = await run_apart(_child, (url, synchronous, run.id, source, site_key), name=f"tracker-what-if-{run.id}")
     except BaseException:
-        process.terminate()
-        await asyncio.to_thread(process.join, 5)
         await store.write(lambda q: q.finish_what_if_run(run.id, INTERRUPTED, clock()))
         raise
-    if process.exitcode != 0:
+    if code != 0:
         # A run the child recorded as ended stays as it is (only a running run is finished).
-        error = f"the replay's process ended with code {process.exitcode}"
+        error = f"the replay's process ended with code {code}"
         log.error("what-if run %s: %s", run.id, error)
         await store.write(lambda q: q.finish_what_if_run(run.id, FAILED, clock(), error=error))
 
 
 def _child(url: str, synchronous: str, run_id: int, source: str, site_key: str) -> None:
-    # Ctrl-C in the server's terminal reaches the whole process group: the server, stopping, ends the
-    # child itself and records the run as interrupted, rather than the child dying first as "failed".
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     asyncio.run(_replay_alone(url, synchronous, run_id, source, site_key))
 
 
 async def _replay_alone(url: str, synchronous: str, run_id: int, source: str, site_key: str) -> None:
-    # The server's store keeps PostgreSQL's tables up (and says so once): not each replay's.
-    store = open_store(url, sqlite_synchronous=synchronous, keep_up=False)
+    store = child_store(url, synchronous)
     await store.open()
     try:
         run = await store.read(lambda q: q.what_if_run(run_id))

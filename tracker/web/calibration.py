@@ -35,7 +35,7 @@ from tracker.domain.clock import iso
 from tracker.domain.outcomes import KINDS
 from tracker.domain.sites import Site
 from tracker.errors import BadRequest
-from tracker.services.calibration import calibration
+from tracker.services.calibration_apart import report_of
 from tracker.services.exports import csv_bytes, csv_cell
 from tracker.services.runtime import Runtime
 from tracker.web.admin.calibration_words import verdict_words
@@ -303,7 +303,7 @@ async def _report(request: Request) -> tuple[Site, CalibrationReport]:
     who = await caller(request, "marketing", "reports.read")
     runtime: Runtime = request.app.state.runtime
     options = calibration_options(who.site, request.query_params, runtime.clock())
-    return who.site, await calibration(runtime.store, who.site, options)
+    return who.site, await report_of(runtime, who.site, options)
 
 
 async def conversion_report(request: Request) -> Response:

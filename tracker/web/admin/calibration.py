@@ -20,7 +20,7 @@ from tracker.domain.calibration.report import CalibrationReport
 from tracker.domain.outcomes import KINDS
 from tracker.domain.programme.grade import Grade
 from tracker.errors import HTTPError
-from tracker.services.calibration import calibration
+from tracker.services.calibration_apart import report_of
 from tracker.web.admin.calibration_charts import lift_mark, rate_chart, rate_mark
 from tracker.web.admin.calibration_words import BEHAVIOURS, FLAGS, TIMINGS, percent, verdict_words
 from tracker.web.admin.charts import Columns, columns
@@ -46,7 +46,7 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
     except HTTPError as exc:
         title = gettext(language, "No report")
         return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
-    report = await calibration(runtime.store, site, options)
+    report = await report_of(runtime, site, options)
     query = {
         "site": site.key,
         "since": _day(options.start),
