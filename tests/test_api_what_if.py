@@ -113,6 +113,24 @@ async def test_a_long_replay_answers_202_then_its_run_gives_the_result(
     assert await post(server, {"programme": DRAFT, "days": 30}) == done["result"]
 
 
+async def test_two_keys_asking_the_same_question_at_once_share_one_run(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await plant(server)
+    gate = hold_replays(monkeypatch)
+    body = {"programme": DRAFT, "days": 30}
+    first, second = await asyncio.gather(
+        ask(server, body, prefer="respond-async"), ask(server, body, role="admin", prefer="respond-async")
+    )
+    # As if one came after the other: the second found the first's run, rather than starting its own.
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert first.json()["run"] == second.json()["run"]
+    runs = await server.runtime.store.read(lambda q: q.conn.fetchall("SELECT status FROM what_if_runs"))
+    assert [row["status"] for row in runs] == ["running"]
+    gate.set()
+    assert (await until_done(server, first.headers["location"]))["result"]["changed"] == 1
+
+
 async def test_a_small_site_is_answered_in_the_request_unless_asked_to_respond_async(server: Server) -> None:
     await plant(server)
     answered = await post(server, {"programme": DRAFT, "days": 30})
