@@ -3,8 +3,13 @@ in two languages; its CSV links work with the session; a bad parameter gets a pa
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+
+import pytest
+
+from tracker.services import calibration_apart
 
 from .conftest import Server
 from .test_admin import session_of
@@ -53,3 +58,17 @@ async def test_a_bad_parameter_gets_a_page_naming_it(server: Server) -> None:
     headers = await session_of(server, "sales")
     page = await server.http.get("/admin/reports", params={"width": "-2"}, headers=headers)
     assert page.status_code == 400 and "width must be from" in page.text
+
+
+async def test_a_report_whose_process_died_gets_a_page_saying_so(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def died(*args: object, name: str) -> int:
+        return 1
+
+    monkeypatch.setattr(calibration_apart, "run_apart", died)
+    settings = dataclasses.replace(server.runtime.settings, reports_apart_people=0)
+    monkeypatch.setattr(server.runtime, "settings", settings)
+    headers = await session_of(server, "sales")
+    page = await server.http.get("/admin/reports", params=PERIOD, headers=headers)
+    assert page.status_code == 500 and "ended with code 1" in page.text and "<html" in page.text

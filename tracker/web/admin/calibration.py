@@ -43,10 +43,11 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
     try:
         site = console_site(runtime, params.get("site"))
         options = calibration_options(site, params, runtime.clock())
+        # A large site's report is computed in a child process, whose death is a 500 naming it.
+        report = await report_of(runtime, site, options)
     except HTTPError as exc:
         title = gettext(language, "No report")
         return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
-    report = await report_of(runtime, site, options)
     query = {
         "site": site.key,
         "since": _day(options.start),
