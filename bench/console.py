@@ -197,13 +197,20 @@ def _found(pattern: str, text: str, what: str) -> str:
     return match[1]
 
 
-class Replaying(threading.Thread):
+class ConsoleUser(threading.Thread):
+    """Someone signed in to the console, at work in a thread of their own until ``stopped`` is set."""
+
+    def __init__(self, port: int, cookie: str, timeout: float) -> None:
+        super().__init__(daemon=True)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"cookie": cookie}, timeout=timeout)
+        self.stopped = threading.Event()
+
+
+class Replaying(ConsoleUser):
     """One marketer replaying their saved draft ("Replay again") as soon as the last replay ended."""
 
     def __init__(self, port: int, cookie: str) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"cookie": cookie}, timeout=120)
-        self.stopped = threading.Event()
+        super().__init__(port, cookie, timeout=120)
         self.replays = 0
 
     def run(self) -> None:
@@ -220,13 +227,11 @@ class Replaying(threading.Thread):
         self.client.close()
 
 
-class Reporting(threading.Thread):
+class Reporting(ConsoleUser):
     """One marketer reading the calibration reports of the whole store again and again."""
 
     def __init__(self, port: int, cookie: str) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"cookie": cookie}, timeout=300)
-        self.stopped = threading.Event()
+        super().__init__(port, cookie, timeout=300)
         self.reports = 0
 
     def run(self) -> None:
@@ -236,14 +241,12 @@ class Reporting(threading.Thread):
         self.client.close()
 
 
-class Browsing(threading.Thread):
+class Browsing(ConsoleUser):
     """One console user going round the pages, reading each for ``think`` seconds."""
 
     def __init__(self, port: int, cookie: str, think: float) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"cookie": cookie}, timeout=60)
+        super().__init__(port, cookie, timeout=60)
         self.think = think
-        self.stopped = threading.Event()
         self.timings: list[float] = []
 
     def run(self) -> None:
@@ -288,7 +291,7 @@ def _ingestion(server: Server, cookie: str, args: argparse.Namespace, work: Path
 
 
 def _measure_while(
-    console: Browsing | Replaying | Reporting, server: Server, load: Load, config: Config, offsets: Sequence[int]
+    console: ConsoleUser, server: Server, load: Load, config: Config, offsets: Sequence[int]
 ) -> tuple[dict[str, Any], list[int]]:
     """Ingestion measured while ``console`` works in the console."""
     console.start()
