@@ -33,6 +33,11 @@ async def ask(
     """The run answering ``draft`` over ``days`` (a new one ``again``), as it stands after at most ``wait``
     seconds when it is new."""
     store = runtime.store
+    if not again:
+        # A page reloaded, a client asking again: a read finds the run answering, without the site's lock.
+        found = await what_if_runs.current(store, site_id, draft.source, days, runtime.clock())
+        if found is not None:
+            return found
     run, new = await what_if_runs.start(
         store, site_id, draft.source, days, author=author, now=runtime.clock(), again=again
     )

@@ -78,10 +78,7 @@ async def what_if_page(request: Request, visit: Visit, form: dict[str, str]) -> 
         draft = load_programme(work.source)
     except ProgrammeError as exc:  # a release stricter than the one that saved the draft
         return show_page(request, visit, "what_if.html", **{**context, "error": f"{exc.where}: {exc.message}"})
-    runtime = runtime_of(request)
-    run = await what_if_runs.current(runtime.store, work.history.site.id, work.source, days, runtime.clock())
-    if run is None:
-        run = await _start(request, visit, work, draft, days, again=False)
+    run = await _start(request, visit, work, draft, days, again=False)
     return show_page(request, visit, "what_if.html", **{**context, **await _run_view(request, run, language)})
 
 
