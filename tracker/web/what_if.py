@@ -91,8 +91,8 @@ async def what_if_run(request: Request) -> Response:
     run = await runtime.store.read(lambda q: q.what_if_run(run_id))
     if run is None or run.site_id != key.site_id:
         raise NotFound("no such what-if run for this key's site", field="run_id")
-    done = run.status == what_if_runs.DONE and run.result is not None
-    result = await named(runtime.store, run.result) if done and run.result is not None else None
+    finished = run.result if run.status == what_if_runs.DONE else None
+    result = None if finished is None else await named(runtime.store, finished)
     return json_response({**_progress(run, runtime.clock()), "result": result})
 
 
