@@ -11,6 +11,7 @@ import pytest
 
 from tracker.domain.calibration.report import Options
 from tracker.domain.sites import Site
+from tracker.errors import ReportFailed
 from tracker.services import apart, calibration_apart
 from tracker.services.runtime import Runtime
 
@@ -60,5 +61,5 @@ async def test_a_child_that_dies_is_a_500_naming_its_exit_code(server: Server, m
         return 1
 
     monkeypatch.setattr(calibration_apart, "run_apart", died)
-    with pytest.raises(calibration_apart.ReportFailed, match="ended with code 1"):
+    with pytest.raises(ReportFailed, match="ended with code 1"):
         await calibration_apart.report_of(apart_from(server, 0), demo(server), OPTIONS)

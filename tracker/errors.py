@@ -55,3 +55,10 @@ class ReplayFailed(HTTPError):
 
     status = 500
     code = "replay_failed"
+
+
+class ReportFailed(HTTPError):
+    """A calibration report's child process died: the server's fault, not the request's."""
+
+    status = 500
+    code = "report_failed"

@@ -18,15 +18,10 @@ from pathlib import Path
 from tracker.domain.calibration.report import CalibrationReport, Options
 from tracker.domain.programme.load import load_programme
 from tracker.domain.sites import Site
-from tracker.errors import HTTPError
+from tracker.errors import ReportFailed
 from tracker.services.apart import child_store, run_apart
 from tracker.services.calibration import calibration
 from tracker.services.runtime import Runtime
-
-
-class ReportFailed(HTTPError):
-    status = 500
-    code = "report_failed"
 
 
 async def report_of(runtime: Runtime, site: Site, options: Options) -> CalibrationReport:
