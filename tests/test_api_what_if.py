@@ -73,6 +73,8 @@ async def test_bad_input_is_a_4xx_naming_the_field(server: Server) -> None:
         if not isinstance(wrong, str):
             cases.append(({"programme": wrong, "days": 30}, "programme"))
         cases.append(({"programme": DRAFT, "days": wrong}, "days"))
+        if not isinstance(wrong, bool):
+            cases.append(({"programme": DRAFT, "again": wrong}, "again"))
     for body, field in cases:
         assert (await post(server, body, expect=400))["field"] == field, body
     key = await server.key("marketing")
