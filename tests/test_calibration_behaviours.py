@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import random
 
-from tracker.domain.calibration.behaviours import behaviours, done_within, download_path, page_pattern
+from tracker.domain.calibration.behaviours import (
+    action_windows,
+    behaviours,
+    done_within,
+    download_path,
+    page_pattern,
+)
 from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow
 from tracker.domain.scoring import compile_scoring
 
@@ -114,3 +120,27 @@ def test_patterns_and_paths() -> None:
     assert page_pattern("https://x.fr/blog/qualite/post-1?a=b") == "/blog/qualite/*"
     assert page_pattern("https://x.fr") == "/*"
     assert download_path("https://x.fr/files/a.pdf?v=2") == "/files/a.pdf"
+
+
+def test_a_converters_window_holds_its_conversion_and_the_others_stop_before_the_end() -> None:
+    leads = [Lead(1, 40 * DAY, True, {}, "known", None, None), Lead(2, END, False, {}, "known", None, None)]
+    (converter, since, until), other = action_windows(leads, WINDOW)
+    assert (converter, since) == (1, 10 * DAY) and since < 40 * DAY < until < 40 * DAY + 1e-6
+    assert other == (2, END - WINDOW, END)
+
+
+def test_the_sample_of_a_pattern_is_its_most_done_url_whatever_the_order_of_the_rows() -> None:
+    leads = [Lead(n, END, n == 1, {}, "known", None, None) for n in (1, 2)]
+    seen = END - DAY
+    actions = [
+        ActionRow(1, seen, "page", "https://x.fr/blog/b", 2),
+        ActionRow(2, seen, "page", "https://x.fr/blog/a"),
+        ActionRow(2, seen, "page", "https://x.fr/blog/c", 3),
+        ActionRow(1, seen, "page", "https://x.fr/blog/a"),
+    ]
+    for rows in (actions, actions[::-1]):
+        done = done_within(leads, [], rows, WINDOW)
+        assert done.people[("page", "/blog/*")] == {1, 2}
+        assert done.samples[("page", "/blog/*")] == "https://x.fr/blog/c"  # 3 times: more than a's 2 and b's 2
+    tie = done_within(leads, [], actions[:2] + actions[3:], WINDOW)
+    assert tie.samples[("page", "/blog/*")] == "https://x.fr/blog/a"  # a and b twice each: the first by its text

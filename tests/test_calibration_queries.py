@@ -25,7 +25,9 @@ async def test_a_periods_leads_and_their_rows(server: Server) -> None:
         return (
             await q.calibration_people(site.id, start, end, ("won",)),
             await q.calibration_ledger(site.id, start, end),
-            await q.calibration_actions(site.id, start, end, start - DAY),
+            await q.calibration_actions(
+                [(ids["bruno@example.com"], start, start + 2 * DAY), (ids["ana@example.com"], start + DAY, end)]
+            ),
         )
 
     people, ledger, actions = await server.runtime.store.read(read)
@@ -40,11 +42,32 @@ async def test_a_periods_leads_and_their_rows(server: Server) -> None:
         ("wp-a", 2.0),
         ("wp-b", 7.0),
     ]
-    assert {action.type for action in actions} == {"page", "download"}
+    # Ana's page view and download were on day 0, before her window: only Bruno's, each once.
+    bruno = ids["bruno@example.com"]
+    assert sorted((a.person_id, a.type, a.url.rsplit("/", 1)[-1], a.times) for a in actions) == [
+        (bruno, "download", "livre-blanc-a.pdf", 1),
+        (bruno, "download", "livre-blanc-b.pdf", 1),
+        (bruno, "page", "controle", 1),
+        (bruno, "page", "precision", 1),
+        (bruno, "page", "service", 1),
+    ]
     later = await server.runtime.store.read(
         lambda q: q.calibration_people(site.id, START + 21 * DAY, START + 25 * DAY, ("won",))
     )
     assert later == []  # nobody did anything then
+
+
+async def test_a_page_seen_again_in_a_window_is_one_row_with_its_times_and_its_last_time(server: Server) -> None:
+    beacon = server.beacon()
+    for hour in (1, 2, 30):
+        server.clock.now = START + hour * 3600
+        await beacon.page("/demo/tarifs")
+    person = (await server.person_of(beacon))["id"]
+    # The window ends before the third view, and excludes its end.
+    actions = await server.runtime.store.read(lambda q: q.calibration_actions([(person, START, START + 30 * 3600)]))
+    assert [(a.type, a.url, a.times, a.ts) for a in actions] == [
+        ("page", "http://shop.test/demo/tarifs", 2, START + 2 * 3600)
+    ]
 
 
 async def test_the_same_history_gives_the_same_report_on_both_backends(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ the time to conversion."""
 
 from __future__ import annotations
 
-from tracker.domain.calibration.history import ActionRow, LedgerRow, PersonRow
+from tracker.domain.calibration.history import ActionRow, LedgerRow, PersonRow, leads_of
 from tracker.domain.calibration.report import DEFAULT_WIDTH, Options, calibration_report, default_width
 from tracker.domain.programme.grade import compile_grade
 from tracker.domain.scoring import compile_scoring
@@ -29,7 +29,8 @@ def test_a_report_from_rows() -> None:
         ActionRow(1, DAY, "download", "https://x.fr/files/a.pdf"),
         ActionRow(2, DAY, "download", "https://x.fr/files/a.pdf"),
     ]
-    report = calibration_report(SCORING, Options(0.0, 10 * DAY, "engagement", 4.0), people, ledger, actions)
+    leads = leads_of(people, ledger, SCORING, 0.0, 10 * DAY)
+    report = calibration_report(SCORING, Options(0.0, 10 * DAY, "engagement", 4.0), leads, ledger, actions)
     assert (report.leads, report.converted) == (3, 2)
     assert [(b.low, b.leads, b.converted) for b in report.bands] == [
         (0.0, 2, 1),
@@ -68,7 +69,8 @@ def test_grades_are_read_from_the_scores_at_the_reference_moment() -> None:
         LedgerRow(2, "engagement", "wp", 6 * DAY, 12.0),
     ]
     options = Options(0.0, 10 * DAY, "engagement", 4.0)
-    report = calibration_report(SCORING, options, people, ledger, [], grade)
+    leads = leads_of(people, ledger, SCORING, options.start, options.end)
+    report = calibration_report(SCORING, options, leads, ledger, [], grade)
     assert report.grades is not None
     assert [(g.group, g.leads, g.converted) for g in report.grades] == [
         ("A1", 1, 1),
@@ -77,7 +79,7 @@ def test_grades_are_read_from_the_scores_at_the_reference_moment() -> None:
         ("B2", 0, 0),
     ]
     assert report.grades[0].rate is not None and report.grades[1].rate is None
-    assert calibration_report(SCORING, options, people, ledger, []).grades is None
+    assert calibration_report(SCORING, options, leads, ledger, []).grades is None
 
 
 def test_default_band_width_follows_the_sales_threshold() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -11,7 +12,8 @@ import pytest
 
 from tracker.domain.facts import Incoming, LedgerEntry
 from tracker.domain.people import VisitorRecord
-from tracker.store import open_store
+from tracker.store import Queries, open_store
+from tracker.store.conn import Row
 from tracker.store.migrations import load
 from tracker.store.postgres import split_schema
 
@@ -289,5 +291,37 @@ async def test_no_index_holds_what_every_beacon_call_moves(tmp_path: Path, datab
         assert ("visitors", "seen_slot") in indexed and ("persons", "stage") in indexed
         moved = {(table, column) for table, columns in _MOVED_BY_EVERY_CALL.items() for column in columns}
         assert indexed & moved == set()
+    finally:
+        await store.close()
+
+
+async def test_0025_outcomes_are_read_through_their_own_index(tmp_path: Path) -> None:
+    """The reads that look for outcomes use the partial index of outcomes, not every event of each person."""
+    store = open_store(str(tmp_path / "t.db"))
+    await store.open()
+    try:
+
+        async def plans(q: Queries) -> list[str]:
+            asked: list[tuple[str, tuple[Any, ...]]] = []
+            fetchall = q.conn.fetchall
+
+            async def spy(sql: str, *args: Any) -> list[Row]:
+                asked.append((sql, args))
+                return await fetchall(sql, *args)
+
+            q.conn.fetchall = spy  # type: ignore[method-assign]
+            await q.calibration_people(1, 0.0, 10.0, ("won",))
+            await q.first_conversions(1, ("won",))
+            await q.first_conversions(1, ("won",), 5.0)
+            await q.latest_outcomes([1, 2])
+            reading = [(sql, args) for sql, args in asked if "'outcome'" in sql]
+            assert len(reading) == 4
+            return [
+                " ".join(str(row[-1]) for row in await fetchall(f"EXPLAIN QUERY PLAN {sql}", *args))
+                for sql, args in reading
+            ]
+
+        for plan in await store.read(plans):
+            assert "events_outcomes" in plan, plan
     finally:
         await store.close()

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from tracker.domain.calibration.history import ActionRow, LedgerRow, PersonRow
 from tracker.domain.facts import OUTCOME_EVENT
 from tracker.store.conn import Conn, Row
+from tracker.store.url_queries import url_texts
 
+# Windows per read of actions: three parameters each, far below either database's limit.
+_WINDOWS_PER_STATEMENT = 1000
 # The ids of a period's leads; its parameters: site, end, start, end.
 _LEADS = (
     "SELECT p.id FROM persons p JOIN stages k ON k.person_id = p.id AND k.stage = 'known'"
@@ -32,10 +35,10 @@ class CalibrationQueries:
         rows = await self.conn.fetchall(
             "SELECT p.id,"
             " (SELECT MIN(e.ts) FROM events e WHERE e.person_id = p.id AND e.type <> ?) AS first_seen,"
-            f" (SELECT MIN(o.ts) FROM events o WHERE o.person_id = p.id AND o.type = ? AND o.name IN ({marks}))"
+            # type = 'outcome' as written: the partial index of outcomes (migration 0025) answers it.
+            f" (SELECT MIN(o.ts) FROM events o WHERE o.person_id = p.id AND o.type = 'outcome' AND o.name IN ({marks}))"
             " AS converted_at"
             f" FROM persons p WHERE p.id IN ({_LEADS}) ORDER BY p.id",
-            OUTCOME_EVENT,
             OUTCOME_EVENT,
             *converting,
             site_id,
@@ -74,7 +77,7 @@ class CalibrationQueries:
             end,
             end,
         )
-        return [_ledger_row(row) for row in rows]
+        return _ledger_rows(rows)
 
     async def ledger_rows_of(self, person_ids: Sequence[int], end: float) -> list[LedgerRow]:
         """Every ledger row of these people before ``end``, per person in ledger order."""
@@ -87,7 +90,7 @@ class CalibrationQueries:
             *person_ids,
             end,
         )
-        return [_ledger_row(row) for row in rows]
+        return _ledger_rows(rows)
 
     async def first_conversions(
         self, site_id: int, converting: Sequence[str], seen_since: float | None = None
@@ -98,32 +101,45 @@ class CalibrationQueries:
         marks = ", ".join("?" for _ in converting)
         rows = await self.conn.fetchall(
             "SELECT e.person_id, MIN(e.ts) AS ts FROM events e JOIN persons p ON p.id = e.person_id"
-            f" WHERE p.site_id = ?{seen} AND e.type = ? AND e.name IN ({marks}) GROUP BY e.person_id",
+            f" WHERE p.site_id = ?{seen} AND e.type = 'outcome' AND e.name IN ({marks}) GROUP BY e.person_id",
             site_id,
             *([] if seen_since is None else [seen_since]),
-            OUTCOME_EVENT,
             *converting,
         )
         return {int(row["person_id"]): float(row["ts"]) for row in rows}
 
-    async def calibration_actions(self, site_id: int, start: float, end: float, since: float) -> list[ActionRow]:
-        """The period's leads' page views and downloads from ``since`` to the period's end."""
-        rows = await self.conn.fetchall(
-            "SELECT person_id, ts, type, url FROM event_rows"
-            f" WHERE person_id IN ({_LEADS}) AND type IN ('page', 'download') AND ts >= ? AND ts < ?"
-            " ORDER BY person_id, ts, id",
-            site_id,
-            end,
-            start,
-            end,
-            since,
-            end,
-        )
-        return [ActionRow(int(row["person_id"]), float(row["ts"]), str(row["type"]), str(row["url"])) for row in rows]
+    async def calibration_actions(self, windows: Sequence[tuple[int, float, float]]) -> list[ActionRow]:
+        """The page views and downloads of each (person, since, until) from ``since`` to ``until``
+        (excluded), one row per person, type and URL: how many times, and the last time.
+
+        Each window is an index range of ``events_person_ts``: the events outside every lead's window
+        (most of a long period's, as only a converter's window moves) are never read.
+        """
+        found: list[ActionRow] = []
+        for first in range(0, len(windows), _WINDOWS_PER_STATEMENT):
+            part = windows[first : first + _WINDOWS_PER_STATEMENT]
+            # Typed, so that PostgreSQL knows what the parameters of a VALUES list are.
+            values = ", ".join(
+                "(CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION))" for _ in part
+            )
+            rows = await self.conn.fetchall(
+                f"WITH w (person_id, since, until) AS (VALUES {values})"
+                " SELECT e.person_id, e.type, e.url_id, COUNT(*), MAX(e.ts) FROM w"
+                " JOIN events e ON e.person_id = w.person_id AND e.ts >= w.since AND e.ts < w.until"
+                " WHERE e.type IN ('page', 'download') GROUP BY e.person_id, e.type, e.url_id",
+                *(value for window in part for value in window),
+            )
+            urls = await url_texts(self.conn, {row[2] for row in rows if row[2] is not None})
+            found += [
+                ActionRow(int(person_id), float(ts), str(kind), urls[url_id][0] if url_id in urls else "", int(times))
+                for person_id, kind, url_id, times, ts in rows
+            ]
+        return found
 
 
-def _ledger_row(row: Row) -> LedgerRow:
-    return LedgerRow(int(row["person_id"]), str(row["score"]), str(row["rule_id"]), row["ts"], row["after"])
+def _ledger_rows(rows: Sequence[Row]) -> list[LedgerRow]:
+    # Unpacked in the SELECT's order: a report reads hundreds of thousands of rows.
+    return [LedgerRow(person_id, score, rule_id, ts, after) for person_id, score, rule_id, ts, after in rows]
 
 
 def _time(value: object) -> float | None:

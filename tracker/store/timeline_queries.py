@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from tracker.domain.facts import OUTCOME_EVENT
 from tracker.store.conn import Conn
 from tracker.store.rows import timeline_event_of_row
 
@@ -67,9 +66,8 @@ class TimelineQueries:
         """Every outcome recorded for the person, oldest first (the calibration reports read these)."""
         rows = await self.conn.fetchall(
             "SELECT id, visitor_id, ts, type, name, url, referrer, props, title, visit FROM event_rows"
-            " WHERE person_id = ? AND type = ? ORDER BY ts, id",
+            " WHERE person_id = ? AND type = 'outcome' ORDER BY ts, id",
             person_id,
-            OUTCOME_EVENT,
         )
         return [timeline_event_of_row(row) for row in rows]
 
@@ -80,9 +78,8 @@ class TimelineQueries:
         marks = ", ".join("?" for _ in person_ids)
         rows = await self.conn.fetchall(
             "SELECT person_id, id, visitor_id, ts, type, name, url, referrer, props, title, visit FROM event_rows"
-            f" WHERE person_id IN ({marks}) AND type = ? ORDER BY person_id, ts, id",
+            f" WHERE person_id IN ({marks}) AND type = 'outcome' ORDER BY person_id, ts, id",
             *person_ids,
-            OUTCOME_EVENT,
         )
         # Oldest first: the last row written for a person is their newest.
         return {int(row["person_id"]): timeline_event_of_row(row) for row in rows}

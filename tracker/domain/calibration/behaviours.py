@@ -82,6 +82,23 @@ class Done:
     samples: Mapping[tuple[Kind, str], str]
 
 
+def action_windows(leads: Iterable[Lead], window: float) -> list[tuple[int, float, float]]:
+    """Each lead's window as (person, since, until), ``until`` excluded: the page views and downloads
+    ``done_within`` counts, so that the store reads those and no others.
+
+    A converter's window ends at its conversion, which it includes; everyone else's at the end of
+    the period, which the period excludes.
+    """
+    return [
+        (
+            lead.person_id,
+            lead.reference - window,
+            math.nextafter(lead.reference, math.inf) if lead.converted else lead.reference,
+        )
+        for lead in leads
+    ]
+
+
 def done_within(
     leads: Sequence[Lead], ledger: Iterable[LedgerRow], actions: Iterable[ActionRow], window: float
 ) -> Done:
@@ -89,26 +106,42 @@ def done_within(
     reference = {lead.person_id: lead.reference for lead in leads}
     people: dict[tuple[Kind, str], set[int]] = {}
     urls: dict[tuple[Kind, str], Counter[str]] = {}
-
-    def within(person_id: int, ts: float) -> bool:
-        moment = reference.get(person_id)
-        return moment is not None and moment - window <= ts <= moment
-
+    # A report reads hundreds of thousands of rows and few distinct URLs and rules: each key is made once.
+    rule_keys: dict[str, tuple[Kind, str]] = {}
+    action_keys: dict[tuple[str, str], tuple[Kind, str]] = {}
     for row in ledger:
-        if row.rule_id != DECAY_RULE_ID and within(row.person_id, row.ts):
-            people.setdefault(("rule", row.rule_id), set()).add(row.person_id)
-    for action in actions:
-        if not within(action.person_id, action.ts):
+        moment = reference.get(row.person_id)
+        if moment is None or not moment - window <= row.ts <= moment or row.rule_id == DECAY_RULE_ID:
             continue
-        key: tuple[Kind, str] = (
-            ("download", download_path(action.url)) if action.type == "download" else ("page", page_pattern(action.url))
-        )
-        people.setdefault(key, set()).add(action.person_id)
-        urls.setdefault(key, Counter())[action.url] += 1
+        key = rule_keys.get(row.rule_id)
+        if key is None:
+            key = rule_keys[row.rule_id] = ("rule", row.rule_id)
+            people[key] = set()
+        people[key].add(row.person_id)
+    for action in actions:
+        moment = reference.get(action.person_id)
+        if moment is None or not moment - window <= action.ts <= moment:
+            continue
+        key = action_keys.get((action.type, action.url))
+        if key is None:
+            key = action_keys[action.type, action.url] = _behaviour_of(action.type, action.url)
+            people.setdefault(key, set())
+            urls.setdefault(key, Counter())
+        people[key].add(action.person_id)
+        urls[key][action.url] += action.times
     return Done(
         {key: frozenset(ids) for key, ids in people.items()},
-        {key: counts.most_common(1)[0][0] for key, counts in urls.items()},
+        {key: _most_common(counts) for key, counts in urls.items()},
     )
+
+
+def _most_common(counts: Counter[str]) -> str:
+    # Ties go to the first URL in alphabetical order, whatever order the rows came in.
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _behaviour_of(kind: str, url: str) -> tuple[Kind, str]:
+    return ("download", download_path(url)) if kind == "download" else ("page", page_pattern(url))
 
 
 def behaviours(leads: Sequence[Lead], done: Done, scoring: Scoring, score: str) -> list[Behaviour]:

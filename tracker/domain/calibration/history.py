@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tracker.domain.facts import STAGES, ScoreState
 from tracker.domain.scoring import DECAY_RULE_ID, OUTCOME_RULE_PREFIX, Scoring, current_scores
@@ -28,8 +28,9 @@ class PersonRow:
     stages: Mapping[str, float] = field(default_factory=dict)  # stage → when it was entered
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
+class LedgerRow(NamedTuple):
+    """A row of the ledger (a tuple: a report reads hundreds of thousands)."""
+
     person_id: int
     score: str
     rule_id: str
@@ -50,14 +51,14 @@ class ScoreChange(Protocol):
     def after(self) -> float: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ActionRow:
-    """A page view or a download."""
+class ActionRow(NamedTuple):
+    """A page view or a download, or the ``times`` a lead did the same within its window (``ts``: the last)."""
 
     person_id: int
     ts: float
     type: str
     url: str
+    times: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tracker.domain.calibration.bands import Band, bands
 from tracker.domain.calibration.behaviours import Behaviour, behaviours, done_within
-from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow, PersonRow, leads_of
+from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow
 from tracker.domain.calibration.intervals import Interval, Quartiles, quartiles, wilson
 from tracker.domain.calibration.threshold import (
     Criterion,
@@ -88,12 +88,13 @@ class CalibrationReport:
 def calibration_report(
     scoring: Scoring,
     options: Options,
-    people: Iterable[PersonRow],
+    leads: Sequence[Lead],
     ledger: Sequence[LedgerRow],
     actions: Iterable[ActionRow],
     grade: Grade | None = None,
 ) -> CalibrationReport:
-    leads = leads_of(people, ledger, scoring, options.start, options.end)
+    """The report of the period's ``leads`` (``leads_of``), from their ledger and their page views
+    and downloads (those within each lead's window suffice: ``action_windows``)."""
     chosen = _pairs(leads, options.score)
     sql = scoring.scores[options.score].sql
     converted = sum(lead.converted for lead in leads)
