@@ -12,7 +12,7 @@ from tracker.domain.calibration.behaviours import (
     download_path,
     page_pattern,
 )
-from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow
+from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow, PersonRow
 from tracker.domain.scoring import compile_scoring
 
 DAY = 86400.0
@@ -123,8 +123,8 @@ def test_patterns_and_paths() -> None:
 
 
 def test_a_converters_window_holds_its_conversion_and_the_others_stop_before_the_end() -> None:
-    leads = [Lead(1, 40 * DAY, True, {}, "known", None, None), Lead(2, END, False, {}, "known", None, None)]
-    (converter, since, until), other = action_windows(leads, WINDOW)
+    people = [PersonRow(1, 0.0, 40 * DAY), PersonRow(2, 0.0, None), PersonRow(3, 0.0, 5 * DAY)]
+    (converter, since, until), other = action_windows(people, 10 * DAY, END, WINDOW)  # 3 converted before
     assert (converter, since) == (1, 10 * DAY) and since < 40 * DAY < until < 40 * DAY + 1e-6
     assert other == (2, END - WINDOW, END)
 

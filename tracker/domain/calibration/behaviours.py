@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow
+from tracker.domain.calibration.history import ActionRow, Lead, LedgerRow, PersonRow, reference_of
 from tracker.domain.calibration.intervals import Interval, rate_ratio
 from tracker.domain.facts import Event
 from tracker.domain.scoring import DECAY_RULE_ID, Scoring
@@ -82,21 +82,23 @@ class Done:
     samples: Mapping[tuple[Kind, str], str]
 
 
-def action_windows(leads: Iterable[Lead], window: float) -> list[tuple[int, float, float]]:
+def action_windows(
+    people: Iterable[PersonRow], start: float, end: float, window: float
+) -> list[tuple[int, float, float]]:
     """Each lead's window as (person, since, until), ``until`` excluded: the page views and downloads
     ``done_within`` counts, so that the store reads those and no others.
 
     A converter's window ends at its conversion, which it includes; everyone else's at the end of
-    the period, which the period excludes.
+    the period, which the period excludes.  Those who converted before the period are no lead.
     """
-    return [
-        (
-            lead.person_id,
-            lead.reference - window,
-            math.nextafter(lead.reference, math.inf) if lead.converted else lead.reference,
-        )
-        for lead in leads
-    ]
+    windows: list[tuple[int, float, float]] = []
+    for person in people:
+        moment = reference_of(person.converted_at, start, end)
+        if moment is not None:
+            reference, converted = moment
+            until = math.nextafter(reference, math.inf) if converted else reference
+            windows.append((person.person_id, reference - window, until))
+    return windows
 
 
 def done_within(
