@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from tracker.domain.facts import STAGES, ScoreState
 from tracker.domain.scoring import DECAY_RULE_ID, OUTCOME_RULE_PREFIX, Scoring, current_scores
+from tracker.domain.values import value
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +29,9 @@ class PersonRow:
     stages: Mapping[str, float] = field(default_factory=dict)  # stage → when it was entered
 
 
-class LedgerRow(NamedTuple):
-    """A row of the ledger (a tuple: a report reads hundreds of thousands)."""
+@value
+class LedgerRow:
+    """A row of the ledger (a ``value``, not a frozen dataclass: a report makes hundreds of thousands)."""
 
     person_id: int
     score: str
@@ -51,7 +53,8 @@ class ScoreChange(Protocol):
     def after(self) -> float: ...
 
 
-class ActionRow(NamedTuple):
+@value
+class ActionRow:
     """A page view or a download, or the ``times`` a lead did the same within its window (``ts``: the last)."""
 
     person_id: int
