@@ -228,7 +228,8 @@ class Replaying(ConsoleUser):
 
 
 class Reporting(ConsoleUser):
-    """One marketer reading the calibration reports of the whole store again and again."""
+    """One marketer reading the calibration reports of the whole store again and again, each with another band
+    width: the same question asked again would be answered by the report kept (``services.kept_reports``)."""
 
     def __init__(self, port: int, cookie: str) -> None:
         super().__init__(port, cookie, timeout=300)
@@ -236,7 +237,8 @@ class Reporting(ConsoleUser):
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            if self.client.get("/admin/reports?site=demo").status_code == 200:
+            width = 1 + self.reports % 50
+            if self.client.get(f"/admin/reports?site=demo&width={width}").status_code == 200:
                 self.reports += 1
         self.client.close()
 

@@ -33,6 +33,8 @@ async def test_sales_reads_the_calibration_page_and_its_csv(server: Server) -> N
     assert '<a href="/admin/reports">Reports</a>' in text  # in the navigation
     assert "calibration-grades" not in text  # the programme declares no grade
     link = html.unescape(re.findall(r'href="(/api/reports/behaviours\.csv[^"]*)"', text)[0])
+    # This very report's period, to the second (the form shows days): a large site's download is the report kept.
+    assert "since=1767225600&until=1768953600&" in link
     download = await server.http.get(link, headers=headers)
     assert download.status_code == 200 and "wp-c" in download.text
 

@@ -80,6 +80,14 @@ async def test_conversion_by_band_stage_and_threshold(server: Server) -> None:
     assert (threshold["best"]["threshold"], threshold["best"]["leads"], threshold["best"]["recall"]) == (10, 4, 1.0)
 
 
+async def test_a_period_ends_by_default_at_the_end_of_the_current_minute(server: Server) -> None:
+    """Everything up to now, and the same period for a minute: the same report asked again is the one kept."""
+    await calibration_history(server)
+    server.clock.now = START + 30 * DAY + 12.5
+    report = await server.api("/api/reports/conversion", role="marketing")
+    assert (report["since"], report["until"]) == ("2025-11-02T00:01:00Z", "2026-01-31T00:01:00Z")
+
+
 # The newsletter form says nothing of fit: every lead is a C, banded by engagement.
 GRADED = (
     SEED_GRID

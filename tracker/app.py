@@ -26,6 +26,7 @@ from tracker.errors import HTTPError
 from tracker.services import abuse, metrics
 from tracker.services.accounts import refresh_periodically
 from tracker.services.background import Background
+from tracker.services.kept_reports import KeptReports
 from tracker.services.outbox import Deliverer
 from tracker.services.privacy import PURGE_EVERY, purge_periodically
 from tracker.services.reports import WeekTops
@@ -89,6 +90,7 @@ def create_app(
         guard=abuse.Guard(settings, settings.signing_secret()),
     )
     background = Background()
+    kept_reports = KeptReports(clock)
     deliverer = Deliverer(
         store,
         renderer(runtime.sites, clock),
@@ -128,6 +130,7 @@ def create_app(
             # Deliveries still queued stay in the outbox for the next start (or another instance).
             await deliverer.stop()
             await background.stop()
+            await kept_reports.stop()
             reloader.cancel()
             purger.cancel()
             refresher.cancel()
@@ -145,6 +148,7 @@ def create_app(
     app.state.background = background
     app.state.console = Console(runtime)
     app.state.week_tops = WeekTops()  # the dashboard's top lists, shared by its readers
+    app.state.kept_reports = kept_reports
     return app
 
 

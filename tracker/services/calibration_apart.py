@@ -21,15 +21,22 @@ from tracker.domain.sites import Site
 from tracker.errors import ReportFailed
 from tracker.services.apart import child_store, run_apart
 from tracker.services.calibration import calibration
+from tracker.services.kept_reports import KeptReports
 from tracker.services.runtime import Runtime
 
 
-async def report_of(runtime: Runtime, site: Site, options: Options) -> CalibrationReport:
-    """The site's calibration report for ``options``, computed apart from the server if the site is large."""
+async def report_of(runtime: Runtime, kept: KeptReports, site: Site, options: Options) -> CalibrationReport:
+    """The site's calibration report for ``options``; a large site's computed apart from the server, and
+    kept a few minutes for whoever asks the same (``kept_reports``)."""
     settings, store = runtime.settings, runtime.store
     people = await store.read(lambda q: q.count_people(site.id))
     if people < settings.reports_apart_people:
         return await calibration(store, site.id, site.programme, options)
+    return await kept.report((site.id, site.programme.source, options), lambda: _apart(runtime, site, options))
+
+
+async def _apart(runtime: Runtime, site: Site, options: Options) -> CalibrationReport:
+    settings = runtime.settings
     with tempfile.TemporaryDirectory(prefix="tracker-report-") as folder:
         answer = Path(folder) / "report.pickle"
         url, synchronous = settings.database_url, settings.sqlite_synchronous

@@ -12,6 +12,7 @@ conversion that count as "before", 30 by default), ``criterion`` (``f1`` or ``pr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,7 @@ from tracker.web.params import int_param, number_param, text_param, time_param
 from tracker.web.responses import json_response
 
 DAY = 86400.0
+MINUTE = 60.0
 PERIOD_DAYS = 90
 # A longer period reads more history than a page should wait for; two years covers any season.
 MAX_PERIOD_DAYS = 731
@@ -62,7 +64,7 @@ def calibration_options(site: Site, params: Mapping[str, str], now: float) -> Op
     score = text_param(params.get("score"), "score") or site.programme.primary_score
     if score is None or score not in scores:
         raise BadRequest(f"unknown score {score!r}" if score else "this site's programme has no score", field="score")
-    end = _moment(params, "until", now)
+    end = _moment(params, "until", this_minutes_end(now))
     start = _moment(params, "since", end - PERIOD_DAYS * DAY)
     if not start < end:
         raise BadRequest("since must be before until", field="since")
@@ -87,6 +89,12 @@ def calibration_options(site: Site, params: Mapping[str, str], now: float) -> Op
             params.get("min_volume"), "min_volume", minimum=1, maximum=MAX_MIN_VOLUME, default=DEFAULT_MIN_VOLUME
         ),
     )
+
+
+def this_minutes_end(now: float) -> float:
+    """A period's default end: everything up to now, and the same for a minute, so that the same report
+    asked again within it is the one kept (``services.kept_reports``)."""
+    return math.ceil(now / MINUTE) * MINUTE
 
 
 def _moment(params: Mapping[str, str], name: str, default: float) -> float:
@@ -303,7 +311,7 @@ async def _report(request: Request) -> tuple[Site, CalibrationReport]:
     who = await caller(request, "marketing", "reports.read")
     runtime: Runtime = request.app.state.runtime
     options = calibration_options(who.site, request.query_params, runtime.clock())
-    return who.site, await report_of(runtime, who.site, options)
+    return who.site, await report_of(runtime, request.app.state.kept_reports, who.site, options)
 
 
 async def conversion_report(request: Request) -> Response:

@@ -151,7 +151,11 @@ _DISTRIBUTION: Schema = {
 def _parameters() -> list[Schema]:
     return [
         query("since", f"start of the period, ISO 8601 or POSIX seconds (default: {PERIOD_DAYS} days before until)"),
-        query("until", f"end of the period, excluded (default: now); at most {MAX_PERIOD_DAYS} days after since"),
+        query(
+            "until",
+            f"end of the period, excluded (default: the end of the current minute); at most {MAX_PERIOD_DAYS} days"
+            " after since",
+        ),
         query("score", "the score banded and tested (default: the primary score)"),
         query("width", f"score band width in points, at least {MIN_WIDTH} (default: a sixth of the SQL threshold)"),
         query(

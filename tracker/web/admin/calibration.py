@@ -44,7 +44,7 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         site = console_site(runtime, params.get("site"))
         options = calibration_options(site, params, runtime.clock())
         # A large site's report is computed in a child process, whose death is a 500 naming it.
-        report = await report_of(runtime, site, options)
+        report = await report_of(runtime, request.app.state.kept_reports, site, options)
     except HTTPError as exc:
         title = gettext(language, "No report")
         return show_page(request, visit, "error.html", exc.status, title=title, message=exc.message)
@@ -59,6 +59,8 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         "criterion": options.criterion,
         "min_volume": str(options.min_volume),
     }
+    # The tables of this very report: its exact period (the form's is in days), so a large site's is the one kept.
+    exact = {**query, "since": _seconds(options.start), "until": _seconds(options.end)}
     return show_page(
         request,
         visit,
@@ -68,7 +70,7 @@ async def reports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
         form=query,
         outcome_kinds=KINDS,
         scores=list(site.programme.scoring.scores),
-        downloads={table: f"/api/reports/{table}.csv?{urlencode(query)}" for table in TABLES},
+        downloads={table: f"/api/reports/{table}.csv?{urlencode(exact)}" for table in TABLES},
         rates=rate_chart(report.bands, options.width, [("sql", report.sql), ("best", _best(report))]),
         histograms={name: _histogram(found, language) for name, found in report.distributions.items()},
         statement=verdict_words(report.test, language) if report.test is not None else None,
@@ -101,6 +103,11 @@ def _day(ts: float, *, up: bool = False) -> str:
     if up and moment.time() != time():
         day += timedelta(days=1)
     return day.isoformat()
+
+
+def _seconds(ts: float) -> str:
+    # As many digits as it takes to read back the same float.
+    return f"{ts:.17g}"
 
 
 def band_label(band: Band, language: str) -> str:
