@@ -201,6 +201,18 @@ def test_seed_file_holds_the_seed_grid() -> None:
     assert [r.id for r in SEED.rules][:3] == ["wp-a", "wp-b", "wp-c"]
 
 
+def test_events_of_a_type_no_rule_scores_change_nothing_in_a_replay() -> None:
+    unscored = SEED.unscored_types()
+    assert {"impression", "click", "engaged"} <= unscored and not {"page", "download", "form"} & unscored
+    journey = Journey().page("/demo/").add("impression").download("/demo/files/livre-blanc-a.pdf").add("engaged")
+    journey.quality_posts().add("click").form("contact", email="marc@acme.fr").add("close")
+    every = replay(SEED, journey.events)
+    assert every.ledger and replay(SEED, [e for e in journey.events if e.type not in unscored]) == every
+    # A rule of any type leaves no type unscored but outcomes, which only a score's on_outcome scores.
+    any_type = grid('[[rules]]\nid = "x"\nscore = "e"\nwhen = { url = "*/x" }\npoints = 1\n')
+    assert any_type.unscored_types() == {"outcome"}
+
+
 def test_a_rule_is_labelled_by_its_description_else_its_id() -> None:
     rule = {"score": "engagement", "when": {"type": "page"}, "points": 1}
     scoring = compile_scoring(

@@ -115,6 +115,10 @@ async def test_a_replay_reads_by_url_id_the_events_the_view_gives(tmp_path: Path
         read = await store.read(lambda q: q.events_by_person(people))
         assert read == {person: await store.read(lambda q, p=person: q.events_of(p)) for person in people}
         assert [len(events) for events in read.values()] == [3, 2]
+        # Types left out (those no rule scores) are not read; a person left with none is absent.
+        pages = await store.read(lambda q: q.events_by_person(people, ["custom"]))
+        assert pages == {first[1].id: read[first[1].id], second[1].id: read[second[1].id][:1]}
+        assert await store.read(lambda q: q.events_by_person(people, ["page", "custom"])) == {}
         # Ids no row has any more are left out, however many are asked at once.
         texts = await store.read(lambda q: url_texts(q.conn, range(1, 1200)))
         assert sorted(texts.values()) == await _rows(store, "SELECT text, title FROM urls ORDER BY text, title")

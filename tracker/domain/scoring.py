@@ -100,6 +100,10 @@ class Scoring:
         default_factory=dict, init=False, compare=False, repr=False
     )
 
+    def unscored_types(self) -> frozenset[str]:
+        """The event types no rule can score: a replay gives the same result without their events."""
+        return frozenset(kind for kind, rules in self.by_type.items() if not rules)
+
     def candidates(self, event_type: str) -> tuple[Rule, ...]:
         """The rules, in programme order, that may match an event of this type."""
         return self.by_type.get(event_type, self.rules)

@@ -168,10 +168,11 @@ async def _batch(q: Queries, *, job: JobRecord, site: Site, at: _At, now: float)
     if not people:
         await _save(q, job, DONE, at.last_person, at.done, at.tally.to_json(), now)
         return None
-    events = await q.events_by_person([person.id for person in people])
+    scoring = site.programme.scoring
+    # Events no rule can score change nothing in a replay (``what_if.replay_site``).
+    events = await q.events_by_person([person.id for person in people], sorted(scoring.unscored_types()))
     # A copy: the unit may run again before it commits, and must start from the same tally.
     batch = Tally.from_json(at.tally.to_json())
-    scoring = site.programme.scoring
     for person in people:
         before = current_scores(scoring, person.scoring, now)
         standing = Standing.of(person)

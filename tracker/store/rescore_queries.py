@@ -143,8 +143,11 @@ class RescoreQueries:
         seen, since = _seen(seen_since)
         return int(await self.conn.fetchval(f"SELECT COUNT(*) FROM persons WHERE site_id = ?{seen}", site_id, *since))
 
-    async def events_by_person(self, person_ids: Collection[int]) -> Mapping[int, list[Event]]:
-        """Every event of these people in replay order, by person (a person without events is absent).
+    async def events_by_person(
+        self, person_ids: Collection[int], leave_out: Collection[str] = ()
+    ) -> Mapping[int, list[Event]]:
+        """Every event of these people in replay order, by person (a person without events is absent),
+        but those of the types in ``leave_out``.
 
         Read from ``events`` itself rather than ``event_rows``: a page of people's events name few
         pages, whose texts are read once each (``url_texts``) and shared by all their events.
@@ -152,11 +155,13 @@ class RescoreQueries:
         if not person_ids:
             return {}
         marks = ", ".join("?" for _ in person_ids)
+        left_out = f" AND type NOT IN ({', '.join('?' for _ in leave_out)})" if leave_out else ""
         rows = await self.conn.fetchall(
             # Most events have no props: NULL, rather than the text "{}" to copy and parse (``loads``).
             "SELECT person_id, id, type, ts, name, url_id, referrer_id, NULLIF(props, '{}'), visit FROM events"
-            f" WHERE person_id IN ({marks}) ORDER BY person_id, ts, id",
+            f" WHERE person_id IN ({marks}){left_out} ORDER BY person_id, ts, id",
             *person_ids,
+            *leave_out,
         )
         urls = await url_texts(self.conn, {row[i] for row in rows for i in (5, 6) if row[i] is not None})
         return EventsByPerson(rows, urls)
