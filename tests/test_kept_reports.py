@@ -1,6 +1,6 @@
 """Reports kept a few minutes (tracker.services.kept_reports): one computation for everyone asking the same
-question, kept until it is ``KEEP_SECONDS`` old, not kept when it failed; a reader who leaves stops nothing,
-and stopping the server stops what still runs."""
+question, kept until it is ``KEEP_SECONDS`` old, not kept when it failed; different questions one at a time;
+a reader who leaves stops nothing, and stopping the server stops what still runs and what waits its turn."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from tracker.domain.calibration.report import CalibrationReport, Options
 from tracker.services.kept_reports import KEEP_SECONDS, KeptReports, Question
 
 QUESTION: Question = (1, "[scores.engagement]", Options(0.0, 60.0, "engagement", 5.0))
+
+
+async def settled() -> None:
+    """Let every task started so far run as far as it can."""
+    for _ in range(5):
+        await asyncio.sleep(0)
 
 
 class Reports:
@@ -36,7 +42,7 @@ class Reports:
 async def test_everyone_asking_meanwhile_waits_for_one_computation() -> None:
     kept, reports = KeptReports(lambda: 0.0), Reports()
     readers = [asyncio.create_task(kept.report(QUESTION, reports.compute)) for _ in range(3)]
-    await asyncio.sleep(0)
+    await settled()
     reports.released.set()
     assert await asyncio.gather(*readers) == ["report 1"] * 3
     assert reports.started == 1
@@ -73,14 +79,40 @@ async def test_a_failed_computation_is_not_kept() -> None:
 async def test_a_reader_who_leaves_stops_nothing_and_stopping_stops_what_runs() -> None:
     kept, reports = KeptReports(lambda: 0.0), Reports()
     leaving = asyncio.create_task(kept.report(QUESTION, reports.compute))
-    await asyncio.sleep(0)
+    await settled()
     leaving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await leaving
     staying = asyncio.create_task(kept.report(QUESTION, reports.compute))
-    await asyncio.sleep(0)
+    await settled()
     assert (reports.started, reports.cancelled) == (1, 0)
     await kept.stop()
     assert reports.cancelled == 1
     with pytest.raises(asyncio.CancelledError):
         await staying
+
+
+async def test_different_questions_are_computed_one_at_a_time_in_the_order_asked() -> None:
+    kept, first, second = KeptReports(lambda: 0.0), Reports(), Reports()
+    other: Question = (2, QUESTION[1], QUESTION[2])
+    asked = [asyncio.create_task(kept.report(QUESTION, first.compute))]
+    asked.append(asyncio.create_task(kept.report(other, second.compute)))
+    await settled()
+    assert (first.started, second.started) == (1, 0)  # its turn comes after the first's
+    second.released.set()
+    first.released.set()
+    assert await asyncio.gather(*asked) == ["report 1", "report 1"]
+    assert second.started == 1
+
+
+async def test_stopping_stops_a_computation_waiting_its_turn() -> None:
+    kept, first, second = KeptReports(lambda: 0.0), Reports(), Reports()
+    other: Question = (2, QUESTION[1], QUESTION[2])
+    asked = [asyncio.create_task(kept.report(QUESTION, first.compute))]
+    asked.append(asyncio.create_task(kept.report(other, second.compute)))
+    await settled()
+    await kept.stop()
+    assert (first.cancelled, second.started) == (1, 0)
+    for task in asked:
+        with pytest.raises(asyncio.CancelledError):
+            await task
