@@ -92,12 +92,18 @@ async def test_a_reader_who_leaves_stops_nothing_and_stopping_stops_what_runs() 
         await staying
 
 
-async def test_different_questions_are_computed_one_at_a_time_in_the_order_asked() -> None:
-    kept, first, second = KeptReports(lambda: 0.0), Reports(), Reports()
+async def two_questions(kept: KeptReports) -> tuple[Reports, Reports, list[asyncio.Task[CalibrationReport]]]:
+    """Two different questions asked one after the other, each computed by a ``Reports`` of its own."""
+    first, second = Reports(), Reports()
     other: Question = (2, QUESTION[1], QUESTION[2])
     asked = [asyncio.create_task(kept.report(QUESTION, first.compute))]
     asked.append(asyncio.create_task(kept.report(other, second.compute)))
     await settled()
+    return first, second, asked
+
+
+async def test_different_questions_are_computed_one_at_a_time_in_the_order_asked() -> None:
+    first, second, asked = await two_questions(KeptReports(lambda: 0.0))
     assert (first.started, second.started) == (1, 0)  # its turn comes after the first's
     second.released.set()
     first.released.set()
@@ -106,11 +112,8 @@ async def test_different_questions_are_computed_one_at_a_time_in_the_order_asked
 
 
 async def test_stopping_stops_a_computation_waiting_its_turn() -> None:
-    kept, first, second = KeptReports(lambda: 0.0), Reports(), Reports()
-    other: Question = (2, QUESTION[1], QUESTION[2])
-    asked = [asyncio.create_task(kept.report(QUESTION, first.compute))]
-    asked.append(asyncio.create_task(kept.report(other, second.compute)))
-    await settled()
+    kept = KeptReports(lambda: 0.0)
+    first, second, asked = await two_questions(kept)
     await kept.stop()
     assert (first.cancelled, second.started) == (1, 0)
     for task in asked:
