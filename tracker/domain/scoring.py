@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from tracker.domain.facts import OUTCOME_EVENT, RULE_EVENT_TYPES, Crossing, Event, LedgerEntry, ScoreState
+from tracker.domain.facts import (
+    EMAIL_EVENTS,
+    OUTCOME_EVENT,
+    RULE_EVENT_TYPES,
+    Crossing,
+    Event,
+    LedgerEntry,
+    ScoreState,
+)
 from tracker.domain.outcomes import KINDS as OUTCOME_KINDS
 from tracker.domain.programme.checks import (
     ProgrammeError,
@@ -302,37 +310,52 @@ def threshold_level(state: ScoreState) -> str | None:
 
 
 def _fold(scoring: Scoring, result: ScoringResult, events: Iterable[Event]) -> None:
-    """Apply every matching rule, in programme order, to ``result`` in place, event after event."""
+    """Apply every matching rule, in programme order, to ``result`` in place, event after event.
+
+    This loop runs for every event of every replay (a merge, a what-if, a rescore): what it reads
+    each time is bound once here, and the calls that mostly answer "nothing to do" are asked only
+    when they may not.
+    """
     state = result.state
+    values, last, hits_of = state.values, state.last, state.hits
+    ledger = result.ledger
+    scores, offers, flagged = scoring.scores, scoring._offers, scoring.score_flagged
     for event in events:
-        offered = scoring.offered(event)
-        if not offered or unscored(event, scoring.score_flagged):
+        # ``Scoring.offered``, its answer read from its cache first.
+        offered = offers.get((event.type, event.url))
+        if offered is None:
+            offered = scoring.offered(event)
+        if not offered or (event.type in EMAIL_EVENTS and unscored(event, flagged)):
             continue
         ts = event.ts
         for rule in offered:
             if rule.matches_rest is not None and not rule.matches_rest(event):
                 continue
             limit = rule.limit
-            if limit.count is not None and not _allowed(limit, state.hits.get(rule.id, ()), ts):
-                continue
+            if limit.count is not None:
+                hits = hits_of.get(rule.id)
+                # Every cap allows one hit at least (``compile_limit``): only a rule that hit already is checked.
+                if hits and not _allowed(limit, hits, ts):
+                    continue
             name = rule.score
-            score = scoring.scores[name]
-            if score.decay is not None:
-                _materialise_decay(score, state, ts, result.ledger)
-            before = state.values.get(name, 0.0)
+            score = scores[name]
+            if score.decay is not None and name in values:
+                _materialise_decay(score, state, ts, ledger)
+            before = values.get(name, 0.0)
             # round() inline rather than _round(): this line runs for every point a replay gives.
             after = round(rule.points if rule.op == "set" else before + rule.points, 2) + 0.0
             op = rule.op
             if score.max is not None and after > score.max:
                 after, op = score.max, CAPPED_OP
-            state.values[name] = after
+            values[name] = after
             # An event that arrives late must not move the decay clock backwards.
-            if ts > state.last.get(name, -math.inf):
-                state.last[name] = ts
+            if ts > last.get(name, -math.inf):
+                last[name] = ts
             # Points are the change, whatever the op, so summing a score's ledger gives its value.
             change = round(after - before, 2) + 0.0
-            result.ledger.append(LedgerEntry(name, rule.id, event.id, op, change, before, after, ts))
-            _remember_hit(rule, state, ts)
+            ledger.append(LedgerEntry(name, rule.id, event.id, op, change, before, after, ts))
+            if limit.count is not None:
+                _remember_hit(rule, state, ts)
             # A level can only be newly reached at or above the lowest threshold (mql <= sql).
             lowest = score.mql if score.mql is not None else score.sql
             if lowest is not None and after >= lowest and state.reached.get(name) != LEVELS[-1]:
