@@ -331,11 +331,11 @@ def _fold(scoring: Scoring, result: ScoringResult, events: Iterable[Event]) -> N
         for rule in offered:
             if rule.matches_rest is not None and not rule.matches_rest(event):
                 continue
-            limit = rule.limit
-            if limit.count is not None:
+            count = rule.limit.count
+            if count is not None:
                 hits = hits_of.get(rule.id)
                 # Every cap allows one hit at least (``compile_limit``): only a rule that hit already is checked.
-                if hits and not _allowed(limit, hits, ts):
+                if hits and not _allowed(count, rule.limit.window, hits, ts):
                     continue
             name = rule.score
             score = scores[name]
@@ -354,27 +354,23 @@ def _fold(scoring: Scoring, result: ScoringResult, events: Iterable[Event]) -> N
             # Points are the change, whatever the op, so summing a score's ledger gives its value.
             change = round(after - before, 2) + 0.0
             ledger.append(LedgerEntry(name, rule.id, event.id, op, change, before, after, ts))
-            if limit.count is not None:
-                _remember_hit(rule, state, ts)
+            if count is not None:
+                _remember_hit(hits_of, rule.id, count, ts)
             # A level can only be newly reached at or above the lowest threshold (mql <= sql).
             lowest = score.mql if score.mql is not None else score.sql
             if lowest is not None and after >= lowest and state.reached.get(name) != LEVELS[-1]:
                 result.crossings.extend(_cross(score, state, after, event))
 
 
-def _allowed(limit: Limit, hits: Sequence[float], ts: float) -> bool:
-    if limit.count is None:
-        return True
-    if limit.window is None:
-        return len(hits) < limit.count
-    return sum(1 for hit in hits if ts - hit < limit.window) < limit.count
+def _allowed(count: int, window: float | None, hits: Sequence[float], ts: float) -> bool:
+    """Whether a rule capped at ``count`` hits (ever, or within ``window`` seconds) may hit again."""
+    if window is None:
+        return len(hits) < count
+    return sum(1 for hit in hits if ts - hit < window) < count
 
 
-def _remember_hit(rule: Rule, state: ScoreState, ts: float) -> None:
-    count = rule.limit.count
-    if count is None:
-        return
-    hits = state.hits.setdefault(rule.id, [])
+def _remember_hit(hits_of: dict[str, list[float]], rule_id: str, count: int, ts: float) -> None:
+    hits = hits_of.setdefault(rule_id, [])
     bisect.insort(hits, ts)
     # The latest `count` hits are all a cap ever looks at, ever or rolling.
     del hits[:-count]
