@@ -64,7 +64,7 @@ def calibration_options(site: Site, params: Mapping[str, str], now: float) -> Op
     score = text_param(params.get("score"), "score") or site.programme.primary_score
     if score is None or score not in scores:
         raise BadRequest(f"unknown score {score!r}" if score else "this site's programme has no score", field="score")
-    end = _moment(params, "until", this_minutes_end(now))
+    end = _moment(params, "until", _this_minutes_end(now))
     start = _moment(params, "since", end - PERIOD_DAYS * DAY)
     if not start < end:
         raise BadRequest("since must be before until", field="since")
@@ -91,7 +91,7 @@ def calibration_options(site: Site, params: Mapping[str, str], now: float) -> Op
     )
 
 
-def this_minutes_end(now: float) -> float:
+def _this_minutes_end(now: float) -> float:
     """A period's default end: everything up to now, and the same for a minute, so that the same report
     asked again within it is the one kept (``services.kept_reports``)."""
     return math.ceil(now / MINUTE) * MINUTE
